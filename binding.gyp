@@ -1,0 +1,26 @@
+{
+  "targets": [
+    {
+      "target_name": "nsnet",
+      "sources": [
+        "native/addon.cc",
+        "native/error.cc",
+        "native/netns.cc",
+        "native/nlsock.cc",
+        "native/rtnl_link.cc",
+        "native/rtnl_addr.cc",
+        "native/rtnl_route.cc",
+        "native/sysctl.cc",
+        "native/nftables.cc",
+        "native/socket.cc",
+        "native/flock.cc"
+      ],
+      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+      "cflags!": ["-fno-exceptions"],
+      "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fexceptions"],
+      "libraries": ["-lnftables", "-lpthread"]
+    }
+  ]
+}

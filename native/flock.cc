@@ -1,0 +1,41 @@
+// flock(2) for the state store: one writer at a time across processes.
+//
+// The lock is taken on a pool thread, so waiting for another nsnet process
+// never blocks the event loop. Closing the fd (or the process exiting)
+// releases it, so a crashed CLI call can't leave the store locked.
+#include <sys/file.h>
+
+#include <cerrno>
+
+#include "args.h"
+#include "verbs.h"
+#include "worker.h"
+
+namespace nsnet {
+
+// flock(fd, {mode: "exclusive"|"shared"|"unlock", wait? = true})
+Napi::Value FlockVerb(const Napi::CallbackInfo& info) {
+  int fd = ArgFd(info, 0);
+  Napi::Object o = ArgObject(info, 1);
+  std::string mode = OptStr(o, "mode").value_or("exclusive");
+  bool wait = OptBool(o, "wait").value_or(true);
+  int op;
+  if (mode == "exclusive") op = LOCK_EX;
+  else if (mode == "shared") op = LOCK_SH;
+  else if (mode == "unlock") op = LOCK_UN;
+  else throw Napi::TypeError::New(info.Env(), "mode must be exclusive, shared or unlock");
+  if (!wait) op |= LOCK_NB;
+  return Task<Unit>::Queue(
+      info.Env(), "flock",
+      [fd, op] {
+        int rc;
+        do {
+          rc = ::flock(fd, op);
+        } while (rc < 0 && errno == EINTR);
+        if (rc < 0) ThrowErrno("flock", "flock");
+        return Unit{};
+      },
+      Undefined);
+}
+
+}  // namespace nsnet

@@ -1,0 +1,32 @@
+// The addon's whole surface: one function per verb, each returning a Promise.
+// src/native.ts declares the same list as TypeScript types.
+#pragma once
+
+#include <napi.h>
+
+namespace nsnet {
+
+Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info);
+Napi::Value NetnsDeleteVerb(const Napi::CallbackInfo& info);
+Napi::Value NetnsOpenVerb(const Napi::CallbackInfo& info);
+
+Napi::Value RtnlOpenVerb(const Napi::CallbackInfo& info);
+Napi::Value LinkAddVerb(const Napi::CallbackInfo& info);
+Napi::Value LinkSetVerb(const Napi::CallbackInfo& info);
+Napi::Value LinkDelVerb(const Napi::CallbackInfo& info);
+Napi::Value LinkGetVerb(const Napi::CallbackInfo& info);
+Napi::Value LinkListVerb(const Napi::CallbackInfo& info);
+Napi::Value AddrAddVerb(const Napi::CallbackInfo& info);
+Napi::Value AddrDelVerb(const Napi::CallbackInfo& info);
+Napi::Value AddrListVerb(const Napi::CallbackInfo& info);
+Napi::Value RouteAddVerb(const Napi::CallbackInfo& info);
+Napi::Value RouteDelVerb(const Napi::CallbackInfo& info);
+Napi::Value RouteListVerb(const Napi::CallbackInfo& info);
+
+Napi::Value SysctlReadVerb(const Napi::CallbackInfo& info);
+Napi::Value SysctlWriteVerb(const Napi::CallbackInfo& info);
+Napi::Value NftApplyVerb(const Napi::CallbackInfo& info);
+Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
+Napi::Value FlockVerb(const Napi::CallbackInfo& info);
+
+}  // namespace nsnet
