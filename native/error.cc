@@ -40,6 +40,7 @@ Napi::Error KernelError::ToJs(Napi::Env env) const {
   o.Set("errno", Napi::Number::New(env, -err));
   o.Set("code", Napi::String::New(env, code));
   o.Set("syscall", Napi::String::New(env, syscall));
+  if (err) o.Set("description", Napi::String::New(env, std::strerror(err)));
   if (!op.empty()) o.Set("op", Napi::String::New(env, op));
   if (!path.empty()) o.Set("path", Napi::String::New(env, path));
   if (!extack.empty()) {

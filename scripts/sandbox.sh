@@ -22,11 +22,16 @@ if [[ $(id -u) -ne 0 ]]; then
   exit 77
 fi
 
+# The namespaces we start in (PID 1's may not be readable, e.g. in a container).
+NSNET_OUTER_NETNS=$(readlink /proc/self/ns/net)
+NSNET_OUTER_MNTNS=$(readlink /proc/self/ns/mnt)
+export NSNET_OUTER_NETNS NSNET_OUTER_MNTNS
+
 exec unshare --net --mount --propagation private -- bash -c '
   set -euo pipefail
   # Refuse to go on unless we really are in namespaces of our own.
-  if [[ $(readlink /proc/self/ns/net) == $(readlink /proc/1/ns/net) ||
-        $(readlink /proc/self/ns/mnt) == $(readlink /proc/1/ns/mnt) ]]; then
+  net=$(readlink /proc/self/ns/net); mnt=$(readlink /proc/self/ns/mnt)
+  if [[ -z $net || -z $mnt || $net == "$NSNET_OUTER_NETNS" || $mnt == "$NSNET_OUTER_MNTNS" ]]; then
     echo "sandbox.sh: not in a private network+mount namespace; refusing to run" >&2
     exit 1
   fi

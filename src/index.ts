@@ -1,0 +1,19 @@
+// nsnet's library API for container-runtime authors.
+//
+// The kernel layer: one module per kernel object, each verb documented with
+// its `ip`/`nft` equivalent. Every verb takes the namespace it acts in
+// explicitly (a Netns handle): there is no ambient "current namespace".
+//
+//   import { netnsAdd, bridgeAdd, vethAdd, addrAdd, routeAdd, linkSet } from 'nsnet';
+export { KernelError, attempt, invalid, isExists, isNotFound } from './kernel/errors.js';
+export { Netns, NETNS_RUN_DIR, checkNetnsName, netnsAdd, netnsDel, netnsList, netnsOpen, netnsSelf } from './kernel/netns.js';
+export { checkIfName, linkDel, linkGet, linkList, linkSet, type Link, type LinkChanges, type LinkRef } from './kernel/link.js';
+export { vethAdd, type Veth, type VethOptions } from './kernel/veth.js';
+export { bridgeAdd, bridgeEnsure, bridgePorts, type BridgeOptions } from './kernel/bridge.js';
+export { addrAdd, addrDel, addrList, type Addr } from './kernel/addr.js';
+export { routeAdd, routeDel, routeList, type Route, type RouteSpec } from './kernel/route.js';
+export { sysctlGet, sysctlSet } from './kernel/sysctl.js';
+export { nftApply, nftList } from './kernel/nftables.js';
+export { socketBind } from './kernel/socket.js';
+export { tryLock, withLock } from './state/lock.js';
+export { formatPrefix, parsePrefix, type Prefix } from './net/ip.js';

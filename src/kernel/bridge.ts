@@ -1,0 +1,68 @@
+// Linux bridge: a virtual Ethernet switch in the kernel. Docker's docker0
+// and br-<id> are bridges; each container's host-side veth is a port of one.
+// The bridge's own address (172.17.0.1) is the containers' gateway.
+//
+//   ip link add br0 type bridge; ip link set br0 up
+//   ip link show master br0          the ports
+//   bridge link                      the ports, with their state
+//
+// Man pages: ip-link(8) (type bridge), bridge(8).
+import { native } from '../native.js';
+import { attempt, invalid, isExists } from './errors.js';
+import { checkIfName, linkGet, linkList, indexOf, type Link, type LinkRef } from './link.js';
+import type { Netns } from './netns.js';
+
+export interface BridgeOptions {
+  name: string;
+  up?: boolean;
+  mtu?: number;
+  address?: string;
+  for?: string;
+}
+
+/**
+ * Creates a bridge.
+ * Equivalent to: `ip link add NAME [mtu N] [address MAC] [up] type bridge`
+ */
+export async function bridgeAdd(ns: Netns, o: BridgeOptions): Promise<Link> {
+  checkIfName(o.name);
+  const fd = await ns.rtnl();
+  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`, o.up && 'up'].filter(Boolean).join(' ');
+  const link = await attempt(`creating bridge ${o.name} in ${ns}`,
+    `ip ${ns.ipFlag}link add ${o.name}${opts ? ` ${opts}` : ''} type bridge`,
+    () => native().linkAdd(fd, {
+      name: o.name,
+      kind: 'bridge',
+      ...(o.mtu !== undefined && { mtu: o.mtu }),
+      ...(o.address !== undefined && { address: o.address }),
+      ...(o.up !== undefined && { up: o.up }),
+    }),
+    o.for);
+  if (!link) throw new Error(`creating bridge ${o.name}: the kernel did not report the new link`);
+  return link;
+}
+
+/**
+ * The bridge called `name`, created if missing (idempotent, as CNI's
+ * ensureBridge): an existing link of another kind is an error.
+ * Equivalent to: `ip link show NAME type bridge || ip link add NAME type bridge`
+ */
+export async function bridgeEnsure(ns: Netns, o: BridgeOptions): Promise<{ link: Link; created: boolean }> {
+  try {
+    return { link: await bridgeAdd(ns, o), created: true };
+  } catch (e) {
+    if (!isExists(e)) throw e;
+    const link = await linkGet(ns, o.name);
+    if (link.kind !== 'bridge') throw invalid(`${o.name} already exists in ${ns} but is not a bridge (kind ${link.kind ?? 'none'})`);
+    return { link, created: false };
+  }
+}
+
+/**
+ * The links enslaved to a bridge.
+ * Equivalent to: `ip -n NS link show master BR`
+ */
+export async function bridgePorts(ns: Netns, bridge: LinkRef): Promise<Link[]> {
+  const index = indexOf(bridge);
+  return (await linkList(ns)).filter((l) => l.master === index);
+}

@@ -1,0 +1,143 @@
+// Network namespaces: a private copy of the network stack (links, addresses,
+// routes, nftables, sysctls, sockets). A container's network *is* one.
+//
+// nsnet names them the way iproute2 does, by bind-mounting the namespace onto
+// /run/netns/NAME, so everything it makes is visible to the usual tools:
+//
+//   ip netns list                 the named namespaces
+//   ip -n NAME link               what is inside one
+//   ip netns exec NAME sh         a shell inside one
+//   lsns -t net                   every namespace with a process in it
+//
+// A Netns handle owns an fd of the namespace (which keeps it alive) and, once
+// asked for, an rtnetlink socket opened inside it. Close it when done. Two
+// handles are the same namespace when (dev, ino) match, as `stat -L` shows.
+//
+// Man pages: network_namespaces(7), ip-netns(8), setns(2), unshare(2).
+import { close, promises as fs } from 'node:fs';
+import { native, type NativeNetns } from '../native.js';
+import { attempt, invalid } from './errors.js';
+
+export const NETNS_RUN_DIR = '/run/netns';
+
+export class Netns {
+  /** The name under /run/netns, if the namespace has one. */
+  readonly name: string | undefined;
+  readonly path: string;
+  readonly fd: number;
+  readonly dev: number;
+  readonly ino: number;
+  #rtnl: Promise<number> | undefined;
+  #closed = false;
+
+  constructor(h: NativeNetns, name?: string) {
+    this.name = name;
+    this.path = h.path;
+    this.fd = h.fd;
+    this.dev = h.dev;
+    this.ino = h.ino;
+  }
+
+  /** "netns web", or the path for an unnamed one: used in error messages. */
+  toString(): string {
+    return this.name ? `netns ${this.name}` : `netns ${this.path}`;
+  }
+
+  /** `-n NAME` for equivalent commands ("" for the process's own namespace). */
+  get ipFlag(): string {
+    return this.name ? `-n ${this.name} ` : '';
+  }
+
+  /** Same namespace as `other`? */
+  sameAs(other: Netns): boolean {
+    return this.dev === other.dev && this.ino === other.ino;
+  }
+
+  /** The rtnetlink socket opened inside this namespace (opened once, on first use). */
+  rtnl(): Promise<number> {
+    if (this.#closed) return Promise.reject(invalid(`${this} is closed`));
+    this.#rtnl ??= attempt(`opening rtnetlink in ${this}`, `ip ${this.ipFlag}monitor`, () => native().rtnlOpen(this.fd));
+    // Don't cache a failure.
+    this.#rtnl.catch(() => { this.#rtnl = undefined; });
+    return this.#rtnl;
+  }
+
+  /** Closes the fds this handle holds. The namespace lives on while it is named or used. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    const rtnl = this.#rtnl ? await this.#rtnl.catch(() => -1) : -1;
+    if (rtnl >= 0) await closeFd(rtnl);
+    await closeFd(this.fd);
+  }
+}
+
+function closeFd(fd: number): Promise<void> {
+  // An error here can only mean the fd was already closed.
+  return new Promise((resolve) => close(fd, () => resolve()));
+}
+
+/** Interface and namespace names end up in paths and netlink strings: keep them plain. */
+export function checkNetnsName(name: string): void {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$/.test(name)) {
+    throw invalid(`invalid namespace name "${name}": use letters, digits, '_', '.', '-'`);
+  }
+}
+
+/**
+ * Creates a named network namespace and returns a handle to it.
+ * Equivalent to: `ip netns add NAME`
+ */
+export async function netnsAdd(name: string, opts: { for?: string } = {}): Promise<Netns> {
+  checkNetnsName(name);
+  const h = await attempt(`creating namespace ${name}`, `ip netns add ${name}`,
+    () => native().netnsCreate({ name }), opts.for);
+  return new Netns(h, name);
+}
+
+/**
+ * Removes a named namespace's name; the kernel tears the namespace down once
+ * nothing else holds it (handles: close them too). Links whose peer lived there go with it.
+ * Equivalent to: `ip netns del NAME`
+ */
+export async function netnsDel(ns: Netns | string, opts: { for?: string } = {}): Promise<void> {
+  const name = typeof ns === 'string' ? ns : ns.name;
+  if (!name) throw invalid(`${ns} has no name to delete`);
+  checkNetnsName(name);
+  if (typeof ns !== 'string') await ns.close();
+  await attempt(`deleting namespace ${name}`, `ip netns del ${name}`, () => native().netnsDelete({ name }), opts.for);
+}
+
+/**
+ * Opens an existing namespace: by name (/run/netns/NAME), by path, or by the
+ * pid of a process in it (/proc/PID/ns/net).
+ * Equivalent to: `ip netns exec NAME ...`, `nsenter --net=/proc/PID/ns/net`
+ */
+export async function netnsOpen(ref: { name: string } | { path: string } | { pid: number }): Promise<Netns> {
+  if ('name' in ref) {
+    checkNetnsName(ref.name);
+    const h = await attempt(`opening namespace ${ref.name}`, `ip netns exec ${ref.name}`, () => native().netnsOpen(ref));
+    return new Netns(h, ref.name);
+  }
+  const label = 'path' in ref ? ref.path : `/proc/${ref.pid}/ns/net`;
+  const h = await attempt(`opening namespace ${label}`, `nsenter --net=${label}`, () => native().netnsOpen(ref));
+  return new Netns(h);
+}
+
+/** The namespace this process runs in (its main thread's: Node threads never move). */
+export function netnsSelf(): Promise<Netns> {
+  return netnsOpen({ pid: process.pid });
+}
+
+/**
+ * Names of the namespaces under /run/netns.
+ * Equivalent to: `ip netns list`
+ */
+export async function netnsList(): Promise<string[]> {
+  try {
+    return (await fs.readdir(NETNS_RUN_DIR)).sort();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw e;
+  }
+}

@@ -1,0 +1,32 @@
+// nftables: the kernel's packet filter and NAT (what iptables-nft also
+// drives underneath). nsnet writes rules as nft text and applies a whole
+// buffer as one transaction inside the target namespace, in-process through
+// libnftables: no `nft` child process, and either all of it applies or none.
+//
+//   ip netns exec web nft -f rules.nft
+//   ip netns exec web nft list ruleset
+//
+// Man pages: nft(8), libnftables(3).
+import { native } from '../native.js';
+import { attempt } from './errors.js';
+import type { Netns } from './netns.js';
+
+/**
+ * Applies nft commands (one or many lines, as in a file for `nft -f`) atomically.
+ * Returns what nft printed (empty for changes).
+ * Equivalent to: `ip netns exec NS nft -f FILE`
+ */
+export function nftApply(ns: Netns, text: string, o: { for?: string; what?: string } = {}): Promise<string> {
+  const first = text.trim().split('\n')[0] ?? '';
+  return attempt(o.what ?? `applying nftables rules in ${ns} (${first}${text.includes('\n') ? ' ...' : ''})`,
+    `ip netns exec ${ns.name ?? '?'} nft -f -`, () => native().nftApply(ns.fd, text), o.for);
+}
+
+/**
+ * Lists the ruleset, or a part of it ("table inet nsnet"), as nft prints it.
+ * Equivalent to: `ip netns exec NS nft list ruleset`
+ */
+export function nftList(ns: Netns, what = 'ruleset', o: { json?: boolean } = {}): Promise<string> {
+  return attempt(`listing nftables ${what} in ${ns}`, `ip netns exec ${ns.name ?? '?'} nft ${o.json ? '-j ' : ''}list ${what}`,
+    () => native().nftApply(ns.fd, `list ${what}`, { json: !!o.json }));
+}

@@ -1,0 +1,22 @@
+// Sockets bound inside another namespace and served from this process:
+// the mechanism behind Docker's embedded DNS at 127.0.0.11.
+//
+//   ip netns exec web ss -lntu       shows the socket, with no process in the sandbox
+//
+// The fd comes back to Node: adopt a UDP one with
+// `dgram.createSocket('udp4').bind({fd})`, a TCP one with
+// `net.createServer(...).listen({fd})`.
+import { native } from '../native.js';
+import { attempt } from './errors.js';
+import type { Netns } from './netns.js';
+
+/**
+ * Creates a socket inside the namespace, bound (and listening, for TCP), and
+ * returns its fd and port. Port 0 picks a free one, as Docker's resolver does.
+ * Equivalent to: what `ip netns exec NS <server> --listen ADDRESS:PORT` would do, without the process.
+ */
+export function socketBind(ns: Netns, o: { type: 'udp' | 'tcp'; address: string; port?: number; for?: string }): Promise<{ fd: number; port: number }> {
+  return attempt(`binding ${o.type} socket ${o.address}:${o.port ?? 0} in ${ns}`,
+    `ip netns exec ${ns.name ?? '?'} <server> ${o.type} ${o.address}:${o.port ?? 0}`,
+    () => native().socketBind(ns.fd, { type: o.type, address: o.address, ...(o.port !== undefined && { port: o.port }) }), o.for);
+}

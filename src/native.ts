@@ -1,0 +1,152 @@
+// The native addon's surface, typed, and the loader that finds the built
+// binary. native/verbs.h lists the same verbs on the C++ side.
+//
+// Every verb is asynchronous. Verbs that act inside a namespace take the fd of
+// that namespace (from netnsOpen/netnsCreate) and do their work on a
+// throwaway native thread; verbs that take an rtnetlink socket fd act in the
+// namespace that socket was opened in (rtnlOpen). No Node thread ever changes
+// namespace.
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** What a failed verb rejects with (see native/error.h). */
+export interface NativeError extends Error {
+  errno: number; // negative, as Node's SystemError
+  code: string; // "EEXIST"
+  description?: string; // strerror text: "File exists"
+  syscall: string; // "sendmsg", "setns", "mount", "nft_run_cmd_from_buffer"
+  op?: string; // "RTM_NEWLINK", "netnsCreate", "nft"
+  path?: string;
+  extack?: { message: string; offset?: number };
+}
+
+export interface NativeNetns {
+  fd: number;
+  dev: number;
+  ino: number;
+  path: string;
+}
+
+export interface NativeLink {
+  index: number;
+  name: string;
+  flags: number;
+  up: boolean;
+  lowerUp: boolean;
+  operstate: string;
+  type: string;
+  mtu: number;
+  txqlen: number;
+  address: string;
+  master?: number;
+  link?: number;
+  linkNetnsId?: number;
+  kind?: string;
+  slaveKind?: string;
+}
+
+export interface NativeLinkAttrs {
+  name?: string;
+  mtu?: number;
+  address?: string;
+  master?: number;
+  txqlen?: number;
+  up?: boolean;
+  netnsFd?: number;
+}
+
+export interface NativeLinkAdd extends NativeLinkAttrs {
+  name: string;
+  kind: string;
+  peer?: Omit<NativeLinkAttrs, 'up' | 'master'>;
+}
+
+export interface NativeAddr {
+  family: 4 | 6;
+  index: number;
+  address: string;
+  prefixlen: number;
+  scope: string;
+  flags: number;
+  broadcast?: string;
+  label?: string;
+}
+
+export interface NativeAddrReq {
+  index: number;
+  address: string;
+  prefixlen: number;
+  broadcast?: string;
+  label?: string;
+}
+
+export interface NativeRoute {
+  family: 4 | 6;
+  dst: string; // "default" or the network address
+  dstLen: number;
+  gateway?: string;
+  prefsrc?: string;
+  oif?: number;
+  table: number;
+  protocol: string;
+  scope: string;
+  type: string;
+  priority?: number;
+}
+
+export interface NativeRouteReq {
+  family?: 4 | 6;
+  dst?: string;
+  dstLen?: number;
+  gateway?: string;
+  prefsrc?: string;
+  oif?: number;
+  priority?: number;
+  table?: number;
+  protocol?: number;
+  scope?: 'global' | 'link' | 'host';
+  type?: 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit';
+}
+
+export interface NativeAddon {
+  netnsCreate(o: { name: string; dir?: string }): Promise<NativeNetns>;
+  netnsDelete(o: { name: string; dir?: string } | { path: string }): Promise<void>;
+  netnsOpen(o: { name: string; dir?: string } | { path: string } | { pid: number }): Promise<NativeNetns>;
+
+  rtnlOpen(nsFd: number): Promise<number>;
+  linkAdd(fd: number, o: NativeLinkAdd): Promise<NativeLink | null>;
+  linkSet(fd: number, index: number, o: NativeLinkAttrs): Promise<void>;
+  linkDel(fd: number, o: { index: number } | { name: string }): Promise<void>;
+  linkGet(fd: number, o: { index: number } | { name: string }): Promise<NativeLink>;
+  linkList(fd: number): Promise<NativeLink[]>;
+  addrAdd(fd: number, o: NativeAddrReq): Promise<void>;
+  addrDel(fd: number, o: NativeAddrReq): Promise<void>;
+  addrList(fd: number, o?: { index?: number; family?: 4 | 6 }): Promise<NativeAddr[]>;
+  routeAdd(fd: number, o: NativeRouteReq): Promise<void>;
+  routeDel(fd: number, o: NativeRouteReq): Promise<void>;
+  routeList(fd: number, o?: { family?: 4 | 6; table?: number }): Promise<NativeRoute[]>;
+
+  sysctlRead(nsFd: number, key: string): Promise<string>;
+  sysctlWrite(nsFd: number, key: string, value: string): Promise<void>;
+  nftApply(nsFd: number, text: string, o?: { json?: boolean; handles?: boolean }): Promise<string>;
+  socketBind(nsFd: number, o: { type: 'udp' | 'tcp'; address: string; port?: number; backlog?: number }): Promise<{ fd: number; port: number }>;
+  flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
+}
+
+let cached: NativeAddon | undefined;
+
+/** Loads build/Release/nsnet.node (or build/Debug), saying where it looked if it can't. */
+export function native(): NativeAddon {
+  if (cached) return cached;
+  const here = path.dirname(fileURLToPath(import.meta.url));
+  const root = path.resolve(here, '..'); // src/ or dist/ -> package root
+  const tried = ['build/Release/nsnet.node', 'build/Debug/nsnet.node'].map((p) => path.join(root, p));
+  const found = tried.find((p) => existsSync(p));
+  if (!found) {
+    throw new Error(`nsnet: native addon not built; looked in:\n  ${tried.join('\n  ')}\nrun: npm ci (or npm run build)`);
+  }
+  cached = createRequire(import.meta.url)(found) as NativeAddon;
+  return cached;
+}

@@ -1,0 +1,44 @@
+// IPv4/IPv6 prefixes as text: "172.17.0.2/16" -> {address, prefixlen}.
+// Pure functions; IPAM and subnet arithmetic build on these.
+import { isIPv4, isIPv6 } from 'node:net';
+
+export interface Prefix {
+  family: 4 | 6;
+  address: string;
+  prefixlen: number;
+}
+
+/** Parses "ADDR/LEN" (or a bare address, as a host prefix). Throws on anything else. */
+export function parsePrefix(text: string): Prefix {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  const family = isIPv4(address) ? 4 : isIPv6(address) ? 6 : 0;
+  if (!family) throw new Error(`"${text}" is not an IPv4 or IPv6 address`);
+  const max = family === 4 ? 32 : 128;
+  const lenText = slash < 0 ? String(max) : text.slice(slash + 1);
+  if (!/^\d{1,3}$/.test(lenText) || Number(lenText) > max) {
+    throw new Error(`"${text}": prefix length must be 0..${max}`);
+  }
+  return { family, address, prefixlen: Number(lenText) };
+}
+
+export function formatPrefix(p: { address: string; prefixlen: number }): string {
+  return `${p.address}/${p.prefixlen}`;
+}
+
+/** IPv4 dotted quad -> 32-bit unsigned integer. */
+export function ipv4ToInt(a: string): number {
+  if (!isIPv4(a)) throw new Error(`"${a}" is not an IPv4 address`);
+  return a.split('.').reduce((n, o) => n * 256 + Number(o), 0);
+}
+
+/** 32-bit unsigned integer -> IPv4 dotted quad. */
+export function intToIpv4(n: number): string {
+  return [n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255].join('.');
+}
+
+/** The network address of an IPv4 prefix: 172.17.0.2/16 -> 172.17.0.0. */
+export function ipv4Network(p: Prefix): string {
+  const mask = p.prefixlen === 0 ? 0 : (0xffffffff << (32 - p.prefixlen)) >>> 0;
+  return intToIpv4((ipv4ToInt(p.address) & mask) >>> 0);
+}

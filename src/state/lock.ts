@@ -1,0 +1,37 @@
+// An advisory lock around read-modify-write of nsnet's state: two CLI calls
+// at once take turns, so they never hand out the same address or name.
+//
+// flock(2) locks belong to the open file, so the kernel drops the lock when
+// the process dies, however it dies: a crashed call can't wedge the store.
+// Waiting happens on a libuv pool thread (the addon's flock verb), never on
+// the event loop.
+//
+//   flock /run/nsnet/lock -c 'cat /var/lib/nsnet/...'   takes the same lock from a shell
+import { promises as fs } from 'node:fs';
+import path from 'node:path';
+import { native } from '../native.js';
+import { attempt } from '../kernel/errors.js';
+
+/** Runs `fn` while holding an exclusive lock on `file` (created if missing). */
+export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.open(file, 'a', 0o600);
+  try {
+    await attempt(`locking ${file}`, `flock ${file}`, () => native().flock(handle.fd, { mode: 'exclusive' }));
+    return await fn();
+  } finally {
+    await handle.close(); // releases the lock
+  }
+}
+
+/** Like withLock, but fails with EWOULDBLOCK at once if someone else holds it. */
+export async function tryLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  await fs.mkdir(path.dirname(file), { recursive: true });
+  const handle = await fs.open(file, 'a', 0o600);
+  try {
+    await attempt(`locking ${file}`, `flock -n ${file}`, () => native().flock(handle.fd, { mode: 'exclusive', wait: false }));
+    return await fn();
+  } finally {
+    await handle.close();
+  }
+}
