@@ -24,7 +24,7 @@ export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T
   }
 }
 
-/** Like withLock, but fails with EWOULDBLOCK at once if someone else holds it. */
+/** Like withLock, but fails with EAGAIN (EWOULDBLOCK) at once if someone else holds it. */
 export async function tryLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const handle = await fs.open(file, 'a', 0o600);
