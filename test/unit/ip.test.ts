@@ -1,0 +1,33 @@
+import { describe, expect, test } from 'vitest';
+import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, parsePrefix } from '../../src/net/ip.js';
+
+describe('parsePrefix', () => {
+  test('IPv4 and IPv6 prefixes', () => {
+    expect(parsePrefix('172.17.0.2/16')).toEqual({ family: 4, address: '172.17.0.2', prefixlen: 16 });
+    expect(parsePrefix('fd00::1/64')).toEqual({ family: 6, address: 'fd00::1', prefixlen: 64 });
+  });
+  test('a bare address is a host prefix', () => {
+    expect(parsePrefix('10.0.0.1').prefixlen).toBe(32);
+    expect(parsePrefix('::1').prefixlen).toBe(128);
+  });
+  test.each(['10.0.0.300/24', '10.0.0.1/33', '10.0.0.1/', '10.0.0.1/-1', '10.0.0.1/8x', 'fe80::zz/64', '', 'eth0'])(
+    'rejects %j', (bad) => {
+      expect(() => parsePrefix(bad)).toThrow();
+    });
+  test('format round-trips', () => {
+    expect(formatPrefix(parsePrefix('192.168.0.0/20'))).toBe('192.168.0.0/20');
+  });
+});
+
+describe('IPv4 arithmetic', () => {
+  test('int conversions', () => {
+    expect(ipv4ToInt('172.17.0.2')).toBe(0xac110002);
+    expect(intToIpv4(0xac110002)).toBe('172.17.0.2');
+    expect(intToIpv4(ipv4ToInt('255.255.255.255'))).toBe('255.255.255.255');
+  });
+  test('network address', () => {
+    expect(ipv4Network(parsePrefix('172.17.5.9/16'))).toBe('172.17.0.0');
+    expect(ipv4Network(parsePrefix('192.168.31.200/20'))).toBe('192.168.16.0');
+    expect(ipv4Network(parsePrefix('8.8.8.8/0'))).toBe('0.0.0.0');
+  });
+});

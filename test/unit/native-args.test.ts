@@ -1,0 +1,35 @@
+// The addon checks its arguments on the JS thread, before any work is
+// queued: a typo is a synchronous TypeError, never a kernel error. Needs the
+// built addon, not root (nothing reaches the kernel).
+import { existsSync } from 'node:fs';
+import { describe, expect, test } from 'vitest';
+import { native } from '../../src/native.js';
+
+const built = existsSync(new URL('../../build/Release/nsnet.node', import.meta.url));
+
+describe.skipIf(!built)('addon argument checks', () => {
+  const n = built ? native() : undefined!;
+  test('every verb is there', () => {
+    expect(Object.keys(n).sort()).toEqual([
+      'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
+      'netnsDelete', 'netnsOpen', 'nftApply', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'sysctlRead',
+      'sysctlWrite',
+    ]);
+  });
+  test.each([
+    ['linkAdd without kind', () => n.linkAdd(0, { name: 'x' } as never), /needs name and kind/],
+    ['veth peer up', () => n.linkAdd(0, { name: 'x', kind: 'veth', peer: { name: 'y', up: true } as never }), /peer.up/],
+    ['bad MAC', () => n.linkAdd(0, { name: 'x', kind: 'bridge', address: '02:42:zz:00:00:01' }), /not a hardware address/],
+    ['bad address', () => n.addrAdd(0, { index: 1, address: '10.0.0.256', prefixlen: 24 }), /not an IPv4 or IPv6 address/],
+    ['prefix too long', () => n.addrAdd(0, { index: 1, address: '10.0.0.1', prefixlen: 33 }), /prefixlen too long/],
+    ['route with nothing', () => n.routeAdd(0, {}), /needs dst, gateway or family/],
+    ['route mixing families', () => n.routeAdd(0, { dst: '10.0.0.0', gateway: 'fe80::1' }), /mixes IPv4 and IPv6/],
+    ['netns name with a slash', () => n.netnsCreate({ name: '../x' }), /invalid namespace name/],
+    ['sysctl escaping /proc/sys', () => n.sysctlRead(-1, '../../etc/passwd'), /invalid sysctl key/],
+    ['socket type', () => n.socketBind(-1, { type: 'sctp' as never, address: '127.0.0.1' }), /udp.*tcp/],
+    ['fd not a number', () => n.rtnlOpen('3' as never), /file descriptor/],
+    ['negative index', () => n.linkGet(0, { index: -1 }), /index must be an integer/],
+  ])('%s: synchronous TypeError', (_name, call, message) => {
+    expect(call).toThrow(message);
+  });
+});
