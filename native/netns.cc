@@ -32,6 +32,7 @@
 #include "args.h"
 #include "fd.h"
 #include "in_netns.h"
+#include "nlsock.h"
 #include "verbs.h"
 #include "worker.h"
 
@@ -40,6 +41,7 @@ namespace {
 
 struct NsHandle {
   int fd = -1;
+  int rtnlFd = -1;  // an rtnetlink socket opened inside, when asked for
   uint64_t dev = 0, ino = 0;
   std::string path;
 };
@@ -52,6 +54,7 @@ Napi::Value NsToJs(Napi::Env env, NsHandle& h) {
   o.Set("dev", Napi::Number::New(env, static_cast<double>(h.dev)));
   o.Set("ino", Napi::Number::New(env, static_cast<double>(h.ino)));
   o.Set("path", h.path);
+  if (h.rtnlFd >= 0) o.Set("rtnlFd", h.rtnlFd);
   return o;
 }
 
@@ -108,16 +111,19 @@ std::string NsPath(const Napi::Object& o) {
 
 }  // namespace
 
-// netnsCreate({name, dir? = "/run/netns"}) -> {fd, dev, ino, path}
+// netnsCreate({name, dir? = "/run/netns", rtnl? = false}) -> {fd, dev, ino, path, rtnlFd?}
+// With rtnl, the thread that made the namespace also opens an rtnetlink
+// socket in it before exiting (what rtnlOpen would do, one thread fewer).
 Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info) {
   Napi::Object o = ArgObject(info, 0);
   auto name = OptStr(o, "name");
   if (!name) throw Napi::TypeError::New(info.Env(), "netnsCreate needs a name");
   std::string dir = OptStr(o, "dir").value_or("/run/netns");
   std::string path = dir + "/" + ValidName(info.Env(), *name);
+  bool rtnl = OptBool(o, "rtnl").value_or(false);
   return Task<NsHandle>::Queue(
       info.Env(), "netnsCreate",
-      [dir, path] {
+      [dir, path, rtnl] {
         const char* op = "netnsCreate";
         MakeSharedMountPoint(dir, op);
         // O_EXCL: a name in use fails here with EEXIST, before any namespace exists.
@@ -127,12 +133,16 @@ Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info) {
         try {
           // A fresh thread makes the namespace and pins it with the bind mount,
           // then exits: no Node thread ever lives in it.
+          UniqueFd sock;
           RunInNetns(-1, op, [&] {
             if (::unshare(CLONE_NEWNET) < 0) ThrowErrno("unshare", op, path);
             if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0)
               ThrowErrno("mount", op, path);
+            if (rtnl) sock = RtnlOpen();
           });
-          return OpenNetns(path, op);
+          NsHandle h = OpenNetns(path, op);
+          h.rtnlFd = sock.Release();
+          return h;
         } catch (...) {
           ::umount2(path.c_str(), MNT_DETACH);
           ::unlink(path.c_str());

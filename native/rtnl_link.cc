@@ -217,9 +217,22 @@ Napi::Value LinkAddVerb(const Napi::CallbackInfo& info) {
           m.NestEnd(data);
         }
         m.NestEnd(linkinfo);
-        RtnlTalk(fd, m, "RTM_NEWLINK");
+        // NLM_F_ECHO: the kernel (6.3+) sends the new link back to us before the
+        // ACK, sparing a second round trip; older kernels ignore it, and we ask.
+        m.Hdr()->nlmsg_flags |= NLM_F_ECHO;
+        std::optional<Link> echoed;
+        RtnlTalk(fd, m, "RTM_NEWLINK", [&](const nlmsghdr* h) {
+          if (h->nlmsg_type != RTM_NEWLINK) return;
+          Link l = ParseLink(h);
+          if (l.name == *req->name) echoed = std::move(l);
+        });
         // The link was made elsewhere: nothing to read back on this socket.
         if (req->netnsFd) return std::nullopt;
+        if (echoed) {
+          // The echo is sent before IFLA_MASTER is applied; the ACK says it was.
+          if (req->master && !echoed->master) echoed->master = *req->master;
+          return echoed;
+        }
         return GetLink(fd, 0, *req->name, "RTM_GETLINK");
       },
       [](Napi::Env env, std::optional<Link>& l) -> Napi::Value {

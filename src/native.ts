@@ -24,6 +24,8 @@ export interface NativeError extends Error {
 
 export interface NativeNetns {
   fd: number;
+  /** An rtnetlink socket inside the namespace, when netnsCreate was asked for one. */
+  rtnlFd?: number;
   dev: number;
   ino: number;
   path: string;
@@ -111,7 +113,7 @@ export interface NativeRouteReq {
 }
 
 export interface NativeAddon {
-  netnsCreate(o: { name: string; dir?: string }): Promise<NativeNetns>;
+  netnsCreate(o: { name: string; dir?: string; rtnl?: boolean }): Promise<NativeNetns>;
   netnsDelete(o: { name: string; dir?: string } | { path: string }): Promise<void>;
   netnsOpen(o: { name: string; dir?: string } | { path: string } | { pid: number }): Promise<NativeNetns>;
 

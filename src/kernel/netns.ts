@@ -36,6 +36,7 @@ export class Netns {
     this.fd = h.fd;
     this.dev = h.dev;
     this.ino = h.ino;
+    if (h.rtnlFd !== undefined) this.#rtnl = Promise.resolve(h.rtnlFd);
   }
 
   /** "netns web", or the path for an unnamed one: used in error messages. */
@@ -91,7 +92,7 @@ export function checkNetnsName(name: string): void {
 export async function netnsAdd(name: string, opts: { for?: string } = {}): Promise<Netns> {
   checkNetnsName(name);
   const h = await attempt(`creating namespace ${name}`, `ip netns add ${name}`,
-    () => native().netnsCreate({ name }), opts.for);
+    () => native().netnsCreate({ name, rtnl: true }), opts.for);
   return new Netns(h, name);
 }
 
