@@ -1,0 +1,72 @@
+// Names and IDs of Docker objects, and the checks on names users give.
+//
+// Docker derives kernel names from random IDs so teardown can find what it
+// made by name alone: a network ID is 64 random hex digits and its bridge is
+// `br-` + the first 12 (lnw `drivers/bridge/bridge_linux.go`
+// `parseNetworkOptions`); both ends of a new veth are `veth` + 7 random hex,
+// 11 characters (`vethPrefix`, `vethLen`, `createVeth`), renamed to eth<N>
+// once inside the container. A sandbox's netns is bind-mounted under the first
+// 12 characters of its ID (lnw `osl/namespace_linux.go` `GenerateKey`).
+//
+// Pure apart from the random source.
+import { randomBytes } from 'node:crypto';
+
+const ID_HEX = 64;
+const SHORT_ID = 12;
+const VETH_HEX = 7;
+const NAME_MAX = 64;
+/** IFNAMSIZ - 1: the kernel's limit on interface names, in bytes. */
+const IFNAME_MAX = 15;
+
+/** A fresh object ID: 64 random lower-case hex digits, as Docker's. */
+export function newId(): string {
+  return randomBytes(ID_HEX / 2).toString('hex');
+}
+
+/** The 12-character form Docker prints and names things by. */
+export function shortId(id: string): string {
+  return id.slice(0, SHORT_ID);
+}
+
+/** The bridge of a user-defined network: "br-" + the first 12 hex of its ID (15 chars, the kernel's maximum). */
+export function bridgeNameFor(networkId: string): string {
+  if (!/^[0-9a-f]{12}/.test(networkId)) throw new Error(`network ID "${networkId}" does not start with 12 hex digits`);
+  return `br-${shortId(networkId)}`;
+}
+
+/**
+ * A host veth name: "veth" + 7 lower-case hex. `random` supplies the hex (the
+ * first 7 characters are used); the caller retries on EEXIST with a new one,
+ * as Docker's `netutils.GenerateIfaceName` does.
+ */
+export function vethName(random: () => string = () => randomBytes(4).toString('hex')): string {
+  const hex = random().slice(0, VETH_HEX);
+  if (!/^[0-9a-f]{7}$/.test(hex)) throw new Error(`veth name needs ${VETH_HEX} lower-case hex digits, got "${hex}"`);
+  return `veth${hex}`;
+}
+
+/** Network and sandbox names: Docker's `^[a-zA-Z0-9][a-zA-Z0-9_.-]+$`, at most 64 characters. */
+export function checkName(kind: 'network' | 'sandbox', name: string): void {
+  if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]+$/.test(name)) {
+    // The `+` makes one character too short; say so rather than blame the charset.
+    const why = /^[a-zA-Z0-9]$/.test(name) ? 'at least 2 characters are needed' : 'only [a-zA-Z0-9][a-zA-Z0-9_.-] are allowed';
+    throw new Error(`invalid ${kind} name ${JSON.stringify(name)}: ${why}`);
+  }
+  if (name.length > NAME_MAX) throw new Error(`invalid ${kind} name "${name}": at most ${NAME_MAX} characters are allowed`);
+}
+
+/**
+ * A Linux interface name given by the user (--opt com.docker.network.bridge.name):
+ * 1-15 bytes, not "." or "..", no '/', ':' or whitespace (the kernel's
+ * `dev_valid_name`). kernel/link.ts `checkIfName` applies the same rule at the
+ * kernel edge; this one fails before any plan is made, with a plain message.
+ */
+export function checkIfaceName(name: string): void {
+  const bytes = Buffer.byteLength(name);
+  if (bytes < 1 || bytes > IFNAME_MAX) {
+    throw new Error(`invalid interface name ${JSON.stringify(name)}: must be 1 to ${IFNAME_MAX} characters (bytes) long`);
+  }
+  if (name === '.' || name === '..' || /[/:\s]/.test(name)) {
+    throw new Error(`invalid interface name ${JSON.stringify(name)}: no '/', ':' or whitespace, and not "." or ".."`);
+  }
+}

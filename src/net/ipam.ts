@@ -1,0 +1,167 @@
+// IPAM: which address inside a network's subnet a container gets.
+//
+// Docker keeps one bitmap per subnet (lnw `ipams/defaultipam/allocator.go`,
+// `address_space.go`, `internal/addrset/addrset.go`, `bitmap/sequence.go`).
+// The network and broadcast addresses are reserved when the subnet is created,
+// the gateway is requested first and so gets .1, and every container then gets
+// the lowest free address (.2, .3, ...); a released address is reused by the
+// next container. --ip-range narrows dynamic allocation to a child subnet,
+// while a static --ip may be anywhere in --subnet.
+//
+// Pure: the caller passes the addresses in use (from nsnet's state) on every
+// call, so there is no bitmap to keep in sync; a Set of integers plays its part.
+//
+// Be aware:
+// - IPv4 only.
+// - Only the subnet's network and broadcast addresses are skipped, not the
+//   ip-range's: with --subnet 10.0.0.0/16 --ip-range 10.0.1.0/24 the first
+//   container gets 10.0.1.0, as in Docker (docker/for-linux#170).
+import { isIPv4, isIPv6 } from 'node:net';
+import { intToIpv4, ipv4ToInt } from './ip.js';
+import { formatIpv4Block, parseIpv4Block, type Ipv4Block } from './subnet-pool.js';
+
+export interface Pool {
+  subnet: string;
+  gateway: string;
+  /** Where dynamic allocation happens; the whole subnet when absent. */
+  ipRange?: string;
+}
+
+/**
+ * Validates a network's --subnet, --gateway and --ip-range and fills in the
+ * default gateway (the first host address, .1). Messages follow Docker's
+ * (`api/types/network/ipam.go` `ValidateIPAM`).
+ */
+export function planPool(o: { subnet: string; gateway?: string; ipRange?: string }): Pool {
+  const subnet = parseSubnet(o.subnet);
+  const gateway = o.gateway === undefined ? intToIpv4(subnet.network + 1) : checkGateway(o.gateway, subnet);
+  const pool: Pool = { subnet: formatIpv4Block(subnet), gateway };
+  if (o.ipRange !== undefined) pool.ipRange = formatIpv4Block(parseIpRange(o.ipRange, subnet));
+  return pool;
+}
+
+/**
+ * The lowest free address for a new container: inside the ip-range (or the
+ * subnet), not the network, broadcast or gateway address, and not in `used`.
+ */
+export function allocate(pool: Pool, used: Iterable<string>): string {
+  const subnet = parseIpv4Block(pool.subnet);
+  const range = pool.ipRange === undefined ? subnet : parseIpv4Block(pool.ipRange);
+  const taken = takenAddresses(pool, subnet, used);
+  for (let n = range.network; n < range.network + range.size; n++) {
+    if (!taken.has(n)) return intToIpv4(n);
+  }
+  throw new Error(`no available IP addresses in ${formatIpv4Block(range)}`);
+}
+
+/**
+ * Checks a static --ip: a valid IPv4 address inside the subnet (it may lie
+ * outside the ip-range, as in Docker), not reserved and not in `used`.
+ */
+export function checkStatic(pool: Pool, ip: string, used: Iterable<string>): void {
+  if (!isIPv4(ip)) throw new Error(`invalid IPv4 address "${ip}"`);
+  const subnet = parseIpv4Block(pool.subnet);
+  const n = ipv4ToInt(ip);
+  if (!contains(subnet, n)) throw new Error(`address ${ip} is not in subnet ${pool.subnet}`);
+  const role = reservedRole(subnet, n);
+  if (role) throw new Error(`address ${ip} is the ${role} address of subnet ${pool.subnet}`);
+  if (ip === pool.gateway) throw new Error(`address ${ip} is already in use by the gateway`);
+  for (const u of used) {
+    if (u === ip) throw new Error(`address ${ip} is already in use`);
+  }
+}
+
+function parseSubnet(text: string): Ipv4Block {
+  const subnet = parseCidr(text, 'subnet');
+  // Docker refuses host bits rather than guessing which network was meant.
+  if (subnet.address !== subnet.network) {
+    throw new Error(`invalid subnet ${text}: it should be ${formatIpv4Block(subnet)}`);
+  }
+  // A /31 or /32 leaves no address for a container once the gateway has one.
+  if (subnet.prefixlen < 1 || subnet.prefixlen > 30) {
+    throw new Error(`invalid subnet ${text}: prefix length must be /1 to /30, to leave room for a gateway and a container`);
+  }
+  return subnet;
+}
+
+function parseIpRange(text: string, subnet: Ipv4Block): Ipv4Block {
+  const range = parseCidr(text, 'ip-range');
+  if (range.address !== range.network) {
+    throw new Error(`invalid ip-range ${text}: it should be ${formatIpv4Block(range)}`);
+  }
+  if (range.prefixlen < subnet.prefixlen || !contains(subnet, range.network)) {
+    throw new Error(`invalid ip-range ${text}: parent subnet ${formatIpv4Block(subnet)} doesn't contain ip-range`);
+  }
+  return range;
+}
+
+function checkGateway(text: string, subnet: Ipv4Block): string {
+  if (isIPv6(text)) throw new Error(`invalid gateway ${text}: parent subnet is an IPv4 block`);
+  if (!isIPv4(text)) throw new Error(`invalid gateway ${text}: invalid address`);
+  const n = ipv4ToInt(text);
+  if (!contains(subnet, n)) {
+    throw new Error(`invalid gateway ${text}: parent subnet ${formatIpv4Block(subnet)} doesn't contain this address`);
+  }
+  const role = reservedRole(subnet, n);
+  if (role) throw new Error(`invalid gateway ${text}: it is the ${role} address of ${formatIpv4Block(subnet)}`);
+  return text;
+}
+
+/** Parses a CIDR that must be written with a prefix length, as Docker's netip.ParsePrefix demands. */
+function parseCidr(text: string, what: 'subnet' | 'ip-range'): Ipv4Block {
+  const slash = text.indexOf('/');
+  const address = slash < 0 ? text : text.slice(0, slash);
+  if (isIPv6(address)) throw new Error(`invalid ${what} ${text}: IPv6 is not supported yet, only IPv4`);
+  if (slash < 0 || !isIPv4(address)) throw new Error(`invalid ${what} ${text}: invalid CIDR block notation`);
+  try {
+    return parseIpv4Block(text);
+  } catch {
+    throw new Error(`invalid ${what} ${text}: invalid CIDR block notation`);
+  }
+}
+
+function contains(b: Ipv4Block, n: number): boolean {
+  return n >= b.network && n < b.network + b.size;
+}
+
+/** "network" or "broadcast" when `n` is one of the subnet's two reserved addresses. */
+function reservedRole(subnet: Ipv4Block, n: number): 'network' | 'broadcast' | undefined {
+  if (n === subnet.network) return 'network';
+  if (n === subnet.network + subnet.size - 1) return 'broadcast';
+  return undefined;
+}
+
+/** Network, broadcast, gateway and every used address, as integers. */
+function takenAddresses(pool: Pool, subnet: Ipv4Block, used: Iterable<string>): Set<number> {
+  const taken = new Set<number>([subnet.network, subnet.network + subnet.size - 1, ipv4ToInt(pool.gateway)]);
+  for (const u of used) taken.add(quadToInt(u));
+  return taken;
+}
+
+/**
+ * ipv4ToInt without its regex and array: every allocation parses every used
+ * address, and at 60k containers on a /16 that is most of the call's time.
+ * Anything unusual goes to ipv4ToInt, which validates and says what is wrong.
+ */
+function quadToInt(a: string): number {
+  let n = 0;
+  let octet = 0;
+  let digits = 0;
+  let dots = 0;
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i) - 48;
+    // "01" is refused, as isIPv4 refuses it: no octal guessing.
+    if (c >= 0 && c <= 9 && digits < 3 && !(digits === 1 && octet === 0)) {
+      octet = octet * 10 + c;
+      digits++;
+    } else if (c === -2 && digits > 0 && dots < 3 && octet <= 255) {
+      n = n * 256 + octet;
+      octet = digits = 0;
+      dots++;
+    } else {
+      return ipv4ToInt(a);
+    }
+  }
+  if (dots !== 3 || digits === 0 || octet > 255) return ipv4ToInt(a);
+  return n * 256 + octet;
+}

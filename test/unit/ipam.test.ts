@@ -1,0 +1,132 @@
+import { describe, expect, test } from 'vitest';
+import { allocate, checkStatic, planPool, type Pool } from '../../src/net/ipam.js';
+import { intToIpv4, ipv4ToInt } from '../../src/net/ip.js';
+
+describe('planPool', () => {
+  test('default gateway is the first host address', () => {
+    expect(planPool({ subnet: '172.18.0.0/16' })).toEqual({ subnet: '172.18.0.0/16', gateway: '172.18.0.1' });
+    expect(planPool({ subnet: '10.0.0.0/30' }).gateway).toBe('10.0.0.1');
+  });
+  test('keeps an explicit gateway and ip-range', () => {
+    expect(planPool({ subnet: '10.0.0.0/16', gateway: '10.0.255.254', ipRange: '10.0.1.0/24' }))
+      .toEqual({ subnet: '10.0.0.0/16', gateway: '10.0.255.254', ipRange: '10.0.1.0/24' });
+  });
+  test('host bits in --subnet: Docker\'s message naming the network address', () => {
+    expect(() => planPool({ subnet: '172.20.0.5/16' })).toThrow('invalid subnet 172.20.0.5/16: it should be 172.20.0.0/16');
+  });
+  test.each(['10.0.0.0/31', '10.0.0.1/32', '0.0.0.0/0'])('rejects %s: no room, or no sense', (subnet) => {
+    expect(() => planPool({ subnet })).toThrow(/prefix length must be \/1 to \/30/);
+  });
+  test.each(['10.0.0.0', '10.0.0.300/24', '10.0.0.0/33', 'web', ''])('rejects %j as CIDR notation', (subnet) => {
+    expect(() => planPool({ subnet })).toThrow(/invalid CIDR block notation/);
+  });
+  test('IPv6 subnets: a clear refusal', () => {
+    expect(() => planPool({ subnet: 'fd00::/64' })).toThrow(/IPv6 is not supported/);
+  });
+  test('gateway checks', () => {
+    expect(() => planPool({ subnet: '10.0.0.0/24', gateway: '10.0.0.300' })).toThrow(/^invalid gateway 10\.0\.0\.300: invalid address/);
+    expect(() => planPool({ subnet: '10.0.0.0/24', gateway: '10.1.0.1' }))
+      .toThrow("invalid gateway 10.1.0.1: parent subnet 10.0.0.0/24 doesn't contain this address");
+    expect(() => planPool({ subnet: '10.0.0.0/24', gateway: '10.0.0.0' })).toThrow(/network address/);
+    expect(() => planPool({ subnet: '10.0.0.0/24', gateway: '10.0.0.255' })).toThrow(/broadcast address/);
+    expect(() => planPool({ subnet: '10.0.0.0/24', gateway: 'fd00::1' })).toThrow(/parent subnet is an IPv4 block/);
+  });
+  test('ip-range checks', () => {
+    expect(() => planPool({ subnet: '10.0.0.0/16', ipRange: '10.1.0.0/24' }))
+      .toThrow("invalid ip-range 10.1.0.0/24: parent subnet 10.0.0.0/16 doesn't contain ip-range");
+    expect(() => planPool({ subnet: '10.0.0.0/16', ipRange: '10.0.0.0/8' })).toThrow(/doesn't contain ip-range/);
+    expect(() => planPool({ subnet: '10.0.0.0/16', ipRange: '10.0.1.7/24' })).toThrow('invalid ip-range 10.0.1.7/24: it should be 10.0.1.0/24');
+    expect(() => planPool({ subnet: '10.0.0.0/16', ipRange: 'nope' })).toThrow(/invalid ip-range nope: invalid CIDR/);
+  });
+});
+
+describe('allocate', () => {
+  const pool = planPool({ subnet: '172.18.0.0/16' });
+
+  test('.2, then .3; a released .2 comes back first', () => {
+    const used = new Set<string>();
+    const a = allocate(pool, used);
+    used.add(a);
+    const b = allocate(pool, used);
+    used.add(b);
+    expect([a, b]).toEqual(['172.18.0.2', '172.18.0.3']);
+    used.delete('172.18.0.2');
+    expect(allocate(pool, used)).toBe('172.18.0.2');
+  });
+  test('lowest free, filling holes', () => {
+    expect(allocate(pool, ['172.18.0.2', '172.18.0.3', '172.18.0.5'])).toBe('172.18.0.4');
+  });
+  test('skips a gateway that is not .1', () => {
+    const p = planPool({ subnet: '10.0.0.0/24', gateway: '10.0.0.2' });
+    expect(allocate(p, [])).toBe('10.0.0.1');
+    expect(allocate(p, ['10.0.0.1'])).toBe('10.0.0.3');
+  });
+  test('ip-range: dynamic addresses stay inside it (its own .0 included, as Docker)', () => {
+    const p = planPool({ subnet: '10.0.0.0/16', ipRange: '10.0.1.0/24' });
+    expect(allocate(p, [])).toBe('10.0.1.0');
+    expect(allocate(p, ['10.0.1.0'])).toBe('10.0.1.1');
+  });
+  test('ip-range at the start of the subnet still skips network address and gateway', () => {
+    const p = planPool({ subnet: '10.0.0.0/24', ipRange: '10.0.0.0/30' });
+    expect(allocate(p, [])).toBe('10.0.0.2');
+    expect(() => allocate(p, ['10.0.0.2', '10.0.0.3'])).toThrow('no available IP addresses in 10.0.0.0/30');
+  });
+  test('a /30 holds one container; the next is refused', () => {
+    const p = planPool({ subnet: '10.9.0.0/30' });
+    expect(allocate(p, [])).toBe('10.9.0.2');
+    expect(() => allocate(p, ['10.9.0.2'])).toThrow('no available IP addresses in 10.9.0.0/30');
+  });
+  test('never hands out the broadcast address', () => {
+    const p = planPool({ subnet: '10.0.0.0/29' });
+    const used = ['10.0.0.2', '10.0.0.3', '10.0.0.4', '10.0.0.5'];
+    expect(allocate(p, used)).toBe('10.0.0.6');
+    expect(() => allocate(p, [...used, '10.0.0.6'])).toThrow(/no available IP addresses/);
+  });
+  test('a /16 with 60,000 addresses in use: correct and fast', () => {
+    const base = ipv4ToInt('172.18.0.0');
+    const used: string[] = [];
+    for (let i = 2; i < 60_002; i++) if (i !== 40_000) used.push(intToIpv4(base + i));
+    const t0 = performance.now();
+    for (let i = 0; i < 20; i++) expect(allocate(pool, used)).toBe(intToIpv4(base + 40_000));
+    expect(allocate(pool, [...used, intToIpv4(base + 40_000)])).toBe(intToIpv4(base + 60_002));
+    // ~a few ms per call; a per-call quadratic scan or string churn would blow this.
+    expect(performance.now() - t0).toBeLessThan(1_500);
+  });
+  test('a used entry that is not an IPv4 address is an error, not skipped', () => {
+    for (const bad of ['172.18.0.05', '172.18.0', '172.18.0.2.1', '172.18.0.256', '172.18..2', '172.18.0.2/16', '']) {
+      expect(() => allocate(pool, ['172.18.0.2', bad]), bad).toThrow(/is not an IPv4 address/);
+    }
+    expect(allocate(pool, ['0.0.0.0', '255.255.255.255', '172.18.0.2'])).toBe('172.18.0.3');
+  });
+  test('a full /16 is reported', () => {
+    const p = planPool({ subnet: '10.7.0.0/16' });
+    const base = ipv4ToInt('10.7.0.0');
+    const used = Array.from({ length: 65_533 }, (_, i) => intToIpv4(base + 2 + i));
+    expect(() => allocate(p, used)).toThrow('no available IP addresses in 10.7.0.0/16');
+  });
+});
+
+describe('checkStatic', () => {
+  const pool: Pool = planPool({ subnet: '172.18.0.0/16', ipRange: '172.18.5.0/24' });
+
+  test('anywhere in the subnet, even outside the ip-range', () => {
+    expect(() => checkStatic(pool, '172.18.0.5', [])).not.toThrow();
+    expect(() => checkStatic(pool, '172.18.200.9', ['172.18.0.5'])).not.toThrow();
+  });
+  test('already in use', () => {
+    expect(() => checkStatic(pool, '172.18.0.5', ['172.18.0.4', '172.18.0.5'])).toThrow('address 172.18.0.5 is already in use');
+  });
+  test('the gateway is in use', () => {
+    expect(() => checkStatic(pool, '172.18.0.1', [])).toThrow(/172\.18\.0\.1 is already in use by the gateway/);
+  });
+  test('network and broadcast addresses', () => {
+    expect(() => checkStatic(pool, '172.18.0.0', [])).toThrow(/network address/);
+    expect(() => checkStatic(pool, '172.18.255.255', [])).toThrow(/broadcast address/);
+  });
+  test('outside the subnet', () => {
+    expect(() => checkStatic(pool, '172.19.0.5', [])).toThrow('address 172.19.0.5 is not in subnet 172.18.0.0/16');
+  });
+  test.each(['172.18.0.300', 'fd00::5', '172.18.0.5/16', ''])('not an IPv4 address: %j', (bad) => {
+    expect(() => checkStatic(pool, bad, [])).toThrow(/^invalid IPv4 address/);
+  });
+});
