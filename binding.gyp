@@ -13,7 +13,8 @@
         "native/sysctl.cc",
         "native/nftables.cc",
         "native/socket.cc",
-        "native/flock.cc"
+        "native/flock.cc",
+        "native/spawn.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -22,6 +22,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"routeList", RouteListVerb},     {"sysctlRead", SysctlReadVerb},
       {"sysctlWrite", SysctlWriteVerb}, {"nftApply", NftApplyVerb},
       {"socketBind", SocketBindVerb},   {"flock", FlockVerb},
+      {"spawn", SpawnVerb},             {"waitpid", WaitpidVerb},
   };
   for (const auto& [name, fn] : verbs) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

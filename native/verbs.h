@@ -28,5 +28,7 @@ Napi::Value SysctlWriteVerb(const Napi::CallbackInfo& info);
 Napi::Value NftApplyVerb(const Napi::CallbackInfo& info);
 Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
 Napi::Value FlockVerb(const Napi::CallbackInfo& info);
+Napi::Value SpawnVerb(const Napi::CallbackInfo& info);
+Napi::Value WaitpidVerb(const Napi::CallbackInfo& info);
 
 }  // namespace nsnet

@@ -135,6 +135,27 @@ export interface NativeAddon {
   nftApply(nsFd: number, text: string, o?: { json?: boolean; handles?: boolean }): Promise<string>;
   socketBind(nsFd: number, o: { type: 'udp' | 'tcp'; address: string; port?: number; backlog?: number }): Promise<{ fd: number; port: number }>;
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
+  spawn(o: NativeSpawn): Promise<{ pid: number }>;
+  waitpid(pid: number): Promise<{ code: number; signal?: number }>;
+}
+
+export interface NativeSpawn {
+  /** argv[0] must be an absolute path. */
+  argv: string[];
+  env?: string[];
+  cwd?: string;
+  netnsFd?: number;
+  /** A new UTS namespace with this hostname. */
+  hostname?: string;
+  /** A new PID namespace: the command is PID 1 in it, with its own /proc. */
+  newPidns?: boolean;
+  /** Join this PID namespace (/proc/PID/ns/pid) instead. */
+  joinPidns?: string;
+  /** Bind mounts [source, target] in a private mount namespace. */
+  binds?: [string, string][];
+  /** setsid(): the process outlives the caller's session. */
+  detach?: boolean;
+  stdio?: [number, number, number];
 }
 
 let cached: NativeAddon | undefined;

@@ -12,8 +12,8 @@ describe.skipIf(!built)('addon argument checks', () => {
   test('every verb is there', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
-      'netnsDelete', 'netnsOpen', 'nftApply', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'sysctlRead',
-      'sysctlWrite',
+      'netnsDelete', 'netnsOpen', 'nftApply', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
+      'sysctlRead', 'sysctlWrite', 'waitpid',
     ]);
   });
   test.each([
@@ -29,6 +29,8 @@ describe.skipIf(!built)('addon argument checks', () => {
     ['socket type', () => n.socketBind(-1, { type: 'sctp' as never, address: '127.0.0.1' }), /udp.*tcp/],
     ['fd not a number', () => n.rtnlOpen('3' as never), /file descriptor/],
     ['negative index', () => n.linkGet(0, { index: -1 }), /index must be an integer/],
+    ['spawn with a relative path', () => n.spawn({ argv: ['sh'] }), /absolute path/],
+    ['spawn joining and creating a PID namespace', () => n.spawn({ argv: ['/bin/true'], newPidns: true, joinPidns: '/proc/1/ns/pid' }), /exclude each other/],
   ])('%s: synchronous TypeError', (_name, call, message) => {
     expect(call).toThrow(message);
   });
