@@ -1,0 +1,16 @@
+// What every Docker-layer operation needs: the host's namespace (where
+// bridges, veth host ends and the firewall live), the state directories,
+// and an optional observer that sees each setup step before it runs.
+import type { Netns } from '../kernel/netns.js';
+import type { StoreDirs } from '../state/store.js';
+import type { StepObserver } from './plan.js';
+
+export interface Context {
+  host: Netns;
+  dirs: StoreDirs;
+  /** Where per-sandbox resolv.conf/hosts/hostname live: /etc/netns (iproute2's convention). */
+  etcNetns: string;
+  observe?: StepObserver;
+  /** Warnings for the user (Docker prints them on stderr). */
+  warn: (message: string) => void;
+}

@@ -1,0 +1,34 @@
+// The Docker layer's errors: a small set of kinds, each with an exit code,
+// and messages worded like Docker's so that scripts and people recognise them.
+//
+//   1   NotFound, Conflict, Internal: the request was understood but can't be done
+//   2   InvalidArgument: bad input (also CLI usage errors)
+//   69  Unavailable: a kernel or nftables feature nsnet needs is missing (EX_UNAVAILABLE)
+export type ErrorKind = 'InvalidArgument' | 'NotFound' | 'Conflict' | 'Unavailable' | 'Internal';
+
+const EXIT: Record<ErrorKind, number> = { InvalidArgument: 2, NotFound: 1, Conflict: 1, Unavailable: 69, Internal: 1 };
+
+export class NsnetError extends Error {
+  override name = 'NsnetError';
+  constructor(readonly kind: ErrorKind, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+
+  get exitCode(): number {
+    return EXIT[this.kind];
+  }
+}
+
+export const invalidArg = (m: string) => new NsnetError('InvalidArgument', m);
+export const notFound = (m: string) => new NsnetError('NotFound', m);
+export const conflict = (m: string) => new NsnetError('Conflict', m);
+
+/** Wraps a pure-core validation error (plain Error) as InvalidArgument. */
+export function asInvalid<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof NsnetError) throw e;
+    throw new NsnetError('InvalidArgument', (e as Error).message, { cause: e });
+  }
+}

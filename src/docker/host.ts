@@ -1,0 +1,47 @@
+// Facts about the host that network and port choices depend on.
+import { promises as fs } from 'node:fs';
+import { addrList } from '../kernel/addr.js';
+import { routeList } from '../kernel/route.js';
+import { sysctlGet } from '../kernel/sysctl.js';
+import type { Netns } from '../kernel/netns.js';
+import { ipv4Network, parsePrefix } from '../net/ip.js';
+
+/** The host's resolv.conf text ("" if unreadable). */
+export async function hostResolvConf(): Promise<string> {
+  for (const f of ['/etc/resolv.conf']) {
+    try {
+      return await fs.readFile(f, 'utf8');
+    } catch {
+      // a missing resolv.conf means no nameservers, as for libc
+    }
+  }
+  return '';
+}
+
+/**
+ * Prefixes a default subnet must not overlap, as Docker's
+ * InferReservedNetworks: on-link IPv4 routes and addresses of the host, and
+ * each nameserver as a /32.
+ */
+export async function reservedPrefixes(host: Netns, resolvConf: string): Promise<string[]> {
+  const out = new Set<string>();
+  for (const r of await routeList(host, { family: 4, table: 'all' })) {
+    if (r.type !== 'unicast' || r.gateway || r.dst === 'default') continue;
+    if (r.dst.startsWith('127.')) continue;
+    out.add(`${r.dst}/${r.dstLen}`);
+  }
+  for (const a of await addrList(host, { family: 4 })) {
+    if (a.address.startsWith('127.')) continue;
+    out.add(`${ipv4Network(parsePrefix(`${a.address}/${a.prefixlen}`))}/${a.prefixlen}`);
+  }
+  for (const m of resolvConf.matchAll(/^\s*nameserver\s+(\d+\.\d+\.\d+\.\d+)\s*$/gm)) {
+    if (!m[1]!.startsWith('127.')) out.add(`${m[1]}/32`);
+  }
+  return [...out];
+}
+
+/** The kernel's ephemeral port range (net.ipv4.ip_local_port_range), used for -P and -p PORT. */
+export async function localPortRange(host: Netns): Promise<[number, number]> {
+  const [lo, hi] = (await sysctlGet(host, 'net.ipv4.ip_local_port_range')).trim().split(/\s+/).map(Number);
+  return [lo ?? 32768, hi ?? 60999];
+}

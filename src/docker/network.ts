@@ -1,0 +1,162 @@
+// Networks, the pure part: validating `nsnet network create`, choosing the
+// subnet and bridge name, and rendering `network ls` / `network inspect` the
+// way Docker does. The impure part (the bridge, its address, the firewall
+// elements) is in engine.ts.
+import { chooseSubnet, subnetConflict } from '../net/subnet-pool.js';
+import { planPool } from '../net/ipam.js';
+import { asInvalid, conflict, invalidArg } from './errors.js';
+import { bridgeNameFor, checkIfaceName, checkName, newId } from './names.js';
+import type { NetworkRecord, SandboxRecord, State } from './types.js';
+
+export const DEFAULT_BRIDGE = 'nsnet0';
+
+/** Options nsnet understands; Docker accepts others silently, nsnet warns. */
+export const KNOWN_OPTIONS = [
+  'com.docker.network.driver.mtu',
+  'com.docker.network.bridge.enable_icc',
+  'com.docker.network.bridge.enable_ip_masquerade',
+  'com.docker.network.bridge.name',
+] as const;
+
+export interface NetworkCreateRequest {
+  name: string;
+  driver?: string;
+  subnet?: string;
+  ipRange?: string;
+  gateway?: string;
+  internal?: boolean;
+  options?: Record<string, string>;
+  labels?: Record<string, string>;
+}
+
+function boolOption(options: Record<string, string>, key: string, dflt: boolean): boolean {
+  const v = options[key];
+  if (v === undefined) return dflt;
+  if (/^(1|t|true)$/i.test(v)) return true;
+  if (/^(0|f|false)$/i.test(v)) return false;
+  throw invalidArg(`invalid value for ${key}: "${v}": expected true or false`);
+}
+
+/**
+ * Plans a user-defined bridge network: validated, with its subnet, gateway
+ * and bridge name chosen. `reserved` are prefixes already in use on the host
+ * (on-link routes, addresses, nameservers) that a *default* subnet must avoid.
+ */
+export function planNetwork(req: NetworkCreateRequest, state: State, reserved: string[]): { network: NetworkRecord; warnings: string[] } {
+  asInvalid(() => checkName('network', req.name));
+  const driver = req.driver ?? 'bridge';
+  if (driver !== 'bridge') {
+    if (driver === 'host' || driver === 'null') throw invalidArg(`only one instance of "${driver}" network is allowed`);
+    throw invalidArg(`plugin "${driver}" not found: nsnet supports the bridge driver`);
+  }
+  if (state.networks.some((n) => n.name === req.name)) throw conflict(`network with name ${req.name} already exists`);
+  const options = req.options ?? {};
+  const warnings = Object.keys(options)
+    .filter((k) => !(KNOWN_OPTIONS as readonly string[]).includes(k))
+    .map((k) => `WARNING: option ${k} is not used by nsnet`);
+
+  const bridges = state.networks.filter((n) => n.driver === 'bridge');
+  if (!req.subnet && (req.gateway || req.ipRange)) {
+    throw invalidArg(req.gateway ? 'invalid config: a gateway needs a --subnet' : 'invalid config: --ip-range needs a --subnet');
+  }
+  let subnet = req.subnet;
+  if (subnet) {
+    const clash = asInvalid(() => subnetConflict(subnet!, bridges.map((n) => ({ name: n.name, subnet: n.subnet! }))));
+    if (clash) throw conflict(clash);
+  } else {
+    subnet = asInvalid(() => chooseSubnet({ allocated: bridges.map((n) => n.subnet!), reserved }));
+  }
+  const pool = asInvalid(() => planPool({ subnet: subnet!, ...(req.gateway && { gateway: req.gateway }), ...(req.ipRange && { ipRange: req.ipRange }) }));
+
+  const id = newId();
+  const bridge = options['com.docker.network.bridge.name'] ?? bridgeNameFor(id);
+  asInvalid(() => checkIfaceName(bridge));
+  const taken = bridges.find((n) => n.bridge === bridge);
+  if (taken) throw conflict(`bridge name ${bridge} is already used by network ${taken.name}`);
+  let mtu: number | undefined;
+  const mtuText = options['com.docker.network.driver.mtu'];
+  if (mtuText !== undefined) {
+    mtu = Number(mtuText);
+    if (!/^\d+$/.test(mtuText) || mtu < 68 || mtu > 65535) throw invalidArg(`invalid MTU "${mtuText}": must be 68-65535`);
+  }
+  const network: NetworkRecord = {
+    id,
+    name: req.name,
+    driver: 'bridge',
+    created: new Date().toISOString(),
+    builtin: false,
+    internal: !!req.internal,
+    options,
+    labels: req.labels ?? {},
+    bridge,
+    subnet: pool.subnet,
+    gateway: pool.gateway,
+    ...(pool.ipRange && { ipRange: pool.ipRange }),
+    ...(mtu && { mtu }),
+    icc: boolOption(options, 'com.docker.network.bridge.enable_icc', true),
+    masquerade: boolOption(options, 'com.docker.network.bridge.enable_ip_masquerade', true),
+  };
+  return { network, warnings };
+}
+
+/** The three networks Docker has from the start: bridge (the default bridge), host, none. */
+export function builtinNetworks(state: State, reserved: string[]): NetworkRecord[] {
+  const now = new Date().toISOString();
+  const subnet = chooseSubnet({ allocated: state.networks.filter((n) => n.driver === 'bridge').map((n) => n.subnet!), reserved });
+  const pool = planPool({ subnet });
+  return [
+    {
+      id: newId(), name: 'bridge', driver: 'bridge', created: now, builtin: true, internal: false,
+      options: {
+        'com.docker.network.bridge.default_bridge': 'true',
+        'com.docker.network.bridge.enable_icc': 'true',
+        'com.docker.network.bridge.enable_ip_masquerade': 'true',
+        'com.docker.network.bridge.host_binding_ipv4': '0.0.0.0',
+        'com.docker.network.bridge.name': DEFAULT_BRIDGE,
+        'com.docker.network.driver.mtu': '1500',
+      },
+      labels: {}, bridge: DEFAULT_BRIDGE, subnet: pool.subnet, gateway: pool.gateway, icc: true, masquerade: true,
+      defaultBridge: true,
+    },
+    { id: newId(), name: 'host', driver: 'host', created: now, builtin: true, internal: false, options: {}, labels: {} },
+    { id: newId(), name: 'none', driver: 'null', created: now, builtin: true, internal: false, options: {}, labels: {} },
+  ];
+}
+
+/** `docker network inspect` JSON for one network. */
+export function inspectNetwork(n: NetworkRecord, sandboxes: SandboxRecord[]): object {
+  const containers: Record<string, object> = {};
+  for (const s of sandboxes) {
+    for (const e of s.endpoints) {
+      if (e.networkId !== n.id) continue;
+      containers[s.id] = {
+        Name: s.name,
+        EndpointID: e.endpointId,
+        MacAddress: e.mac,
+        IPv4Address: `${e.ip}/${e.prefixlen}`,
+        IPv6Address: '',
+      };
+    }
+  }
+  return {
+    Name: n.name,
+    Id: n.id,
+    Created: n.created,
+    Scope: 'local',
+    Driver: n.driver,
+    EnableIPv6: false,
+    IPAM: {
+      Driver: 'default',
+      Options: null,
+      Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange && { IPRange: n.ipRange }) }] : [],
+    },
+    Internal: n.internal,
+    Attachable: false,
+    Ingress: false,
+    ConfigFrom: { Network: '' },
+    ConfigOnly: false,
+    Containers: containers,
+    Options: n.options,
+    Labels: n.labels,
+  };
+}

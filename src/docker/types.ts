@@ -1,0 +1,85 @@
+// The records nsnet keeps about networks and sandboxes (src/state/store.ts
+// writes them). Field names follow Docker's API where Docker has one.
+import type { PortSpec } from './ports.js';
+
+export type Driver = 'bridge' | 'host' | 'null';
+
+export interface NetworkRecord {
+  id: string; // 64 hex
+  name: string;
+  driver: Driver;
+  created: string; // ISO time
+  /** bridge, host and none, created by nsnet itself on first use. */
+  builtin: boolean;
+  internal: boolean;
+  options: Record<string, string>;
+  labels: Record<string, string>;
+  // bridge driver only:
+  bridge?: string;
+  subnet?: string;
+  gateway?: string;
+  ipRange?: string;
+  mtu?: number;
+  icc?: boolean;
+  masquerade?: boolean;
+  /** The default bridge: no aliases, no embedded DNS, --link works. */
+  defaultBridge?: boolean;
+}
+
+export interface EndpointRecord {
+  networkId: string;
+  endpointId: string; // 64 hex
+  ifname: string; // eth0, eth1, ... inside the sandbox
+  hostVeth: string; // veth<7 hex>
+  ip: string;
+  prefixlen: number;
+  mac: string;
+  gateway: string;
+  aliases: string[];
+  staticIp: boolean;
+}
+
+export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';
+
+export interface PortBinding extends PortSpec {
+  /** The sandbox address the DNAT goes to. */
+  ip: string;
+}
+
+export type SandboxStatus = 'creating' | 'created' | 'running' | 'exited' | 'removing';
+
+export interface SandboxRecord {
+  id: string;
+  name: string;
+  created: string;
+  status: SandboxStatus;
+  mode: NetworkMode;
+  /** The network name given at create (bridge mode), "host", "none" or "container:<name>". */
+  networkMode: string;
+  /** container: mode - the sandbox whose network namespace this one joins. */
+  containerOf?: string;
+  /** The named network namespace (/run/netns/NAME); none in host and container: modes. */
+  netns?: string;
+  hostname: string;
+  endpoints: EndpointRecord[];
+  ports: PortBinding[];
+  links: { name: string; alias: string }[];
+  dns: string[];
+  dnsSearch: string[];
+  dnsOptions: string[];
+  extraHosts: { host: string; ip: string }[];
+  /** --pid container:<name> */
+  pidMode?: string;
+  command?: string[];
+  pid?: number;
+  /** /proc/PID/stat start time, to tell our process from a reused pid. */
+  pidStart?: string;
+  exitCode?: number;
+  startedAt?: string;
+  finishedAt?: string;
+}
+
+export interface State {
+  networks: NetworkRecord[];
+  sandboxes: SandboxRecord[];
+}

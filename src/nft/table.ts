@@ -1,0 +1,129 @@
+// nsnet's firewall, as nft text: one `ip nsnet` table for NAT, published
+// ports, isolation and --internal, and one `bridge nsnet` table for
+// enable_icc=false. Pure functions: the text is generated here, golden-tested,
+// and applied in one transaction by kernel/nftables.ts.
+//
+//   nft list table ip nsnet
+//   nft list table bridge nsnet
+//
+// The rules are written once; everything per network, per sandbox and per
+// port is an element of a set or map, so attaching the 1000th sandbox or
+// publishing the 1000th port is one element add, as cheap as the first
+// (moby's nftables backend and netavark's use the same idea; iptables chains
+// that grow by a rule per container, as CNI's do, get slower with every one).
+//
+// What the rules achieve (Docker's, see shared/design/docker-behaviour.md §9-11):
+// - masquerade: a network's traffic leaving the host gets the host's address;
+// - published ports: DNAT on the host's addresses, from outside, from the
+//   host itself (127.0.0.1 too: route_localnet on the bridge plus a
+//   masquerade of 127/8), and from other sandboxes via the host's address
+//   (hairpin: masqueraded so the reply comes back the same way);
+// - isolation: nothing is *routed* between two nsnet networks; every
+//   gateway stays reachable (that is input, not forward) and the host
+//   reaches every sandbox (output);
+// - --internal: nothing routed into or out of the network;
+// - enable_icc=false: sandboxes on one bridge can't talk to each other.
+//   Bridged frames never reach the IP forward hook; instead of turning on
+//   br_netfilter (a global switch that sends *every* bridge on the host,
+//   Docker's too, through the IP hooks), nsnet filters them in the `bridge`
+//   family, by bridge port.
+//
+// Be aware:
+// - A ruleset elsewhere on the host with a forward policy of drop (Docker's
+//   iptables FORWARD, for one) also sees nsnet's packets; see docs/nat.md.
+// - IPv4 only.
+
+export const TABLE = 'nsnet';
+
+/** The skeleton: sets, maps, chains and the fixed rules. Applied once, when missing. */
+export function skeleton(): string {
+  return `table ip ${TABLE} {
+	set bridges { type ifname; }
+	set internal { type ifname; }
+	set subnets { type ipv4_addr; flags interval; }
+	set masq_subnets { type ipv4_addr; flags interval; }
+	map ports { type inet_proto . inet_service : ipv4_addr . inet_service; }
+	map ports_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+
+	chain prerouting {
+		type nat hook prerouting priority dstnat; policy accept;
+		fib daddr type local jump publish
+	}
+	chain output {
+		type nat hook output priority -100; policy accept;
+		fib daddr type local jump publish
+	}
+	chain publish {
+		dnat ip to ip daddr . meta l4proto . th dport map @ports_addr
+		dnat ip to meta l4proto . th dport map @ports
+	}
+	chain postrouting {
+		type nat hook postrouting priority srcnat; policy accept;
+		oifname != @bridges ip saddr @masq_subnets masquerade
+		oifname @bridges ip saddr 127.0.0.0/8 masquerade
+		oifname @bridges ct status dnat ip saddr @subnets masquerade
+	}
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		oifname @bridges ct status dnat accept
+		iifname @internal drop
+		oifname @internal drop
+		iifname @bridges oifname @bridges drop
+	}
+}
+table bridge ${TABLE} {
+	set icc_off_ports { type ifname; }
+	chain forward {
+		type filter hook forward priority filter; policy accept;
+		iifname @icc_off_ports ether type != arp drop
+	}
+}
+`;
+}
+
+export type ElementOp = 'add' | 'delete';
+
+/** What the firewall needs to know about a network. */
+export interface NetworkRules {
+  bridge: string;
+  subnet: string;
+  internal: boolean;
+  masquerade: boolean;
+}
+
+const q = (ifname: string) => JSON.stringify(ifname);
+
+/** The elements that put a network under the rules (or take it out). */
+export function networkElements(op: ElementOp, n: NetworkRules): string {
+  const lines = [
+    `${op} element ip ${TABLE} bridges { ${q(n.bridge)} }`,
+    `${op} element ip ${TABLE} subnets { ${n.subnet} }`,
+  ];
+  if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
+  else if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+  return lines.join('\n') + '\n';
+}
+
+/** A sandbox's host-side port on a bridge with enable_icc=false. */
+export function iccElements(op: ElementOp, hostVeth: string): string {
+  return `${op} element bridge ${TABLE} icc_off_ports { ${q(hostVeth)} }\n`;
+}
+
+export interface PortRule {
+  proto: 'tcp' | 'udp';
+  /** "" or "0.0.0.0" for every host address. */
+  hostIp: string;
+  hostPort: number;
+  ip: string;
+  port: number;
+}
+
+/** DNAT map elements for published ports. */
+export function portElements(op: ElementOp, ports: PortRule[]): string {
+  return ports.map((p) => {
+    const any = !p.hostIp || p.hostIp === '0.0.0.0';
+    const key = any ? `${p.proto} . ${p.hostPort}` : `${p.hostIp} . ${p.proto} . ${p.hostPort}`;
+    const value = op === 'add' ? ` : ${p.ip} . ${p.port}` : '';
+    return `${op} element ip ${TABLE} ${any ? 'ports' : 'ports_addr'} { ${key}${value} }`;
+  }).join('\n') + (ports.length ? '\n' : '');
+}

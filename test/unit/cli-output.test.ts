@@ -1,0 +1,108 @@
+// CLI output: Docker's table alignment, JSON shapes, IDs and when to colour.
+import { describe, expect, test } from 'vitest';
+import {
+  colors,
+  displayWidth,
+  inspectJson,
+  jsonLines,
+  paint,
+  shouldColor,
+  stripAnsi,
+  table,
+  truncateId,
+} from '../../src/cli/output.js';
+
+describe('table', () => {
+  test('docker network ls, byte for byte', () => {
+    const rows = [
+      ['7fca4eb8c647', 'bridge', 'bridge', 'local'],
+      ['9f904ee27bf5', 'none', 'null', 'local'],
+      ['cf03ee007fb4', 'host', 'host', 'local'],
+    ];
+    expect(table(rows, ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'])).toBe(
+      [
+        'NETWORK ID     NAME      DRIVER    SCOPE',
+        '7fca4eb8c647   bridge    bridge    local',
+        '9f904ee27bf5   none      null      local',
+        'cf03ee007fb4   host      host      local',
+      ].join('\n'),
+    );
+  });
+
+  test('wide cells push their column; three spaces after the widest cell', () => {
+    const rows = [
+      ['0123456789ab', 'a-rather-long-network-name', 'bridge', 'local'],
+      ['ba9876543210', 'x', 'bridge', 'local'],
+    ];
+    expect(table(rows, ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'])).toBe(
+      [
+        'NETWORK ID     NAME                         DRIVER    SCOPE',
+        '0123456789ab   a-rather-long-network-name   bridge    local',
+        'ba9876543210   x                            bridge    local',
+      ].join('\n'),
+    );
+  });
+
+  test('headers only, no trailing spaces from empty last cells, short rows', () => {
+    expect(table([], ['SANDBOX ID', 'NAME'])).toBe('SANDBOX ID   NAME');
+    // Docker's minimum column width is 10: 'ID' + 8 spaces.
+    expect(table([['abc', '']], ['ID', 'NAME'])).toBe(`ID${' '.repeat(8)}NAME\nabc`);
+    expect(table([['abc']], ['ID', 'NAME', 'X'])).toBe(`ID${' '.repeat(8)}NAME${' '.repeat(6)}X\nabc`);
+    expect(table([], [])).toBe('');
+  });
+
+  test('colour escapes take no width', () => {
+    const red = colors(true).red;
+    expect(table([[red('up'), 'web']], ['STATUS', 'NAME'])).toBe(`STATUS    NAME\n${red('up')}        web`);
+  });
+});
+
+describe('ids and json', () => {
+  test('truncateId: 12 characters unless --no-trunc', () => {
+    const id = '0123456789abcdef'.repeat(4);
+    expect(truncateId(id, false)).toBe('0123456789ab');
+    expect(truncateId(id)).toBe('0123456789ab');
+    expect(truncateId(id, true)).toBe(id);
+    expect(truncateId('abc', false)).toBe('abc');
+  });
+  test('jsonLines: one compact object per line', () => {
+    expect(jsonLines([{ Name: 'a' }, { Name: 'b' }])).toBe('{"Name":"a"}\n{"Name":"b"}');
+    expect(jsonLines([])).toBe('');
+  });
+  test('inspectJson: 4-space indented array, [] when empty', () => {
+    expect(inspectJson([{ Name: 'a' }])).toBe('[\n    {\n        "Name": "a"\n    }\n]');
+    expect(inspectJson([])).toBe('[]');
+  });
+});
+
+describe('colour', () => {
+  const tty = { isTTY: true };
+
+  test('only on a TTY', () => {
+    expect(shouldColor(tty, {})).toBe(true);
+    expect(shouldColor({ isTTY: false }, {})).toBe(false);
+    expect(shouldColor({}, {})).toBe(false);
+  });
+  test('NO_COLOR set to anything non-empty turns it off; empty does not', () => {
+    expect(shouldColor(tty, { NO_COLOR: '1' })).toBe(false);
+    expect(shouldColor(tty, { NO_COLOR: '0' })).toBe(false);
+    expect(shouldColor(tty, { NO_COLOR: '' })).toBe(true);
+    expect(shouldColor(tty, { NO_COLOR: undefined })).toBe(true);
+  });
+  test('TERM=dumb turns it off', () => {
+    expect(shouldColor(tty, { TERM: 'dumb' })).toBe(false);
+    expect(shouldColor(tty, { TERM: 'xterm-256color' })).toBe(true);
+  });
+  test('helpers paint only when enabled', () => {
+    expect(colors(true).red('x')).toBe('\x1b[31mx\x1b[39m');
+    expect(colors(true).bold('x')).toBe('\x1b[1mx\x1b[22m');
+    expect(colors(false).red('x')).toBe('x');
+    expect(paint('green', 'ok', true)).toBe('\x1b[32mok\x1b[39m');
+    expect(paint('green', 'ok', false)).toBe('ok');
+  });
+  test('stripAnsi and displayWidth', () => {
+    const s = colors(true).cyan(colors(true).bold('héllo'));
+    expect(stripAnsi(s)).toBe('héllo');
+    expect(displayWidth(s)).toBe(5);
+  });
+});
