@@ -126,6 +126,7 @@ const SANDBOX_OPTIONS: readonly FlagSpec[] = [
   { long: 'link', type: 'list', description: 'Add link to another sandbox (name[:alias])', check: checkLink },
   { long: 'publish', short: 'p', type: 'list', description: "Publish a sandbox's port(s) to the host" },
   { long: 'publish-all', short: 'P', type: 'bool', description: 'Publish all exposed ports to random ports' },
+  { long: 'expose', type: 'list', description: 'Expose a port or a range of ports (published by -P)' },
   { long: 'dns', type: 'list', description: 'Set custom DNS servers' },
   { long: 'dns-search', type: 'list', description: 'Set custom DNS search domains' },
   { long: 'dns-option', type: 'list', description: 'Set DNS options' },

@@ -178,7 +178,7 @@ function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: E
     },
     {
       title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${sb.netns})`,
-      equivalent: [`ip link add ${e.hostVeth}${net.mtu ? ` mtu ${net.mtu}` : ''} master ${net.bridge} up type veth peer name ${e.ifname} netns ${ns().name} address ${e.mac}`],
+      equivalent: [`ip link add ${e.hostVeth}${net.mtu ? ` mtu ${net.mtu}` : ''} master ${net.bridge} up type veth peer name ${e.ifname} netns ${sb.netns} address ${e.mac}`],
       do: async () => {
         const bridge = await linkGet(ctx.host, net.bridge!);
         const v = await vethAdd(ctx.host, {
@@ -192,14 +192,14 @@ function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: E
     },
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
-      equivalent: [`ip -n ${ns().name} addr add ${e.ip}/${e.prefixlen} dev ${e.ifname}`, `ip -n ${ns().name} link set ${e.ifname} up`],
+      equivalent: [`ip -n ${sb.netns} addr add ${e.ip}/${e.prefixlen} dev ${e.ifname}`, `ip -n ${sb.netns} link set ${e.ifname} up`],
       do: async () => {
         await Promise.all([addrAdd(ns(), peer, `${e.ip}/${e.prefixlen}`, { for: forWhom }), linkSet(ns(), peer, { up: true, for: forWhom })]);
       },
     },
     ...(o.defaultRoute ? [{
       title: `adding default route via ${e.gateway}`,
-      equivalent: [`ip -n ${ns().name} route add default via ${e.gateway}`],
+      equivalent: [`ip -n ${sb.netns} route add default via ${e.gateway}`],
       do: () => routeAdd(ns(), { dst: 'default', via: e.gateway, for: forWhom }),
     }] : []),
     ...(net.icc === false ? [{
@@ -319,22 +319,41 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
   });
   const { sb, networks, state } = planned;
   let ns: Netns | undefined;
+  try {
+    await runSteps(createSteps(ctx, sb, networks, state, () => ns, (n) => { ns = n; }), ctx.observe);
+  } catch (e) {
+    await usingState(ctx, (s) => { s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id); });
+    throw e;
+  } finally {
+    await ns?.close();
+  }
+  return usingState(ctx, (s) => {
+    const rec = s.sandboxes.find((x) => x.id === sb.id)!;
+    rec.status = 'created';
+    return rec;
+  });
+}
+
+/** The steps that make a planned sandbox's kernel objects and files, each with its undo. */
+function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], state: State,
+  getNs: () => Netns | undefined, setNs: (n: Netns) => void): Step[] {
   const steps: Step[] = [];
+  const ns = () => getNs()!;
   if (sb.netns) {
     steps.push({
       title: `creating network namespace ${sb.netns}`,
       equivalent: [`ip netns add ${sb.netns}`, `ip -n ${sb.netns} link set lo up`],
       do: async () => {
-        ns = await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` });
-        await linkSet(ns, 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
+        setNs(await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` }));
+        await linkSet(ns(), 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
       },
       undo: async () => {
-        if (ns) await netnsDel(ns);
+        if (getNs()) await netnsDel(ns());
       },
     });
     for (const [i, e] of sb.endpoints.entries()) {
       const net = networks.find((n) => n.id === e.networkId)!;
-      steps.push(...endpointSteps(ctx, sb, net, e, () => ns!, { defaultRoute: i === 0 && !net.internal, ownVeth: false }));
+      steps.push(...endpointSteps(ctx, sb, net, e, ns, { defaultRoute: i === 0 && !net.internal, ownVeth: false }));
     }
     if (sb.ports.length) {
       steps.push({
@@ -350,19 +369,7 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
       undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
     });
   }
-  try {
-    await runSteps(steps, ctx.observe);
-  } catch (e) {
-    await usingState(ctx, (s) => { s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id); });
-    throw e;
-  } finally {
-    await ns?.close();
-  }
-  return usingState(ctx, (s) => {
-    const rec = s.sandboxes.find((x) => x.id === sb.id)!;
-    rec.status = 'created';
-    return rec;
-  });
+  return steps;
 }
 
 /** Tears down a sandbox's kernel objects and files; every step runs even if one fails. */

@@ -20,7 +20,10 @@
 //   (hairpin: masqueraded so the reply comes back the same way);
 // - isolation: nothing is *routed* between two nsnet networks; every
 //   gateway stays reachable (that is input, not forward) and the host
-//   reaches every sandbox (output);
+//   reaches every sandbox (output). Traffic inside one network is accepted
+//   first (same_subnet): with br_netfilter loaded (bridge-nf-call-iptables=1,
+//   as Docker leaves it), frames bridged between two ports of one bridge
+//   also cross the IP forward hook, with the bridge as both iif and oif;
 // - --internal: nothing routed into or out of the network;
 // - enable_icc=false: sandboxes on one bridge can't talk to each other.
 //   Bridged frames never reach the IP forward hook; instead of turning on
@@ -42,6 +45,7 @@ export function skeleton(): string {
 	set internal { type ifname; }
 	set subnets { type ipv4_addr; flags interval; }
 	set masq_subnets { type ipv4_addr; flags interval; }
+	set same_subnet { type ipv4_addr . ipv4_addr; flags interval; }
 	map ports { type inet_proto . inet_service : ipv4_addr . inet_service; }
 	map ports_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
 
@@ -66,6 +70,7 @@ export function skeleton(): string {
 	chain forward {
 		type filter hook forward priority filter; policy accept;
 		oifname @bridges ct status dnat accept
+		ip saddr . ip daddr @same_subnet accept
 		iifname @internal drop
 		oifname @internal drop
 		iifname @bridges oifname @bridges drop
@@ -98,6 +103,7 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
   const lines = [
     `${op} element ip ${TABLE} bridges { ${q(n.bridge)} }`,
     `${op} element ip ${TABLE} subnets { ${n.subnet} }`,
+    `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
   ];
   if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
   else if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);

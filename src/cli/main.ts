@@ -1,0 +1,285 @@
+// The nsnet CLI: parse (args.ts), run one command against the Docker layer,
+// print like Docker. Everything here is presentation; the work is in src/docker.
+//
+// Exit codes: 0 success; 1 the request failed (not found, conflict, kernel
+// error); 2 bad usage or invalid input; 69 a kernel feature is missing;
+// `run`/`exec` return the command's own exit code, and for `run`, 125 when
+// the sandbox could not be set up, 126/127 when the command can't be run
+// (Docker's convention).
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KernelError } from '../kernel/errors.js';
+import { netnsSelf } from '../kernel/netns.js';
+import type { Context } from '../docker/context.js';
+import { NsnetError } from '../docker/errors.js';
+import { networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
+import { isRunning, liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
+import { findSandbox, sandboxConnect, sandboxCreate, sandboxDisconnect, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
+import { inspectNetwork } from '../docker/network.js';
+import { findNetwork } from '../docker/networks.js';
+import { defaultDirs } from '../state/store.js';
+import { flagBool, flagList, flagMap, flagString, parseArgv, UsageError, type Parsed } from './args.js';
+import { formatUsageError } from './help.js';
+import { inspectJson, jsonLines, table, truncateId } from './output.js';
+
+type Flags = Extract<Parsed, { kind: 'command' }>['flags'];
+
+interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  stdin: () => Promise<string>;
+}
+
+function version(): string {
+  const pkg = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../package.json');
+  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
+}
+
+function sandboxRequest(f: Flags): SandboxCreateRequest {
+  const s = (k: string) => flagString(f, k);
+  const l = (k: string) => flagList(f, k);
+  return {
+    ...(s('name') !== undefined && { name: s('name')! }),
+    ...(s('network') !== undefined && { network: s('network')! }),
+    ...(s('ip') !== undefined && { ip: s('ip')! }),
+    ...(s('mac-address') !== undefined && { mac: s('mac-address')! }),
+    ...(s('hostname') !== undefined && { hostname: s('hostname')! }),
+    ...(s('pid') !== undefined && { pid: s('pid')! }),
+    aliases: l('network-alias'),
+    links: l('link'),
+    publish: l('publish'),
+    publishAll: flagBool(f, 'publish-all'),
+    expose: l('expose'),
+    dns: l('dns'),
+    dnsSearch: l('dns-search'),
+    dnsOptions: l('dns-option'),
+    addHosts: l('add-host'),
+  };
+}
+
+async function context(io: Io, root: string | undefined): Promise<Context> {
+  const trace = io.env.NSNET_TRACE === '1';
+  return {
+    host: await netnsSelf(),
+    dirs: defaultDirs(io.env, root),
+    etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
+    warn: (m) => io.err(m),
+    ...(trace && {
+      observe: (step) => {
+        io.err(`+ ${step.title}`);
+        for (const e of step.equivalent ?? []) io.err(`    ${e}`);
+      },
+    }),
+  };
+}
+
+async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+  const f = p.flags;
+  if (p.command === 'version') {
+    io.out(`nsnet version ${version()}`);
+    return 0;
+  }
+  if (p.command === 'dns') {
+    throw new NsnetError('Unavailable', 'the embedded DNS server is not part of this build yet');
+  }
+  const ctx = await context(io, p.global.root);
+  try {
+    switch (p.command) {
+      case 'network create': {
+        const n = await networkCreate(ctx, {
+          name: p.args[0]!,
+          driver: flagString(f, 'driver') ?? 'bridge',
+          ...(flagString(f, 'subnet') && { subnet: flagString(f, 'subnet')! }),
+          ...(flagString(f, 'ip-range') && { ipRange: flagString(f, 'ip-range')! }),
+          ...(flagString(f, 'gateway') && { gateway: flagString(f, 'gateway')! }),
+          internal: flagBool(f, 'internal'),
+          options: flagMap(f, 'opt'),
+          labels: flagMap(f, 'label'),
+        });
+        io.out(n.id);
+        return 0;
+      }
+      case 'network ls': {
+        const nets = await networkList(ctx);
+        if (flagBool(f, 'quiet')) nets.forEach((n) => io.out(truncateId(n.id, flagBool(f, 'no-trunc'))));
+        else if (flagString(f, 'format') === 'json') {
+          io.out(jsonLines(nets.map((n) => ({ ID: n.id.slice(0, 12), Name: n.name, Driver: n.driver, Scope: 'local', Internal: n.internal, CreatedAt: n.created, Labels: n.labels }))));
+        } else {
+          io.out(table(nets.map((n) => [truncateId(n.id, flagBool(f, 'no-trunc')), n.name, n.driver, 'local']), ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE']));
+        }
+        return 0;
+      }
+      case 'network inspect':
+        io.out(inspectJson(await networkInspect(ctx, p.args)));
+        return 0;
+      case 'network rm': {
+        const removed = await networkRemove(ctx, p.args);
+        removed.forEach((r) => io.out(r));
+        return 0;
+      }
+      case 'network prune': {
+        if (!flagBool(f, 'force')) {
+          io.err('WARNING! This will remove all custom networks not used by at least one sandbox.\nAre you sure you want to continue? [y/N] ');
+          const answer = (await io.stdin()).trim().toLowerCase();
+          if (answer !== 'y' && answer !== 'yes') return 1;
+        }
+        const removed = await networkPrune(ctx);
+        if (removed.length) io.out(`Deleted Networks:\n${removed.join('\n')}`);
+        return 0;
+      }
+      case 'network connect':
+        await sandboxConnect(ctx, p.args[0]!, p.args[1]!, {
+          ...(flagString(f, 'ip') && { ip: flagString(f, 'ip')! }), aliases: flagList(f, 'alias'),
+        });
+        return 0;
+      case 'network disconnect':
+        await sandboxDisconnect(ctx, p.args[0]!, p.args[1]!);
+        return 0;
+      case 'create': {
+        const sb = await sandboxCreate(ctx, { ...sandboxRequest(f), ...(p.rest.length && { command: p.rest }) });
+        io.out(sb.id);
+        return 0;
+      }
+      case 'run': {
+        try {
+          const r = await sandboxRun(ctx, sandboxRequest(f), p.rest, {
+            detach: flagBool(f, 'detach'), rm: flagBool(f, 'rm'), env: flagList(f, 'env'),
+            ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
+          });
+          if (flagBool(f, 'detach')) io.out(r.sandbox.id);
+          return r.exitCode ?? 0;
+        } catch (e) {
+          throw Object.assign(e as Error, { runExit: runExitCode(e) });
+        }
+      }
+      case 'exec': {
+        const code = await sandboxExec(ctx, p.args[0]!, p.rest, {
+          detach: flagBool(f, 'detach'), env: flagList(f, 'env'),
+          ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
+        });
+        return code ?? 0;
+      }
+      case 'rm': {
+        const removed = await sandboxRemove(ctx, p.args, { force: flagBool(f, 'force') });
+        removed.forEach((r) => io.out(r));
+        return 0;
+      }
+      case 'ps': {
+        const all = flagBool(f, 'all');
+        const rows = await usingState(ctx, (s) => s.sandboxes.map((sb) => ({ sb, status: liveStatus(sb) })));
+        const shown = rows.filter((r) => all || r.status === 'running');
+        if (flagBool(f, 'quiet')) shown.forEach((r) => io.out(truncateId(r.sb.id, flagBool(f, 'no-trunc'))));
+        else if (flagString(f, 'format') === 'json') io.out(jsonLines(shown.map((r) => psJson(r.sb, r.status))));
+        else io.out(table(shown.map((r) => psRow(r.sb, r.status, flagBool(f, 'no-trunc'))), PS_HEADERS));
+        return 0;
+      }
+      case 'inspect': {
+        const type = flagString(f, 'type');
+        const out = await usingState(ctx, (s) => p.args.map((ref) => {
+          if (type !== 'network') {
+            try {
+              const sb = findSandbox(s, ref);
+              return inspectSandbox(sb, s, isRunning(sb) ? 'running' : liveStatus(sb), ctx.etcNetns);
+            } catch (e) {
+              if (type === 'sandbox' || !(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+            }
+          }
+          try {
+            return inspectNetwork(findNetwork(s, ref), s.sandboxes);
+          } catch (e) {
+            if (e instanceof NsnetError && e.kind === 'NotFound') throw new NsnetError('NotFound', `No such object: ${ref}`);
+            throw e;
+          }
+        }));
+        io.out(inspectJson(out));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${p.command}"`, p.command);
+    }
+  } finally {
+    await ctx.host.close();
+  }
+}
+
+function runExitCode(e: unknown): number {
+  const code = (e as { code?: string }).code;
+  if (e instanceof NsnetError && /executable file not found/.test(e.message)) return 127;
+  if (code === 'ENOENT' && (e as { syscall?: string }).syscall === 'execve') return 127;
+  if (code === 'EACCES') return 126;
+  return 125;
+}
+
+/** Runs the CLI; returns the exit code (the bin script calls process.exit with it). */
+export async function main(argv: string[], io: Io): Promise<number> {
+  let parsed: Parsed;
+  try {
+    parsed = parseArgv(argv);
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(formatUsageError(e));
+      return 2;
+    }
+    throw e;
+  }
+  if (parsed.kind === 'help') {
+    io.out(parsed.text);
+    return 0;
+  }
+  if (parsed.kind === 'version') {
+    io.out(`nsnet version ${version()}`);
+    return 0;
+  }
+  try {
+    return await dispatch(parsed, io);
+  } catch (e) {
+    const debug = parsed.global.debug;
+    if (e instanceof UsageError) {
+      io.err(formatUsageError(e));
+      return 2;
+    }
+    const runExit = (e as { runExit?: number }).runExit;
+    if (e instanceof KernelError) {
+      io.err(`Error: ${debug ? e.message : e.shortMessage}`);
+      if (debug && e.equivalent) io.err(`  equivalent: ${e.equivalent}`);
+      return runExit ?? 1;
+    }
+    if (e instanceof NsnetError) {
+      io.err(`Error: ${e.message}`);
+      if (debug && e.cause) io.err(`  cause: ${String((e.cause as Error).message ?? e.cause)}`);
+      return runExit ?? e.exitCode;
+    }
+    io.err(`Error: ${(e as Error).message ?? String(e)}`);
+    if (debug) io.err(String((e as Error).stack));
+    return runExit ?? 1;
+  }
+}
+
+function readStdinLine(): Promise<string> {
+  return new Promise((resolve) => {
+    if (process.stdin.isTTY === undefined && process.stdin.readableEnded) return resolve('');
+    let buf = '';
+    process.stdin.setEncoding('utf8');
+    process.stdin.on('data', (d) => {
+      buf += d;
+      if (buf.includes('\n')) {
+        process.stdin.pause();
+        resolve(buf.split('\n')[0]!);
+      }
+    });
+    process.stdin.on('end', () => resolve(buf));
+  });
+}
+
+export async function cli(): Promise<never> {
+  const code = await main(process.argv.slice(2), {
+    out: (s) => process.stdout.write(s.endsWith('\n') || s === '' ? s : `${s}\n`),
+    err: (s) => process.stderr.write(s.endsWith('\n') || s.endsWith('] ') ? s : `${s}\n`),
+    env: process.env,
+    stdin: readStdinLine,
+  });
+  process.exit(code);
+}

@@ -1,0 +1,233 @@
+// Processes in sandboxes: `nsnet run` and `nsnet exec`.
+//
+// The addon's spawn verb starts the command with the sandbox's namespaces:
+// its network namespace (or the one it joins in container: mode; none in
+// host mode), a UTS namespace with its hostname, a PID namespace of its own
+// (or the one of --pid container:NAME), and a mount namespace where
+// /etc/netns/NAME/{resolv.conf,hosts,hostname} cover the host's files.
+// `nsnet exec` joins the PID namespace of the sandbox's main process.
+import { closeSync, existsSync, openSync, readFileSync, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { native } from '../native.js';
+import { attempt } from '../kernel/errors.js';
+import { netnsOpen } from '../kernel/netns.js';
+import type { Context } from './context.js';
+import { conflict, invalidArg, NsnetError } from './errors.js';
+import { sandboxBinds } from './files.js';
+import { usingState } from './networks.js';
+import { findSandbox, netnsOwner, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
+import type { SandboxRecord, State } from './types.js';
+
+/** Field 22 of /proc/PID/stat: tells our process from a later one that reused its pid. */
+export function processStart(pid: number): string | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the sandbox's main process still running? */
+export function isRunning(sb: SandboxRecord): boolean {
+  if (!sb.pid || !sb.pidStart) return false;
+  const start = processStart(sb.pid);
+  if (start !== sb.pidStart) return false;
+  try {
+    // A zombie is not running.
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${sb.pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
+/** "running", "exited" or "created", from the record and /proc. */
+export function liveStatus(sb: SandboxRecord): SandboxRecord['status'] {
+  if (sb.status === 'running') return isRunning(sb) ? 'running' : 'exited';
+  return sb.status;
+}
+
+/** Resolves a command name through PATH, as execvp would, so the addon can execve it. */
+export function resolveCommand(cmd: string, envPath = process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'): string {
+  if (cmd.includes('/')) return path.resolve(cmd);
+  for (const dir of envPath.split(':')) {
+    const p = path.join(dir || '.', cmd);
+    if (existsSync(p)) return p;
+  }
+  throw new NsnetError('InvalidArgument', `exec: "${cmd}": executable file not found in $PATH`);
+}
+
+interface ProcessOptions {
+  detach?: boolean;
+  env?: string[];
+  workdir?: string;
+  /** For detached processes: where stdout and stderr go. */
+  logFile?: string;
+}
+
+function baseEnv(sb: SandboxRecord, extra: string[] = []): string[] {
+  const env = new Map<string, string>([
+    ['PATH', process.env.PATH ?? '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'],
+    ['HOSTNAME', sb.hostname],
+    ['HOME', '/root'],
+  ]);
+  if (process.env.TERM) env.set('TERM', process.env.TERM);
+  for (const kv of extra) {
+    const i = kv.indexOf('=');
+    if (i < 0) {
+      const v = process.env[kv];
+      if (v !== undefined) env.set(kv, v);
+    } else {
+      env.set(kv.slice(0, i), kv.slice(i + 1));
+    }
+  }
+  return [...env].map(([k, v]) => `${k}=${v}`);
+}
+
+/** Starts `command` inside the sandbox's namespaces; returns the pid. */
+async function startIn(ctx: Context, s: State, sb: SandboxRecord, command: string[], o: ProcessOptions & { main: boolean }): Promise<number> {
+  const owner = netnsOwner(s, sb);
+  const argv = [resolveCommand(command[0]!), ...command.slice(1)];
+  let joinPidns: string | undefined;
+  let newPidns = false;
+  if (o.main) {
+    if (sb.pidMode?.startsWith('container:')) {
+      const target = findSandbox(s, sb.pidMode.slice('container:'.length));
+      if (!isRunning(target)) throw conflict(`cannot join the PID namespace of ${target.name}: it is not running`);
+      joinPidns = `/proc/${target.pid}/ns/pid`;
+    } else if (sb.pidMode !== 'host') {
+      newPidns = true;
+    }
+  } else if (isRunning(sb) && sb.pidMode !== 'host') {
+    joinPidns = `/proc/${sb.pid}/ns/pid`;
+  }
+  const ns = owner.netns ? await netnsOpen({ name: owner.netns }) : undefined;
+  let stdio: [number, number, number] | undefined;
+  let logFd: number | undefined;
+  if (o.detach) {
+    const devnull = openSync('/dev/null', 'r');
+    mkdirSync(path.dirname(o.logFile!), { recursive: true });
+    logFd = openSync(o.logFile!, 'a', 0o600);
+    stdio = [devnull, logFd, logFd];
+  }
+  try {
+    const { pid } = await attempt(`starting ${command.join(' ')} in sandbox ${sb.name}`, `ip netns exec ${owner.netns ?? '(host)'} ${command.join(' ')}`,
+      () => native().spawn({
+        argv,
+        env: baseEnv(sb, o.env),
+        ...(o.workdir && { cwd: o.workdir }),
+        ...(ns && { netnsFd: ns.fd }),
+        ...(sb.mode !== 'host' && { hostname: sb.hostname }),
+        ...(newPidns && { newPidns }),
+        ...(joinPidns && { joinPidns }),
+        ...(owner.netns && { binds: sandboxBinds(ctx.etcNetns, owner.netns) }),
+        ...(o.detach && { detach: true }),
+        ...(stdio && { stdio }),
+      }));
+    return pid;
+  } finally {
+    await ns?.close();
+    if (stdio) {
+      closeSync(stdio[0]);
+      closeSync(logFd!);
+    }
+  }
+}
+
+export function logFile(ctx: Context, sb: SandboxRecord): string {
+  return path.join(ctx.dirs.runDir, 'logs', `${sb.id}.log`);
+}
+
+export interface RunResult {
+  sandbox: SandboxRecord;
+  /** Set when the process ran attached and ended. */
+  exitCode?: number;
+}
+
+/**
+ * `nsnet run`: creates a sandbox and starts `command` in it. Attached, it
+ * waits and returns the exit code (and removes the sandbox with `rm`);
+ * detached, it returns at once.
+ */
+export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, command: string[],
+  o: ProcessOptions & { rm?: boolean } = {}): Promise<RunResult> {
+  if (!command.length) throw invalidArg('"nsnet run" requires at least 1 argument.');
+  resolveCommand(command[0]!); // fail before creating anything
+  const sb = await sandboxCreate(ctx, { ...req, command });
+  let pid: number;
+  try {
+    pid = await usingState(ctx, async (s) => {
+      const rec = findSandbox(s, sb.id);
+      const p = await startIn(ctx, s, rec, command, { ...o, main: true, logFile: logFile(ctx, rec) });
+      rec.pid = p;
+      rec.pidStart = processStart(p) ?? '';
+      rec.status = 'running';
+      rec.startedAt = new Date().toISOString();
+      return p;
+    });
+  } catch (e) {
+    await sandboxRemove(ctx, [sb.id], { force: true }).catch(() => {});
+    throw e;
+  }
+  if (o.detach) return { sandbox: { ...sb, pid, status: 'running' } };
+  const { code } = await native().waitpid(pid);
+  const final = await usingState(ctx, (s) => {
+    const rec = s.sandboxes.find((x) => x.id === sb.id);
+    if (!rec) return sb;
+    rec.status = 'exited';
+    rec.exitCode = code;
+    rec.finishedAt = new Date().toISOString();
+    return rec;
+  });
+  if (o.rm) await sandboxRemove(ctx, [sb.id], { force: true });
+  return { sandbox: final, exitCode: code };
+}
+
+/** `nsnet exec`: runs another command in a sandbox; attached, returns its exit code. */
+export async function sandboxExec(ctx: Context, ref: string, command: string[], o: ProcessOptions = {}): Promise<number | undefined> {
+  if (!command.length) throw invalidArg('"nsnet exec" requires at least 2 arguments.');
+  const pid = await usingState(ctx, (s) => {
+    const sb = findSandbox(s, ref);
+    if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
+    return startIn(ctx, s, sb, command, { ...o, main: false, logFile: logFile(ctx, sb) });
+  });
+  if (o.detach) return undefined;
+  return (await native().waitpid(pid)).code;
+}
+
+/** `nsnet rm`: removes sandboxes; a running one only with force (its processes are killed). */
+export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: boolean } = {}): Promise<string[]> {
+  const removed: string[] = [];
+  const errors: Error[] = [];
+  for (const ref of refs) {
+    try {
+      await usingState(ctx, async (s) => {
+        const sb = findSandbox(s, ref);
+        const running = isRunning(sb);
+        if (running && !o.force) {
+          throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
+        }
+        const joiners = s.sandboxes.filter((x) => x.containerOf === sb.id);
+        if (joiners.length && !o.force) {
+          throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
+        }
+        if (running) {
+          // PID 1 of the sandbox's PID namespace: the kernel kills the rest with it.
+          try {
+            process.kill(sb.pid!, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+        await sandboxTeardown(ctx, sb);
+        s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id);
+        removed.push(ref);
+      });
+    } catch (e) {
+      errors.push(e as Error);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length) throw new NsnetError((errors[0] as NsnetError).kind ?? 'Internal', errors.map((e) => e.message).join('\n'));
+  return removed;
+}

@@ -1,0 +1,41 @@
+import { describe, expect, test } from 'vitest';
+import { formatPort, parsePublish, portsClash } from '../../src/docker/ports.js';
+
+describe('parsePublish', () => {
+  test.each([
+    ['8080:80', [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, containerPort: 80 }]],
+    ['127.0.0.1:8080:80', [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 8080, containerPort: 80 }]],
+    ['53:53/udp', [{ proto: 'udp', hostIp: '0.0.0.0', hostPort: 53, containerPort: 53 }]],
+    ['80', [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 80 }]],
+    ['127.0.0.1::80', [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 0, containerPort: 80 }]],
+    ['8000-8001:80-81/TCP', [
+      { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8000, containerPort: 80 },
+      { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8001, containerPort: 81 },
+    ]],
+  ])('%s', (spec, want) => {
+    expect(parsePublish(spec)).toEqual(want);
+  });
+
+  test.each([
+    ['8080:80/sctp', /invalid proto/],
+    ['8080:0', /invalid port/],
+    ['8080:70000', /invalid port/],
+    ['x:80', /invalid port/],
+    ['300.1.1.1:80:80', /invalid IP address/],
+    ['8000-8002:80-81', /invalid ranges/],
+    ['8080:', /no port specified/],
+    ['::1:80:80', /invalid port specification|IPv6/],
+  ])('%s is refused', (spec, message) => {
+    expect(() => parsePublish(spec)).toThrow(message);
+  });
+
+  test('display form and clashes', () => {
+    const [a] = parsePublish('8080:80');
+    const [b] = parsePublish('127.0.0.1:8080:81');
+    const [c] = parsePublish('8080:80/udp');
+    expect(formatPort(a!)).toBe('0.0.0.0:8080->80/tcp');
+    expect(portsClash(a!, b!)).toBe(true);
+    expect(portsClash(a!, c!)).toBe(false);
+    expect(portsClash(parsePublish('127.0.0.1:9000:1')[0]!, parsePublish('127.0.0.2:9000:1')[0]!)).toBe(false);
+  });
+});
