@@ -3,6 +3,7 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     include: ['test/**/*.test.ts'],
+    globalSetup: ['test/helpers/global-setup.ts'],
     // A fresh process per test file: a leaked setns or mount can't spread
     // to other files (docs/testing.md).
     pool: 'forks',

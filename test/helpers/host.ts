@@ -1,0 +1,79 @@
+// A fake machine for CLI tests: its own "host" network namespace, its own
+// nsnet state directory and /etc/netns directory. The CLI runs with
+// `nsenter --net=` into that namespace (not `ip netns exec`, whose private
+// mount namespace would swallow the namespaces nsnet creates), so to nsnet
+// the test namespace *is* the host. Several test files can run at once.
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa, type Result } from 'execa';
+import { linkGet, linkSet, netnsAdd, netnsDel, netnsList, type Netns } from '../../src/index.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsnet.js');
+
+export interface CliResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+export class TestHost {
+  readonly root: string;
+  readonly etc: string;
+  /** Sandbox names this test used: removed at cleanup even if the CLI failed. */
+  readonly names = new Set<string>();
+
+  private constructor(readonly ns: Netns, readonly tag: string) {
+    this.root = mkdtempSync(path.join(tmpdir(), `nsnet-${tag}-`));
+    this.etc = path.join(this.root, 'etc-netns');
+  }
+
+  get name(): string {
+    return this.ns.name!;
+  }
+
+  static async make(tag: string): Promise<TestHost> {
+    const ns = await netnsAdd(`h-${tag}`);
+    await linkSet(ns, await linkGet(ns, 'lo'), { up: true });
+    return new TestHost(ns, tag);
+  }
+
+  /** A sandbox name unique to this test (netns names are global). */
+  sb(base: string): string {
+    const n = `${base}-${this.tag}`;
+    this.names.add(n);
+    return n;
+  }
+
+  /** Runs `nsnet ARGS...` as this host. */
+  async nsnet(args: string[], o: { input?: string; timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
+    const r: Result = await execa('nsenter', [`--net=/run/netns/${this.name}`, '--', 'node', BIN, '--root', this.root, ...args], {
+      reject: false,
+      env: { NSNET_ETC_NETNS: this.etc, NODE_EXTRA_CA_CERTS: '', ...o.env },
+      timeout: o.timeout ?? 20_000,
+      ...(o.input !== undefined ? { input: o.input } : { stdin: 'ignore' }),
+    });
+    return { code: r.exitCode ?? -1, stdout: String(r.stdout ?? ''), stderr: String(r.stderr ?? '') };
+  }
+
+  /** Like nsnet(), but fails the test on a non-zero exit. */
+  async ok(args: string[]): Promise<string> {
+    const r = await this.nsnet(args);
+    if (r.code !== 0) throw new Error(`nsnet ${args.join(' ')} -> exit ${r.code}\n${r.stderr}`);
+    return r.stdout.trim();
+  }
+
+  /** Runs a command in this host namespace (the oracle side: ip, nft, curl, ping). */
+  run(cmd: string[], o: { reject?: boolean; timeout?: number } = {}) {
+    return execa('nsenter', [`--net=/run/netns/${this.name}`, '--', ...cmd], { reject: o.reject ?? false, timeout: o.timeout ?? 10_000 });
+  }
+
+  async cleanup(): Promise<void> {
+    const ids = (await this.nsnet(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
+    if (ids.length) await this.nsnet(['rm', '-f', ...ids]);
+    for (const n of await netnsList()) if (this.names.has(n)) await netnsDel(n).catch(() => {});
+    await netnsDel(this.ns).catch(() => {});
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
