@@ -61,6 +61,8 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
   }
   let subnet = req.subnet;
   if (subnet) {
+    // Validate the text first, so a malformed subnet is reported as such.
+    asInvalid(() => planPool({ subnet: subnet!, ...(req.gateway && { gateway: req.gateway }), ...(req.ipRange && { ipRange: req.ipRange }) }));
     const clash = asInvalid(() => subnetConflict(subnet!, bridges.map((n) => ({ name: n.name, subnet: n.subnet! }))));
     if (clash) throw conflict(clash);
   } else {
