@@ -57,3 +57,54 @@ export async function deleteElements(ctx: Context, text: string, what: string): 
     }
   }
 }
+
+// ---- Living next to Docker ---------------------------------------------------
+//
+// Docker sets the policy of iptables' FORWARD chain (table ip filter, with the
+// nf_tables backend) to drop. Every base chain on a hook must accept a packet
+// for it to pass, so nsnet's accept in its own table is not enough: its
+// networks' traffic would be dropped there. Docker reserves the DOCKER-USER
+// chain, jumped to first from FORWARD, for rules like ours; nsnet puts one
+// accept for traffic from and one for traffic to each of its bridges there
+// (two rules per network, never per sandbox), marked with the comment
+// "nsnet", and removes exactly those when the network goes.
+//
+//   nft list chain ip filter DOCKER-USER
+const DOCKER_USER = 'chain ip filter DOCKER-USER';
+const MARK = 'comment "nsnet"';
+
+async function dockerUserExists(host: Netns): Promise<boolean> {
+  try {
+    await nftList(host, DOCKER_USER);
+    return true;
+  } catch (e) {
+    if (missing(e)) return false;
+    throw e;
+  }
+}
+
+/** Lets a bridge's traffic through Docker's FORWARD policy, when Docker is there. */
+export async function dockerForwardAccept(ctx: Context, bridge: string): Promise<boolean> {
+  if (!(await dockerUserExists(ctx.host))) return false;
+  const q = JSON.stringify(bridge);
+  await nftApply(ctx.host, [
+    `insert rule ip filter DOCKER-USER oifname ${q} accept ${MARK}`,
+    `insert rule ip filter DOCKER-USER iifname ${q} accept ${MARK}`,
+  ].join('\n'), { what: `letting ${bridge} through Docker's FORWARD chain (DOCKER-USER)` });
+  return true;
+}
+
+/** Removes the DOCKER-USER rules of a bridge (found by bridge name and nsnet's comment). */
+export async function dockerForwardRemove(ctx: Context, bridge: string): Promise<void> {
+  if (!(await dockerUserExists(ctx.host))) return;
+  const withHandles = await nftList(ctx.host, DOCKER_USER, { handles: true });
+  const q = JSON.stringify(bridge);
+  const handles = withHandles.split('\n')
+    .filter((l) => l.includes(`ifname ${q} accept ${MARK}`))
+    .map((l) => /# handle (\d+)/.exec(l)?.[1])
+    .filter((h): h is string => !!h);
+  if (handles.length) {
+    await nftApply(ctx.host, handles.map((h) => `delete rule ip filter DOCKER-USER handle ${h}`).join('\n'),
+      { what: `removing ${bridge} from DOCKER-USER` });
+  }
+}

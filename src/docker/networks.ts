@@ -21,7 +21,7 @@ import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
 import type { Context } from './context.js';
 import { conflict, notFound, NsnetError } from './errors.js';
-import { addElements, deleteElements } from './firewall.js';
+import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
@@ -88,6 +88,15 @@ function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
       do: () => addElements(ctx, networkElements('add', fw(n)), `adding network ${n.name} to the firewall`),
       undo: () => deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`),
     },
+    {
+      title: `letting ${bridge} through Docker's FORWARD chain, if Docker is here`,
+      equivalent: [`nft insert rule ip filter DOCKER-USER iifname ${JSON.stringify(bridge)} accept comment "nsnet"`,
+        `nft insert rule ip filter DOCKER-USER oifname ${JSON.stringify(bridge)} accept comment "nsnet"`],
+      do: async () => {
+        if (await dockerForwardAccept(ctx, bridge)) ctx.warn(`nsnet: Docker's FORWARD policy is drop here; added accept rules for ${bridge} to DOCKER-USER`);
+      },
+      undo: () => dockerForwardRemove(ctx, bridge),
+    },
   ];
 }
 
@@ -129,6 +138,7 @@ export async function networkRemove(ctx: Context, refs: string[]): Promise<strin
           throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
         }
         await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);
+        await dockerForwardRemove(ctx, n.bridge!);
         try {
           await linkDel(ctx.host, await linkGet(ctx.host, n.bridge!), { for: `network ${n.name}` });
         } catch (e) {

@@ -26,7 +26,7 @@ export function nftApply(ns: Netns, text: string, o: { for?: string; what?: stri
  * Lists the ruleset, or a part of it ("table inet nsnet"), as nft prints it.
  * Equivalent to: `ip netns exec NS nft list ruleset`
  */
-export function nftList(ns: Netns, what = 'ruleset', o: { json?: boolean } = {}): Promise<string> {
-  return attempt(`listing nftables ${what} in ${ns}`, `ip netns exec ${ns.name ?? '?'} nft ${o.json ? '-j ' : ''}list ${what}`,
-    () => native().nftApply(ns.fd, `list ${what}`, { json: !!o.json }));
+export function nftList(ns: Netns, what = 'ruleset', o: { json?: boolean; handles?: boolean } = {}): Promise<string> {
+  return attempt(`listing nftables ${what} in ${ns}`, `ip netns exec ${ns.name ?? '?'} nft ${o.json ? '-j ' : ''}${o.handles ? '-a ' : ''}list ${what}`,
+    () => native().nftApply(ns.fd, `list ${what}`, { json: !!o.json, handles: !!o.handles }));
 }
