@@ -17,3 +17,16 @@ export { nftApply, nftList } from './kernel/nftables.js';
 export { socketBind } from './kernel/socket.js';
 export { tryLock, withLock } from './state/lock.js';
 export { formatPrefix, parsePrefix, type Prefix } from './net/ip.js';
+
+// The Docker layer: networks and sandboxes, as `nsnet` the CLI uses them.
+//
+//   const ctx = await openContext();
+//   await networkCreate(ctx, { name: 'mynet' });
+//   const sb = await sandboxCreate(ctx, { name: 'web', network: 'mynet', publish: ['8080:80'] });
+//   // hand /run/netns/web to your runtime, or: await sandboxRun(ctx, {...}, ['cmd'])
+export { openContext, type Context } from './docker/context.js';
+export { NsnetError, type ErrorKind } from './docker/errors.js';
+export { networkCreate, networkInspect, networkList, networkPrune, networkRemove } from './docker/networks.js';
+export { sandboxConnect, sandboxCreate, sandboxDisconnect, type SandboxCreateRequest } from './docker/sandboxes.js';
+export { sandboxExec, sandboxRemove, sandboxRun } from './docker/process.js';
+export type { EndpointRecord, NetworkRecord, SandboxRecord } from './docker/types.js';

@@ -14,3 +14,16 @@ export interface Context {
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
 }
+
+/** A context for the machine nsnet runs on: the process's own namespace is the host. */
+export async function openContext(o: { dirs?: StoreDirs; etcNetns?: string; observe?: StepObserver; warn?: (m: string) => void } = {}): Promise<Context> {
+  const { netnsSelf } = await import('../kernel/netns.js');
+  const { defaultDirs } = await import('../state/store.js');
+  return {
+    host: await netnsSelf(),
+    dirs: o.dirs ?? defaultDirs(),
+    etcNetns: o.etcNetns ?? process.env.NSNET_ETC_NETNS ?? '/etc/netns',
+    warn: o.warn ?? ((m) => process.stderr.write(`${m}\n`)),
+    ...(o.observe && { observe: o.observe }),
+  };
+}
