@@ -37,7 +37,7 @@ exec unshare --net --mount --propagation private -- bash -c '
   fi
   mount -t tmpfs -o mode=755 nsnet-sandbox-run /run
   mkdir -p /run/netns /run/lock
-  # Per-sandbox resolv.conf/hosts live in /etc/netns/NAME (iproute2's convention): keep them private too.
+  # Per-sandbox resolv.conf/hosts live in /etc/netns/NAME (the iproute2 convention): keep them private too.
   mkdir -p /etc/netns && mount -t tmpfs -o mode=755 nsnet-sandbox-etc-netns /etc/netns
   ip link set lo up
   export NSNET_IN_SANDBOX=1
