@@ -20,6 +20,8 @@ import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-vie
 import { inspectNetwork } from '../docker/network.js';
 import { findNetwork } from '../docker/networks.js';
 import { defaultDirs } from '../state/store.js';
+import { syncDns } from '../dns/control.js';
+import { DnsServer } from '../dns/server.js';
 import { flagBool, flagList, flagMap, flagString, parseArgv, UsageError, type Parsed } from './args.js';
 import { formatUsageError } from './help.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';
@@ -62,9 +64,13 @@ function sandboxRequest(f: Flags): SandboxCreateRequest {
 
 async function context(io: Io, root: string | undefined): Promise<Context> {
   const trace = io.env.NSNET_TRACE === '1';
+  const dirs = defaultDirs(io.env, root);
+  // The DNS server is this same program, `nsnet dns`, started detached on first need.
+  const argv = [process.argv[1]!, ...(root ? ['--root', root] : []), 'dns'];
   return {
     host: await netnsSelf(),
-    dirs: defaultDirs(io.env, root),
+    dirs,
+    dns: { sync: (start) => syncDns(dirs, { start, argv, env: io.env }) },
     etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
     warn: (m) => io.err(m),
     ...(trace && {
@@ -82,10 +88,8 @@ async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promis
     io.out(`nsnet version ${version()}`);
     return 0;
   }
-  if (p.command === 'dns') {
-    throw new NsnetError('Unavailable', 'the embedded DNS server is not part of this build yet');
-  }
   const ctx = await context(io, p.global.root);
+  if (p.command === 'dns') return runDnsServer(ctx, flagBool(f, 'debug'), io);
   try {
     switch (p.command) {
       case 'network create': {
@@ -203,6 +207,18 @@ async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promis
   } finally {
     await ctx.host.close();
   }
+}
+
+/** `nsnet dns`: the embedded DNS server, in the foreground, until SIGTERM/SIGINT. */
+async function runDnsServer(ctx: Context, debug: boolean, io: Io): Promise<number> {
+  const server = new DnsServer(ctx, { debug, log: (l) => io.err(l) });
+  await server.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.stop();
+  return 0;
 }
 
 function runExitCode(e: unknown): number {

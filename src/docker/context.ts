@@ -13,10 +13,15 @@ export interface Context {
   observe?: StepObserver;
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
+  /**
+   * Tells the embedded DNS server that sandboxes changed and waits for it
+   * (`start`: launch it if it isn't running). Absent: no embedded DNS.
+   */
+  dns?: { sync(start: boolean): Promise<void> };
 }
 
 /** A context for the machine nsnet runs on: the process's own namespace is the host. */
-export async function openContext(o: { dirs?: StoreDirs; etcNetns?: string; observe?: StepObserver; warn?: (m: string) => void } = {}): Promise<Context> {
+export async function openContext(o: { dirs?: StoreDirs; etcNetns?: string; observe?: StepObserver; warn?: (m: string) => void; dns?: Context['dns'] } = {}): Promise<Context> {
   const { netnsSelf } = await import('../kernel/netns.js');
   const { defaultDirs } = await import('../state/store.js');
   return {
@@ -25,5 +30,6 @@ export async function openContext(o: { dirs?: StoreDirs; etcNetns?: string; obse
     etcNetns: o.etcNetns ?? process.env.NSNET_ETC_NETNS ?? '/etc/netns',
     warn: o.warn ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.observe && { observe: o.observe }),
+    ...(o.dns && { dns: o.dns }),
   };
 }

@@ -5,17 +5,23 @@ import { routeList } from '../kernel/route.js';
 import { sysctlGet } from '../kernel/sysctl.js';
 import type { Netns } from '../kernel/netns.js';
 import { ipv4Network, parsePrefix } from '../net/ip.js';
+import { isSystemdStub, parseResolvConf, SYSTEMD_RESOLV_CONF } from '../dns/resolv-conf.js';
 
-/** The host's resolv.conf text ("" if unreadable). */
-export async function hostResolvConf(): Promise<string> {
-  for (const f of ['/etc/resolv.conf']) {
-    try {
-      return await fs.readFile(f, 'utf8');
-    } catch {
-      // a missing resolv.conf means no nameservers, as for libc
-    }
+/**
+ * The host's resolv.conf text ("" if unreadable). When it lists only
+ * systemd-resolved's stub (127.0.0.53), the real upstreams are in
+ * /run/systemd/resolve/resolv.conf, as Docker reads them. NSNET_RESOLV_CONF
+ * overrides the path (tests point it at a fake upstream).
+ */
+export async function hostResolvConf(env: NodeJS.ProcessEnv = process.env): Promise<string> {
+  const read = (f: string) => fs.readFile(f, 'utf8').catch(() => '');
+  if (env.NSNET_RESOLV_CONF) return read(env.NSNET_RESOLV_CONF);
+  const text = await read('/etc/resolv.conf');
+  if (isSystemdStub(parseResolvConf(text))) {
+    const real = await read(SYSTEMD_RESOLV_CONF);
+    if (real) return real;
   }
-  return '';
+  return text;
 }
 
 /**

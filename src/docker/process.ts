@@ -227,6 +227,8 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
       errors.push(e as Error);
     }
   }
+  // The DNS server lets go of removed sandboxes' sockets (which keep their namespaces alive).
+  if (removed.length) await ctx.dns?.sync(false);
   if (errors.length === 1) throw errors[0];
   if (errors.length) throw new NsnetError((errors[0] as NsnetError).kind ?? 'Internal', errors.map((e) => e.message).join('\n'));
   return removed;

@@ -327,11 +327,18 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
   } finally {
     await ns?.close();
   }
-  return usingState(ctx, (s) => {
+  const created = await usingState(ctx, (s) => {
     const rec = s.sandboxes.find((x) => x.id === sb.id)!;
     rec.status = 'created';
     return rec;
   });
+  if (usesEmbeddedDns(networks, sb)) await ctx.dns?.sync(true);
+  return created;
+}
+
+/** Sandboxes on user-defined networks get the embedded DNS server (never the default bridge). */
+export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): boolean {
+  return sb.endpoints.some((e) => networks.some((n) => n.id === e.networkId && n.driver === 'bridge' && !n.defaultBridge));
 }
 
 /** The steps that make a planned sandbox's kernel objects and files, each with its undo. */
@@ -417,6 +424,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
   } finally {
     await ns.close();
   }
+  if (!net.defaultBridge) await ctx.dns?.sync(true);
 }
 
 /** Disconnects a sandbox from a network: `nsnet network disconnect`. */
@@ -440,6 +448,7 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
       await ns.close();
     }
   });
+  await ctx.dns?.sync(false);
 }
 
 export { NsnetError };

@@ -3,7 +3,7 @@
 // `nsenter --net=` into that namespace (not `ip netns exec`, whose private
 // mount namespace would swallow the namespaces nsnet creates), so to nsnet
 // the test namespace *is* the host. Several test files can run at once.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -27,7 +27,12 @@ export class TestHost {
   private constructor(readonly ns: Netns, readonly tag: string) {
     this.root = mkdtempSync(path.join(tmpdir(), `nsnet-${tag}-`));
     this.etc = path.join(this.root, 'etc-netns');
+    // The "host's" resolv.conf: the fake WAN's DNS server (test/helpers/wan.ts), never the machine's own.
+    this.resolvConf = path.join(this.root, 'resolv.conf');
+    writeFileSync(this.resolvConf, 'search example.test\nnameserver 203.0.113.53\n');
   }
+
+  readonly resolvConf: string;
 
   get name(): string {
     return this.ns.name!;
@@ -50,7 +55,7 @@ export class TestHost {
   async nsnet(args: string[], o: { input?: string; timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
     const r: Result = await execa('nsenter', [`--net=/run/netns/${this.name}`, '--', 'node', BIN, '--root', this.root, ...args], {
       reject: false,
-      env: { NSNET_ETC_NETNS: this.etc, NODE_EXTRA_CA_CERTS: '', ...o.env },
+      env: { NSNET_ETC_NETNS: this.etc, NSNET_RESOLV_CONF: this.resolvConf, NODE_EXTRA_CA_CERTS: '', ...o.env },
       timeout: o.timeout ?? 20_000,
       ...(o.input !== undefined ? { input: o.input } : { stdin: 'ignore' }),
     });
@@ -69,9 +74,37 @@ export class TestHost {
     return execa('nsenter', [`--net=/run/netns/${this.name}`, '--', ...cmd], { reject: o.reject ?? false, timeout: o.timeout ?? 10_000 });
   }
 
+  /** The pid of this host's DNS server, if one is running. */
+  dnsPid(): number | undefined {
+    try {
+      return Number(readFileSync(path.join(this.root, 'run', 'dns.pid'), 'utf8').trim()) || undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
+  async stopDns(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const pid = this.dnsPid();
+    if (!pid) return;
+    try {
+      process.kill(pid, signal);
+    } catch {
+      return;
+    }
+    for (let i = 0; i < 100; i++) {
+      try {
+        process.kill(pid, 0);
+      } catch {
+        return;
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
   async cleanup(): Promise<void> {
     const ids = (await this.nsnet(['ps', '-aq'])).stdout.split('\n').filter(Boolean);
     if (ids.length) await this.nsnet(['rm', '-f', ...ids]);
+    await this.stopDns();
     for (const n of await netnsList()) if (this.names.has(n)) await netnsDel(n).catch(() => {});
     await netnsDel(this.ns).catch(() => {});
     rmSync(this.root, { recursive: true, force: true });

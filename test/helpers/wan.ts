@@ -2,6 +2,7 @@
 //
 //   [host ns] wh<tag> 198.51.100.2/24  <--veth-->  wan0 198.51.100.1/24 [wan ns]
 //                                                  lo   203.0.113.1/32  ("a server on the internet")
+//                                                       203.0.113.53/32 (its DNS server, when a test starts one)
 //   host: default via 198.51.100.1
 //
 // Both ranges are documentation prefixes (RFC 5737): nothing real lives there,
@@ -13,6 +14,8 @@ export const WAN = {
   hostAddr: '198.51.100.2',
   gateway: '198.51.100.1',
   server: '203.0.113.1',
+  /** Where a test's upstream DNS server listens (test/helpers/upstream-dns.ts). */
+  dns: '203.0.113.53',
 } as const;
 
 export interface Wan {
@@ -35,6 +38,7 @@ export async function makeWan(host: Netns, t: string): Promise<Wan> {
     await linkSet(ns, await linkGet(ns, 'lo'), { up: true });
     await addrAdd(ns, wan0, `${WAN.gateway}/24`);
     await addrAdd(ns, await linkGet(ns, 'lo'), `${WAN.server}/32`);
+    await addrAdd(ns, await linkGet(ns, 'lo'), `${WAN.dns}/32`);
     await routeAdd(host, { dst: 'default', via: WAN.gateway });
     return { ns, name, hostIf, remove: () => netnsDel(ns) };
   } catch (e) {

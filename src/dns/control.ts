@@ -1,0 +1,89 @@
+// How the CLI talks to the long-lived DNS server: a unix socket at
+// <runDir>/dns.sock, one JSON line each way. After any change to a sandbox on
+// a user-defined network, the CLI asks the server to sync with the state and
+// waits for its answer, so a name resolves the moment `nsnet create` returns.
+// If no server answers, the CLI starts one (`nsnet dns`, detached) first.
+import { spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import net from 'node:net';
+import path from 'node:path';
+import type { StoreDirs } from '../state/store.js';
+
+export const socketPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.sock');
+export const pidPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.pid');
+export const logPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.log');
+
+export interface ControlRequest {
+  op: 'sync' | 'ping' | 'stop';
+}
+export interface ControlReply {
+  ok: boolean;
+  error?: string;
+  attached?: number;
+}
+
+/** One request/reply on the control socket; rejects with ENOENT/ECONNREFUSED when no server is there. */
+export function request(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
+  return new Promise((resolve, reject) => {
+    const sock = net.createConnection(socketPath(dirs));
+    let buf = '';
+    const timer = setTimeout(() => {
+      sock.destroy();
+      reject(new Error(`the DNS server did not answer within ${timeoutMs} ms`));
+    }, timeoutMs);
+    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
+    sock.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl >= 0) {
+        clearTimeout(timer);
+        sock.end();
+        try {
+          resolve(JSON.parse(buf.slice(0, nl)) as ControlReply);
+        } catch (e) {
+          reject(e);
+        }
+      }
+    });
+    sock.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
+
+const noServer = (e: unknown) => ['ENOENT', 'ECONNREFUSED'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/**
+ * Tells the DNS server to sync with the state, starting it if needed.
+ * `start: false` only notifies a server that is already running.
+ */
+export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv }): Promise<void> {
+  try {
+    const r = await request(dirs, { op: 'sync' });
+    if (!r.ok) throw new Error(`DNS server: ${r.error}`);
+    return;
+  } catch (e) {
+    if (!noServer(e) || !o.start) {
+      if (noServer(e)) return;
+      throw e;
+    }
+  }
+  await mkdir(dirs.runDir, { recursive: true });
+  const log = openSync(logPath(dirs), 'a', 0o600);
+  const child = spawn(process.execPath, o.argv, { detached: true, stdio: ['ignore', log, log], env: o.env });
+  child.unref();
+  // The server syncs as it starts; wait until it answers.
+  const deadline = Date.now() + 5000;
+  for (;;) {
+    try {
+      const r = await request(dirs, { op: 'sync' });
+      if (r.ok) return;
+      throw new Error(`DNS server: ${r.error}`);
+    } catch (e) {
+      if (!noServer(e) || Date.now() > deadline) throw new Error(`starting the DNS server: ${(e as Error).message} (see ${logPath(dirs)})`);
+      await new Promise((res) => setTimeout(res, 20));
+    }
+  }
+}

@@ -1,0 +1,430 @@
+// The embedded DNS server: one long-lived process (`nsnet dns`) that answers
+// at 127.0.0.11 inside every sandbox on a user-defined network, as Docker's
+// daemon does.
+//
+// For each such sandbox it asks the addon for a UDP and a TCP socket bound to
+// 127.0.0.11:0 *inside the sandbox's namespace*, adopts them (dgram
+// bind({fd}), net.Server listen({fd})), and installs the DNAT/SNAT rules that
+// send the sandbox's port 53 to them (redirect.ts). Each socket belongs to one
+// sandbox, so the socket a query arrives on says who is asking: a sandbox sees
+// only the names on its own networks (names.ts). Anything else is forwarded,
+// from the host's namespace, to the host's upstream servers.
+//
+//   ip netns exec web dig @127.0.0.11 db          a name on a shared network
+//   ip netns exec web dig @127.0.0.11 +tcp db     the same over TCP
+//   ip netns exec web ss -lntup                   the two sockets: no process in the sandbox
+//
+// The server keeps no state of its own: on start, and whenever the CLI says
+// "sync" on the control socket, it reads nsnet's state and attaches to (or
+// detaches from) sandboxes to match. Killed and restarted, it re-attaches to
+// every live sandbox.
+//
+// Be aware:
+// - Bounded: at most MAX_INFLIGHT forwarded queries at once (Docker's
+//   1024), MAX_INFLIGHT_PER_SANDBOX per sandbox, MAX_TCP_PER_SANDBOX TCP
+//   connections per sandbox, each closed after TCP_IDLE_MS of silence.
+import dgram from 'node:dgram';
+import { closeSync, existsSync, promises as fs, openSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import { native } from '../native.js';
+import { isNotFound } from '../kernel/errors.js';
+import { netnsOpen, type Netns } from '../kernel/netns.js';
+import { nftApply } from '../kernel/nftables.js';
+import { socketBind } from '../kernel/socket.js';
+import { withState } from '../state/store.js';
+import type { Context } from '../docker/context.js';
+import type { SandboxRecord, State } from '../docker/types.js';
+import { hostResolvConf } from '../docker/host.js';
+import { pidPath, socketPath, type ControlReply, type ControlRequest } from './control.js';
+import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
+import { buildIndex, lookup, rotate, type NameIndex } from './names.js';
+import { DNS_ADDRESS, DNS_TABLE, dnsRedirect } from './redirect.js';
+import { parseResolvConf, sandboxUpstreams } from './resolv-conf.js';
+
+export const MAX_INFLIGHT = 1024;
+export const MAX_INFLIGHT_PER_SANDBOX = 256;
+export const MAX_TCP_PER_SANDBOX = 64;
+export const TCP_IDLE_MS = 10_000;
+export const UPSTREAM_TIMEOUT_MS = 2_000;
+
+interface Attachment {
+  sandbox: SandboxRecord;
+  netns: string;
+  udp: dgram.Socket;
+  tcp: net.Server;
+  tcpConns: Set<net.Socket>;
+  inflight: number;
+  upstreams: string[];
+}
+
+type Reply = (msg: Buffer) => void;
+
+interface Pending {
+  att: Attachment;
+  query: Buffer;
+  clientId: number;
+  reply: Reply;
+  upstreams: string[];
+  next: number;
+  tcp: boolean;
+  timer?: NodeJS.Timeout;
+}
+
+export interface DnsServerOptions {
+  log?: (line: string) => void;
+  debug?: boolean;
+}
+
+export class DnsServer {
+  private attachments = new Map<string, Attachment>();
+  private index: NameIndex = buildIndex([], []);
+  private rr = new Map<string, number>();
+  private forwarder!: dgram.Socket;
+  private pending = new Map<number, Pending>();
+  private control?: net.Server;
+  private syncing: Promise<ControlReply> = Promise.resolve({ ok: true });
+  private lockFd = -1;
+
+  constructor(private readonly ctx: Context, private readonly o: DnsServerOptions = {}) {}
+
+  private log(line: string): void {
+    this.o.log?.(`${new Date().toISOString()} ${line}`);
+  }
+
+  /** Takes the single-instance lock, opens the forwarder and the control socket, attaches to every sandbox. */
+  async start(): Promise<void> {
+    const { dirs } = this.ctx;
+    await fs.mkdir(dirs.runDir, { recursive: true });
+    this.lockFd = openSync(`${dirs.runDir}/dns.lock`, 'a', 0o600);
+    try {
+      await native().flock(this.lockFd, { mode: 'exclusive', wait: false });
+    } catch {
+      closeSync(this.lockFd);
+      throw new Error(`another nsnet DNS server is running (lock ${dirs.runDir}/dns.lock)`);
+    }
+    this.forwarder = dgram.createSocket('udp4');
+    this.forwarder.on('message', (msg) => this.onUpstreamReply(msg));
+    this.forwarder.on('error', (e) => this.log(`forwarder: ${e.message}`));
+    await new Promise<void>((resolve) => this.forwarder.bind(0, resolve));
+
+    await this.sync();
+    if (existsSync(socketPath(dirs))) await fs.unlink(socketPath(dirs));
+    this.control = net.createServer((c) => this.onControl(c));
+    await new Promise<void>((resolve) => this.control!.listen(socketPath(dirs), resolve));
+    writeFileSync(pidPath(dirs), `${process.pid}\n`);
+    this.log(`listening; attached to ${this.attachments.size} sandbox(es)`);
+  }
+
+  async stop(): Promise<void> {
+    this.control?.close();
+    for (const id of [...this.attachments.keys()]) await this.detach(id, false);
+    this.forwarder?.close();
+    for (const p of this.pending.values()) clearTimeout(p.timer);
+    await fs.unlink(socketPath(this.ctx.dirs)).catch(() => {});
+    await fs.unlink(pidPath(this.ctx.dirs)).catch(() => {});
+    if (this.lockFd >= 0) closeSync(this.lockFd);
+  }
+
+  get attachedCount(): number {
+    return this.attachments.size;
+  }
+
+  // ---- control ----------------------------------------------------------------
+
+  private onControl(c: net.Socket): void {
+    let buf = '';
+    c.on('data', (d) => {
+      buf += d;
+      const nl = buf.indexOf('\n');
+      if (nl < 0) {
+        if (buf.length > 4096) c.destroy();
+        return;
+      }
+      let req: ControlRequest;
+      try {
+        req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
+      } catch {
+        c.end(`${JSON.stringify({ ok: false, error: 'bad request' })}\n`);
+        return;
+      }
+      const done = (r: ControlReply) => c.end(`${JSON.stringify(r)}\n`);
+      if (req.op === 'ping') done({ ok: true, attached: this.attachments.size });
+      else if (req.op === 'sync') this.sync().then(done, (e: Error) => done({ ok: false, error: e.message }));
+      else if (req.op === 'stop') {
+        done({ ok: true });
+        void this.stop().then(() => process.exit(0));
+      } else done({ ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` });
+    });
+    c.on('error', () => {});
+  }
+
+  /** Reads the state and attaches/detaches to match it. Calls are serialized. */
+  sync(): Promise<ControlReply> {
+    this.syncing = this.syncing.then(() => this.doSync(), () => this.doSync());
+    return this.syncing;
+  }
+
+  private async doSync(): Promise<ControlReply> {
+    const state = await withState<State, State>(this.ctx.dirs, (s) => structuredClone(s));
+    const userNets = new Set(state.networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
+    const wanted = new Map(state.sandboxes
+      .filter((sb) => sb.netns && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId)))
+      .map((sb) => [sb.id, sb]));
+    const hostConf = parseResolvConf(await hostResolvConf());
+    for (const id of [...this.attachments.keys()]) if (!wanted.has(id)) await this.detach(id, true);
+    const errors: string[] = [];
+    for (const [id, sb] of wanted) {
+      const upstreams = sandboxUpstreams({ host: hostConf, mode: 'user-network', dns: sb.dns });
+      const att = this.attachments.get(id);
+      if (att) {
+        att.sandbox = sb;
+        att.upstreams = upstreams;
+        continue;
+      }
+      try {
+        await this.attach(sb, upstreams);
+      } catch (e) {
+        // A sandbox whose namespace vanished (removed under us, or mid-creation) is skipped, not fatal.
+        if (!isNotFound(e)) errors.push(`${sb.name}: ${(e as Error).message}`);
+      }
+    }
+    this.index = buildIndex(state.networks, state.sandboxes);
+    if (errors.length) this.log(`sync: ${errors.join('; ')}`);
+    return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
+  }
+
+  private async attach(sb: SandboxRecord, upstreams: string[]): Promise<void> {
+    let ns: Netns | undefined;
+    const fds: number[] = [];
+    try {
+      ns = await netnsOpen({ name: sb.netns! });
+      const forWhom = `sandbox ${sb.name}`;
+      const u = await socketBind(ns, { type: 'udp', address: DNS_ADDRESS, port: 0, for: forWhom });
+      fds.push(u.fd);
+      const t = await socketBind(ns, { type: 'tcp', address: DNS_ADDRESS, port: 0, for: forWhom });
+      fds.push(t.fd);
+      await nftApply(ns, dnsRedirect(u.port, t.port), { for: forWhom, what: `redirecting 127.0.0.11:53 to the DNS server in ${ns}` });
+
+      const att: Attachment = {
+        sandbox: sb, netns: sb.netns!, upstreams, inflight: 0, tcpConns: new Set(),
+        udp: dgram.createSocket('udp4'),
+        tcp: net.createServer({ pauseOnConnect: false }, (c) => this.onTcp(att, c)),
+      };
+      att.udp.on('message', (msg, rinfo) => this.onQuery(att, msg, (out) => att.udp.send(out, rinfo.port, rinfo.address), false));
+      att.udp.on('error', (e) => this.log(`${sb.name} udp: ${e.message}`));
+      att.tcp.on('error', (e) => this.log(`${sb.name} tcp: ${e.message}`));
+      await new Promise<void>((resolve) => att.udp.bind({ fd: u.fd }, resolve));
+      await new Promise<void>((resolve) => att.tcp.listen({ fd: t.fd }, resolve));
+      this.attachments.set(sb.id, att);
+      this.log(`attached ${sb.name}: udp ${u.port}, tcp ${t.port}`);
+    } catch (e) {
+      for (const fd of fds) {
+        try {
+          closeSync(fd);
+        } catch {
+          // adopted already: closed with its socket
+        }
+      }
+      throw e;
+    } finally {
+      await ns?.close();
+    }
+  }
+
+  private async detach(id: string, removeRules: boolean): Promise<void> {
+    const att = this.attachments.get(id);
+    if (!att) return;
+    this.attachments.delete(id);
+    att.udp.close();
+    att.tcp.close();
+    for (const c of att.tcpConns) c.destroy();
+    for (const [qid, p] of this.pending) {
+      if (p.att === att) {
+        clearTimeout(p.timer);
+        this.pending.delete(qid);
+      }
+    }
+    if (removeRules) {
+      // The sandbox may be gone already (nsnet rm): then so are its rules.
+      try {
+        const ns = await netnsOpen({ name: att.netns });
+        try {
+          await nftApply(ns, `delete table ip ${DNS_TABLE}`);
+        } finally {
+          await ns.close();
+        }
+      } catch (e) {
+        if (!isNotFound(e)) this.log(`detach ${att.sandbox.name}: ${(e as Error).message}`);
+      }
+    }
+    this.log(`detached ${att.sandbox.name}`);
+  }
+
+  // ---- queries ------------------------------------------------------------------
+
+  private onTcp(att: Attachment, c: net.Socket): void {
+    if (att.tcpConns.size >= MAX_TCP_PER_SANDBOX) {
+      c.destroy();
+      return;
+    }
+    att.tcpConns.add(c);
+    c.setTimeout(TCP_IDLE_MS, () => c.destroy());
+    c.on('close', () => att.tcpConns.delete(c));
+    c.on('error', () => {});
+    let buf: Buffer = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      buf = buf.length ? Buffer.concat([buf, d]) : d;
+      // DNS over TCP: each message is preceded by its 2-byte length.
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        this.onQuery(att, Buffer.from(msg), (out) => {
+          if (c.destroyed) return;
+          const head = Buffer.alloc(2);
+          head.writeUInt16BE(out.length);
+          c.write(Buffer.concat([head, out]));
+        }, true);
+      }
+      if (buf.length > 65537) c.destroy();
+    });
+  }
+
+  /** Answers one query from `att`'s sandbox: a local name, or a forward upstream. */
+  onQuery(att: Attachment, msg: Buffer, reply: Reply, tcp: boolean): void {
+    const q = parseQuery(msg);
+    if (!q) {
+      const err = buildError(msg, RCODE.FORMERR);
+      if (err) reply(err);
+      return;
+    }
+    if (q.opcode !== 0) {
+      const err = buildError(msg, RCODE.NOTIMP);
+      if (err) reply(err);
+      return;
+    }
+    const maxSize = tcp ? 65535 : undefined;
+    const r = lookup(this.index, att.sandbox.id, q.qname, q.qtype);
+    if (this.o.debug) this.log(`${att.sandbox.name} ${tcp ? 'tcp' : 'udp'} ${q.qname} ${q.qtype} -> ${r.kind}`);
+    switch (r.kind) {
+      case 'answer': {
+        const n = (this.rr.get(q.qname) ?? 0) + 1;
+        this.rr.set(q.qname, n % 1_000_000);
+        const type = q.qtype === TYPE.ANY ? TYPE.A : q.qtype;
+        reply(buildAnswer(q, msg, { rcode: RCODE.NOERROR, aa: true, answers: rotate(r.ips, n).map((ip) => ({ type: type as 1, data: ip })), ...(maxSize && { maxSize }) }));
+        return;
+      }
+      case 'nodata':
+        reply(buildAnswer(q, msg, { rcode: RCODE.NOERROR, aa: true, answers: [] }));
+        return;
+      case 'ptr':
+        reply(buildAnswer(q, msg, { rcode: RCODE.NOERROR, aa: true, answers: [{ type: TYPE.PTR as 12, data: r.name }] }));
+        return;
+      case 'nxdomain':
+        reply(buildAnswer(q, msg, { rcode: RCODE.NXDOMAIN, answers: [] }));
+        return;
+      default:
+        this.forward(att, q, msg, reply, tcp);
+    }
+  }
+
+  private forward(att: Attachment, q: Query, msg: Buffer, reply: Reply, tcp: boolean): void {
+    if (!att.upstreams.length || this.pending.size >= MAX_INFLIGHT || att.inflight >= MAX_INFLIGHT_PER_SANDBOX) {
+      reply(buildError(msg, RCODE.SERVFAIL)!);
+      return;
+    }
+    if (tcp) {
+      void this.forwardTcp(att, msg, reply);
+      return;
+    }
+    let id = 0;
+    for (let tries = 0; tries < 32; tries++) {
+      id = (Math.random() * 0x10000) | 0;
+      if (!this.pending.has(id)) break;
+    }
+    if (this.pending.has(id)) {
+      reply(buildError(msg, RCODE.SERVFAIL)!);
+      return;
+    }
+    const p: Pending = { att, query: withId(msg, id), clientId: q.id, reply, upstreams: att.upstreams, next: 0, tcp };
+    this.pending.set(id, p);
+    att.inflight++;
+    this.sendNext(id, p);
+  }
+
+  private sendNext(id: number, p: Pending): void {
+    if (p.next >= p.upstreams.length) {
+      this.finish(id, p);
+      const fail = buildError(withId(p.query, p.clientId), RCODE.SERVFAIL);
+      if (fail) p.reply(fail);
+      return;
+    }
+    const upstream = p.upstreams[p.next++]!;
+    this.forwarder.send(p.query, 53, upstream, (err) => {
+      if (err) this.log(`forward to ${upstream}: ${err.message}`);
+    });
+    p.timer = setTimeout(() => this.sendNext(id, p), UPSTREAM_TIMEOUT_MS);
+  }
+
+  private finish(id: number, p: Pending): void {
+    clearTimeout(p.timer);
+    if (this.pending.delete(id)) p.att.inflight--;
+  }
+
+  private onUpstreamReply(msg: Buffer): void {
+    if (msg.length < 12) return;
+    const id = idOf(msg);
+    const p = this.pending.get(id);
+    if (!p) return;
+    this.finish(id, p);
+    // The upstream's answer, NXDOMAIN and TC included, goes back as it came.
+    p.reply(withId(msg, p.clientId));
+  }
+
+  /** TCP queries go upstream over TCP (the client asked because a UDP answer was truncated). */
+  private async forwardTcp(att: Attachment, msg: Buffer, reply: Reply): Promise<void> {
+    att.inflight++;
+    try {
+      for (const upstream of att.upstreams) {
+        const answer = await tcpExchange(upstream, msg, UPSTREAM_TIMEOUT_MS).catch(() => undefined);
+        if (answer) {
+          reply(answer);
+          return;
+        }
+      }
+      const fail = buildError(msg, RCODE.SERVFAIL);
+      if (fail) reply(fail);
+    } finally {
+      att.inflight--;
+    }
+  }
+}
+
+function tcpExchange(server: string, msg: Buffer, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection({ host: server, port: 53 });
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error('timeout'));
+    }, timeoutMs);
+    let buf: Buffer = Buffer.alloc(0);
+    c.on('connect', () => {
+      const head = Buffer.alloc(2);
+      head.writeUInt16BE(msg.length);
+      c.write(Buffer.concat([head, msg]));
+    });
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        clearTimeout(timer);
+        c.destroy();
+        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      }
+    });
+    c.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}

@@ -1,0 +1,66 @@
+// A small upstream DNS server for tests, served from this test process
+// through sockets bound inside the fake WAN namespace (nsnet's socketBind,
+// the same mechanism as the embedded DNS server). It knows:
+//   *.example.test       A 203.0.113.80
+//   big.example.test     40 A records (too big for 512 bytes: TC over UDP, whole over TCP)
+//   anything else        NXDOMAIN
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { socketBind, type Netns } from '../../src/index.js';
+import { buildAnswer, parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
+import { WAN } from './wan.js';
+
+export interface Upstream {
+  queries: string[];
+  close(): Promise<void>;
+}
+
+function answer(msg: Buffer, tcp: boolean, log: string[]): Buffer | undefined {
+  const q = parseQuery(msg);
+  if (!q) return undefined;
+  log.push(`${tcp ? 'tcp' : 'udp'} ${q.qname}`);
+  if (q.qname === 'big.example.test') {
+    const answers = Array.from({ length: 40 }, (_, i) => ({ type: TYPE.A as 1, data: `203.0.113.${100 + i}` }));
+    return buildAnswer(q, msg, { rcode: RCODE.NOERROR, answers, ...(tcp && { maxSize: 65535 }) });
+  }
+  if (q.qname.endsWith('.example.test') && q.qtype === TYPE.A) {
+    return buildAnswer(q, msg, { rcode: RCODE.NOERROR, answers: [{ type: TYPE.A as 1, data: '203.0.113.80' }] });
+  }
+  return buildAnswer(q, msg, { rcode: RCODE.NXDOMAIN, answers: [] });
+}
+
+export async function startUpstream(wan: Netns): Promise<Upstream> {
+  const queries: string[] = [];
+  const u = await socketBind(wan, { type: 'udp', address: WAN.dns, port: 53 });
+  const t = await socketBind(wan, { type: 'tcp', address: WAN.dns, port: 53 });
+  const udp = dgram.createSocket('udp4');
+  udp.on('message', (msg, r) => {
+    const out = answer(msg, false, queries);
+    if (out) udp.send(out, r.port, r.address);
+  });
+  await new Promise<void>((res) => udp.bind({ fd: u.fd }, res));
+  const tcp = net.createServer((c) => {
+    let buf: Buffer = Buffer.alloc(0);
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      while (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        const out = answer(buf.subarray(2, 2 + buf.readUInt16BE(0)), true, queries);
+        buf = buf.subarray(2 + buf.readUInt16BE(0));
+        if (out) {
+          const head = Buffer.alloc(2);
+          head.writeUInt16BE(out.length);
+          c.write(Buffer.concat([head, out]));
+        }
+      }
+    });
+    c.on('error', () => {});
+  });
+  await new Promise<void>((res) => tcp.listen({ fd: t.fd }, res));
+  return {
+    queries,
+    close: async () => {
+      udp.close();
+      await new Promise((res) => tcp.close(res));
+    },
+  };
+}
