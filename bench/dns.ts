@@ -1,0 +1,136 @@
+// npm run bench:dns - the embedded DNS server against dnsmasq, in one run,
+// inside the test sandbox (scripts/sandbox.sh).
+//
+// A user-defined network with 100 sandboxes (the names) and a client sandbox.
+// nsnet's server answers at 127.0.0.11 in the client (its sockets live there);
+// dnsmasq runs inside the client namespace on 127.0.0.54 with the same 100
+// names in a hosts file. Both forward other names to an upstream dnsmasq in a
+// fake WAN namespace (203.0.113.53; no cache anywhere, so forwarded queries
+// are really forwarded). Each server is pinned to core 0, the load generator
+// to core 1 (`taskset`), as in shared/design/peer-benchmarks.md.
+//
+// Per round, in shuffled order, for each server and for local and forwarded
+// names: dnsperf saturating for DURATION seconds (queries/s), then a paced
+// probe at 2000 queries/s (p50/p99 latency). Ratios are taken within a round.
+//
+//   ROUNDS=3 DURATION=5 npm run bench:dns      (needs: sudo bash scripts/setup.sh --bench)
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { execa, type ResultPromise } from 'execa';
+import { openContext } from '../src/docker/context.js';
+import { networkCreate } from '../src/docker/networks.js';
+import { sandboxCreate } from '../src/docker/sandboxes.js';
+import { request } from '../src/dns/control.js';
+import { makeWan, WAN } from '../test/helpers/wan.js';
+
+if (process.env.NSNET_IN_SANDBOX !== '1') {
+  console.error('bench:dns: run through `npm run bench:dns` (inside scripts/sandbox.sh)');
+  process.exit(2);
+}
+for (const tool of ['dnsperf', 'dnsmasq', 'taskset']) {
+  if ((await execa('which', [tool], { reject: false })).exitCode !== 0) {
+    console.error(`bench:dns: ${tool} is missing; run: sudo bash scripts/setup.sh --bench`);
+    process.exit(2);
+  }
+}
+const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const DURATION = Number(process.env.DURATION ?? 5);
+const N = 100;
+
+const root = mkdtempSync(path.join(tmpdir(), 'nsnet-bench-dns-'));
+const resolvConf = path.join(root, 'resolv.conf');
+writeFileSync(resolvConf, `nameserver ${WAN.dns}\n`);
+process.env.NSNET_RESOLV_CONF = resolvConf;
+const ctx = await openContext({ dirs: { dataDir: path.join(root, 'lib'), runDir: path.join(root, 'run') }, etcNetns: path.join(root, 'etc'), warn: () => {} });
+const procs: ResultPromise[] = [];
+
+const bg = (cmd: string[], env: Record<string, string> = {}) => {
+  const p = execa(cmd[0]!, cmd.slice(1), { reject: false, env, stdio: ['ignore', 'ignore', 'pipe'] });
+  procs.push(p);
+  return p;
+};
+
+try {
+  const wan = await makeWan(ctx.host, 'bdns');
+  // The upstream: dnsmasq in the WAN, answering *.example.test itself.
+  bg(['ip', 'netns', 'exec', wan.name, 'dnsmasq', '-k', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+    '--bind-interfaces', `--listen-address=${WAN.dns}`, '--port=53', '--address=/example.test/203.0.113.80', '--cache-size=0', '--pid-file=', '--user=root']);
+
+  await networkCreate(ctx, { name: 'benchnet' });
+  const hosts: string[] = [];
+  for (let i = 0; i < N; i++) {
+    const sb = await sandboxCreate(ctx, { name: `bn${i}`, network: 'benchnet' });
+    hosts.push(`${sb.endpoints[0]!.ip} bn${i}`);
+  }
+  await sandboxCreate(ctx, { name: 'bclient', network: 'benchnet' });
+  const hostsFile = path.join(root, 'hosts');
+  writeFileSync(hostsFile, `${hosts.join('\n')}\n`);
+  const localQ = path.join(root, 'local.txt');
+  const fwdQ = path.join(root, 'forward.txt');
+  writeFileSync(localQ, hosts.map((h) => `${h.split(' ')[1]} A`).join('\n') + '\n');
+  writeFileSync(fwdQ, Array.from({ length: N }, (_, i) => `host${i}.example.test A`).join('\n') + '\n');
+
+  // nsnet's server, pinned to core 0 (the same program as `nsnet dns`).
+  await execa('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json']);
+  bg(['taskset', '-c', '0', 'node', 'bin/nsnet.js', '--root', root, 'dns'], { NSNET_RESOLV_CONF: resolvConf, NSNET_DATA_DIR: '', NSNET_RUN_DIR: '' });
+  // dnsmasq, the peer, pinned to core 0 inside the client's namespace.
+  bg(['ip', 'netns', 'exec', 'bclient', 'taskset', '-c', '0', 'dnsmasq', '-k', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
+    '--bind-interfaces', '--listen-address=127.0.0.54', '--port=53', `--addn-hosts=${hostsFile}`, `--server=${WAN.dns}`,
+    '--cache-size=0', '--dns-forward-max=1024', '--pid-file=', '--user=root']);
+  for (let i = 0; i < 100; i++) {
+    const ok = await request(ctx.dirs, { op: 'sync' }).then((r) => r.ok, () => false);
+    if (ok) break;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+
+  const inClient = (cmd: string[]) => execa('ip', ['netns', 'exec', 'bclient', ...cmd], { reject: false });
+  // Both servers must really answer, in this run, before anything is timed.
+  for (const [server, name, want] of [['127.0.0.11', 'bn7', hosts[7]!.split(' ')[0]], ['127.0.0.54', 'bn7', hosts[7]!.split(' ')[0]],
+    ['127.0.0.11', 'x.example.test', '203.0.113.80'], ['127.0.0.54', 'x.example.test', '203.0.113.80']] as const) {
+    let got = '';
+    for (let i = 0; i < 20 && got !== want; i++) {
+      got = (await inClient(['dig', '+short', '+time=1', '+tries=1', `@${server}`, name])).stdout.trim();
+      if (got !== want) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (got !== want) throw new Error(`${server} answered ${JSON.stringify(got)} for ${name}, expected ${want}`);
+  }
+
+  interface Sample { qps: number; lost: number; p50: number; p99: number }
+  const results = new Map<string, Sample[]>();
+  const cases = [
+    { key: 'nsnet local', server: '127.0.0.11', file: localQ },
+    { key: 'dnsmasq local', server: '127.0.0.54', file: localQ },
+    { key: 'nsnet forwarded', server: '127.0.0.11', file: fwdQ },
+    { key: 'dnsmasq forwarded', server: '127.0.0.54', file: fwdQ },
+  ];
+  for (let round = 0; round < ROUNDS; round++) {
+    for (const c of [...cases].sort(() => Math.random() - 0.5)) {
+      const perf = await inClient(['taskset', '-c', '1', 'dnsperf', '-s', c.server, '-d', c.file, '-l', String(DURATION), '-c', '1', '-q', '200']);
+      const qps = Number(/Queries per second:\s+([\d.]+)/.exec(perf.stdout)?.[1] ?? NaN);
+      const lost = Number(/Queries lost:\s+(\d+)/.exec(perf.stdout)?.[1] ?? NaN);
+      const probe = await inClient(['taskset', '-c', '1', 'node', 'bench/dns-probe.mjs', c.server, '2000', '3', c.file]);
+      const lat = JSON.parse(probe.stdout.trim()) as { p50: number; p99: number };
+      const s = { qps, lost, p50: lat.p50, p99: lat.p99 };
+      (results.get(c.key) ?? results.set(c.key, []).get(c.key)!).push(s);
+      process.stderr.write(`  round ${round + 1}/${ROUNDS} ${c.key.padEnd(18)} ${qps.toFixed(0).padStart(7)} q/s  p50 ${s.p50.toFixed(3)} ms  p99 ${s.p99.toFixed(3)} ms  lost ${lost}\n`);
+    }
+  }
+  const med = (xs: number[]) => [...xs].sort((a, b) => a - b)[xs.length >> 1]!;
+  const ratio = (a: string, b: string) => med(results.get(a)!.map((x, i) => x.qps / results.get(b)![i]!.qps));
+  console.log(`\nbench:dns  ${N} names, ${ROUNDS} rounds of ${DURATION} s, servers on core 0, dnsperf on core 1 (medians)\n`);
+  console.log('| server | queries/s | p50 ms (2000 q/s paced) | p99 ms | lost | qps ÷ dnsmasq |');
+  console.log('|---|---:|---:|---:|---:|---:|');
+  for (const c of cases) {
+    const xs = results.get(c.key)!;
+    const peer = c.key.startsWith('nsnet') ? c.key.replace('nsnet', 'dnsmasq') : c.key;
+    console.log(`| ${c.key} | ${med(xs.map((x) => x.qps)).toFixed(0)} | ${med(xs.map((x) => x.p50)).toFixed(3)} | ${med(xs.map((x) => x.p99)).toFixed(3)} | ${med(xs.map((x) => x.lost))} | ${ratio(c.key, peer).toFixed(2)} |`);
+  }
+  const local = ratio('nsnet local', 'dnsmasq local');
+  const p99 = med(results.get('nsnet local')!.map((x) => x.p99));
+  console.log(`\ngoal: local names at least as many queries/s as dnsmasq -> ${local.toFixed(2)}x ${local >= 1 ? 'met' : `NOT met (short by ${(1 / local).toFixed(2)}x; see docs/bench/dns.md)`}`);
+  console.log(`goal: p99 under 1 ms for local names                   -> ${p99.toFixed(3)} ms ${p99 < 1 ? 'met' : 'NOT met'}`);
+} finally {
+  for (const p of procs) p.kill();
+  await Promise.all(procs);
+}
