@@ -138,4 +138,12 @@ inline std::string FormatMac(const std::vector<uint8_t>& b) {
   return s;
 }
 
+// A JS array built from a vector, one element at a time.
+template <typename T, typename F>
+Napi::Array ToArray(Napi::Env env, const std::vector<T>& v, F&& each) {
+  Napi::Array a = Napi::Array::New(env, v.size());
+  for (size_t i = 0; i < v.size(); ++i) a.Set(static_cast<uint32_t>(i), each(env, v[i]));
+  return a;
+}
+
 }  // namespace nsnet

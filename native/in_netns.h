@@ -30,24 +30,15 @@ namespace nsnet {
 template <typename F>
 auto RunInNetns(int nsfd, const char* op, F&& fn) -> decltype(fn()) {
   using R = decltype(fn());
-  std::optional<KernelError> kerr;
-  std::exception_ptr other;
   if constexpr (std::is_void_v<R>) {
-    std::thread t([&] {
-      try {
-        if (nsfd >= 0 && ::setns(nsfd, CLONE_NEWNET) < 0) ThrowErrno("setns", op);
-        fn();
-      } catch (const KernelError& e) {
-        kerr = e;
-      } catch (...) {
-        other = std::current_exception();
-      }
+    RunInNetns(nsfd, op, [&] {
+      fn();
+      return true;
     });
-    t.join();
-    if (kerr) throw *kerr;
-    if (other) std::rethrow_exception(other);
   } else {
     std::optional<R> out;
+    std::optional<KernelError> kerr;
+    std::exception_ptr other;
     std::thread t([&] {
       try {
         if (nsfd >= 0 && ::setns(nsfd, CLONE_NEWNET) < 0) ThrowErrno("setns", op);

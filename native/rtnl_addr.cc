@@ -149,11 +149,7 @@ Napi::Value AddrListVerb(const Napi::CallbackInfo& info) {
         });
         return out;
       },
-      [](Napi::Env env, std::vector<Addr>& v) {
-        Napi::Array a = Napi::Array::New(env, v.size());
-        for (size_t i = 0; i < v.size(); ++i) a.Set(i, AddrToJs(env, v[i]));
-        return a;
-      });
+      [](Napi::Env env, std::vector<Addr>& v) { return ToArray(env, v, AddrToJs); });
 }
 
 }  // namespace nsnet

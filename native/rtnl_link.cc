@@ -309,11 +309,7 @@ Napi::Value LinkListVerb(const Napi::CallbackInfo& info) {
         });
         return out;
       },
-      [](Napi::Env env, std::vector<Link>& v) {
-        Napi::Array a = Napi::Array::New(env, v.size());
-        for (size_t i = 0; i < v.size(); ++i) a.Set(i, LinkToJs(env, v[i]));
-        return a;
-      });
+      [](Napi::Env env, std::vector<Link>& v) { return ToArray(env, v, LinkToJs); });
 }
 
 }  // namespace nsnet

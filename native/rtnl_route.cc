@@ -223,11 +223,7 @@ Napi::Value RouteListVerb(const Napi::CallbackInfo& info) {
         });
         return out;
       },
-      [](Napi::Env env, std::vector<Route>& v) {
-        Napi::Array a = Napi::Array::New(env, v.size());
-        for (size_t i = 0; i < v.size(); ++i) a.Set(i, RouteToJs(env, v[i]));
-        return a;
-      });
+      [](Napi::Env env, std::vector<Route>& v) { return ToArray(env, v, RouteToJs); });
 }
 
 }  // namespace nsnet

@@ -32,3 +32,27 @@ export function asInvalid<T>(fn: () => T): T {
     throw new NsnetError('InvalidArgument', (e as Error).message, { cause: e });
   }
 }
+
+/**
+ * Runs `fn` for every ref, as `docker rm a b c` does: one that fails doesn't
+ * stop the others. Returns the refs that succeeded; throws once at the end,
+ * with every failure's message, if any failed.
+ */
+export async function forEachRef(refs: string[], fn: (ref: string) => Promise<void>): Promise<string[]> {
+  const done: string[] = [];
+  const errors: Error[] = [];
+  for (const ref of refs) {
+    try {
+      await fn(ref);
+      done.push(ref);
+    } catch (e) {
+      errors.push(e as Error);
+    }
+  }
+  if (errors.length === 1) throw errors[0];
+  if (errors.length) {
+    const kind = errors[0] instanceof NsnetError ? errors[0].kind : 'Internal';
+    throw new NsnetError(kind, errors.map((e) => e.message).join('\n'));
+  }
+  return done;
+}

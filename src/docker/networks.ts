@@ -20,7 +20,7 @@ import { parsePrefix } from '../net/ip.js';
 import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
 import type { Context } from './context.js';
-import { conflict, notFound, NsnetError } from './errors.js';
+import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
 import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
@@ -125,35 +125,23 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
 }
 
 /** Removes networks; each one that can't be removed is reported, the others still go. */
-export async function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
-  const removed: string[] = [];
-  const errors: Error[] = [];
-  for (const ref of refs) {
-    try {
-      await usingState(ctx, async (s) => {
-        const n = findNetwork(s, ref);
-        if (n.builtin) throw new NsnetError('Conflict', `${n.name} is a pre-defined network and cannot be removed`);
-        const users = s.sandboxes.filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
-        if (users.length) {
-          throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
-        }
-        await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);
-        await dockerForwardRemove(ctx, n.bridge!);
-        try {
-          await linkDel(ctx.host, await linkGet(ctx.host, n.bridge!), { for: `network ${n.name}` });
-        } catch (e) {
-          if (!isNotFound(e)) throw e;
-        }
-        s.networks = s.networks.filter((x) => x.id !== n.id);
-        removed.push(ref);
-      });
-    } catch (e) {
-      errors.push(e as Error);
+export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
+  return forEachRef(refs, (ref) => usingState(ctx, async (s) => {
+    const n = findNetwork(s, ref);
+    if (n.builtin) throw new NsnetError('Conflict', `${n.name} is a pre-defined network and cannot be removed`);
+    const users = s.sandboxes.filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
+    if (users.length) {
+      throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
     }
-  }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length) throw new NsnetError((errors[0] as NsnetError).kind ?? 'Internal', errors.map((e) => e.message).join('\n'));
-  return removed;
+    await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);
+    await dockerForwardRemove(ctx, n.bridge!);
+    try {
+      await linkDel(ctx.host, await linkGet(ctx.host, n.bridge!), { for: `network ${n.name}` });
+    } catch (e) {
+      if (!isNotFound(e)) throw e;
+    }
+    s.networks = s.networks.filter((x) => x.id !== n.id);
+  }));
 }
 
 export function networkList(ctx: Context): Promise<NetworkRecord[]> {

@@ -12,7 +12,7 @@ import { native } from '../native.js';
 import { attempt } from '../kernel/errors.js';
 import { netnsOpen } from '../kernel/netns.js';
 import type { Context } from './context.js';
-import { conflict, invalidArg, NsnetError } from './errors.js';
+import { conflict, forEachRef, invalidArg, NsnetError } from './errors.js';
 import { sandboxBinds } from './files.js';
 import { usingState } from './networks.js';
 import { findSandbox, netnsOwner, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
@@ -197,39 +197,32 @@ export async function sandboxExec(ctx: Context, ref: string, command: string[], 
 
 /** `nsnet rm`: removes sandboxes; a running one only with force (its processes are killed). */
 export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: boolean } = {}): Promise<string[]> {
-  const removed: string[] = [];
-  const errors: Error[] = [];
-  for (const ref of refs) {
-    try {
-      await usingState(ctx, async (s) => {
-        const sb = findSandbox(s, ref);
-        const running = isRunning(sb);
-        if (running && !o.force) {
-          throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
+  let removed = 0;
+  try {
+    return await forEachRef(refs, (ref) => usingState(ctx, async (s) => {
+      const sb = findSandbox(s, ref);
+      const running = isRunning(sb);
+      if (running && !o.force) {
+        throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
+      }
+      const joiners = s.sandboxes.filter((x) => x.containerOf === sb.id);
+      if (joiners.length && !o.force) {
+        throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
+      }
+      if (running) {
+        // PID 1 of the sandbox's PID namespace: the kernel kills the rest with it.
+        try {
+          process.kill(sb.pid!, 'SIGKILL');
+        } catch {
+          // already gone
         }
-        const joiners = s.sandboxes.filter((x) => x.containerOf === sb.id);
-        if (joiners.length && !o.force) {
-          throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
-        }
-        if (running) {
-          // PID 1 of the sandbox's PID namespace: the kernel kills the rest with it.
-          try {
-            process.kill(sb.pid!, 'SIGKILL');
-          } catch {
-            // already gone
-          }
-        }
-        await sandboxTeardown(ctx, sb);
-        s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id);
-        removed.push(ref);
-      });
-    } catch (e) {
-      errors.push(e as Error);
-    }
+      }
+      await sandboxTeardown(ctx, sb);
+      s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id);
+      removed++;
+    }));
+  } finally {
+    // The DNS server lets go of removed sandboxes' sockets (which keep their namespaces alive).
+    if (removed) await ctx.dns?.sync(false);
   }
-  // The DNS server lets go of removed sandboxes' sockets (which keep their namespaces alive).
-  if (removed.length) await ctx.dns?.sync(false);
-  if (errors.length === 1) throw errors[0];
-  if (errors.length) throw new NsnetError((errors[0] as NsnetError).kind ?? 'Internal', errors.map((e) => e.message).join('\n'));
-  return removed;
 }
