@@ -158,7 +158,11 @@ describeKernel('embedded DNS (kernel)', () => {
     await h.ok(['create', '--name', a, '--network', net]);
     await h.ok(['create', '--name', b, '--network', net]);
     const fuzz = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/dns-fuzz.mjs');
-    const r = await h.nsnet(['exec', a, 'node', fuzz, '4', b, '172.18.0.3'], { timeout: 30_000 });
+    const running = h.nsnet(['exec', a, 'node', fuzz, '4', b, '172.18.0.3'], { timeout: 30_000 });
+    // While a floods, b is still answered.
+    await new Promise((res) => setTimeout(res, 1000));
+    expect(await digShort(b, a)).toEqual(['172.18.0.2']);
+    const r = await running;
     expect(r.code, r.stderr).toBe(0);
     const result = JSON.parse(r.stdout.trim().split('\n').pop()!);
     expect(result.sent).toBeGreaterThan(1000);

@@ -85,6 +85,22 @@ describeKernel('NAT, published ports and isolation (kernel)', () => {
     expect((await h.run(['nft', 'list', 'map', 'ip', 'nsnet', 'ports'])).stdout).not.toContain('8080');
   });
 
+  test('enable_ip_masquerade=false and driver.mtu: no masquerade for that network, the MTU on both veth ends', async () => {
+    const [m, plain] = [h.sb('nomasq'), h.sb('masq')];
+    await h.ok(['network', 'create', '-o', 'com.docker.network.bridge.enable_ip_masquerade=false', '-o', 'com.docker.network.driver.mtu=1400', `nm-${h.tag}`]);
+    await h.ok(['network', 'create', `ym-${h.tag}`]);
+    await h.ok(['create', '--name', m, '--network', `nm-${h.tag}`]);
+    await h.ok(['create', '--name', plain, '--network', `ym-${h.tag}`]);
+    // Without masquerade the WAN sees 172.18.0.2, has no route back, and the connection never completes.
+    expect((await h.nsnet(['exec', m, 'curl', '-s', '-m', '1', `http://${WAN.server}/`])).code).not.toBe(0);
+    expect(await curl(inSandbox(plain), `http://${WAN.server}/`)).toBe(WAN.hostAddr);
+    const set = (await h.run(['nft', 'list', 'set', 'ip', 'nsnet', 'masq_subnets'])).stdout;
+    expect(set).toContain('172.19.0.0/16');
+    expect(set).not.toContain('172.18.0.0/16');
+    const [eth0] = JSON.parse((await h.run(['ip', '-n', m, '-j', 'link', 'show', 'eth0'])).stdout);
+    expect(eth0.mtu).toBe(1400);
+  });
+
   test('-P and -p PORT pick ephemeral host ports from ip_local_port_range', async () => {
     await h.run(['sysctl', '-w', 'net.ipv4.ip_local_port_range=40000 40010']);
     const a = h.sb('eph');
