@@ -217,7 +217,7 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
           // already gone
         }
       }
-      await sandboxTeardown(ctx, sb);
+      await sandboxTeardown(ctx, sb, s.networks);
       s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id);
       removed++;
     }));

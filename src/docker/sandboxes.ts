@@ -380,10 +380,11 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
 }
 
 /** Tears down a sandbox's kernel objects and files; every step runs even if one fails. */
-export async function sandboxTeardown(ctx: Context, sb: SandboxRecord): Promise<void> {
+export async function sandboxTeardown(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[]): Promise<void> {
+  const iccOff = sb.endpoints.filter((e) => networks.find((n) => n.id === e.networkId)?.icc === false);
   await teardown([
     ...(sb.ports.length ? [{ title: 'unpublishing ports', run: () => deleteElements(ctx, portElements('delete', portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`) }] : []),
-    ...sb.endpoints.map((e) => ({ title: `icc ${e.hostVeth}`, run: () => deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`) })),
+    ...iccOff.map((e) => ({ title: `icc ${e.hostVeth}`, run: () => deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`) })),
     // Deleting the namespace takes the veths with it, asynchronously and far
     // faster than deleting each link (docs/netns.md).
     ...(sb.netns ? [{ title: 'deleting the namespace', run: () => netnsDel(sb.netns!, { for: `sandbox ${sb.name}` }) }] : []),

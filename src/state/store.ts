@@ -35,14 +35,18 @@ async function readJson<T>(file: string, empty: T): Promise<T> {
   }
 }
 
-/** Writes `data` to `file` atomically: temp file, fsync, rename. */
-export async function writeJsonAtomic(file: string, data: unknown): Promise<void> {
+/**
+ * Writes `data` to `file` atomically: temp file, (fsync,) rename. `durable`
+ * adds the fsync, for files that must survive a power cut; runtime state
+ * lives on a tmpfs (/run) that doesn't survive a reboot anyway.
+ */
+export async function writeJsonAtomic(file: string, data: unknown, durable = true): Promise<void> {
   await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
   const h = await fs.open(tmp, 'w', 0o600);
   try {
-    await h.writeFile(JSON.stringify(data, null, 1) + '\n');
-    await h.sync();
+    await h.writeFile(JSON.stringify(data) + '\n');
+    if (durable) await h.sync();
   } finally {
     await h.close();
   }
@@ -65,7 +69,7 @@ export async function withState<S extends { networks: unknown[]; sandboxes: unkn
     const s = { networks, sandboxes } as S;
     const out = await fn(s);
     if (JSON.stringify(s.networks) !== before[0]) await writeJsonAtomic(netFile, s.networks);
-    if (JSON.stringify(s.sandboxes) !== before[1]) await writeJsonAtomic(sbFile, s.sandboxes);
+    if (JSON.stringify(s.sandboxes) !== before[1]) await writeJsonAtomic(sbFile, s.sandboxes, false);
     return out;
   });
 }
