@@ -70,7 +70,7 @@ async function context(io: Io, root: string | undefined): Promise<Context> {
   return {
     host: await netnsSelf(),
     dirs,
-    dns: { sync: (start) => syncDns(dirs, { start, argv, env: io.env }) },
+    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, ...(ids && { ids }) }) },
     etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
     warn: (m) => io.err(m),
     ...(trace && {

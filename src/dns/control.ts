@@ -16,6 +16,8 @@ export const logPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.log');
 
 export interface ControlRequest {
   op: 'sync' | 'ping' | 'stop';
+  /** For sync: the sandboxes that changed (their failures are the caller's). */
+  ids?: string[];
 }
 export interface ControlReply {
   ok: boolean;
@@ -59,9 +61,10 @@ const noServer = (e: unknown) => ['ENOENT', 'ECONNREFUSED'].includes((e as NodeJ
  * Tells the DNS server to sync with the state, starting it if needed.
  * `start: false` only notifies a server that is already running.
  */
-export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv }): Promise<void> {
+export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[] }): Promise<void> {
+  const req: ControlRequest = { op: 'sync', ...(o.ids && { ids: o.ids }) };
   try {
-    const r = await request(dirs, { op: 'sync' });
+    const r = await request(dirs, req);
     if (!r.ok) throw new Error(`DNS server: ${r.error}`);
     return;
   } catch (e) {
@@ -78,7 +81,7 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
   const deadline = Date.now() + 5000;
   for (;;) {
     try {
-      const r = await request(dirs, { op: 'sync' });
+      const r = await request(dirs, req);
       if (r.ok) return;
       throw new Error(`DNS server: ${r.error}`);
     } catch (e) {

@@ -149,7 +149,7 @@ export class DnsServer {
       }
       const done = (r: ControlReply) => c.end(`${JSON.stringify(r)}\n`);
       if (req.op === 'ping') done({ ok: true, attached: this.attachments.size });
-      else if (req.op === 'sync') this.sync().then(done, (e: Error) => done({ ok: false, error: e.message }));
+      else if (req.op === 'sync') this.sync(req.ids).then(done, (e: Error) => done({ ok: false, error: e.message }));
       else if (req.op === 'stop') {
         done({ ok: true });
         void this.stop().then(() => process.exit(0));
@@ -158,13 +158,16 @@ export class DnsServer {
     c.on('error', () => {});
   }
 
-  /** Reads the state and attaches/detaches to match it. Calls are serialized. */
-  sync(): Promise<ControlReply> {
-    this.syncing = this.syncing.then(() => this.doSync(), () => this.doSync());
+  /**
+   * Reads the state and attaches/detaches to match it. Calls are serialized.
+   * `ids`: the sandboxes the caller changed; only their failures fail the call.
+   */
+  sync(ids?: string[]): Promise<ControlReply> {
+    this.syncing = this.syncing.then(() => this.doSync(ids), () => this.doSync(ids));
     return this.syncing;
   }
 
-  private async doSync(): Promise<ControlReply> {
+  private async doSync(ids?: string[]): Promise<ControlReply> {
     const state = await withState<State, State>(this.ctx.dirs, (s) => structuredClone(s));
     const userNets = new Set(state.networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
     const wanted = new Map(state.sandboxes
@@ -184,12 +187,17 @@ export class DnsServer {
       try {
         await this.attach(sb, upstreams);
       } catch (e) {
-        // A sandbox whose namespace vanished (removed under us, or mid-creation) is skipped, not fatal.
-        if (!isNotFound(e)) errors.push(`${sb.name}: ${(e as Error).message}`);
+        // A sandbox another nsnet process is still creating has a /run/netns
+        // file that is not a namespace yet (EINVAL), or none (ENOENT): its own
+        // sync will attach it. Other failures are reported to the caller that
+        // asked about that sandbox, and logged.
+        if (isNotFound(e) || (sb.status === 'creating' && (e as { code?: string }).code === 'EINVAL')) continue;
+        const msg = `${sb.name}: ${(e as Error).message}`;
+        this.log(`sync: ${msg}`);
+        if (!ids || ids.includes(id)) errors.push(msg);
       }
     }
     this.index = buildIndex(state.networks, state.sandboxes);
-    if (errors.length) this.log(`sync: ${errors.join('; ')}`);
     return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
   }
 

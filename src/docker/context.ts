@@ -17,7 +17,7 @@ export interface Context {
    * Tells the embedded DNS server that sandboxes changed and waits for it
    * (`start`: launch it if it isn't running). Absent: no embedded DNS.
    */
-  dns?: { sync(start: boolean): Promise<void> };
+  dns?: { sync(start: boolean, ids?: string[]): Promise<void> };
 }
 
 /** A context for the machine nsnet runs on: the process's own namespace is the host. */

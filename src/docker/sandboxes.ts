@@ -332,7 +332,7 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
     rec.status = 'created';
     return rec;
   });
-  if (usesEmbeddedDns(networks, sb)) await ctx.dns?.sync(true);
+  if (usesEmbeddedDns(networks, sb)) await ctx.dns?.sync(true, [sb.id]);
   return created;
 }
 
@@ -425,7 +425,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
   } finally {
     await ns.close();
   }
-  if (!net.defaultBridge) await ctx.dns?.sync(true);
+  if (!net.defaultBridge) await ctx.dns?.sync(true, [sb.id]);
 }
 
 /** Disconnects a sandbox from a network: `nsnet network disconnect`. */
