@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { KernelError } from '../kernel/errors.js';
 import { netnsSelf } from '../kernel/netns.js';
 import type { Context } from '../docker/context.js';
+import type { State } from '../docker/types.js';
 import { NsnetError } from '../docker/errors.js';
 import { networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
-import { isRunning, liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
+import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
 import { findSandbox, sandboxConnect, sandboxCreate, sandboxDisconnect, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { inspectNetwork } from '../docker/network.js';
@@ -173,7 +174,9 @@ async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promis
       }
       case 'ps': {
         const all = flagBool(f, 'all');
-        const rows = await usingState(ctx, (s) => s.sandboxes.map((sb) => ({ sb, status: liveStatus(sb) })));
+        const rows = await usingState(ctx, async (s) => (await s.sandboxes.all())
+          .sort((a, b) => (a.created < b.created ? 1 : -1)) // newest first, as docker ps
+          .map((sb) => ({ sb, status: liveStatus(sb) })));
         const shown = rows.filter((r) => all || r.status === 'running');
         if (flagBool(f, 'quiet')) shown.forEach((r) => io.out(truncateId(r.sb.id, flagBool(f, 'no-trunc'))));
         else if (flagString(f, 'format') === 'json') io.out(jsonLines(shown.map((r) => psJson(r.sb, r.status))));
@@ -182,22 +185,11 @@ async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promis
       }
       case 'inspect': {
         const type = flagString(f, 'type');
-        const out = await usingState(ctx, (s) => p.args.map((ref) => {
-          if (type !== 'network') {
-            try {
-              const sb = findSandbox(s, ref);
-              return inspectSandbox(sb, s, isRunning(sb) ? 'running' : liveStatus(sb), ctx.etcNetns);
-            } catch (e) {
-              if (type === 'sandbox' || !(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
-            }
-          }
-          try {
-            return inspectNetwork(findNetwork(s, ref), s.sandboxes);
-          } catch (e) {
-            if (e instanceof NsnetError && e.kind === 'NotFound') throw new NsnetError('NotFound', `No such object: ${ref}`);
-            throw e;
-          }
-        }));
+        const out = await usingState(ctx, async (s) => {
+          const objects: object[] = [];
+          for (const ref of p.args) objects.push(await inspectOne(s, ref, type, ctx.etcNetns));
+          return objects;
+        });
         io.out(inspectJson(out));
         return 0;
       }
@@ -219,6 +211,25 @@ async function runDnsServer(ctx: Context, debug: boolean, io: Io): Promise<numbe
   });
   await server.stop();
   return 0;
+}
+
+/** `nsnet inspect REF`: a sandbox, or else a network (`--type` picks one). */
+async function inspectOne(s: State, ref: string, type: string | undefined, etcNetns: string): Promise<object> {
+  if (type !== 'network') {
+    try {
+      const sb = await findSandbox(s, ref);
+      const owner = sb.containerOf ? await s.sandboxes.byId(sb.containerOf) : sb;
+      return inspectSandbox(sb, owner, s.networks, liveStatus(sb), etcNetns);
+    } catch (e) {
+      if (type === 'sandbox' || !(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+    }
+  }
+  try {
+    return inspectNetwork(findNetwork(s, ref), await s.sandboxes.all());
+  } catch (e) {
+    if (e instanceof NsnetError && e.kind === 'NotFound') throw new NsnetError('NotFound', `No such object: ${ref}`);
+    throw e;
+  }
 }
 
 function runExitCode(e: unknown): number {

@@ -33,7 +33,7 @@ import { nftApply } from '../kernel/nftables.js';
 import { socketBind } from '../kernel/socket.js';
 import { withState } from '../state/store.js';
 import type { Context } from '../docker/context.js';
-import type { SandboxRecord, State } from '../docker/types.js';
+import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { hostResolvConf } from '../docker/host.js';
 import { pidPath, socketPath, type ControlReply, type ControlRequest } from './control.js';
 import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
@@ -168,7 +168,8 @@ export class DnsServer {
   }
 
   private async doSync(ids?: string[]): Promise<ControlReply> {
-    const state = await withState<State, State>(this.ctx.dirs, (s) => structuredClone(s));
+    const state = await withState<NetworkRecord, SandboxRecord, { networks: NetworkRecord[]; sandboxes: SandboxRecord[] }>(
+      this.ctx.dirs, async (s) => ({ networks: s.networks, sandboxes: await s.sandboxes.all() }));
     const userNets = new Set(state.networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
     const wanted = new Map(state.sandboxes
       .filter((sb) => sb.netns && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId)))

@@ -25,11 +25,11 @@ import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove }
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
-import type { NetworkRecord, State } from './types.js';
+import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 /** Runs `fn` on the state under the lock, with the built-in networks present. */
 export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> | T): Promise<T> {
-  return withState<State, T>(ctx.dirs, async (s) => {
+  return withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
     if (!s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
       s.networks.unshift(...builtinNetworks(s, reserved));
@@ -129,8 +129,8 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
   return forEachRef(refs, (ref) => usingState(ctx, async (s) => {
     const n = findNetwork(s, ref);
     if (n.builtin) throw new NsnetError('Conflict', `${n.name} is a pre-defined network and cannot be removed`);
-    const users = s.sandboxes.filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
-    if (users.length) {
+    if (await s.addresses.anyUsed(n.id)) {
+      const users = (await s.sandboxes.all()).filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
       throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
     }
     await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);
@@ -141,6 +141,7 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
       if (!isNotFound(e)) throw e;
     }
     s.networks = s.networks.filter((x) => x.id !== n.id);
+    await s.addresses.drop(n.id);
   }));
 }
 
@@ -149,12 +150,18 @@ export function networkList(ctx: Context): Promise<NetworkRecord[]> {
 }
 
 export function networkInspect(ctx: Context, refs: string[]): Promise<object[]> {
-  return usingState(ctx, (s) => refs.map((r) => inspectNetwork(findNetwork(s, r), s.sandboxes)));
+  return usingState(ctx, async (s) => {
+    const all = await s.sandboxes.all();
+    return refs.map((r) => inspectNetwork(findNetwork(s, r), all));
+  });
 }
 
 /** Removes every user-defined network no sandbox uses. */
 export async function networkPrune(ctx: Context): Promise<string[]> {
-  const unused = await usingState(ctx, (s) =>
-    s.networks.filter((n) => !n.builtin && !s.sandboxes.some((sb) => sb.endpoints.some((e) => e.networkId === n.id))).map((n) => n.name));
+  const unused = await usingState(ctx, async (s) => {
+    const names: string[] = [];
+    for (const n of s.networks) if (!n.builtin && !(await s.addresses.anyUsed(n.id))) names.push(n.name);
+    return names;
+  });
   return unused.length ? networkRemove(ctx, unused) : [];
 }

@@ -15,7 +15,7 @@ import type { Context } from './context.js';
 import { conflict, forEachRef, invalidArg, NsnetError } from './errors.js';
 import { sandboxBinds } from './files.js';
 import { usingState } from './networks.js';
-import { findSandbox, netnsOwner, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
+import { findSandbox, netnsOwner, releaseClaims, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
 import type { SandboxRecord, State } from './types.js';
 
 /** Field 22 of /proc/PID/stat: tells our process from a later one that reused its pid. */
@@ -86,13 +86,13 @@ function baseEnv(sb: SandboxRecord, extra: string[] = []): string[] {
 
 /** Starts `command` inside the sandbox's namespaces; returns the pid. */
 async function startIn(ctx: Context, s: State, sb: SandboxRecord, command: string[], o: ProcessOptions & { main: boolean }): Promise<number> {
-  const owner = netnsOwner(s, sb);
+  const owner = await netnsOwner(s, sb);
   const argv = [resolveCommand(command[0]!), ...command.slice(1)];
   let joinPidns: string | undefined;
   let newPidns = false;
   if (o.main) {
     if (sb.pidMode?.startsWith('container:')) {
-      const target = findSandbox(s, sb.pidMode.slice('container:'.length));
+      const target = await findSandbox(s, sb.pidMode.slice('container:'.length));
       if (!isRunning(target)) throw conflict(`cannot join the PID namespace of ${target.name}: it is not running`);
       joinPidns = `/proc/${target.pid}/ns/pid`;
     } else if (sb.pidMode !== 'host') {
@@ -157,12 +157,9 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   let pid: number;
   try {
     pid = await usingState(ctx, async (s) => {
-      const rec = findSandbox(s, sb.id);
+      const rec = await findSandbox(s, sb.id);
       const p = await startIn(ctx, s, rec, command, { ...o, main: true, logFile: logFile(ctx, rec) });
-      rec.pid = p;
-      rec.pidStart = processStart(p) ?? '';
-      rec.status = 'running';
-      rec.startedAt = new Date().toISOString();
+      s.sandboxes.put({ ...rec, pid: p, pidStart: processStart(p) ?? '', status: 'running', startedAt: new Date().toISOString() });
       return p;
     });
   } catch (e) {
@@ -171,13 +168,12 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   }
   if (o.detach) return { sandbox: { ...sb, pid, status: 'running' } };
   const { code } = await native().waitpid(pid);
-  const final = await usingState(ctx, (s) => {
-    const rec = s.sandboxes.find((x) => x.id === sb.id);
+  const final = await usingState(ctx, async (s) => {
+    const rec = await s.sandboxes.byId(sb.id);
     if (!rec) return sb;
-    rec.status = 'exited';
-    rec.exitCode = code;
-    rec.finishedAt = new Date().toISOString();
-    return rec;
+    const done = { ...rec, status: 'exited' as const, exitCode: code, finishedAt: new Date().toISOString() };
+    s.sandboxes.put(done);
+    return done;
   });
   if (o.rm) await sandboxRemove(ctx, [sb.id], { force: true });
   return { sandbox: final, exitCode: code };
@@ -186,8 +182,8 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
 /** `nsnet exec`: runs another command in a sandbox; attached, returns its exit code. */
 export async function sandboxExec(ctx: Context, ref: string, command: string[], o: ProcessOptions = {}): Promise<number | undefined> {
   if (!command.length) throw invalidArg('"nsnet exec" requires at least 2 arguments.');
-  const pid = await usingState(ctx, (s) => {
-    const sb = findSandbox(s, ref);
+  const pid = await usingState(ctx, async (s) => {
+    const sb = await findSandbox(s, ref);
     if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
     return startIn(ctx, s, sb, command, { ...o, main: false, logFile: logFile(ctx, sb) });
   });
@@ -200,12 +196,16 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
   let removed = 0;
   try {
     return await forEachRef(refs, (ref) => usingState(ctx, async (s) => {
-      const sb = findSandbox(s, ref);
+      const sb = await findSandbox(s, ref);
       const running = isRunning(sb);
       if (running && !o.force) {
         throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
       }
-      const joiners = s.sandboxes.filter((x) => x.containerOf === sb.id);
+      const joiners = [];
+      for (const id of sb.joinedBy ?? []) {
+        const j = await s.sandboxes.byId(id);
+        if (j) joiners.push(j);
+      }
       if (joiners.length && !o.force) {
         throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
       }
@@ -218,7 +218,8 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
         }
       }
       await sandboxTeardown(ctx, sb, s.networks);
-      s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id);
+      await releaseClaims(s, sb);
+      s.sandboxes.delete(sb);
       removed++;
     }));
   } finally {

@@ -1,15 +1,16 @@
 // How sandboxes look to users: `nsnet inspect` (Docker-shaped JSON) and
 // `nsnet ps` rows. Pure.
 import { formatPort } from './ports.js';
-import type { NetworkRecord, SandboxRecord, State } from './types.js';
+import type { NetworkRecord, SandboxRecord } from './types.js';
 
-function networkOf(s: State, id: string): NetworkRecord | undefined {
+function networkOf(s: { networks: NetworkRecord[] }, id: string): NetworkRecord | undefined {
   return s.networks.find((n) => n.id === id);
 }
 
 /** `docker inspect` JSON for one sandbox; `status` is the live one (see process.ts). */
-export function inspectSandbox(sb: SandboxRecord, s: State, status: SandboxRecord['status'], etcNetns: string): object {
-  const owner = sb.containerOf ? s.sandboxes.find((x) => x.id === sb.containerOf) : sb;
+export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefined, allNetworks: NetworkRecord[],
+  status: SandboxRecord['status'], etcNetns: string): object {
+  const s = { networks: allNetworks };
   const networks: Record<string, object> = {};
   for (const e of sb.endpoints) {
     const n = networkOf(s, e.networkId);

@@ -28,6 +28,8 @@ import { vethAdd } from '../kernel/veth.js';
 import { allocate, checkStatic } from '../net/ipam.js';
 import { parsePrefix } from '../net/ip.js';
 import { macFromIPv4 } from '../net/mac.js';
+import { ipv4ToInt } from '../net/ip.js';
+import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements, portElements, type PortRule } from '../nft/table.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
@@ -66,43 +68,55 @@ export interface SandboxCreateRequest {
 }
 
 /** A sandbox by name, full id or unique id prefix. */
-export function findSandbox(s: State, ref: string): SandboxRecord {
+export async function findSandbox(s: State, ref: string): Promise<SandboxRecord> {
   const r = ref.replace(/^\//, '');
-  const byName = s.sandboxes.find((x) => x.name === r);
+  const byName = await s.sandboxes.get(r);
   if (byName) return byName;
-  const byId = s.sandboxes.filter((x) => x.id.startsWith(r));
-  if (byId.length === 1) return byId[0]!;
-  if (byId.length > 1) throw invalidArg(`multiple sandboxes match "${ref}": be more specific`);
+  const ids = await s.sandboxes.idsWithPrefix(r);
+  if (ids.length === 1) {
+    const byId = await s.sandboxes.byId(ids[0]!);
+    if (byId) return byId;
+  }
+  if (ids.length > 1) throw invalidArg(`multiple sandboxes match "${ref}": be more specific`);
   throw notFound(`No such sandbox: ${ref}`);
 }
 
 /** The sandbox whose network namespace `sb` uses (itself, or its container: target). */
-export function netnsOwner(s: State, sb: SandboxRecord): SandboxRecord {
+export async function netnsOwner(s: State, sb: SandboxRecord): Promise<SandboxRecord> {
   let cur = sb;
   for (let i = 0; cur.containerOf && i < 10; i++) {
-    const next = s.sandboxes.find((x) => x.id === cur.containerOf);
+    const next = await s.sandboxes.byId(cur.containerOf);
     if (!next) throw notFound(`sandbox ${sb.name} joins a sandbox that no longer exists`);
     cur = next;
   }
   return cur;
 }
 
-function usedIps(s: State, net: NetworkRecord): string[] {
-  return s.sandboxes.flatMap((x) => x.endpoints.filter((e) => e.networkId === net.id).map((e) => e.ip));
+/** The address bitmap of a network, as ipam.ts wants it, and its bounds. */
+async function addressesOf(s: State, net: NetworkRecord) {
+  const block = parseIpv4Block(net.subnet!);
+  return { block, used: await s.addresses.usedTest(net.id, block.network, block.size) };
 }
 
-function newVethName(s: State): string {
-  const taken = new Set(s.sandboxes.flatMap((x) => x.endpoints.map((e) => e.hostVeth)));
-  for (;;) {
-    const v = vethName();
-    if (!taken.has(v)) return v;
+/** Gives back what a sandbox holds in the state: its addresses, its host ports, its place in a container: owner. */
+export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
+  for (const e of sb.endpoints) {
+    const net = s.networks.find((n) => n.id === e.networkId);
+    if (!net) continue;
+    const block = parseIpv4Block(net.subnet!);
+    await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
+  }
+  await s.ports.release(sb.id, sb.ports);
+  if (sb.containerOf) {
+    const owner = await s.sandboxes.byId(sb.containerOf);
+    if (owner) s.sandboxes.put({ ...owner, joinedBy: (owner.joinedBy ?? []).filter((id) => id !== sb.id) });
   }
 }
 
-/** Plans one endpoint (address, MAC, names) for `sb` on `net`. */
-function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord, o: { ip?: string; mac?: string; aliases?: string[] }): EndpointRecord {
+/** Plans one endpoint (address, MAC, names) for `sb` on `net`, and claims its address. */
+async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord, o: { ip?: string; mac?: string; aliases?: string[] }): Promise<EndpointRecord> {
   const pool = { subnet: net.subnet!, gateway: net.gateway!, ...(net.ipRange && { ipRange: net.ipRange }) };
-  const used = usedIps(s, net);
+  const { block, used } = await addressesOf(s, net);
   let ip: string;
   if (o.ip) {
     if (net.defaultBridge) throw invalidArg('user specified IP address is supported on user defined networks only');
@@ -111,6 +125,7 @@ function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord, o: { ip?:
   } else {
     ip = asInvalid(() => allocate(pool, used));
   }
+  await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(ip), true);
   const taken = new Set(sb.endpoints.map((e) => e.ifname));
   let i = 0;
   while (taken.has(`eth${i}`)) i++;
@@ -118,7 +133,8 @@ function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord, o: { ip?:
     networkId: net.id,
     endpointId: newId(),
     ifname: `eth${i}`,
-    hostVeth: newVethName(s),
+    // 7 random hex digits: a clash is as unlikely as Docker's, and the kernel would refuse it (EEXIST).
+    hostVeth: vethName(),
     ip,
     prefixlen: parsePrefix(net.subnet!).prefixlen,
     mac: o.mac ?? macFromIPv4(ip),
@@ -133,24 +149,24 @@ function sameList(a: string[] | undefined): boolean {
 }
 
 /** Resolves -p / -P into bindings, refusing host ports already published. */
-async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: string): Promise<PortBinding[]> {
+async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: string, sandboxId: string): Promise<PortBinding[]> {
   const specs: PortSpec[] = [];
   for (const p of req.publish ?? []) specs.push(...asInvalid(() => parsePublish(p)));
   if (req.publishAll) for (const e of req.expose ?? []) specs.push(...asInvalid(() => parsePublish(e.includes(':') ? e : `${e.split('/')[0]}${e.includes('/') ? `/${e.split('/')[1]}` : ''}`)).map((x) => ({ ...x, hostPort: 0 })));
-  const others = s.sandboxes.flatMap((x) => x.ports);
   const out: PortBinding[] = [];
+  const taken = async (p: PortSpec) =>
+    [...(await s.ports.get(p.proto, p.hostPort)).map((c) => ({ ...c, containerPort: 0 })), ...out].some((o) => portsClash(o, p));
   let range: [number, number] | undefined;
   for (const spec of specs) {
     let p = { ...spec };
     if (p.hostPort === 0) {
       range ??= await localPortRange(ctx.host);
       let port = range[0];
-      while (port <= range[1] && [...others, ...out].some((o) => portsClash(o, { ...p, hostPort: port }))) port++;
+      while (port <= range[1] && (await taken({ ...p, hostPort: port }))) port++;
       if (port > range[1]) throw conflict('no free host port left in net.ipv4.ip_local_port_range');
       p = { ...p, hostPort: port };
     }
-    const clash = [...others, ...out].find((o) => portsClash(o, p));
-    if (clash) throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
+    if (await taken(p)) throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
     // A host process listening there would never see its traffic again: refuse, as Docker does.
     const probe = await socketBind(ctx.host, { type: p.proto, address: p.hostIp, port: p.hostPort }).catch((e: unknown) => e);
     if (probe instanceof Error) {
@@ -160,6 +176,7 @@ async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: 
     closeSync((probe as { fd: number }).fd);
     out.push({ ...p, ip });
   }
+  for (const p of out) await s.ports.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, sandboxId });
   return out;
 }
 
@@ -211,21 +228,23 @@ function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: E
   ];
 }
 
-/** Renders and writes the sandbox's resolv.conf, hosts and hostname. */
-async function writeFiles(ctx: Context, s: State, sb: SandboxRecord): Promise<void> {
-  if (!sb.netns) return;
+type Files = Parameters<typeof writeSandboxFiles>[2];
+
+/** Renders the sandbox's resolv.conf, hosts and hostname (under the lock: links name other sandboxes). */
+async function renderFiles(s: State, sb: SandboxRecord): Promise<Files> {
   const firstNet = sb.endpoints[0] && s.networks.find((n) => n.id === sb.endpoints[0]!.networkId);
   const mode = sb.mode === 'none' ? 'none' : firstNet?.defaultBridge ? 'default-bridge' : 'user-network';
   const host = parseResolvConf(await hostResolvConf());
-  const links = sb.links.map((l) => {
-    const target = s.sandboxes.find((x) => x.name === l.name);
-    return { name: l.name, alias: l.alias, ip: target?.endpoints[0]?.ip ?? '', hostname: target?.hostname ?? '' };
-  }).filter((l) => l.ip);
-  await writeSandboxFiles(ctx.etcNetns, sb.netns, {
+  const links = [];
+  for (const l of sb.links) {
+    const target = await s.sandboxes.get(l.name);
+    if (target?.endpoints[0]) links.push({ name: l.name, alias: l.alias, ip: target.endpoints[0].ip, hostname: target.hostname });
+  }
+  return {
     'resolv.conf': sandboxResolvConf({ host, mode, dns: sb.dns, dnsSearch: sb.dnsSearch, dnsOptions: sb.dnsOptions }),
     hosts: sandboxHosts({ hostname: sb.hostname, addresses: sb.endpoints.map((e) => e.ip), links, extra: sb.extraHosts, ipv6: false }),
     hostname: `${sb.hostname}\n`,
-  });
+  };
 }
 
 /** Validates a create request against the state and reserves what it needs. */
@@ -233,7 +252,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   const id = newId();
   const name = req.name ?? `sb_${shortId(id)}`;
   asInvalid(() => checkName('sandbox', name));
-  const dup = s.sandboxes.find((x) => x.name === name);
+  const dup = await s.sandboxes.get(name);
   if (dup) throw conflict(`Conflict. The sandbox name "/${name}" is already in use by sandbox "${dup.id}". You have to remove (or rename) that sandbox to be able to reuse that name.`);
 
   const networkMode = req.network ?? 'bridge';
@@ -252,7 +271,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
     throw invalidArg(`invalid hostname "${req.hostname}"`);
   }
   if (req.pid) {
-    if (req.pid.startsWith('container:')) findSandbox(s, req.pid.slice('container:'.length));
+    if (req.pid.startsWith('container:')) await findSandbox(s, req.pid.slice('container:'.length));
     else if (req.pid !== 'host') throw invalidArg(`invalid PID mode "${req.pid}": use container:NAME or host`);
     sb.pidMode = req.pid;
   }
@@ -267,12 +286,13 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
     if (sameList(req.links)) throw refuse('links');
     if (req.mac) throw refuse('mac-address');
     if (req.ip) throw refuse('ip');
-    const target = findSandbox(s, networkMode.slice('container:'.length));
-    const owner = netnsOwner(s, target);
+    const target = await findSandbox(s, networkMode.slice('container:'.length));
+    const owner = await netnsOwner(s, target);
     if (!owner.netns) throw invalidArg(`cannot join the network namespace of ${target.name}: it has none of its own (${target.networkMode} mode)`);
     sb.mode = 'container';
     sb.containerOf = owner.id;
     sb.hostname = owner.hostname;
+    s.sandboxes.put({ ...owner, joinedBy: [...(owner.joinedBy ?? []), sb.id] });
     return sb;
   }
   const netRef = networkMode === 'default' ? 'bridge' : networkMode;
@@ -297,39 +317,45 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   }
   if (net.defaultBridge && sameList(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
   sb.networkMode = net.name;
-  sb.endpoints.push(planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+  sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
   for (const l of req.links ?? []) {
     const [lname, alias] = l.split(':');
-    const target = findSandbox(s, lname!);
+    const target = await findSandbox(s, lname!);
     if (net.defaultBridge && !target.endpoints.some((e) => e.networkId === net.id)) {
       throw invalidArg(`Cannot link to /${target.name}, as it does not belong to the default network`);
     }
     sb.links.push({ name: target.name, alias: alias || target.name });
   }
-  if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip);
+  if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id);
   return sb;
 }
 
 /** Creates a sandbox (no process): `nsnet create`. */
 export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Promise<SandboxRecord> {
-  const planned = await usingState(ctx, async (s) => {
+  const { sb, networks, files } = await usingState(ctx, async (s) => {
     const sb = await planSandbox(ctx, s, req);
-    s.sandboxes.push(sb);
-    return { sb, networks: s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id)), state: structuredClone(s) };
+    s.sandboxes.put(sb);
+    return {
+      sb,
+      networks: s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id)),
+      files: sb.netns ? await renderFiles(s, sb) : undefined,
+    };
   });
-  const { sb, networks, state } = planned;
   let ns: Netns | undefined;
   try {
-    await runSteps(createSteps(ctx, sb, networks, state, () => ns, (n) => { ns = n; }), ctx.observe);
+    await runSteps(createSteps(ctx, sb, networks, files, () => ns, (n) => { ns = n; }), ctx.observe);
   } catch (e) {
-    await usingState(ctx, (s) => { s.sandboxes = s.sandboxes.filter((x) => x.id !== sb.id); });
+    await usingState(ctx, async (s) => {
+      await releaseClaims(s, sb);
+      s.sandboxes.delete(sb);
+    });
     throw e;
   } finally {
     await ns?.close();
   }
-  const created = await usingState(ctx, (s) => {
-    const rec = s.sandboxes.find((x) => x.id === sb.id)!;
-    rec.status = 'created';
+  const created = await usingState(ctx, async (s) => {
+    const rec = { ...(await s.sandboxes.byId(sb.id))!, status: 'created' as const };
+    s.sandboxes.put(rec);
     return rec;
   });
   if (usesEmbeddedDns(networks, sb)) await ctx.dns?.sync(true, [sb.id]);
@@ -342,7 +368,7 @@ export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): b
 }
 
 /** The steps that make a planned sandbox's kernel objects and files, each with its undo. */
-function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], state: State,
+function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], files: Files | undefined,
   getNs: () => Netns | undefined, setNs: (n: Netns) => void): Step[] {
   const steps: Step[] = [];
   const ns = () => getNs()!;
@@ -372,7 +398,7 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
     }
     steps.push({
       title: `writing /etc/netns/${sb.netns}/{resolv.conf,hosts,hostname}`,
-      do: () => writeFiles(ctx, state, sb),
+      do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
       undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
     });
   }
@@ -392,34 +418,38 @@ export async function sandboxTeardown(ctx: Context, sb: SandboxRecord, networks:
   ]);
 }
 
-export { planEndpoint, endpointSteps, writeFiles };
+export { planEndpoint, endpointSteps, renderFiles };
 
 /** Connects a live sandbox to one more network: `nsnet network connect`. */
 export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string, o: { ip?: string; aliases?: string[] } = {}): Promise<void> {
-  const { sb, net, e, state } = await usingState(ctx, (s) => {
+  const { sb, net, e, files, hasRoute } = await usingState(ctx, async (s) => {
     const net = findNetwork(s, netRef);
-    const sb = findSandbox(s, sbRef);
+    const sb = await findSandbox(s, sbRef);
     if (sb.mode === 'container') throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
     if (sb.mode === 'host' || net.driver === 'host') throw conflict('container cannot be disconnected from host network or connected to host network');
     if (sb.mode === 'none' || net.driver === 'null') throw conflict('container cannot be connected to multiple networks with one of the networks in private (none) mode');
     if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
     if (sb.endpoints.some((x) => x.networkId === net.id)) throw conflict(`endpoint with name ${sb.name} already exists in network ${net.name}`);
     if (net.defaultBridge && sameList(o.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
-    const e = planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), aliases: o.aliases ?? [] });
-    sb.endpoints.push(e);
-    return { sb: structuredClone(sb), net, e, state: structuredClone(s) };
+    const hasRoute = sb.endpoints.some((x) => !s.networks.find((n) => n.id === x.networkId)?.internal);
+    const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), aliases: o.aliases ?? [] });
+    const updated = { ...sb, endpoints: [...sb.endpoints, e] };
+    s.sandboxes.put(updated);
+    return { sb: updated, net, e, hasRoute, files: await renderFiles(s, updated) };
   });
-  const hasRoute = sb.endpoints.some((x) => x !== e && x.endpointId !== e.endpointId && !state.networks.find((n) => n.id === x.networkId)?.internal);
   const ns = await netnsOpen({ name: sb.netns! });
   try {
     await runSteps([
       ...endpointSteps(ctx, sb, net, e, () => ns, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
-      { title: 'rewriting hosts', do: () => writeFiles(ctx, state, sb) },
+      { title: 'rewriting hosts', do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files) },
     ], ctx.observe);
   } catch (err) {
-    await usingState(ctx, (s) => {
-      const rec = s.sandboxes.find((x) => x.id === sb.id);
-      if (rec) rec.endpoints = rec.endpoints.filter((x) => x.endpointId !== e.endpointId);
+    await usingState(ctx, async (s) => {
+      const rec = await s.sandboxes.byId(sb.id);
+      if (!rec) return;
+      const block = parseIpv4Block(net.subnet!);
+      await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
+      s.sandboxes.put({ ...rec, endpoints: rec.endpoints.filter((x) => x.endpointId !== e.endpointId) });
     });
     throw err;
   } finally {
@@ -432,7 +462,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
 export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: string): Promise<void> {
   await usingState(ctx, async (s) => {
     const net = findNetwork(s, netRef);
-    const sb = findSandbox(s, sbRef);
+    const sb = await findSandbox(s, sbRef);
     const e = sb.endpoints.find((x) => x.networkId === net.id);
     if (!e) throw notFound(`sandbox ${sb.name} is not connected to network ${net.name}`);
     const ns = await netnsOpen({ name: sb.netns! });
@@ -441,10 +471,13 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
       if (peer) await linkDel(ns, peer, { for: `sandbox ${sb.name}` });
       if (net.icc === false) await deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`);
       sb.endpoints = sb.endpoints.filter((x) => x !== e);
+      const block = parseIpv4Block(net.subnet!);
+      await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
+      s.sandboxes.put(sb);
       // If that link carried the default route, give it to the next network that has a gateway.
       const next = sb.endpoints.find((x) => !s.networks.find((n) => n.id === x.networkId)?.internal);
       if (next) await routeAdd(ns, { dst: 'default', via: next.gateway }).catch(() => {});
-      await writeFiles(ctx, s, sb);
+      await writeSandboxFiles(ctx.etcNetns, sb.netns!, await renderFiles(s, sb));
     } finally {
       await ns.close();
     }

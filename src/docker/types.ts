@@ -1,5 +1,6 @@
 // The records nsnet keeps about networks and sandboxes (src/state/store.ts
 // writes them). Field names follow Docker's API where Docker has one.
+import type { Stores } from '../state/store.js';
 import type { PortSpec } from './ports.js';
 
 export type Driver = 'bridge' | 'host' | 'null';
@@ -58,6 +59,8 @@ export interface SandboxRecord {
   networkMode: string;
   /** container: mode - the sandbox whose network namespace this one joins. */
   containerOf?: string;
+  /** Ids of the sandboxes that join this one's namespace (container: mode). */
+  joinedBy?: string[];
   /** The named network namespace (/run/netns/NAME); none in host and container: modes. */
   netns?: string;
   hostname: string;
@@ -79,7 +82,5 @@ export interface SandboxRecord {
   finishedAt?: string;
 }
 
-export interface State {
-  networks: NetworkRecord[];
-  sandboxes: SandboxRecord[];
-}
+/** What a locked section of the Docker layer works on (src/state/store.ts). */
+export type State = Stores<NetworkRecord, SandboxRecord>;

@@ -2,7 +2,8 @@
 // and sandboxes (runtime: their namespaces don't outlive a reboot either).
 //
 //   <dataDir>/networks.json     default /var/lib/nsnet
-//   <runDir>/sandboxes.json     default /run/nsnet
+//   <runDir>/...                default /run/nsnet: sandboxes, address maps,
+//                               port claims (sandbox-store.ts)
 //   <runDir>/lock               flock(2) held around every read-modify-write
 //
 // Writes are atomic (write a temp file, fsync, rename over the old one), so a
@@ -12,6 +13,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { withLock } from './lock.js';
+import { AddressBits, PortClaims, RecordFiles } from './sandbox-store.js';
 
 export interface StoreDirs {
   dataDir: string;
@@ -53,23 +55,37 @@ export async function writeJsonAtomic(file: string, data: unknown, durable = tru
   await fs.rename(tmp, file);
 }
 
+/** The state as a locked section sees it: networks in full, sandboxes and their claims lazily. */
+export interface Stores<N, R extends { id: string; name: string }> {
+  networks: N[];
+  sandboxes: RecordFiles<R>;
+  addresses: AddressBits;
+  ports: PortClaims;
+}
+
 /**
- * Runs `fn` on the current state under the lock; when `fn` returns, whatever
- * it changed is written back (only the files whose content changed).
+ * Runs `fn` on the state under the lock; when it returns, whatever it changed
+ * is written back (networks.json if it changed, and each sandbox, address map
+ * and port file it touched). If `fn` throws, nothing is written.
  */
-export async function withState<S extends { networks: unknown[]; sandboxes: unknown[] }, T>(
-  dirs: StoreDirs, fn: (s: S) => Promise<T> | T,
+export async function withState<N, R extends { id: string; name: string }, T>(
+  dirs: StoreDirs, fn: (s: Stores<N, R>) => Promise<T> | T,
 ): Promise<T> {
   const netFile = path.join(dirs.dataDir, 'networks.json');
-  const sbFile = path.join(dirs.runDir, 'sandboxes.json');
   return withLock(path.join(dirs.runDir, 'lock'), async () => {
-    const networks = await readJson<unknown[]>(netFile, []);
-    const sandboxes = await readJson<unknown[]>(sbFile, []);
-    const before = [JSON.stringify(networks), JSON.stringify(sandboxes)];
-    const s = { networks, sandboxes } as S;
+    const networks = await readJson<N[]>(netFile, []);
+    const before = JSON.stringify(networks);
+    const s: Stores<N, R> = {
+      networks,
+      sandboxes: new RecordFiles<R>(dirs.runDir),
+      addresses: new AddressBits(dirs.runDir),
+      ports: new PortClaims(dirs.runDir),
+    };
     const out = await fn(s);
-    if (JSON.stringify(s.networks) !== before[0]) await writeJsonAtomic(netFile, s.networks);
-    if (JSON.stringify(s.sandboxes) !== before[1]) await writeJsonAtomic(sbFile, s.sandboxes, false);
+    if (JSON.stringify(s.networks) !== before) await writeJsonAtomic(netFile, s.networks);
+    await s.sandboxes.flush();
+    await s.addresses.flush();
+    await s.ports.flush();
     return out;
   });
 }
