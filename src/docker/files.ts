@@ -4,7 +4,7 @@
 // a process in the sandbox, so both see the same files.
 //
 //   ip netns exec web cat /etc/resolv.conf
-import { promises as fs } from 'node:fs';
+import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 export const SANDBOX_FILES = ['resolv.conf', 'hosts', 'hostname'] as const;
@@ -14,19 +14,19 @@ export function sandboxEtcDir(etcNetns: string, netns: string): string {
   return path.join(etcNetns, netns);
 }
 
-/** Writes the files (each atomically: temp + rename). */
+/** Writes the files (each atomically: temp + rename; small and local, so synchronously). */
 export async function writeSandboxFiles(etcNetns: string, netns: string, files: Record<SandboxFile, string>): Promise<void> {
   const dir = sandboxEtcDir(etcNetns, netns);
-  await fs.mkdir(dir, { recursive: true, mode: 0o755 });
+  mkdirSync(dir, { recursive: true, mode: 0o755 });
   for (const name of SANDBOX_FILES) {
     const tmp = path.join(dir, `.${name}.tmp`);
-    await fs.writeFile(tmp, files[name], { mode: 0o644 });
-    await fs.rename(tmp, path.join(dir, name));
+    writeFileSync(tmp, files[name], { mode: 0o644 });
+    renameSync(tmp, path.join(dir, name));
   }
 }
 
 export async function removeSandboxFiles(etcNetns: string, netns: string): Promise<void> {
-  await fs.rm(sandboxEtcDir(etcNetns, netns), { recursive: true, force: true });
+  rmSync(sandboxEtcDir(etcNetns, netns), { recursive: true, force: true });
 }
 
 /** [source, target] bind mounts for a process in the sandbox. */

@@ -1,5 +1,5 @@
 // Facts about the host that network and port choices depend on.
-import { promises as fs } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { addrList } from '../kernel/addr.js';
 import { routeList } from '../kernel/route.js';
 import { sysctlGet } from '../kernel/sysctl.js';
@@ -14,7 +14,13 @@ import { isSystemdStub, parseResolvConf, SYSTEMD_RESOLV_CONF } from '../dns/reso
  * overrides the path (tests point it at a fake upstream).
  */
 export async function hostResolvConf(env: NodeJS.ProcessEnv = process.env): Promise<string> {
-  const read = (f: string) => fs.readFile(f, 'utf8').catch(() => '');
+  const read = async (f: string) => {
+    try {
+      return readFileSync(f, 'utf8');
+    } catch {
+      return '';
+    }
+  };
   if (env.NSNET_RESOLV_CONF) return read(env.NSNET_RESOLV_CONF);
   const text = await read('/etc/resolv.conf');
   if (isSystemdStub(parseResolvConf(text))) {

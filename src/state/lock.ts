@@ -7,31 +7,39 @@
 // the event loop.
 //
 //   flock /run/nsnet/lock -c 'cat /var/lib/nsnet/...'   takes the same lock from a shell
-import { promises as fs } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { native } from '../native.js';
 import { attempt } from '../kernel/errors.js';
 
+function openLockFile(file: string): number {
+  try {
+    return openSync(file, 'a', 0o600);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    mkdirSync(path.dirname(file), { recursive: true });
+    return openSync(file, 'a', 0o600);
+  }
+}
+
 /** Runs `fn` while holding an exclusive lock on `file` (created if missing). */
 export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fs.open(file, 'a', 0o600);
+  const fd = openLockFile(file);
   try {
-    await attempt(`locking ${file}`, `flock ${file}`, () => native().flock(handle.fd, { mode: 'exclusive' }));
+    await attempt(`locking ${file}`, `flock ${file}`, () => native().flock(fd, { mode: 'exclusive' }));
     return await fn();
   } finally {
-    await handle.close(); // releases the lock
+    closeSync(fd); // releases the lock
   }
 }
 
 /** Like withLock, but fails with EAGAIN (EWOULDBLOCK) at once if someone else holds it. */
 export async function tryLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
-  const handle = await fs.open(file, 'a', 0o600);
+  const fd = openLockFile(file);
   try {
-    await attempt(`locking ${file}`, `flock -n ${file}`, () => native().flock(handle.fd, { mode: 'exclusive', wait: false }));
+    await attempt(`locking ${file}`, `flock -n ${file}`, () => native().flock(fd, { mode: 'exclusive', wait: false }));
     return await fn();
   } finally {
-    await handle.close();
+    closeSync(fd);
   }
 }

@@ -8,13 +8,22 @@
 //
 // Everything is read lazily and written only when the locked section that
 // changed it succeeds (withState in store.ts), each file atomically.
-import { promises as fs } from 'node:fs';
+//
+// These are small files on a tmpfs, touched while holding the lock: the
+// synchronous calls take microseconds, where a trip through libuv's thread
+// pool for each would cost more than the work (docs/bench/core.md).
+import * as fsSync from 'node:fs';
 import path from 'node:path';
-import { writeJsonAtomic } from './store.js';
+
+const fs = {
+  readFile: (file: string) => fsSync.readFileSync(file),
+  readdir: (dir: string) => fsSync.readdirSync(dir),
+  rm: (file: string, o: { force: boolean }) => fsSync.rmSync(file, o),
+};
 
 async function readOrUndefined(file: string): Promise<string | undefined> {
   try {
-    return await fs.readFile(file, 'utf8');
+    return fsSync.readFileSync(file, 'utf8');
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
     throw e;
@@ -22,10 +31,15 @@ async function readOrUndefined(file: string): Promise<string | undefined> {
 }
 
 async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
-  await fs.mkdir(path.dirname(file), { recursive: true });
   const tmp = `${file}.${process.pid}.tmp`;
-  await fs.writeFile(tmp, data, { mode: 0o600 });
-  await fs.rename(tmp, file);
+  try {
+    fsSync.writeFileSync(tmp, data, { mode: 0o600 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    fsSync.mkdirSync(path.dirname(file), { recursive: true });
+    fsSync.writeFileSync(tmp, data, { mode: 0o600 });
+  }
+  fsSync.renameSync(tmp, file);
 }
 
 /** Sandbox records, one file each, by name; an id index beside them. */
@@ -59,7 +73,12 @@ export class RecordFiles<R extends { id: string; name: string }> {
   /** Full ids starting with `prefix` (reads the id index: for `nsnet rm 3f2a`-style references). */
   async idsWithPrefix(prefix: string): Promise<string[]> {
     if (!/^[0-9a-f]+$/.test(prefix)) return [];
-    const ids = await fs.readdir(path.join(this.dir, 'ids')).catch(() => [] as string[]);
+    let ids: string[] = [];
+    try {
+      ids = fs.readdir(path.join(this.dir, 'ids'));
+    } catch {
+      // no sandbox yet
+    }
     const staged = [...this.dirty.values()].filter((r): r is R => !!r).map((r) => r.id);
     return [...new Set([...ids, ...staged])].filter((id) => id.startsWith(prefix) && !id.endsWith('.tmp'));
   }
@@ -76,7 +95,12 @@ export class RecordFiles<R extends { id: string; name: string }> {
 
   /** Every record (reads them all: for ps, inspect, network inspect, the DNS server's start). */
   async all(): Promise<R[]> {
-    const files = await fs.readdir(path.join(this.dir, 'sandboxes')).catch(() => [] as string[]);
+    let files: string[] = [];
+    try {
+      files = fs.readdir(path.join(this.dir, 'sandboxes'));
+    } catch {
+      // no sandbox yet
+    }
     for (const f of files) if (f.endsWith('.json')) await this.get(f.slice(0, -'.json'.length));
     return [...this.byName.values()].filter((r): r is R => !!r).sort((a, b) => (a.name < b.name ? -1 : 1));
   }
@@ -84,12 +108,12 @@ export class RecordFiles<R extends { id: string; name: string }> {
   async flush(): Promise<void> {
     for (const [name, r] of this.dirty) {
       if (r) {
-        await writeJsonAtomic(this.file(name), r, false);
+        await writeAtomic(this.file(name), JSON.stringify(r));
         await writeAtomic(path.join(this.dir, 'ids', r.id), name);
       } else {
         const old = await readOrUndefined(this.file(name));
-        if (old) await fs.rm(path.join(this.dir, 'ids', (JSON.parse(old) as R).id), { force: true });
-        await fs.rm(this.file(name), { force: true });
+        if (old) fs.rm(path.join(this.dir, 'ids', (JSON.parse(old) as R).id), { force: true });
+        fs.rm(this.file(name), { force: true });
       }
     }
     this.dirty.clear();
@@ -110,7 +134,12 @@ export class AddressBits {
     let m = this.maps.get(networkId);
     if (!m) {
       const bytes = Math.ceil(size / 8);
-      let bits = await fs.readFile(this.file(networkId)).catch(() => Buffer.alloc(bytes));
+      let bits: Buffer;
+      try {
+        bits = fs.readFile(this.file(networkId));
+      } catch {
+        bits = Buffer.alloc(bytes);
+      }
       if (bits.length !== bytes) bits = Buffer.alloc(bytes);
       m = { base, bits, dirty: false };
       this.maps.set(networkId, m);
@@ -137,13 +166,20 @@ export class AddressBits {
   }
 
   async anyUsed(networkId: string): Promise<boolean> {
-    const bits = this.maps.get(networkId)?.bits ?? (await fs.readFile(this.file(networkId)).catch(() => Buffer.alloc(0)));
+    let bits = this.maps.get(networkId)?.bits;
+    if (!bits) {
+      try {
+        bits = fs.readFile(this.file(networkId));
+      } catch {
+        bits = Buffer.alloc(0);
+      }
+    }
     return bits.some((b) => b !== 0);
   }
 
   async drop(networkId: string): Promise<void> {
     this.maps.delete(networkId);
-    await fs.rm(this.file(networkId), { force: true });
+    fs.rm(this.file(networkId), { force: true });
   }
 
   async flush(): Promise<void> {
@@ -203,7 +239,7 @@ export class PortClaims {
       if (!f.dirty) continue;
       const file = path.join(this.dir, 'ports', `${k}.json`);
       if (f.claims.length) await writeAtomic(file, JSON.stringify(f.claims));
-      else await fs.rm(file, { force: true });
+      else fs.rm(file, { force: true });
       f.dirty = false;
     }
   }

@@ -10,7 +10,7 @@
 // crash leaves either the old state or the new one, never half a file. Every
 // change happens under the lock, so two nsnet processes never hand out the
 // same address or name.
-import { promises as fs } from 'node:fs';
+import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { withLock } from './lock.js';
 import { AddressBits, PortClaims, RecordFiles } from './sandbox-store.js';
@@ -30,7 +30,7 @@ export function defaultDirs(env: NodeJS.ProcessEnv = process.env, root?: string)
 
 async function readJson<T>(file: string, empty: T): Promise<T> {
   try {
-    return JSON.parse(await fs.readFile(file, 'utf8')) as T;
+    return JSON.parse(readFileSync(file, 'utf8')) as T;
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return empty;
     throw new Error(`reading ${file}: ${(e as Error).message}`, { cause: e });
