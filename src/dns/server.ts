@@ -77,6 +77,9 @@ export interface DnsServerOptions {
 
 export class DnsServer {
   private attachments = new Map<string, Attachment>();
+  /** Every sandbox the server knows of, by id (user networks or not: names.ts decides who sees whom). */
+  private known = new Map<string, SandboxRecord>();
+  private networks: NetworkRecord[] = [];
   private index: NameIndex = buildIndex([], []);
   private rr = new Map<string, number>();
   private forwarder!: dgram.Socket;
@@ -167,17 +170,37 @@ export class DnsServer {
     return this.syncing;
   }
 
+  /**
+   * Without ids (at start, or when asked): reads every sandbox and
+   * reconciles all of them. With ids: reads only those sandboxes, so a
+   * change costs the same with 10 sandboxes as with 1000.
+   */
   private async doSync(ids?: string[]): Promise<ControlReply> {
-    const state = await withState<NetworkRecord, SandboxRecord, { networks: NetworkRecord[]; sandboxes: SandboxRecord[] }>(
-      this.ctx.dirs, async (s) => ({ networks: s.networks, sandboxes: await s.sandboxes.all() }));
-    const userNets = new Set(state.networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
-    const wanted = new Map(state.sandboxes
-      .filter((sb) => sb.netns && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId)))
-      .map((sb) => [sb.id, sb]));
+    const snap = await withState<NetworkRecord, SandboxRecord, { networks: NetworkRecord[]; records: Map<string, SandboxRecord | undefined> }>(
+      this.ctx.dirs, async (s) => {
+        const records = new Map<string, SandboxRecord | undefined>();
+        if (ids) for (const id of ids) records.set(id, await s.sandboxes.byId(id));
+        else for (const sb of await s.sandboxes.all()) records.set(sb.id, sb);
+        return { networks: s.networks, records };
+      });
+    if (!ids) this.known.clear();
+    for (const [id, sb] of snap.records) {
+      if (sb) this.known.set(id, sb);
+      else this.known.delete(id);
+    }
+    this.networks = snap.networks;
+    const userNets = new Set(snap.networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
+    const wants = (sb: SandboxRecord | undefined): sb is SandboxRecord =>
+      !!sb && !!sb.netns && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId));
+    const consider = ids ?? [...new Set([...this.known.keys(), ...this.attachments.keys()])];
     const hostConf = parseResolvConf(await hostResolvConf());
-    for (const id of [...this.attachments.keys()]) if (!wanted.has(id)) await this.detach(id, true);
     const errors: string[] = [];
-    for (const [id, sb] of wanted) {
+    for (const id of consider) {
+      const sb = this.known.get(id);
+      if (!wants(sb)) {
+        await this.detach(id, true);
+        continue;
+      }
       const upstreams = sandboxUpstreams({ host: hostConf, mode: 'user-network', dns: sb.dns });
       const att = this.attachments.get(id);
       if (att) {
@@ -195,10 +218,11 @@ export class DnsServer {
         if (isNotFound(e) || (sb.status === 'creating' && (e as { code?: string }).code === 'EINVAL')) continue;
         const msg = `${sb.name}: ${(e as Error).message}`;
         this.log(`sync: ${msg}`);
-        if (!ids || ids.includes(id)) errors.push(msg);
+        errors.push(msg);
       }
     }
-    this.index = buildIndex(state.networks, state.sandboxes);
+    // The names index is rebuilt from memory (no file is read for it).
+    this.index = buildIndex(this.networks, [...this.known.values()]);
     return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
   }
 

@@ -193,7 +193,7 @@ export async function sandboxExec(ctx: Context, ref: string, command: string[], 
 
 /** `nsnet rm`: removes sandboxes; a running one only with force (its processes are killed). */
 export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: boolean } = {}): Promise<string[]> {
-  let removed = 0;
+  const removed: string[] = [];
   try {
     return await forEachRef(refs, (ref) => usingState(ctx, async (s) => {
       const sb = await findSandbox(s, ref);
@@ -220,10 +220,10 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
       await sandboxTeardown(ctx, sb, s.networks);
       await releaseClaims(s, sb);
       s.sandboxes.delete(sb);
-      removed++;
+      removed.push(sb.id, ...(sb.joinedBy ?? []));
     }));
   } finally {
     // The DNS server lets go of removed sandboxes' sockets (which keep their namespaces alive).
-    if (removed) await ctx.dns?.sync(false);
+    if (removed.length) await ctx.dns?.sync(false, removed);
   }
 }

@@ -460,7 +460,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
 
 /** Disconnects a sandbox from a network: `nsnet network disconnect`. */
 export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: string): Promise<void> {
-  await usingState(ctx, async (s) => {
+  const sbId = await usingState(ctx, async (s) => {
     const net = findNetwork(s, netRef);
     const sb = await findSandbox(s, sbRef);
     const e = sb.endpoints.find((x) => x.networkId === net.id);
@@ -481,8 +481,9 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
     } finally {
       await ns.close();
     }
+    return sb.id;
   });
-  await ctx.dns?.sync(false);
+  await ctx.dns?.sync(false, [sbId]);
 }
 
 export { NsnetError };
