@@ -3,7 +3,6 @@
 // a user-defined network, the CLI asks the server to sync with the state and
 // waits for its answer, so a name resolves the moment `nsnet create` returns.
 // If no server answers, the CLI starts one (`nsnet dns`, detached) first.
-import { spawn } from 'node:child_process';
 import { openSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import net from 'node:net';
@@ -75,6 +74,8 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
   }
   await mkdir(dirs.runDir, { recursive: true });
   const log = openSync(logPath(dirs), 'a', 0o600);
+  // Loaded only here: most calls find the server running.
+  const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, o.argv, { detached: true, stdio: ['ignore', log, log], env: o.env });
   child.unref();
   // The server syncs as it starts; wait until it answers.

@@ -21,7 +21,7 @@
 // `ip netns exec web cat /etc/hosts`.
 //
 // Pure.
-import { isIP } from 'node:net';
+import { isIP } from '../net/ip.js';
 import { shortId } from '../docker/names.js';
 
 /** A --link to another container on the default bridge. */

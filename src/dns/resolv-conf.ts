@@ -32,7 +32,8 @@
 // `ip netns exec web cat /etc/resolv.conf`.
 //
 // Pure: the caller reads the host's file (see `isSystemdStub`) and writes the result.
-import { BlockList, isIP } from 'node:net';
+import { BlockList } from 'node:net';
+import { isIP } from '../net/ip.js';
 
 /** A parsed resolv.conf. Comments and blank lines are not kept. */
 export interface ResolvConf {

@@ -9,7 +9,22 @@
 // 12 characters of its ID (lnw `osl/namespace_linux.go` `GenerateKey`).
 //
 // Pure apart from the random source.
-import { randomBytes } from 'node:crypto';
+import { closeSync, openSync, readSync } from 'node:fs';
+
+/**
+ * Random bytes from the kernel. Read from /dev/urandom rather than through
+ * node:crypto, whose loading alone costs a CLI call several milliseconds.
+ */
+function randomBytes(n: number): Buffer {
+  const buf = Buffer.alloc(n);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, buf, 0, n, null);
+  } finally {
+    closeSync(fd);
+  }
+  return buf;
+}
 
 const ID_HEX = 64;
 const SHORT_ID = 12;

@@ -1,6 +1,34 @@
 // IPv4/IPv6 prefixes as text: "172.17.0.2/16" -> {address, prefixlen}.
 // Pure functions; IPAM and subnet arithmetic build on these.
-import { isIPv4, isIPv6 } from 'node:net';
+import { isIPv4 } from 'node:net';
+
+/**
+ * Is `s` an IPv6 address in text form (RFC 4291 section 2.2, as inet_pton
+ * reads it)? node:net's isIPv6 compiles a very large regular expression on
+ * first use, several milliseconds of every CLI call; this doesn't.
+ */
+export function isIPv6(s: string): boolean {
+  if (s.length < 2 || s.length > 45 || !s.includes(':')) return false;
+  let groups = s.split(':');
+  let v4 = 0;
+  if (groups[groups.length - 1]!.includes('.')) {
+    if (!isIPv4(groups[groups.length - 1]!)) return false;
+    groups = groups.slice(0, -1);
+    v4 = 2; // the dotted quad stands for two groups
+  }
+  const text = groups.join(':');
+  const halves = text.split('::');
+  if (halves.length > 2) return false;
+  const parts = halves.map((h) => (h === '' ? [] : h.split(':')));
+  if (parts.some((p) => p.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g)))) return false;
+  const count = parts.reduce((n, p) => n + p.length, 0) + v4;
+  return halves.length === 2 ? count <= 7 : count === 8;
+}
+
+/** 4, 6, or 0 for text that is not an IP address (node:net isIP without its IPv6 pattern). */
+export function isIP(s: string): 0 | 4 | 6 {
+  return isIPv4(s) ? 4 : isIPv6(s) ? 6 : 0;
+}
 
 export interface Prefix {
   family: 4 | 6;

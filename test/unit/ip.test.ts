@@ -1,5 +1,5 @@
 import { describe, expect, test } from 'vitest';
-import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, parsePrefix } from '../../src/net/ip.js';
+import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, isIPv6, parsePrefix } from '../../src/net/ip.js';
 
 describe('parsePrefix', () => {
   test('IPv4 and IPv6 prefixes', () => {
@@ -29,5 +29,14 @@ describe('IPv4 arithmetic', () => {
     expect(ipv4Network(parsePrefix('172.17.5.9/16'))).toBe('172.17.0.0');
     expect(ipv4Network(parsePrefix('192.168.31.200/20'))).toBe('192.168.16.0');
     expect(ipv4Network(parsePrefix('8.8.8.8/0'))).toBe('0.0.0.0');
+  });
+});
+
+describe('isIPv6 (without node:net pattern)', () => {
+  test.each(['::', '::1', 'fe80::1', '2001:db8::8a2e:370:7334', '2001:0db8:0000:0000:0000:ff00:0042:8329', '::ffff:192.0.2.1', 'ff02::2', '1:2:3:4:5:6:7::'])('%s is IPv6', (a) => {
+    expect(isIPv6(a)).toBe(true);
+  });
+  test.each(['', ':', '1.2.3.4', ':::', '1::2::3', '12345::', 'g::1', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '::ffff:300.1.1.1', 'fe80::1%eth0'])('%j is not', (a) => {
+    expect(isIPv6(a)).toBe(false);
   });
 });

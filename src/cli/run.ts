@@ -1,0 +1,225 @@
+// The commands' bodies: everything `nsnet COMMAND` does once its arguments
+// are parsed. main.ts loads this module only for commands that need it, so
+// `nsnet --help` and `nsnet --version` load nothing of the Docker layer, and
+// only `nsnet dns` loads the DNS server.
+import { netnsSelf } from '../kernel/netns.js';
+import type { Context } from '../docker/context.js';
+import type { State } from '../docker/types.js';
+import { NsnetError } from '../docker/errors.js';
+import { networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
+import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
+import { findSandbox, sandboxConnect, sandboxCreate, sandboxDisconnect, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
+import { inspectNetwork } from '../docker/network.js';
+import { findNetwork } from '../docker/networks.js';
+import { defaultDirs } from '../state/store.js';
+import { syncDns } from '../dns/control.js';
+import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
+import { inspectJson, jsonLines, table, truncateId } from './output.js';
+
+type Flags = Extract<Parsed, { kind: 'command' }>['flags'];
+
+export interface Io {
+  out: (s: string) => void;
+  err: (s: string) => void;
+  env: NodeJS.ProcessEnv;
+  stdin: () => Promise<string>;
+}
+
+
+function sandboxRequest(f: Flags): SandboxCreateRequest {
+  const s = (k: string) => flagString(f, k);
+  const l = (k: string) => flagList(f, k);
+  return {
+    ...(s('name') !== undefined && { name: s('name')! }),
+    ...(s('network') !== undefined && { network: s('network')! }),
+    ...(s('ip') !== undefined && { ip: s('ip')! }),
+    ...(s('mac-address') !== undefined && { mac: s('mac-address')! }),
+    ...(s('hostname') !== undefined && { hostname: s('hostname')! }),
+    ...(s('pid') !== undefined && { pid: s('pid')! }),
+    aliases: l('network-alias'),
+    links: l('link'),
+    publish: l('publish'),
+    publishAll: flagBool(f, 'publish-all'),
+    expose: l('expose'),
+    dns: l('dns'),
+    dnsSearch: l('dns-search'),
+    dnsOptions: l('dns-option'),
+    addHosts: l('add-host'),
+  };
+}
+
+async function context(io: Io, root: string | undefined): Promise<Context> {
+  const trace = io.env.NSNET_TRACE === '1';
+  const dirs = defaultDirs(io.env, root);
+  // The DNS server is this same program, `nsnet dns`, started detached on first need.
+  const argv = [process.argv[1]!, ...(root ? ['--root', root] : []), 'dns'];
+  return {
+    host: await netnsSelf(),
+    dirs,
+    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, ...(ids && { ids }) }) },
+    etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
+    warn: (m) => io.err(m),
+    ...(trace && {
+      observe: (step) => {
+        io.err(`+ ${step.title}`);
+        for (const e of step.equivalent ?? []) io.err(`    ${e}`);
+      },
+    }),
+  };
+}
+
+export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+  const f = p.flags;
+  const ctx = await context(io, p.global.root);
+  if (p.command === 'dns') return runDnsServer(ctx, flagBool(f, 'debug'), io);
+  try {
+    switch (p.command) {
+      case 'network create': {
+        const n = await networkCreate(ctx, {
+          name: p.args[0]!,
+          driver: flagString(f, 'driver') ?? 'bridge',
+          ...(flagString(f, 'subnet') && { subnet: flagString(f, 'subnet')! }),
+          ...(flagString(f, 'ip-range') && { ipRange: flagString(f, 'ip-range')! }),
+          ...(flagString(f, 'gateway') && { gateway: flagString(f, 'gateway')! }),
+          internal: flagBool(f, 'internal'),
+          options: flagMap(f, 'opt'),
+          labels: flagMap(f, 'label'),
+        });
+        io.out(n.id);
+        return 0;
+      }
+      case 'network ls': {
+        const nets = await networkList(ctx);
+        if (flagBool(f, 'quiet')) nets.forEach((n) => io.out(truncateId(n.id, flagBool(f, 'no-trunc'))));
+        else if (flagString(f, 'format') === 'json') {
+          io.out(jsonLines(nets.map((n) => ({ ID: n.id.slice(0, 12), Name: n.name, Driver: n.driver, Scope: 'local', Internal: n.internal, CreatedAt: n.created, Labels: n.labels }))));
+        } else {
+          io.out(table(nets.map((n) => [truncateId(n.id, flagBool(f, 'no-trunc')), n.name, n.driver, 'local']), ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE']));
+        }
+        return 0;
+      }
+      case 'network inspect':
+        io.out(inspectJson(await networkInspect(ctx, p.args)));
+        return 0;
+      case 'network rm': {
+        const removed = await networkRemove(ctx, p.args);
+        removed.forEach((r) => io.out(r));
+        return 0;
+      }
+      case 'network prune': {
+        if (!flagBool(f, 'force')) {
+          io.err('WARNING! This will remove all custom networks not used by at least one sandbox.\nAre you sure you want to continue? [y/N] ');
+          const answer = (await io.stdin()).trim().toLowerCase();
+          if (answer !== 'y' && answer !== 'yes') return 1;
+        }
+        const removed = await networkPrune(ctx);
+        if (removed.length) io.out(`Deleted Networks:\n${removed.join('\n')}`);
+        return 0;
+      }
+      case 'network connect':
+        await sandboxConnect(ctx, p.args[0]!, p.args[1]!, {
+          ...(flagString(f, 'ip') && { ip: flagString(f, 'ip')! }), aliases: flagList(f, 'alias'),
+        });
+        return 0;
+      case 'network disconnect':
+        await sandboxDisconnect(ctx, p.args[0]!, p.args[1]!);
+        return 0;
+      case 'create': {
+        const sb = await sandboxCreate(ctx, { ...sandboxRequest(f), ...(p.rest.length && { command: p.rest }) });
+        io.out(sb.id);
+        return 0;
+      }
+      case 'run': {
+        try {
+          const r = await sandboxRun(ctx, sandboxRequest(f), p.rest, {
+            detach: flagBool(f, 'detach'), rm: flagBool(f, 'rm'), env: flagList(f, 'env'),
+            ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
+          });
+          if (flagBool(f, 'detach')) io.out(r.sandbox.id);
+          return r.exitCode ?? 0;
+        } catch (e) {
+          throw Object.assign(e as Error, { runExit: runExitCode(e) });
+        }
+      }
+      case 'exec': {
+        const code = await sandboxExec(ctx, p.args[0]!, p.rest, {
+          detach: flagBool(f, 'detach'), env: flagList(f, 'env'),
+          ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
+        });
+        return code ?? 0;
+      }
+      case 'rm': {
+        const removed = await sandboxRemove(ctx, p.args, { force: flagBool(f, 'force') });
+        removed.forEach((r) => io.out(r));
+        return 0;
+      }
+      case 'ps': {
+        const all = flagBool(f, 'all');
+        const rows = await usingState(ctx, async (s) => (await s.sandboxes.all())
+          .sort((a, b) => (a.created < b.created ? 1 : -1)) // newest first, as docker ps
+          .map((sb) => ({ sb, status: liveStatus(sb) })));
+        const shown = rows.filter((r) => all || r.status === 'running');
+        if (flagBool(f, 'quiet')) shown.forEach((r) => io.out(truncateId(r.sb.id, flagBool(f, 'no-trunc'))));
+        else if (flagString(f, 'format') === 'json') io.out(jsonLines(shown.map((r) => psJson(r.sb, r.status))));
+        else io.out(table(shown.map((r) => psRow(r.sb, r.status, flagBool(f, 'no-trunc'))), PS_HEADERS));
+        return 0;
+      }
+      case 'inspect': {
+        const type = flagString(f, 'type');
+        const out = await usingState(ctx, async (s) => {
+          const objects: object[] = [];
+          for (const ref of p.args) objects.push(await inspectOne(s, ref, type, ctx.etcNetns));
+          return objects;
+        });
+        io.out(inspectJson(out));
+        return 0;
+      }
+      default:
+        throw new UsageError(`unknown command "${p.command}"`, p.command);
+    }
+  } finally {
+    await ctx.host.close();
+  }
+}
+
+/** `nsnet dns`: the embedded DNS server, in the foreground, until SIGTERM/SIGINT. */
+async function runDnsServer(ctx: Context, debug: boolean, io: Io): Promise<number> {
+  const { DnsServer } = await import('../dns/server.js');
+  const server = new DnsServer(ctx, { debug, log: (l) => io.err(l) });
+  await server.start();
+  await new Promise<void>((resolve) => {
+    process.once('SIGTERM', resolve);
+    process.once('SIGINT', resolve);
+  });
+  await server.stop();
+  return 0;
+}
+
+/** `nsnet inspect REF`: a sandbox, or else a network (`--type` picks one). */
+async function inspectOne(s: State, ref: string, type: string | undefined, etcNetns: string): Promise<object> {
+  if (type !== 'network') {
+    try {
+      const sb = await findSandbox(s, ref);
+      const owner = sb.containerOf ? await s.sandboxes.byId(sb.containerOf) : sb;
+      return inspectSandbox(sb, owner, s.networks, liveStatus(sb), etcNetns);
+    } catch (e) {
+      if (type === 'sandbox' || !(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+    }
+  }
+  try {
+    return inspectNetwork(findNetwork(s, ref), await s.sandboxes.all());
+  } catch (e) {
+    if (e instanceof NsnetError && e.kind === 'NotFound') throw new NsnetError('NotFound', `No such object: ${ref}`);
+    throw e;
+  }
+}
+
+export function runExitCode(e: unknown): number {
+  const code = (e as { code?: string }).code;
+  if (e instanceof NsnetError && /executable file not found/.test(e.message)) return 127;
+  if (code === 'ENOENT' && (e as { syscall?: string }).syscall === 'execve') return 127;
+  if (code === 'EACCES') return 126;
+  return 125;
+}
+
