@@ -10,25 +10,27 @@
 //   ip netns exec web nft list table ip nsnet_dns
 //   ip netns exec web ss -lntu          127.0.0.11 on two random ports, no process
 //
-// Re-applying replaces the table in one transaction (the ports change when
-// the DNS server restarts).
+// Applying again (the ports change when the DNS server restarts) flushes the
+// two chains and writes the rules anew, in one transaction. It never deletes
+// the table: deleting nftables objects makes the kernel wait for an RCU grace
+// period (~15 ms here), 40 times what the whole table costs to create.
 export const DNS_TABLE = 'nsnet_dns';
 export const DNS_ADDRESS = '127.0.0.11';
 
 export function dnsRedirect(udpPort: number, tcpPort: number): string {
-  return `add table ip ${DNS_TABLE}
-delete table ip ${DNS_TABLE}
-table ip ${DNS_TABLE} {
+  return `table ip ${DNS_TABLE} {
 	chain output {
 		type nat hook output priority -100; policy accept;
-		ip daddr ${DNS_ADDRESS} udp dport 53 dnat to ${DNS_ADDRESS}:${udpPort}
-		ip daddr ${DNS_ADDRESS} tcp dport 53 dnat to ${DNS_ADDRESS}:${tcpPort}
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		ip saddr ${DNS_ADDRESS} udp sport ${udpPort} snat to :53
-		ip saddr ${DNS_ADDRESS} tcp sport ${tcpPort} snat to :53
 	}
 }
+flush chain ip ${DNS_TABLE} output
+flush chain ip ${DNS_TABLE} postrouting
+add rule ip ${DNS_TABLE} output ip daddr ${DNS_ADDRESS} udp dport 53 dnat to ${DNS_ADDRESS}:${udpPort}
+add rule ip ${DNS_TABLE} output ip daddr ${DNS_ADDRESS} tcp dport 53 dnat to ${DNS_ADDRESS}:${tcpPort}
+add rule ip ${DNS_TABLE} postrouting ip saddr ${DNS_ADDRESS} udp sport ${udpPort} snat to :53
+add rule ip ${DNS_TABLE} postrouting ip saddr ${DNS_ADDRESS} tcp sport ${tcpPort} snat to :53
 `;
 }

@@ -1,0 +1,350 @@
+// npm run bench - nsnet against the tools people would pick instead, in one
+// run, inside the test sandbox (scripts/sandbox.sh): the machine's own network
+// is never touched. Needs `sudo bash scripts/setup.sh --bench`.
+//
+// Per sandbox, on one user-defined bridge (10.88.0.0/16), every method makes a
+// network namespace wired to the bridge with an address and a default route:
+//
+//   nsnet lib      the library API: + nftables elements, state, and the
+//                  embedded DNS server's sockets and DNAT rules (DNS on)
+//   nsnet cli      `nsnet create --network bench` as a fresh process per
+//                  sandbox, from bash (everything above, plus Node's start)
+//   bash ip        one `ip` process per step
+//   ip -batch      one host batch + one `ip -n NS -batch` per sandbox
+//   cni bridge     containernetworking-plugins' bridge + host-local + ipMasq
+//   netavark       netavark 1.4 with aardvark-dns (DNS on)
+//
+// for N = 1, 100, 1000 sandboxes, methods in shuffled order per round. Each
+// method is checked in the same run (a ping across the bridge; for the two
+// with DNS, a name answered), so no method wins by doing less. Then the cost
+// of publishing the 1st..1000th port, and the CLI's start-up.
+//
+// Writes docs/bench/README.md (tables, ratios, goals), docs/bench/per-sandbox.svg
+// and docs/bench/results.json.
+//
+//   NS="1,100,1000" ROUNDS=1 npm run bench
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { execa } from 'execa';
+import { openContext, type Context } from '../src/docker/context.js';
+import { networkCreate, networkRemove } from '../src/docker/networks.js';
+import { sandboxRemove } from '../src/docker/process.js';
+import { sandboxCreate } from '../src/docker/sandboxes.js';
+import { addElements } from '../src/docker/firewall.js';
+import { syncDns } from '../src/dns/control.js';
+import { netnsList } from '../src/kernel/netns.js';
+import { portElements } from '../src/nft/table.js';
+import { lineChart } from './chart.js';
+
+if (process.env.NSNET_IN_SANDBOX !== '1') {
+  console.error('bench: run through `npm run bench` (inside scripts/sandbox.sh)');
+  process.exit(2);
+}
+const NS = (process.env.NS ?? '1,100,1000').split(',').map(Number);
+const ROUNDS = Number(process.env.ROUNDS ?? 1);
+const REPO = process.cwd();
+const BIN = path.join(REPO, 'bin/nsnet.js');
+const CNI = '/usr/lib/cni';
+const NETAVARK = '/usr/lib/podman/netavark';
+const AARDVARK = '/usr/lib/podman/aardvark-dns';
+for (const f of [`${CNI}/bridge`, NETAVARK, AARDVARK, '/usr/sbin/iptables']) {
+  try {
+    readFileSync(f);
+  } catch {
+    console.error(`bench: ${f} is missing; run: sudo bash scripts/setup.sh --bench`);
+    process.exit(2);
+  }
+}
+delete process.env.NODE_EXTRA_CA_CERTS; // set on this machine only; costs every Node start ~50 ms
+await execa('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json']);
+
+const ipOf = (i: number) => `10.88.${(i + 2) >> 8}.${(i + 2) & 255}`;
+const name = (i: number) => `bc${i}`;
+const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[s.length >> 1]! : NaN; };
+const p90 = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))] ?? NaN; };
+
+interface Run { setup: number[]; teardown: number[] }
+type Method = (n: number, work: string) => Promise<Run>;
+
+async function bash(script: string, env: Record<string, string> = {}): Promise<string> {
+  return (await execa('bash', ['-e'], { input: script, env, maxBuffer: 64 << 20 })).stdout;
+}
+function spans(out: string, tag: string): number[] {
+  return out.split('\n').filter((l) => l.startsWith(`${tag} `)).map((l) => {
+    const [a, b] = l.split(' ').slice(1).map(Number);
+    return (b! - a!) * 1000;
+  });
+}
+async function waitClean(): Promise<void> {
+  for (let i = 0; i < 1000; i++) {
+    const veths = JSON.parse((await execa('ip', ['-j', 'link', 'show', 'type', 'veth'])).stdout || '[]') as unknown[];
+    if (!veths.length && !(await netnsList()).length) break;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  await new Promise((r) => setTimeout(r, 500));
+}
+async function check(method: string, n: number, dns?: { server: string }): Promise<void> {
+  const last = n - 1;
+  if (n > 1) {
+    const r = await execa('ip', ['netns', 'exec', name(0), 'ping', '-c1', '-W1', ipOf(last)], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`${method}: ${name(0)} cannot ping ${ipOf(last)}`);
+  }
+  if (dns) {
+    // aardvark-dns is started by netavark in the background: give any server a few seconds.
+    let got = '';
+    for (let i = 0; i < 10 && got !== ipOf(last); i++) {
+      got = (await execa('ip', ['netns', 'exec', name(0), 'dig', '+short', '+time=1', '+tries=1', `@${dns.server}`, name(last)], { reject: false })).stdout.trim();
+      if (got !== ipOf(last)) await new Promise((r) => setTimeout(r, 300));
+    }
+    if (got !== ipOf(last)) throw new Error(`${method}: DNS answered ${JSON.stringify(got)} for ${name(last)}, expected ${ipOf(last)}`);
+  }
+}
+
+// ---- nsnet ---------------------------------------------------------------------
+
+async function nsnetContext(work: string): Promise<{ ctx: Context; root: string }> {
+  const root = work;
+  writeFileSync(path.join(root, 'resolv.conf'), 'nameserver 203.0.113.53\n');
+  process.env.NSNET_RESOLV_CONF = path.join(root, 'resolv.conf');
+  const dirs = { dataDir: path.join(root, 'lib'), runDir: path.join(root, 'run') };
+  const argv = [BIN, '--root', root, 'dns'];
+  const ctx = await openContext({
+    dirs, etcNetns: path.join(root, 'etc'), warn: () => {},
+    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) }) },
+  });
+  await networkCreate(ctx, { name: 'bench', subnet: '10.88.0.0/16' });
+  return { ctx, root };
+}
+async function stopDns(root: string): Promise<number | undefined> {
+  try {
+    const pid = Number(readFileSync(path.join(root, 'run/dns.pid'), 'utf8'));
+    const rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) / 1024;
+    process.kill(pid, 'SIGTERM');
+    return rss;
+  } catch {
+    return undefined;
+  }
+}
+const dnsRss = new Map<number, number>();
+
+const nsnetLib: Method = async (n, work) => {
+  const { ctx, root } = await nsnetContext(work);
+  const setup: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await sandboxCreate(ctx, { name: name(i), network: 'bench' });
+    setup.push(performance.now() - t);
+  }
+  await check('nsnet lib', n, { server: '127.0.0.11' });
+  const teardown: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    await sandboxRemove(ctx, [name(i)], { force: true });
+    teardown.push(performance.now() - t);
+  }
+  const rss = await stopDns(root);
+  if (rss && n >= 1000) dnsRss.set(n, rss);
+  await networkRemove(ctx, ['bench']); // its bridge holds 10.88.0.1, which the next method needs
+  await ctx.host.close();
+  return { setup, teardown };
+};
+
+const nsnetCli: Method = async (n, work) => {
+  const { ctx, root } = await nsnetContext(work);
+  await ctx.host.close();
+  const env = { NSNET_RESOLV_CONF: path.join(root, 'resolv.conf'), NSNET_ETC_NETNS: path.join(root, 'etc') };
+  const N = `node ${BIN} --root ${root}`;
+  const lines = [];
+  for (let i = 0; i < n; i++) lines.push(`s=$EPOCHREALTIME; ${N} create --name ${name(i)} --network bench >/dev/null; echo "up $s $EPOCHREALTIME"`);
+  const up = await bash(lines.join('\n'), env);
+  await check('nsnet cli', n, { server: '127.0.0.11' });
+  const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ${N} rm -f ${name(i)} >/dev/null; echo "down $s $EPOCHREALTIME"`).join('\n'), env);
+  await stopDns(root);
+  await bash(`${N} network rm bench >/dev/null`, env);
+  return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
+};
+
+// ---- iproute2 ------------------------------------------------------------------
+
+const BRIDGE_UP = 'ip link add br88 type bridge && ip addr add 10.88.0.1/16 dev br88 && ip link set br88 up && sysctl -qw net.ipv4.ip_forward=1';
+const BRIDGE_DOWN = 'ip link del br88';
+
+const bashIp: Method = async (n) => {
+  await bash(BRIDGE_UP);
+  const lines = [];
+  for (let i = 0; i < n; i++) {
+    const ns = name(i);
+    lines.push(`s=$EPOCHREALTIME`, `ip netns add ${ns}`, `ip -n ${ns} link set lo up`,
+      `ip link add vh${i} master br88 up type veth peer name eth0 netns ${ns}`,
+      `ip -n ${ns} addr add ${ipOf(i)}/16 dev eth0`, `ip -n ${ns} link set eth0 up`,
+      `ip -n ${ns} route add default via 10.88.0.1`, `echo "up $s $EPOCHREALTIME"`);
+  }
+  const up = await bash(lines.join('\n'));
+  await check('bash ip', n);
+  const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ip netns del ${name(i)}; echo "down $s $EPOCHREALTIME"`).join('\n'));
+  await waitClean();
+  await bash(BRIDGE_DOWN);
+  return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
+};
+
+const ipBatch: Method = async (n) => {
+  await bash(BRIDGE_UP);
+  const host = [...Array.from({ length: n }, (_, i) => `netns add ${name(i)}`),
+    ...Array.from({ length: n }, (_, i) => `link add vh${i} master br88 up type veth peer name eth0 netns ${name(i)}`)].join('\n');
+  const lines = ['T0=$EPOCHREALTIME', `ip -batch - <<'EOF'\n${host}\nEOF`, 'H=$EPOCHREALTIME'];
+  for (let i = 0; i < n; i++) {
+    lines.push('s=$EPOCHREALTIME', `ip -n ${name(i)} -batch - <<'EOF'\nlink set lo up\naddr add ${ipOf(i)}/16 dev eth0\nlink set eth0 up\nroute add default via 10.88.0.1\nEOF`, 'echo "up $s $EPOCHREALTIME"');
+  }
+  lines.push('echo "host $T0 $H"');
+  const out = await bash(lines.join('\n'));
+  const hostShare = spans(out, 'host')[0]! / n;
+  await check('ip -batch', n);
+  const down = await bash(`s=$EPOCHREALTIME\nip -batch - <<'EOF'\n${Array.from({ length: n }, (_, i) => `netns del ${name(i)}`).join('\n')}\nEOF\necho "down $s $EPOCHREALTIME"`);
+  await waitClean();
+  await bash(BRIDGE_DOWN);
+  return { setup: spans(out, 'up').map((x) => x + hostShare), teardown: Array(n).fill(spans(down, 'down')[0]! / n) };
+};
+
+// ---- CNI -----------------------------------------------------------------------
+
+const cniBridge: Method = async (n, work) => {
+  const conf = path.join(work, 'cni.json');
+  writeFileSync(conf, JSON.stringify({
+    cniVersion: '1.0.0', name: 'bench', type: 'bridge', bridge: 'cni88', isGateway: true, ipMasq: true,
+    ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(work, 'cni-ipam') },
+  }));
+  const run = (cmd: string, i: number) =>
+    `CNI_COMMAND=${cmd} CNI_CONTAINERID=benchctr${i} CNI_NETNS=/run/netns/${name(i)} CNI_IFNAME=eth0 CNI_PATH=${CNI} ${CNI}/bridge < ${conf} >/dev/null`;
+  const up = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ip netns add ${name(i)}; ${run('ADD', i)}; echo "up $s $EPOCHREALTIME"`).join('\n'));
+  await check('cni bridge', n);
+  const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ${run('DEL', i)}; ip netns del ${name(i)}; echo "down $s $EPOCHREALTIME"`).join('\n'));
+  await waitClean();
+  await bash('ip link del cni88 || true');
+  return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
+};
+
+// ---- netavark + aardvark-dns -------------------------------------------------------
+
+const netavark: Method = async (n, work) => {
+  const cfg = path.join(work, 'netavark');
+  mkdirSync(cfg, { recursive: true });
+  const netId = 'b'.repeat(64);
+  const json = (i: number) => JSON.stringify({
+    container_id: `${String(i).padStart(8, '0')}${'c'.repeat(56)}`, container_name: name(i),
+    networks: { bench: { interface_name: 'eth0', static_ips: [ipOf(i)] } },
+    network_info: { bench: { dns_enabled: true, driver: 'bridge', id: netId, internal: false, ipv6_enabled: false, name: 'bench', network_interface: 'nv88', subnets: [{ gateway: '10.88.0.1', subnet: '10.88.0.0/16' }] } },
+  });
+  for (let i = 0; i < n; i++) writeFileSync(path.join(work, `ctr${i}.json`), json(i));
+  const cmd = (verb: string, i: number) => `NETAVARK_FW=iptables ${NETAVARK} --config ${cfg} -a ${AARDVARK} ${verb} /run/netns/${name(i)} < ${work}/ctr${i}.json >/dev/null`;
+  const up = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ip netns add ${name(i)}; ${cmd('setup', i)}; echo "up $s $EPOCHREALTIME"`).join('\n'));
+  await check('netavark', n, { server: '10.88.0.1' });
+  const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ${cmd('teardown', i)}; ip netns del ${name(i)}; echo "down $s $EPOCHREALTIME"`).join('\n'));
+  await waitClean();
+  return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
+};
+
+const ALL_METHODS: Record<string, Method> = {
+  'nsnet lib': nsnetLib, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge, 'netavark+aardvark': netavark,
+};
+// METHODS="nsnet lib,netavark+aardvark" runs a subset.
+const METHODS = Object.fromEntries(Object.entries(ALL_METHODS).filter(([m]) => !process.env.METHODS || process.env.METHODS.split(',').includes(m)));
+
+// ---- run -----------------------------------------------------------------------
+
+const results: Record<string, Record<number, Run[]>> = Object.fromEntries(Object.keys(METHODS).map((m) => [m, {}]));
+await waitClean();
+for (const n of NS) {
+  const rounds = n === 1 ? Math.max(ROUNDS, 10) : ROUNDS;
+  for (let r = 0; r < rounds; r++) {
+    for (const m of Object.keys(METHODS).sort(() => Math.random() - 0.5)) {
+      const work = mkdtempSync(`/run/nsnet-bench-${m.replace(/\W+/g, '')}-`);
+      const run = await METHODS[m]!(n, work);
+      await waitClean();
+      (results[m]![n] ??= []).push(run);
+      process.stderr.write(`  N=${String(n).padEnd(5)} round ${r + 1}/${rounds} ${m.padEnd(18)} setup p50 ${med(run.setup).toFixed(2)} ms, teardown p50 ${med(run.teardown).toFixed(2)} ms\n`);
+    }
+  }
+}
+
+// Published ports: the k-th port's element add, on one sandbox, through nsnet's firewall layer.
+const portTimes: number[] = [];
+{
+  const work = mkdtempSync('/run/nsnet-bench-ports-');
+  const { ctx, root } = await nsnetContext(work);
+  await sandboxCreate(ctx, { name: 'ports', network: 'bench' });
+  for (let k = 0; k < 1000; k++) {
+    const t = performance.now();
+    await addElements(ctx, portElements('add', [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 20000 + k, ip: '10.88.0.2', port: 1000 + k }]), 'bench');
+    portTimes.push(performance.now() - t);
+  }
+  await sandboxRemove(ctx, ['ports'], { force: true });
+  await stopDns(root);
+  await networkRemove(ctx, ['bench']);
+  await ctx.host.close();
+  await waitClean();
+}
+
+// CLI start-up, against Node's own.
+async function startup(cmd: string, times = 20): Promise<number> {
+  const out = await bash(Array.from({ length: times }, () => `s=$EPOCHREALTIME; ${cmd} >/dev/null; echo "t $s $EPOCHREALTIME"`).join('\n'));
+  return med(spans(out, 't'));
+}
+const nodeStart = await startup('node -e 0');
+const versionStart = await startup(`node ${BIN} --version`);
+
+// ---- report --------------------------------------------------------------------
+
+const all = (m: string, n: number, k: 'setup' | 'teardown') => (results[m]![n] ?? []).flatMap((r) => r[k]);
+const largest = Math.max(...NS);
+const rows: string[] = [];
+for (const n of NS) {
+  rows.push(`\n### N = ${n}\n`, '| method | setup p50 ms | setup p90 ms | teardown p50 ms | setup ÷ nsnet lib | teardown ÷ nsnet lib |', '|---|---:|---:|---:|---:|---:|');
+  const libS = med(all('nsnet lib', n, 'setup'));
+  const libT = med(all('nsnet lib', n, 'teardown'));
+  for (const m of Object.keys(METHODS)) {
+    const s = all(m, n, 'setup');
+    const t = all(m, n, 'teardown');
+    rows.push(`| ${m} | ${med(s).toFixed(2)} | ${p90(s).toFixed(2)} | ${med(t).toFixed(2)} | ${(med(s) / libS).toFixed(1)}x | ${(med(t) / libT).toFixed(1)}x |`);
+  }
+}
+const lib = all('nsnet lib', largest, 'setup');
+const flat = (xs: number[]) => med(xs.slice(-10)) / med(xs.slice(5, 15));
+const libSetup = med(all('nsnet lib', largest >= 100 ? 100 : largest, 'setup'));
+const goals = [
+  ['1. library path, full sandbox with DNS, median', `${libSetup.toFixed(2)} ms (N=100)`, libSetup <= 3],
+  ['   ... vs netavark+aardvark (>= 12x)', `${(med(all('netavark+aardvark', 100, 'setup')) / libSetup).toFixed(1)}x`, med(all('netavark+aardvark', 100, 'setup')) / libSetup >= 12],
+  ['   ... vs ip -batch (>= 1.8x)', `${(med(all('ip -batch', 100, 'setup')) / libSetup).toFixed(2)}x`, med(all('ip -batch', 100, 'setup')) / libSetup >= 1.8],
+  [`2. flat: last 10 ÷ 10th sandbox (N=${largest}, <= 1.3)`, `${flat(lib).toFixed(2)}`, flat(lib) <= 1.3],
+  ['   flat: 1000th ÷ 10th published port (<= 1.3)', `${flat(portTimes).toFixed(2)} (${med(portTimes.slice(5, 15)).toFixed(2)} -> ${med(portTimes.slice(-10)).toFixed(2)} ms)`, flat(portTimes) <= 1.3],
+  ['3. teardown per sandbox (<= 1 ms)', `${med(all('nsnet lib', 100, 'teardown')).toFixed(2)} ms`, med(all('nsnet lib', 100, 'teardown')) <= 1],
+  ['   ... vs netavark (>= 30x)', `${(med(all('netavark+aardvark', 100, 'teardown')) / med(all('nsnet lib', 100, 'teardown'))).toFixed(1)}x`, med(all('netavark+aardvark', 100, 'teardown')) / med(all('nsnet lib', 100, 'teardown')) >= 30],
+  ['4. CLI create <= node start + 15 ms', `${med(all('nsnet cli', 100, 'setup')).toFixed(1)} ms vs node ${nodeStart.toFixed(1)} ms (+${(med(all('nsnet cli', 100, 'setup')) - nodeStart).toFixed(1)})`, med(all('nsnet cli', 100, 'setup')) <= nodeStart + 15],
+  ['   ... and no slower than netavark', `${(med(all('nsnet cli', 100, 'setup')) / med(all('netavark+aardvark', 100, 'setup'))).toFixed(2)}x netavark`, med(all('nsnet cli', 100, 'setup')) <= med(all('netavark+aardvark', 100, 'setup'))],
+  [`5. DNS server RSS at N=${largest} (< 100 MB)`, dnsRss.has(largest) ? `${dnsRss.get(largest)!.toFixed(0)} MB` : 'not measured (N < 1000)', (dnsRss.get(largest) ?? Infinity) < 100],
+] as const;
+const report = [
+  '# Benchmarks: nsnet against ip, CNI and netavark',
+  '',
+  `Generated by \`npm run bench\` (NS=${NS.join(',')}, ROUNDS=${ROUNDS}) on ${new Date().toISOString().slice(0, 10)}: ${(await execa('uname', ['-r'])).stdout}, Node ${process.version}, 2 vCPUs.`,
+  'Per sandbox on one bridge; medians of per-sandbox times. See bench/suite.ts for what each method runs.',
+  ...rows,
+  '',
+  '## Goals',
+  '',
+  '| goal | measured | |',
+  '|---|---|---|',
+  ...goals.map(([g, v, ok]) => `| ${g} | ${v} | ${ok ? 'met' : '**not met**'} |`),
+  '',
+  `CLI start-up: \`node -e 0\` ${nodeStart.toFixed(1)} ms, \`nsnet --version\` ${versionStart.toFixed(1)} ms, \`nsnet create\` ${med(all('nsnet cli', 100, 'setup')).toFixed(1)} ms (N=100 median).`,
+  '',
+  '![per-sandbox setup time](per-sandbox.svg)',
+  '',
+];
+writeFileSync('docs/bench/README.md', report.join('\n'));
+writeFileSync('docs/bench/per-sandbox.svg', lineChart({
+  title: 'Setup time per sandbox', xLabel: 'sandboxes on the bridge (N)', yLabel: 'ms per sandbox (median)',
+  series: Object.keys(METHODS).map((m) => ({ name: m, points: NS.map((n) => ({ x: n, y: med(all(m, n, 'setup')) })) })),
+}));
+writeFileSync('docs/bench/results.json', JSON.stringify({ NS, ROUNDS, results, portTimes, nodeStart, versionStart, dnsRss: Object.fromEntries(dnsRss) }));
+console.log(report.join('\n'));
