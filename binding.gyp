@@ -14,7 +14,8 @@
         "native/nftables.cc",
         "native/socket.cc",
         "native/flock.cc",
-        "native/spawn.cc"
+        "native/spawn.cc",
+        "native/rlimit.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

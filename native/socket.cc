@@ -8,6 +8,7 @@
 // namespace, so no Node thread ever enters it.
 //
 //   ip netns exec web ss -lntu      shows the socket (with no process: it is ours)
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -73,6 +74,13 @@ Napi::Value SocketBindVerb(const Napi::CallbackInfo& info) {
           Bound b;
           b.port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
                                                   : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+          // A server holding thousands of these (the DNS server: two per
+          // sandbox) must keep fds below FD_SETSIZE free: libnftables still
+          // select()s on its netlink socket, and glibc aborts the process when
+          // FD_SET gets an fd >= 1024. So these live at 1024 and up when the
+          // fd limit allows.
+          int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
+          if (high >= 0) fd.Reset(high);
           b.fd = fd.Release();
           return b;
         });

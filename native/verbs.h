@@ -30,5 +30,6 @@ Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
 Napi::Value FlockVerb(const Napi::CallbackInfo& info);
 Napi::Value SpawnVerb(const Napi::CallbackInfo& info);
 Napi::Value WaitpidVerb(const Napi::CallbackInfo& info);
+Napi::Value RlimitNofileRaiseVerb(const Napi::CallbackInfo& info);
 
 }  // namespace nsnet

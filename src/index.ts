@@ -27,6 +27,7 @@ export { formatPrefix, parsePrefix, type Prefix } from './net/ip.js';
 export { openContext, type Context } from './docker/context.js';
 export { NsnetError, type ErrorKind } from './docker/errors.js';
 export { networkCreate, networkInspect, networkList, networkPrune, networkRemove } from './docker/networks.js';
-export { sandboxConnect, sandboxCreate, sandboxDisconnect, type SandboxCreateRequest } from './docker/sandboxes.js';
+export { sandboxCreate, type SandboxCreateRequest } from './docker/sandboxes.js';
+export { sandboxConnect, sandboxDisconnect } from './docker/connect.js';
 export { sandboxExec, sandboxRemove, sandboxRun } from './docker/process.js';
 export type { EndpointRecord, NetworkRecord, SandboxRecord } from './docker/types.js';

@@ -137,6 +137,8 @@ export interface NativeAddon {
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
   spawn(o: NativeSpawn): Promise<{ pid: number }>;
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
+  /** Raises the soft open-file limit to the hard one; returns both. */
+  rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
 }
 
 export interface NativeSpawn {

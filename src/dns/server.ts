@@ -105,6 +105,9 @@ export class DnsServer {
       closeSync(this.lockFd);
       throw new Error(`another nsnet DNS server is running (lock ${dirs.runDir}/dns.lock)`);
     }
+    // Two sockets per sandbox: make room for thousands of sandboxes.
+    const limit = await native().rlimitNofileRaise();
+    if (limit.soft < 4096) this.log(`open-file limit is ${limit.soft}: at most ~${Math.floor((limit.soft - 64) / 2)} sandboxes (raise LimitNOFILE / ulimit -n)`);
     this.forwarder = dgram.createSocket('udp4');
     this.forwarder.on('message', (msg) => this.onUpstreamReply(msg));
     this.forwarder.on('error', (e) => this.log(`forwarder: ${e.message}`));

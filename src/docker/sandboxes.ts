@@ -15,35 +15,28 @@
 // the kernel objects, undoing them all if a step fails; (3) under the lock,
 // mark it "created". A crash between phases leaves a "creating" record that
 // `nsnet rm -f` (or a later teardown) removes, kernel objects and all.
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { addrAdd } from '../kernel/addr.js';
-import { isNotFound } from '../kernel/errors.js';
-import { linkDel, linkGet, linkSet } from '../kernel/link.js';
-import { NETNS_RUN_DIR, netnsAdd, netnsDel, netnsOpen, type Netns } from '../kernel/netns.js';
-import { routeAdd } from '../kernel/route.js';
+import { linkSet } from '../kernel/link.js';
+import { NETNS_RUN_DIR, netnsAdd, netnsDel, type Netns } from '../kernel/netns.js';
 import { socketBind } from '../kernel/socket.js';
-import { vethAdd } from '../kernel/veth.js';
-import { allocate, checkStatic } from '../net/ipam.js';
-import { parsePrefix } from '../net/ip.js';
-import { macFromIPv4 } from '../net/mac.js';
 import { ipv4ToInt } from '../net/ip.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements, portElements, type PortRule } from '../nft/table.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
-import { closeSync } from 'node:fs';
 import type { Context } from './context.js';
-import { asInvalid, conflict, invalidArg, notFound, NsnetError } from './errors.js';
+import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
+import { endpointSteps, planEndpoint } from './endpoint.js';
 import { removeSandboxFiles, writeSandboxFiles } from './files.js';
 import { addElements, deleteElements } from './firewall.js';
 import { hostResolvConf, localPortRange } from './host.js';
-import { checkName, newId, shortId, vethName } from './names.js';
-import { ensureBridge, findNetwork, usingState } from './networks.js';
+import { checkName, newId, shortId } from './names.js';
+import { findNetwork, usingState } from './networks.js';
 import { runSteps, teardown, type Step } from './plan.js';
 import { parsePublish, portsClash, type PortSpec } from './ports.js';
-import type { EndpointRecord, NetworkRecord, PortBinding, SandboxRecord, State } from './types.js';
+import type { NetworkRecord, PortBinding, SandboxRecord, State } from './types.js';
 
 export interface SandboxCreateRequest {
   name?: string;
@@ -92,12 +85,6 @@ export async function netnsOwner(s: State, sb: SandboxRecord): Promise<SandboxRe
   return cur;
 }
 
-/** The address bitmap of a network, as ipam.ts wants it, and its bounds. */
-async function addressesOf(s: State, net: NetworkRecord) {
-  const block = parseIpv4Block(net.subnet!);
-  return { block, used: await s.addresses.usedTest(net.id, block.network, block.size) };
-}
-
 /** Gives back what a sandbox holds in the state: its addresses, its host ports, its place in a container: owner. */
 export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
   for (const e of sb.endpoints) {
@@ -113,38 +100,7 @@ export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> 
   }
 }
 
-/** Plans one endpoint (address, MAC, names) for `sb` on `net`, and claims its address. */
-async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord, o: { ip?: string; mac?: string; aliases?: string[] }): Promise<EndpointRecord> {
-  const pool = { subnet: net.subnet!, gateway: net.gateway!, ...(net.ipRange && { ipRange: net.ipRange }) };
-  const { block, used } = await addressesOf(s, net);
-  let ip: string;
-  if (o.ip) {
-    if (net.defaultBridge) throw invalidArg('user specified IP address is supported on user defined networks only');
-    asInvalid(() => checkStatic(pool, o.ip!, used));
-    ip = o.ip;
-  } else {
-    ip = asInvalid(() => allocate(pool, used));
-  }
-  await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(ip), true);
-  const taken = new Set(sb.endpoints.map((e) => e.ifname));
-  let i = 0;
-  while (taken.has(`eth${i}`)) i++;
-  return {
-    networkId: net.id,
-    endpointId: newId(),
-    ifname: `eth${i}`,
-    // 7 random hex digits: a clash is as unlikely as Docker's, and the kernel would refuse it (EEXIST).
-    hostVeth: vethName(),
-    ip,
-    prefixlen: parsePrefix(net.subnet!).prefixlen,
-    mac: o.mac ?? macFromIPv4(ip),
-    gateway: net.gateway!,
-    aliases: o.aliases ?? [],
-    staticIp: !!o.ip,
-  };
-}
-
-function sameList(a: string[] | undefined): boolean {
+export function sameList(a: string[] | undefined): boolean {
   return !!a && a.length > 0;
 }
 
@@ -183,55 +139,10 @@ async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: 
 const portRules = (ports: PortBinding[]): PortRule[] =>
   ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }));
 
-/** The kernel steps that attach an existing namespace to a network through one endpoint. */
-function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: () => Netns,
-  o: { defaultRoute: boolean; ownVeth: boolean }): Step[] {
-  const forWhom = `sandbox ${sb.name}`;
-  let peer = { index: 0, name: e.ifname };
-  return [
-    {
-      title: `making sure network ${net.name} (bridge ${net.bridge}) is up`,
-      do: () => ensureBridge(ctx, net),
-    },
-    {
-      title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${sb.netns})`,
-      equivalent: [`ip link add ${e.hostVeth}${net.mtu ? ` mtu ${net.mtu}` : ''} master ${net.bridge} up type veth peer name ${e.ifname} netns ${sb.netns} address ${e.mac}`],
-      do: async () => {
-        const bridge = await linkGet(ctx.host, net.bridge!);
-        const v = await vethAdd(ctx.host, {
-          name: e.hostVeth, master: bridge, up: true, ...(net.mtu && { mtu: net.mtu }),
-          peer: { name: e.ifname, netns: ns(), address: e.mac, ...(net.mtu && { mtu: net.mtu }) }, for: forWhom,
-        });
-        peer = { index: v.peerIndex, name: e.ifname };
-      },
-      // A new sandbox's veth goes with its namespace; on a live one (connect) it must be deleted.
-      ...(o.ownVeth && { undo: () => linkDel(ns(), peer, { for: forWhom }) }),
-    },
-    {
-      title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
-      equivalent: [`ip -n ${sb.netns} addr add ${e.ip}/${e.prefixlen} dev ${e.ifname}`, `ip -n ${sb.netns} link set ${e.ifname} up`],
-      do: async () => {
-        await Promise.all([addrAdd(ns(), peer, `${e.ip}/${e.prefixlen}`, { for: forWhom }), linkSet(ns(), peer, { up: true, for: forWhom })]);
-      },
-    },
-    ...(o.defaultRoute ? [{
-      title: `adding default route via ${e.gateway}`,
-      equivalent: [`ip -n ${sb.netns} route add default via ${e.gateway}`],
-      do: () => routeAdd(ns(), { dst: 'default', via: e.gateway, for: forWhom }),
-    }] : []),
-    ...(net.icc === false ? [{
-      title: `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,
-      equivalent: [`nft ${iccElements('add', e.hostVeth).trim()}`],
-      do: () => addElements(ctx, iccElements('add', e.hostVeth), `isolating ${e.hostVeth} (enable_icc=false) for ${forWhom}`),
-      undo: () => deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`),
-    }] : []),
-  ];
-}
-
 type Files = Parameters<typeof writeSandboxFiles>[2];
 
 /** Renders the sandbox's resolv.conf, hosts and hostname (under the lock: links name other sandboxes). */
-async function renderFiles(s: State, sb: SandboxRecord): Promise<Files> {
+export async function renderFiles(s: State, sb: SandboxRecord): Promise<Files> {
   const firstNet = sb.endpoints[0] && s.networks.find((n) => n.id === sb.endpoints[0]!.networkId);
   const mode = sb.mode === 'none' ? 'none' : firstNet?.defaultBridge ? 'default-bridge' : 'user-network';
   const host = parseResolvConf(await hostResolvConf());
@@ -418,72 +329,4 @@ export async function sandboxTeardown(ctx: Context, sb: SandboxRecord, networks:
   ]);
 }
 
-export { planEndpoint, endpointSteps, renderFiles };
 
-/** Connects a live sandbox to one more network: `nsnet network connect`. */
-export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string, o: { ip?: string; aliases?: string[] } = {}): Promise<void> {
-  const { sb, net, e, files, hasRoute } = await usingState(ctx, async (s) => {
-    const net = findNetwork(s, netRef);
-    const sb = await findSandbox(s, sbRef);
-    if (sb.mode === 'container') throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
-    if (sb.mode === 'host' || net.driver === 'host') throw conflict('container cannot be disconnected from host network or connected to host network');
-    if (sb.mode === 'none' || net.driver === 'null') throw conflict('container cannot be connected to multiple networks with one of the networks in private (none) mode');
-    if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
-    if (sb.endpoints.some((x) => x.networkId === net.id)) throw conflict(`endpoint with name ${sb.name} already exists in network ${net.name}`);
-    if (net.defaultBridge && sameList(o.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
-    const hasRoute = sb.endpoints.some((x) => !s.networks.find((n) => n.id === x.networkId)?.internal);
-    const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), aliases: o.aliases ?? [] });
-    const updated = { ...sb, endpoints: [...sb.endpoints, e] };
-    s.sandboxes.put(updated);
-    return { sb: updated, net, e, hasRoute, files: await renderFiles(s, updated) };
-  });
-  const ns = await netnsOpen({ name: sb.netns! });
-  try {
-    await runSteps([
-      ...endpointSteps(ctx, sb, net, e, () => ns, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
-      { title: 'rewriting hosts', do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files) },
-    ], ctx.observe);
-  } catch (err) {
-    await usingState(ctx, async (s) => {
-      const rec = await s.sandboxes.byId(sb.id);
-      if (!rec) return;
-      const block = parseIpv4Block(net.subnet!);
-      await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
-      s.sandboxes.put({ ...rec, endpoints: rec.endpoints.filter((x) => x.endpointId !== e.endpointId) });
-    });
-    throw err;
-  } finally {
-    await ns.close();
-  }
-  if (!net.defaultBridge) await ctx.dns?.sync(true, [sb.id]);
-}
-
-/** Disconnects a sandbox from a network: `nsnet network disconnect`. */
-export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: string): Promise<void> {
-  const sbId = await usingState(ctx, async (s) => {
-    const net = findNetwork(s, netRef);
-    const sb = await findSandbox(s, sbRef);
-    const e = sb.endpoints.find((x) => x.networkId === net.id);
-    if (!e) throw notFound(`sandbox ${sb.name} is not connected to network ${net.name}`);
-    const ns = await netnsOpen({ name: sb.netns! });
-    try {
-      const peer = await linkGet(ns, e.ifname).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-      if (peer) await linkDel(ns, peer, { for: `sandbox ${sb.name}` });
-      if (net.icc === false) await deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`);
-      sb.endpoints = sb.endpoints.filter((x) => x !== e);
-      const block = parseIpv4Block(net.subnet!);
-      await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
-      s.sandboxes.put(sb);
-      // If that link carried the default route, give it to the next network that has a gateway.
-      const next = sb.endpoints.find((x) => !s.networks.find((n) => n.id === x.networkId)?.internal);
-      if (next) await routeAdd(ns, { dst: 'default', via: next.gateway }).catch(() => {});
-      await writeSandboxFiles(ctx.etcNetns, sb.netns!, await renderFiles(s, sb));
-    } finally {
-      await ns.close();
-    }
-    return sb.id;
-  });
-  await ctx.dns?.sync(false, [sbId]);
-}
-
-export { NsnetError };

@@ -12,7 +12,7 @@ describe.skipIf(!built)('addon argument checks', () => {
   test('every verb is there', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
-      'netnsDelete', 'netnsOpen', 'nftApply', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
+      'netnsDelete', 'netnsOpen', 'nftApply', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
       'sysctlRead', 'sysctlWrite', 'waitpid',
     ]);
   });
