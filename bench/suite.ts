@@ -340,6 +340,8 @@ const report = [
   '',
   '![per-sandbox setup time](per-sandbox.svg)',
   '',
+  'Where the time goes, and what is left: [analysis.md](analysis.md).',
+  '',
 ];
 writeFileSync('docs/bench/README.md', report.join('\n'));
 writeFileSync('docs/bench/per-sandbox.svg', lineChart({
