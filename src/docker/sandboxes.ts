@@ -112,24 +112,29 @@ async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: 
   const out: PortBinding[] = [];
   const taken = async (p: PortSpec) =>
     [...(await s.ports.get(p.proto, p.hostPort)).map((c) => ({ ...c, containerPort: 0 })), ...out].some((o) => portsClash(o, p));
+  // A host process listening on the port would never see its traffic again: refuse it, as Docker does.
+  const free = async (p: PortSpec) => {
+    const probe = await socketBind(ctx.host, { type: p.proto, address: p.hostIp, port: p.hostPort }).catch((e: unknown) => e);
+    if (probe instanceof Error) {
+      if ((probe as NodeJS.ErrnoException).code === 'EADDRINUSE') return false;
+      throw probe;
+    }
+    closeSync((probe as { fd: number }).fd);
+    return true;
+  };
   let range: [number, number] | undefined;
   for (const spec of specs) {
     let p = { ...spec };
     if (p.hostPort === 0) {
+      // An ephemeral port: the lowest one of the kernel's range that nobody holds.
       range ??= await localPortRange(ctx.host);
       let port = range[0];
-      while (port <= range[1] && (await taken({ ...p, hostPort: port }))) port++;
+      while (port <= range[1] && ((await taken({ ...p, hostPort: port })) || !(await free({ ...p, hostPort: port })))) port++;
       if (port > range[1]) throw conflict('no free host port left in net.ipv4.ip_local_port_range');
       p = { ...p, hostPort: port };
+    } else if ((await taken(p)) || !(await free(p))) {
+      throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
     }
-    if (await taken(p)) throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
-    // A host process listening there would never see its traffic again: refuse, as Docker does.
-    const probe = await socketBind(ctx.host, { type: p.proto, address: p.hostIp, port: p.hostPort }).catch((e: unknown) => e);
-    if (probe instanceof Error) {
-      if ((probe as NodeJS.ErrnoException).code === 'EADDRINUSE') throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
-      throw probe;
-    }
-    closeSync((probe as { fd: number }).fd);
     out.push({ ...p, ip });
   }
   for (const p of out) await s.ports.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, sandboxId });
