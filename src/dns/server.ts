@@ -31,7 +31,7 @@ import { isNotFound } from '../kernel/errors.js';
 import { netnsOpen, type Netns } from '../kernel/netns.js';
 import { nftApply } from '../kernel/nftables.js';
 import { socketBind } from '../kernel/socket.js';
-import { withState } from '../state/store.js';
+import { readState } from '../state/store.js';
 import type { Context } from '../docker/context.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { hostResolvConf } from '../docker/host.js';
@@ -179,13 +179,12 @@ export class DnsServer {
    * change costs the same with 10 sandboxes as with 1000.
    */
   private async doSync(ids?: string[]): Promise<ControlReply> {
-    const snap = await withState<NetworkRecord, SandboxRecord, { networks: NetworkRecord[]; records: Map<string, SandboxRecord | undefined> }>(
-      this.ctx.dirs, async (s) => {
-        const records = new Map<string, SandboxRecord | undefined>();
-        if (ids) for (const id of ids) records.set(id, await s.sandboxes.byId(id));
-        else for (const sb of await s.sandboxes.all()) records.set(sb.id, sb);
-        return { networks: s.networks, records };
-      });
+    // Reads only; no lock needed (state files are replaced atomically).
+    const state = await readState<NetworkRecord, SandboxRecord>(this.ctx.dirs);
+    const records = new Map<string, SandboxRecord | undefined>();
+    if (ids) for (const id of ids) records.set(id, await state.sandboxes.byId(id));
+    else for (const sb of await state.sandboxes.all()) records.set(sb.id, sb);
+    const snap = { networks: state.networks, records };
     if (!ids) this.known.clear();
     for (const [id, sb] of snap.records) {
       if (sb) this.known.set(id, sb);

@@ -64,6 +64,15 @@ export interface Stores<N, R extends { id: string; name: string }> {
 }
 
 /**
+ * The state as it is now, read without the lock: every file is replaced by an
+ * atomic rename, so a reader sees each one whole, old or new. For readers that
+ * only look (the DNS server); anything that changes state uses withState.
+ */
+export async function readState<N, R extends { id: string; name: string }>(dirs: StoreDirs): Promise<{ networks: N[]; sandboxes: RecordFiles<R> }> {
+  return { networks: await readJson<N[]>(path.join(dirs.dataDir, 'networks.json'), []), sandboxes: new RecordFiles<R>(dirs.runDir) };
+}
+
+/**
  * Runs `fn` on the state under the lock; when it returns, whatever it changed
  * is written back (networks.json if it changed, and each sandbox, address map
  * and port file it touched). If `fn` throws, nothing is written.
