@@ -13,6 +13,7 @@ packages=(
   iproute2                   # ip (test oracle, benchmarks, docs)
   bind9-dnsutils             # dig, nslookup
   iputils-ping               # ping
+  curl                       # HTTP checks in the tests and the tour
   tcpdump                    # packet captures in tests and docs
   util-linux procps          # unshare, mount, flock; sysctl, ps
   g++ make python3           # node-gyp

@@ -307,6 +307,17 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['nsnet dns', 'nsnet dns --debug'],
   },
   {
+    name: 'tour',
+    usage: '[OPTIONS]',
+    description: "Replay Docker networking's classic walkthrough live, in a private sandbox, checking each step",
+    args: { min: 0, max: 0 },
+    flags: [
+      { long: 'step', type: 'bool', description: 'Wait for Enter between steps' },
+      { long: 'json', type: 'bool', description: 'Print the steps and their checks as JSON' },
+    ],
+    examples: ['nsnet tour', 'nsnet tour --step', 'nsnet tour --json'],
+  },
+  {
     name: 'version',
     usage: '',
     description: 'Show the nsnet version information',

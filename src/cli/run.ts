@@ -72,6 +72,7 @@ async function context(io: Io, root: string | undefined): Promise<Context> {
 
 export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
   const f = p.flags;
+  if (p.command === 'tour') return tour(p, io);
   const ctx = await context(io, p.global.root);
   if (p.command === 'dns') return runDnsServer(ctx, flagBool(f, 'debug'), io);
   try {
@@ -182,6 +183,38 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   } finally {
     await ctx.host.close();
   }
+}
+
+/**
+ * `nsnet tour`: re-runs itself inside scripts/sandbox.sh (a private network
+ * and mount namespace), so the walkthrough never touches this machine's network.
+ */
+async function tour(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+  const bin = process.argv[1]!;
+  if (io.env.NSNET_IN_SANDBOX !== '1') {
+    const { spawnSync } = await import('node:child_process');
+    const sandbox = new URL('../../scripts/sandbox.sh', import.meta.url).pathname;
+    const r = spawnSync('bash', [sandbox, process.execPath, bin, 'tour', ...(flagBool(p.flags, 'step') ? ['--step'] : []), ...(flagBool(p.flags, 'json') ? ['--json'] : [])],
+      { stdio: 'inherit', env: io.env });
+    return r.status ?? 1;
+  }
+  const { runTour } = await import('../tour/tour.js');
+  const json = flagBool(p.flags, 'json');
+  const steps = await runTour({
+    json,
+    step: flagBool(p.flags, 'step'),
+    out: io.out,
+    color: !!process.stdout.isTTY && !io.env.NO_COLOR,
+    waitForEnter: async () => {
+      io.err('  (Enter for the next step)');
+      await io.stdin();
+    },
+    dnsArgv: (root) => [bin, '--root', root, 'dns'],
+  });
+  const ok = steps.every((s) => s.checks.length > 0 && s.checks.every((c) => c.ok));
+  if (json) io.out(JSON.stringify({ ok, steps }, null, 2));
+  else io.out(ok ? '\nEvery expectation met.' : '\nSome expectations were NOT met (see above).');
+  return ok ? 0 : 1;
 }
 
 /** `nsnet dns`: the embedded DNS server, in the foreground, until SIGTERM/SIGINT. */

@@ -1,0 +1,27 @@
+// `nsnet tour` runs the seeds' walkthrough to the end with every expectation
+// met, and leaves nothing behind. It runs in a sandbox of its own (nested in
+// the test sandbox), as it does for a user.
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { execa } from 'execa';
+import { expect, test } from 'vitest';
+import { describeKernel, netnsNames } from '../helpers/kernel.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsnet.js');
+
+describeKernel('nsnet tour (kernel)', () => {
+  test('every step passes its checks; nothing is left', async () => {
+    const before = netnsNames();
+    const r = await execa('node', [BIN, 'tour', '--json'], {
+      reject: false, timeout: 120_000, env: { NSNET_IN_SANDBOX: '', NODE_EXTRA_CA_CERTS: '' },
+    });
+    expect(r.exitCode, String(r.stderr)).toBe(0);
+    const report = JSON.parse(String(r.stdout)) as { ok: boolean; steps: { title: string; checks: { what: string; ok: boolean }[] }[] };
+    const failed = report.steps.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${s.title}: ${c.what}`));
+    expect(failed).toEqual([]);
+    expect(report.ok).toBe(true);
+    expect(report.steps).toHaveLength(5);
+    for (const s of report.steps) expect(s.checks.length, s.title).toBeGreaterThan(0);
+    expect(netnsNames()).toEqual(before);
+  }, 150_000);
+});
