@@ -12,7 +12,7 @@ export function lineChart(o: { title: string; xLabel: string; yLabel: string; se
   const xs = o.series.flatMap((s) => s.points.map((p) => p.x));
   const ys = o.series.flatMap((s) => s.points.map((p) => p.y)).filter((y) => y > 0);
   const lx = (v: number) => Math.log10(v);
-  const [x0, x1] = [Math.floor(lx(Math.min(...xs))), Math.ceil(lx(Math.max(...xs)) + 0.0001)];
+  const [x0, x1] = [Math.floor(lx(Math.min(...xs))), Math.max(Math.floor(lx(Math.min(...xs))) + 1, Math.ceil(lx(Math.max(...xs)) - 1e-9))];
   const [y0, y1] = [Math.floor(lx(Math.min(...ys))), Math.ceil(lx(Math.max(...ys)))];
   const px = (x: number) => L + ((lx(x) - x0) / Math.max(1e-9, x1 - x0)) * (W - L - R);
   const py = (y: number) => H - B - ((lx(y) - y0) / Math.max(1e-9, y1 - y0)) * (H - T - B);

@@ -307,6 +307,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     examples: ['nsnet dns', 'nsnet dns --debug'],
   },
   {
+    name: 'graph',
+    usage: '[OPTIONS]',
+    description: "Draw this host's nsnet topology: bridges, veth pairs, sandboxes, addresses, ports, DNS",
+    args: { min: 0, max: 0 },
+    flags: [{ long: 'format', type: 'string', description: 'Output format', default: 'svg', choices: ['svg', 'dot', 'mermaid'] }],
+    examples: ['nsnet graph', 'nsnet graph --format dot', 'nsnet graph --format mermaid'],
+  },
+  {
     name: 'tour',
     usage: '[OPTIONS]',
     description: "Replay Docker networking's classic walkthrough live, in a private sandbox, checking each step",
@@ -314,6 +322,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [
       { long: 'step', type: 'bool', description: 'Wait for Enter between steps' },
       { long: 'json', type: 'bool', description: 'Print the steps and their checks as JSON' },
+      { long: 'graph', type: 'string', description: "Write an SVG of the tour's topology to this file, before cleaning up" },
     ],
     examples: ['nsnet tour', 'nsnet tour --step', 'nsnet tour --json'],
   },

@@ -15,6 +15,7 @@ import { inspectNetwork } from '../docker/network.js';
 import { findNetwork } from '../docker/networks.js';
 import { defaultDirs } from '../state/store.js';
 import { syncDns } from '../dns/control.js';
+import path from 'node:path';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';
 
@@ -167,6 +168,13 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         else io.out(table(shown.map((r) => psRow(r.sb, r.status, flagBool(f, 'no-trunc'))), PS_HEADERS));
         return 0;
       }
+      case 'graph': {
+        const { topology, toDot, toMermaid, toSvg } = await import('../graph/topology.js');
+        const t = await usingState(ctx, async (s) => topology(s.networks, await s.sandboxes.all()));
+        const format = flagString(f, 'format') ?? 'svg';
+        io.out(format === 'dot' ? toDot(t) : format === 'mermaid' ? toMermaid(t) : toSvg(t));
+        return 0;
+      }
       case 'inspect': {
         const type = flagString(f, 'type');
         const out = await usingState(ctx, async (s) => {
@@ -194,7 +202,9 @@ async function tour(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<nu
   if (io.env.NSNET_IN_SANDBOX !== '1') {
     const { spawnSync } = await import('node:child_process');
     const sandbox = new URL('../../scripts/sandbox.sh', import.meta.url).pathname;
-    const r = spawnSync('bash', [sandbox, process.execPath, bin, 'tour', ...(flagBool(p.flags, 'step') ? ['--step'] : []), ...(flagBool(p.flags, 'json') ? ['--json'] : [])],
+    const graph = flagString(p.flags, 'graph');
+    const r = spawnSync('bash', [sandbox, process.execPath, bin, 'tour', ...(flagBool(p.flags, 'step') ? ['--step'] : []),
+      ...(flagBool(p.flags, 'json') ? ['--json'] : []), ...(graph ? ['--graph', path.resolve(graph)] : [])],
       { stdio: 'inherit', env: io.env });
     return r.status ?? 1;
   }
@@ -210,6 +220,7 @@ async function tour(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<nu
       await io.stdin();
     },
     dnsArgv: (root) => [bin, '--root', root, 'dns'],
+    ...(flagString(p.flags, 'graph') && { graphFile: flagString(p.flags, 'graph')! }),
   });
   const ok = steps.every((s) => s.checks.length > 0 && s.checks.every((c) => c.ok));
   if (json) io.out(JSON.stringify({ ok, steps }, null, 2));

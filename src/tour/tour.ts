@@ -178,6 +178,8 @@ export interface TourOptions {
   waitForEnter: () => Promise<void>;
   /** argv that starts `nsnet dns` for this tour's state. */
   dnsArgv: (root: string) => string[];
+  /** Where to write an SVG of the topology, after the last step. */
+  graphFile?: string;
 }
 
 /** Runs the tour; returns the steps with their checks. */
@@ -231,6 +233,11 @@ export async function runTour(o: TourOptions): Promise<StepResult[]> {
         for (const c of r.checks) o.out(`  ${mark(c.ok)} ${c.what}${!c.ok && c.detail ? dim(` (${c.detail})`) : ''}`);
         if (o.step) await o.waitForEnter();
       }
+    }
+    if (o.graphFile) {
+      const { topology, toSvg } = await import('../graph/topology.js');
+      const { usingState } = await import('../docker/networks.js');
+      writeFileSync(o.graphFile, toSvg(await usingState(ctx, async (s) => topology(s.networks, await s.sandboxes.all()))));
     }
   } finally {
     process.removeListener('SIGINT', onSignal);

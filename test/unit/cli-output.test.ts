@@ -106,3 +106,9 @@ describe('colour', () => {
     expect(displayWidth(s)).toBe(5);
   });
 });
+
+test('docs/cli.md is generated from the command table (npm run docs:cli)', async () => {
+  const { readFileSync } = await import('node:fs');
+  const { cliMarkdown } = await import('../../src/cli/help.js');
+  expect(readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8')).toBe(cliMarkdown());
+});
