@@ -115,8 +115,12 @@ const INSPECT_FORMAT: FlagSpec = {
   description: 'Format output (only "json")',
 };
 
+/** Print the plan as the equivalent ip, nft and shell commands; change nothing. */
+const DRY_RUN: FlagSpec = { long: 'dry-run', type: 'bool', description: 'Print the equivalent ip/nft/shell commands, in order, and change nothing' };
+
 /** `create` and `run` share Docker's container networking options. */
 const SANDBOX_OPTIONS: readonly FlagSpec[] = [
+  DRY_RUN,
   { long: 'name', type: 'string', description: 'Assign a name to the sandbox' },
   { long: 'network', aliases: ['net'], type: 'string', description: 'Connect the sandbox to a network' },
   { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
@@ -153,6 +157,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: 'Create a network',
     args: { min: 1, max: 1 },
     flags: [
+      DRY_RUN,
       { long: 'driver', short: 'd', type: 'string', default: 'bridge', description: 'Driver to manage the network' },
       { long: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
       { long: 'ip-range', type: 'string', description: 'Allocate sandbox IPs from a sub-range' },
@@ -271,8 +276,8 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: '[OPTIONS] SANDBOX [SANDBOX...]',
     description: 'Remove one or more sandboxes',
     args: { min: 1 },
-    flags: [FORCE('Force the removal of a running sandbox')],
-    examples: ['nsnet rm web', 'nsnet rm -f web db'],
+    flags: [FORCE('Force the removal of a running sandbox'), DRY_RUN],
+    examples: ['nsnet rm web', 'nsnet rm -f web db', 'nsnet rm --dry-run -f web'],
   },
   {
     name: 'ps',

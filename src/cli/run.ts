@@ -75,6 +75,14 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   const f = p.flags;
   if (p.command === 'tour') return tour(p, io);
   const ctx = await context(io, p.global.root);
+  if (flagBool(f, 'dry-run')) {
+    // The plan, as the commands that would do the same by hand; nothing changes.
+    ctx.dryRun = true;
+    ctx.observe = (step) => {
+      io.out(`# ${step.title}`);
+      for (const e of step.equivalent ?? []) io.out(e);
+    };
+  }
   if (p.command === 'dns') return runDnsServer(ctx, flagBool(f, 'debug'), io);
   try {
     switch (p.command) {
@@ -89,7 +97,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
           options: flagMap(f, 'opt'),
           labels: flagMap(f, 'label'),
         });
-        io.out(n.id);
+        if (!ctx.dryRun) io.out(n.id);
         return 0;
       }
       case 'network ls': {
@@ -130,7 +138,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         return 0;
       case 'create': {
         const sb = await sandboxCreate(ctx, { ...sandboxRequest(f), ...(p.rest.length && { command: p.rest }) });
-        io.out(sb.id);
+        if (!ctx.dryRun) io.out(sb.id);
         return 0;
       }
       case 'run': {
@@ -139,7 +147,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
             detach: flagBool(f, 'detach'), rm: flagBool(f, 'rm'), env: flagList(f, 'env'),
             ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
           });
-          if (flagBool(f, 'detach')) io.out(r.sandbox.id);
+          if (flagBool(f, 'detach') && !ctx.dryRun) io.out(r.sandbox.id);
           return r.exitCode ?? 0;
         } catch (e) {
           throw Object.assign(e as Error, { runExit: runExitCode(e) });
@@ -154,7 +162,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       }
       case 'rm': {
         const removed = await sandboxRemove(ctx, p.args, { force: flagBool(f, 'force') });
-        removed.forEach((r) => io.out(r));
+        if (!ctx.dryRun) removed.forEach((r) => io.out(r));
         return 0;
       }
       case 'ps': {

@@ -11,6 +11,11 @@ export interface Context {
   /** Where per-sandbox resolv.conf/hosts/hostname live: /etc/netns (iproute2's convention). */
   etcNetns: string;
   observe?: StepObserver;
+  /**
+   * Plan only: every step is shown to `observe` (which prints its equivalent
+   * commands) and none is carried out; nothing is written to the state.
+   */
+  dryRun?: boolean;
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
   /**

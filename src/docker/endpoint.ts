@@ -69,6 +69,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
   return [
     {
       title: `making sure network ${net.name} (bridge ${net.bridge}) is up`,
+      equivalent: [`ip link show ${net.bridge} >/dev/null  # created with the network; made again if missing`],
       do: () => ensureBridge(ctx, net),
     },
     {

@@ -35,7 +35,7 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
       s.networks.unshift(...builtinNetworks(s, reserved));
     }
     return fn(s);
-  });
+  }, { commit: !ctx.dryRun });
 }
 
 /** A network by name, full id or unique id prefix, as Docker resolves them. */
@@ -104,13 +104,14 @@ const fw = (n: NetworkRecord) => ({ bridge: n.bridge!, subnet: n.subnet!, intern
 
 /** Makes sure a bridge network's kernel objects exist (after a reboot, or the default bridge's first use). */
 export async function ensureBridge(ctx: Context, n: NetworkRecord): Promise<void> {
+  if (ctx.dryRun) return;
   try {
     await linkGet(ctx.host, n.bridge!);
     return;
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
-  await runSteps(bridgeSteps(ctx, n), ctx.observe);
+  await runSteps(bridgeSteps(ctx, n), ctx.observe, ctx.dryRun);
 }
 
 export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Promise<NetworkRecord> {
@@ -118,7 +119,7 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
     const { network, warnings } = planNetwork(req, s, reserved);
     warnings.forEach(ctx.warn);
-    await runSteps(bridgeSteps(ctx, network), ctx.observe);
+    await runSteps(bridgeSteps(ctx, network), ctx.observe, ctx.dryRun);
     s.networks.push(network);
     return network;
   });

@@ -19,11 +19,12 @@ export interface Step {
 export type StepObserver = (step: Step) => void | Promise<void>;
 
 /** Runs `steps` in order; on failure, undoes the finished ones in reverse and rethrows. */
-export async function runSteps(steps: Step[], observe?: StepObserver): Promise<void> {
+export async function runSteps(steps: Step[], observe?: StepObserver, dryRun = false): Promise<void> {
   const done: Step[] = [];
   try {
     for (const step of steps) {
       await observe?.(step);
+      if (dryRun) continue;
       await step.do();
       done.push(step);
     }

@@ -154,6 +154,16 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   if (!command.length) throw invalidArg('"nsnet run" requires at least 1 argument.');
   resolveCommand(command[0]!); // fail before creating anything
   const sb = await sandboxCreate(ctx, { ...req, command });
+  if (ctx.dryRun) {
+    const where = sb.netns ? `ip netns exec ${sb.netns} ` : '';
+    const pid = sb.pidMode?.startsWith('container:') ? `nsenter --pid=/proc/<pid of ${sb.pidMode.slice(10)}>/ns/pid ` : '';
+    await ctx.observe?.({
+      title: `starting ${command.join(' ')}`,
+      equivalent: [`${where}${pid}unshare --uts${sb.pidMode ? '' : ' --pid --fork --mount-proc'} sh -c 'hostname ${sb.hostname} && exec "$@"' sh ${command.join(' ')}`],
+      do: async () => {},
+    });
+    return { sandbox: sb };
+  }
   let pid: number;
   try {
     pid = await usingState(ctx, async (s) => {
@@ -209,6 +219,18 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
       if (joiners.length && !o.force) {
         throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
       }
+      if (ctx.dryRun) {
+        await ctx.observe?.({
+          title: `removing sandbox ${sb.name}`,
+          equivalent: [
+            ...(running ? [`kill -KILL ${sb.pid}`] : []),
+            ...sb.ports.map((p) => `nft delete element ip nsnet ${p.hostIp === '0.0.0.0' ? 'ports' : 'ports_addr'} { ${p.hostIp === '0.0.0.0' ? '' : `${p.hostIp} . `}${p.proto} . ${p.hostPort} }`),
+            ...(sb.netns ? [`ip netns del ${sb.netns}`, `rm -rf ${ctx.etcNetns}/${sb.netns}`] : []),
+          ],
+          do: async () => {},
+        });
+        return;
+      }
       if (running) {
         // PID 1 of the sandbox's PID namespace: the kernel kills the rest with it.
         try {
@@ -224,6 +246,6 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
     }));
   } finally {
     // The DNS server lets go of removed sandboxes' sockets (which keep their namespaces alive).
-    if (removed.length) await ctx.dns?.sync(false, removed);
+    if (removed.length && !ctx.dryRun) await ctx.dns?.sync(false, removed);
   }
 }

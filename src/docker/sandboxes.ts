@@ -257,6 +257,10 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
       files: sb.netns ? await renderFiles(s, sb) : undefined,
     };
   });
+  if (ctx.dryRun) {
+    await runSteps(createSteps(ctx, sb, networks, files, () => undefined, () => {}), ctx.observe, true);
+    return sb;
+  }
   let ns: Netns | undefined;
   try {
     await runSteps(createSteps(ctx, sb, networks, files, () => ns, (n) => { ns = n; }), ctx.observe);
@@ -312,8 +316,10 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
         undo: () => deleteElements(ctx, portElements('delete', portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`),
       });
     }
+    const dir = `${ctx.etcNetns}/${sb.netns}`;
     steps.push({
-      title: `writing /etc/netns/${sb.netns}/{resolv.conf,hosts,hostname}`,
+      title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
+      equivalent: [`mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
       do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
       undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
     });

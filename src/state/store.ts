@@ -78,7 +78,7 @@ export async function readState<N, R extends { id: string; name: string }>(dirs:
  * and port file it touched). If `fn` throws, nothing is written.
  */
 export async function withState<N, R extends { id: string; name: string }, T>(
-  dirs: StoreDirs, fn: (s: Stores<N, R>) => Promise<T> | T,
+  dirs: StoreDirs, fn: (s: Stores<N, R>) => Promise<T> | T, o: { commit?: boolean } = {},
 ): Promise<T> {
   const netFile = path.join(dirs.dataDir, 'networks.json');
   return withLock(path.join(dirs.runDir, 'lock'), async () => {
@@ -91,6 +91,7 @@ export async function withState<N, R extends { id: string; name: string }, T>(
       ports: new PortClaims(dirs.runDir),
     };
     const out = await fn(s);
+    if (o.commit === false) return out; // a dry run: plan against the state, change nothing
     if (JSON.stringify(s.networks) !== before) await writeJsonAtomic(netFile, s.networks);
     await s.sandboxes.flush();
     await s.addresses.flush();

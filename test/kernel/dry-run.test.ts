@@ -1,0 +1,93 @@
+// --dry-run prints the plan as the equivalent commands, in order, and changes
+// nothing: not the kernel, not nsnet's state.
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
+import { TestHost } from '../helpers/host.js';
+
+let h: TestHost;
+beforeEach(async () => {
+  h = await TestHost.make(tag());
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+/** Random names and ids replaced, so the plan can be compared with a golden text. */
+const normalize = (text: string, t: string) => text
+  .replaceAll(t, 'TAG')
+  .replace(/br-[0-9a-f]{12}/g, 'br-ID')
+  .replace(/veth[0-9a-f]{7}/g, 'vethID')
+  .replace(/\b[0-9a-f]{12}\b/g, 'HOSTNAME')
+  .replace(/\/tmp\/nsnet-[^/]+\/etc-netns/g, 'ETC');
+
+async function snapshot() {
+  return {
+    links: ((await ipJson(['link'], h.name)) as any[]).map((l) => l.ifname).sort(),
+    nft: (await h.run(['nft', 'list', 'ruleset'])).stdout,
+    netns: netnsNames().sort(),
+    networks: (await h.ok(['network', 'ls', '-q'])).split('\n').length,
+    sandboxes: await h.ok(['ps', '-aq']),
+  };
+}
+
+describeKernel('--dry-run (kernel)', () => {
+  test('network create and run print their plan and change nothing', async () => {
+    await h.ok(['network', 'ls']); // the built-in networks, so they are not part of the plan
+    const before = await snapshot();
+    const net = await h.ok(['network', 'create', '--dry-run', '--subnet', '10.77.0.0/24', `n-${h.tag}`]);
+    expect(normalize(net, h.tag)).toBe([
+      '# creating bridge br-ID',
+      'ip link add br-ID up type bridge',
+      '# adding gateway 10.77.0.1/24 to br-ID',
+      'ip addr add 10.77.0.1/24 dev br-ID',
+      '# turning on IPv4 forwarding',
+      'sysctl -w net.ipv4.ip_forward=1',
+      'sysctl -w net.ipv4.conf.br-ID.route_localnet=1',
+      '# adding br-ID to the nsnet firewall',
+      'nft add element ip nsnet bridges { "br-ID" }',
+      'nft add element ip nsnet subnets { 10.77.0.0/24 }',
+      'nft add element ip nsnet same_subnet { 10.77.0.0/24 . 10.77.0.0/24 }',
+      'nft add element ip nsnet masq_subnets { 10.77.0.0/24 }',
+      "# letting br-ID through Docker's FORWARD chain, if Docker is here",
+      'nft insert rule ip filter DOCKER-USER iifname "br-ID" accept comment "nsnet"',
+      'nft insert rule ip filter DOCKER-USER oifname "br-ID" accept comment "nsnet"',
+    ].join('\n'));
+    expect(await snapshot()).toEqual(before);
+
+    await h.ok(['network', 'create', '--subnet', '10.77.0.0/24', `n-${h.tag}`]);
+    const mid = await snapshot();
+    const run = await h.ok(['run', '--dry-run', '--name', `web-${h.tag}`, '--network', `n-${h.tag}`, '-p', '8080:80', '--', 'sleep', '100']);
+    const lines = normalize(run, h.tag).split('\n');
+    expect(lines.slice(0, 13)).toEqual([
+      '# creating network namespace web-TAG',
+      'ip netns add web-TAG',
+      'ip -n web-TAG link set lo up',
+      '# making sure network n-TAG (bridge br-ID) is up',
+      'ip link show br-ID >/dev/null  # created with the network; made again if missing',
+      '# creating veth vethID (peer eth0 in netns web-TAG)',
+      'ip link add vethID master br-ID up type veth peer name eth0 netns web-TAG address 02:42:0a:4d:00:02',
+      '# adding 10.77.0.2/24 to eth0 and bringing it up',
+      'ip -n web-TAG addr add 10.77.0.2/24 dev eth0',
+      'ip -n web-TAG link set eth0 up',
+      '# adding default route via 10.77.0.1',
+      'ip -n web-TAG route add default via 10.77.0.1',
+      '# publishing 1 port(s)',
+    ]);
+    expect(lines).toContain('nft add element ip nsnet ports { tcp . 8080 : 10.77.0.2 . 80 }');
+    expect(lines).toContain('nameserver 127.0.0.11');
+    expect(lines.at(-1)).toBe("ip netns exec web-TAG unshare --uts --pid --fork --mount-proc sh -c 'hostname HOSTNAME && exec \"$@\"' sh sleep 100");
+    expect(await snapshot()).toEqual(mid);
+
+    // rm --dry-run on a real sandbox: the teardown, and the sandbox still there.
+    h.names.add(`db-${h.tag}`);
+    await h.ok(['create', '--name', `db-${h.tag}`, '--network', `n-${h.tag}`, '-p', '9090:90']);
+    const after = await snapshot();
+    expect(normalize(await h.ok(['rm', '--dry-run', '-f', `db-${h.tag}`]), h.tag).split('\n')).toEqual([
+      '# removing sandbox db-TAG',
+      'nft delete element ip nsnet ports { tcp . 9090 }',
+      'ip netns del db-TAG',
+      'rm -rf ETC/db-TAG',
+    ]);
+    expect(await snapshot()).toEqual(after);
+  });
+});
