@@ -7,6 +7,7 @@ import { withLock } from '../state/lock.js';
 import { TABLE, skeleton } from '../nft/table.js';
 import path from 'node:path';
 import type { Context } from './context.js';
+import type { Step } from './plan.js';
 
 const missing = (e: unknown) => e instanceof KernelError && e.code === 'ENOENT';
 
@@ -19,6 +20,16 @@ async function tableExists(host: Netns): Promise<boolean> {
     if (missing(e)) return false;
     throw e;
   }
+}
+
+/** The step that creates nsnet's tables, shown in a plan (--dry-run) when they don't exist yet. */
+export async function tablesStep(ctx: Context): Promise<Step | undefined> {
+  if (await tableExists(ctx.host)) return undefined;
+  return {
+    title: `creating nftables tables ip ${TABLE} and bridge ${TABLE} (first network on this host)`,
+    equivalent: [`nft -f - <<'EOF'\n${skeleton()}EOF`],
+    do: () => ensureTables(ctx),
+  };
 }
 
 /** Creates nsnet's tables if they are missing; serialized so two callers never write the rules twice. */

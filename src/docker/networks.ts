@@ -21,7 +21,7 @@ import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
-import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove } from './firewall.js';
+import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
@@ -119,7 +119,8 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
     const { network, warnings } = planNetwork(req, s, reserved);
     warnings.forEach(ctx.warn);
-    await runSteps(bridgeSteps(ctx, network), ctx.observe, ctx.dryRun);
+    const tables = ctx.dryRun ? await tablesStep(ctx) : undefined; // otherwise made on first use
+    await runSteps([...(tables ? [tables] : []), ...bridgeSteps(ctx, network)], ctx.observe, ctx.dryRun);
     s.networks.push(network);
     return network;
   });

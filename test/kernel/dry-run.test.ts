@@ -1,5 +1,6 @@
 // --dry-run prints the plan as the equivalent commands, in order, and changes
 // nothing: not the kernel, not nsnet's state.
+import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
@@ -34,7 +35,11 @@ describeKernel('--dry-run (kernel)', () => {
   test('network create and run print their plan and change nothing', async () => {
     await h.ok(['network', 'ls']); // the built-in networks, so they are not part of the plan
     const before = await snapshot();
-    const net = await h.ok(['network', 'create', '--dry-run', '--subnet', '10.77.0.0/24', `n-${h.tag}`]);
+    const plan = await h.ok(['network', 'create', '--dry-run', '--subnet', '10.77.0.0/24', `n-${h.tag}`]);
+    // The host has no nsnet tables yet: the plan starts by creating them.
+    expect(plan.split('\n')[0]).toBe('# creating nftables tables ip nsnet and bridge nsnet (first network on this host)');
+    expect(plan).toContain("nft -f - <<'EOF'\ntable ip nsnet {");
+    const net = plan.slice(plan.indexOf('\nEOF\n') + 5);
     expect(normalize(net, h.tag)).toBe([
       '# creating bridge br-ID',
       'ip link add br-ID up type bridge',
@@ -89,5 +94,41 @@ describeKernel('--dry-run (kernel)', () => {
       'rm -rf ETC/db-TAG',
     ]);
     expect(await snapshot()).toEqual(after);
+  });
+
+  test('the printed commands, run by hand in a fresh host, build what nsnet builds', async () => {
+    const other = await TestHost.make(tag());
+    try {
+      const br = `brr${h.tag}`;
+      const netArgs = ['--subnet', '10.78.0.0/24', '-o', `com.docker.network.bridge.name=${br}`, `r-${h.tag}`];
+      const [a, b] = [h.sb('ra'), other.sb('rb')];
+      // Plan in host A, then let nsnet do it there.
+      const planNet = await h.ok(['network', 'create', '--dry-run', ...netArgs]);
+      await h.ok(['network', 'create', ...netArgs]);
+      const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', `r-${h.tag}`, '-p', '8081:81']);
+      await h.ok(['create', '--name', a, '--network', `r-${h.tag}`, '-p', '8081:81']);
+      // Replay the plan with bash in host B (DOCKER-USER lines need Docker's chain: there is none).
+      const script = `${planNet}\n${planSb.replaceAll(a, b)}`.split('\n').filter((l) => !l.includes('DOCKER-USER')).join('\n');
+      const r = await execa('nsenter', [`--net=/run/netns/${other.name}`, '--', 'bash', '-e'], { input: script, reject: false });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+
+      const view = async (host: TestHost, sb: string) => {
+        const addrs = (ns?: string) => ipJson(['addr'], ns).then((x: any[]) => x.map((l) => [l.ifname, l.operstate, l.address,
+          l.addr_info.filter((i: any) => i.family === 'inet').map((i: any) => `${i.local}/${i.prefixlen}`)]));
+        return {
+          sandbox: await addrs(sb),
+          routes: ((await ipJson(['route'], sb)) as any[]).map((x) => [x.dst, x.gateway, x.dev, x.scope]),
+          bridge: ((await ipJson(['-4', 'addr', 'show', br], host.name)) as any[]).map((l) => l.addr_info.map((i: any) => `${i.local}/${i.prefixlen}`)),
+          ports: ((await ipJson(['link', 'show', 'master', br], host.name)) as any[]).length,
+          sysctls: (await host.run(['sysctl', '-n', 'net.ipv4.ip_forward', `net.ipv4.conf.${br}.route_localnet`])).stdout,
+          nft: (await host.run(['nft', 'list', 'ruleset'])).stdout,
+        };
+      };
+      const [va, vb] = [await view(h, a), await view(other, b)];
+      expect(vb).toEqual(va);
+      expect(va.sandbox).toContainEqual(['eth0', 'UP', '02:42:0a:4e:00:02', ['10.78.0.2/24']]);
+    } finally {
+      await other.cleanup();
+    }
   });
 });
