@@ -63,7 +63,8 @@ class Tour {
   inSandbox(name: string, cmd: string[]): { code: number; out: string } {
     return sh(['ip', 'netns', 'exec', name, ...cmd]);
   }
-  async eventually(fn: () => boolean, ms = 4000): Promise<boolean> {
+  /** For checks of things that take a moment (a server starting, the first ARP): retried for up to `ms`. */
+  async eventually(fn: () => boolean, ms = 15_000): Promise<boolean> {
     const end = Date.now() + ms;
     while (Date.now() < end) {
       if (fn()) return true;
@@ -88,7 +89,7 @@ const STEPS: Step[] = [
       const addr = t.show(['ip', '-n', 'web', '-br', 'addr', 'show', 'eth0']);
       t.check('web has 172.17.0.2', addr.includes('172.17.0.2/16'));
       t.check("web's MAC is 02:42 + its address", t.show(['ip', '-n', 'web', 'link', 'show', 'eth0']).includes('02:42:ac:11:00:02'));
-      t.check('web pings db by address', t.inSandbox('web', ['ping', '-c1', '-W1', '172.17.0.3']).code === 0);
+      t.check('web pings db by address', await t.eventually(() => t.inSandbox('web', ['ping', '-c1', '-W1', '172.17.0.3']).code === 0));
       t.check('web cannot resolve db by name (no embedded DNS on the default bridge)', t.inSandbox('web', ['getent', 'hosts', 'db']).code !== 0);
     },
   },
@@ -105,7 +106,8 @@ const STEPS: Step[] = [
       const ss = t.show(['ip', 'netns', 'exec', 'web2', 'ss', '-lntu']);
       t.check('two sockets on 127.0.0.11, nothing on port 53', (ss.match(/127\.0\.0\.11:\d+/g) ?? []).length === 2 && !/:53\s/.test(ss));
       t.show(['ip', 'netns', 'exec', 'web2', 'nft', 'list', 'table', 'ip', 'nsnet_dns']);
-      const found = t.inSandbox('web2', ['getent', 'hosts', 'db2']);
+      let found = { code: -1, out: '' };
+      await t.eventually(() => (found = t.inSandbox('web2', ['getent', 'hosts', 'db2'])).code === 0);
       t.check('web2 resolves db2', found.code === 0 && found.out.startsWith('172.18.0.3'), found.out);
       t.check('PTR: 172.18.0.3 is db2.mynet', t.inSandbox('web2', ['dig', '+short', '-x', '172.18.0.3']).out.trim() === 'db2.mynet.');
     },
@@ -118,7 +120,8 @@ const STEPS: Step[] = [
       t.show(['nft', 'list', 'chain', 'ip', 'nsnet', 'forward']);
       t.check('db (default bridge) cannot ping web2 (mynet)', t.inSandbox('db', ['ping', '-c1', '-W1', '172.18.0.2']).code !== 0);
       t.check('db resolves no name of mynet', t.inSandbox('db', ['getent', 'hosts', 'web2']).code !== 0);
-      t.check('the host pings web (172.17.0.2) and web2 (172.18.0.2)', sh(['ping', '-c1', '-W1', '172.17.0.2']).code === 0 && sh(['ping', '-c1', '-W1', '172.18.0.2']).code === 0);
+      t.check('the host pings web (172.17.0.2) and web2 (172.18.0.2)',
+        await t.eventually(() => sh(['ping', '-c1', '-W1', '172.17.0.2']).code === 0 && sh(['ping', '-c1', '-W1', '172.18.0.2']).code === 0));
     },
   },
   {
@@ -131,7 +134,8 @@ const STEPS: Step[] = [
       let body = '';
       await t.eventually(() => (body = sh(['curl', '-s', '-m', '1', 'http://127.0.0.1:8080/']).out) !== '');
       t.check('the host reaches 127.0.0.1:8080 (the sandbox sees the gateway)', body === '172.18.0.1', body);
-      const fromWan = sh(['ip', 'netns', 'exec', t.wan.name, 'curl', '-s', '-m', '1', `http://${WAN.hostAddr}:8080/`]).out;
+      let fromWan = '';
+      await t.eventually(() => (fromWan = sh(['ip', 'netns', 'exec', t.wan.name, 'curl', '-s', '-m', '1', `http://${WAN.hostAddr}:8080/`]).out) !== '');
       t.check('the WAN reaches the published port', fromWan === WAN.gateway, fromWan);
       // A server "on the internet" that answers with the address it sees.
       const wanServer = spawn('ip', ['netns', 'exec', t.wan.name, 'node', '-e',

@@ -15,10 +15,10 @@ describeKernel('nsnet tour (kernel)', () => {
     const r = await execa('node', [BIN, 'tour', '--json'], {
       reject: false, timeout: 120_000, env: { NSNET_IN_SANDBOX: '', NODE_EXTRA_CA_CERTS: '' },
     });
-    expect(r.exitCode, String(r.stderr)).toBe(0);
-    const report = JSON.parse(String(r.stdout)) as { ok: boolean; steps: { title: string; checks: { what: string; ok: boolean }[] }[] };
-    const failed = report.steps.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${s.title}: ${c.what}`));
+    const report = JSON.parse(String(r.stdout)) as { ok: boolean; steps: { title: string; checks: { what: string; ok: boolean; detail?: string }[] }[] };
+    const failed = report.steps.flatMap((s) => s.checks.filter((c) => !c.ok).map((c) => `${s.title}: ${c.what} (${c.detail ?? ''})`));
     expect(failed).toEqual([]);
+    expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(report.ok).toBe(true);
     expect(report.steps).toHaveLength(5);
     for (const s of report.steps) expect(s.checks.length, s.title).toBeGreaterThan(0);
