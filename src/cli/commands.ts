@@ -195,7 +195,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: '[OPTIONS] NETWORK [NETWORK...]',
     description: 'Remove one or more networks',
     args: { min: 1 },
-    flags: [FORCE('Do not error if the network does not exist')],
+    flags: [
+      DRY_RUN,
+      FORCE('Do not error if the network does not exist')],
     examples: ['nsnet network rm mynet', 'nsnet network rm -f mynet backend'],
   },
   {
@@ -203,7 +205,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: '[OPTIONS]',
     description: 'Remove all unused networks',
     args: { min: 0, max: 0 },
-    flags: [FORCE('Do not prompt for confirmation')],
+    flags: [
+      DRY_RUN,
+      FORCE('Do not prompt for confirmation')],
     examples: ['nsnet network prune', 'nsnet network prune -f'],
   },
   {
@@ -212,6 +216,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     description: 'Connect a sandbox to a network',
     args: { min: 2, max: 2 },
     flags: [
+      DRY_RUN,
       { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
       { long: 'alias', type: 'list', description: 'Add network-scoped alias for the sandbox' },
     ],
@@ -222,7 +227,9 @@ export const COMMANDS: readonly CommandSpec[] = [
     usage: '[OPTIONS] NETWORK SANDBOX',
     description: 'Disconnect a sandbox from a network',
     args: { min: 2, max: 2 },
-    flags: [FORCE('Force the sandbox to disconnect from a network')],
+    flags: [
+      DRY_RUN,
+      FORCE('Force the sandbox to disconnect from a network')],
     examples: ['nsnet network disconnect mynet web'],
   },
   {

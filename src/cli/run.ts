@@ -115,17 +115,17 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         return 0;
       case 'network rm': {
         const removed = await networkRemove(ctx, p.args);
-        removed.forEach((r) => io.out(r));
+        if (!ctx.dryRun) removed.forEach((r) => io.out(r));
         return 0;
       }
       case 'network prune': {
-        if (!flagBool(f, 'force')) {
+        if (!flagBool(f, 'force') && !ctx.dryRun) {
           io.err('WARNING! This will remove all custom networks not used by at least one sandbox.\nAre you sure you want to continue? [y/N] ');
           const answer = (await io.stdin()).trim().toLowerCase();
           if (answer !== 'y' && answer !== 'yes') return 1;
         }
         const removed = await networkPrune(ctx);
-        if (removed.length) io.out(`Deleted Networks:\n${removed.join('\n')}`);
+        if (removed.length && !ctx.dryRun) io.out(`Deleted Networks:\n${removed.join('\n')}`);
         return 0;
       }
       case 'network connect':

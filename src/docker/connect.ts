@@ -31,6 +31,13 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
     s.sandboxes.put(updated);
     return { sb: updated, net, e, hasRoute, files: await renderFiles(s, updated) };
   });
+  if (ctx.dryRun) {
+    await runSteps([
+      ...endpointSteps(ctx, sb, net, e, () => undefined as never, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
+      { title: 'rewriting hosts', equivalent: [`cat > ${ctx.etcNetns}/${sb.netns}/hosts <<'EOF'\n${files.hosts}EOF`], do: async () => {} },
+    ], ctx.observe, true);
+    return;
+  }
   const ns = await netnsOpen({ name: sb.netns! });
   try {
     await runSteps([
@@ -58,6 +65,19 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
     const sb = await findSandbox(s, sbRef);
     const e = sb.endpoints.find((x) => x.networkId === net.id);
     if (!e) throw notFound(`sandbox ${sb.name} is not connected to network ${net.name}`);
+    if (ctx.dryRun) {
+      const next = sb.endpoints.find((x) => x !== e && !s.networks.find((n) => n.id === x.networkId)?.internal);
+      await ctx.observe?.({
+        title: `disconnecting ${sb.name} from ${net.name}`,
+        equivalent: [
+          `ip -n ${sb.netns} link del ${e.ifname}`,
+          ...(net.icc === false ? [`nft delete element bridge nsnet icc_off_ports { "${e.hostVeth}" }`] : []),
+          ...(next ? [`ip -n ${sb.netns} route add default via ${next.gateway}  # if ${e.ifname} carried it`] : []),
+        ],
+        do: async () => {},
+      });
+      return sb.id;
+    }
     const ns = await netnsOpen({ name: sb.netns! });
     try {
       const peer = await linkGet(ns, e.ifname).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
@@ -75,6 +95,6 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
     }
     return sb.id;
   });
-  await ctx.dns?.sync(false, [sbId]);
+  if (!ctx.dryRun) await ctx.dns?.sync(false, [sbId]);
 }
 

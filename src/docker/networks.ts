@@ -135,6 +135,18 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
       const users = (await s.sandboxes.all()).filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
       throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
     }
+    if (ctx.dryRun) {
+      await ctx.observe?.({
+        title: `removing network ${n.name}`,
+        equivalent: [
+          ...networkElements('delete', fw(n)).trim().split('\n').map((l) => `nft ${l}`),
+          `nft -a list chain ip filter DOCKER-USER  # and delete its two "nsnet" rules for ${n.bridge}, if Docker is here`,
+          `ip link del ${n.bridge}`,
+        ],
+        do: async () => {},
+      });
+      return;
+    }
     await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);
     await dockerForwardRemove(ctx, n.bridge!);
     try {

@@ -94,6 +94,19 @@ describeKernel('--dry-run (kernel)', () => {
       'rm -rf ETC/db-TAG',
     ]);
     expect(await snapshot()).toEqual(after);
+
+    // connect, disconnect and network rm plan too, and change nothing.
+    await h.ok(['network', 'create', '--subnet', '10.79.0.0/24', `m-${h.tag}`]);
+    const beforeConnect = await snapshot();
+    const connect = normalize(await h.ok(['network', 'connect', '--dry-run', `m-${h.tag}`, `db-${h.tag}`]), h.tag).split('\n');
+    expect(connect).toContain('ip link add vethID master br-ID up type veth peer name eth1 netns db-TAG address 02:42:0a:4f:00:02');
+    expect(connect).toContain('ip -n db-TAG addr add 10.79.0.2/24 dev eth1');
+    expect(normalize(await h.ok(['network', 'disconnect', '--dry-run', `n-${h.tag}`, `db-${h.tag}`]), h.tag).split('\n'))
+      .toEqual(['# disconnecting db-TAG from n-TAG', 'ip -n db-TAG link del eth0']);
+    const rmNet = normalize(await h.ok(['network', 'rm', '--dry-run', `m-${h.tag}`]), h.tag).split('\n');
+    expect(rmNet[0]).toBe('# removing network m-TAG');
+    expect(rmNet.at(-1)).toBe('ip link del br-ID');
+    expect(await snapshot()).toEqual(beforeConnect);
   });
 
   test('the printed commands, run by hand in a fresh host, build what nsnet builds', async () => {

@@ -101,7 +101,7 @@ describe('network subcommands', () => {
   test('connect: --ip and repeatable --alias', () => {
     const p = cmd('network', 'connect', '--ip', '10.0.0.5', '--alias', 'a', '--alias', 'b', 'mynet', 'web');
     expect(p.args).toEqual(['mynet', 'web']);
-    expect(p.flags).toEqual({ ip: '10.0.0.5', alias: ['a', 'b'] });
+    expect(p.flags).toEqual({ ip: '10.0.0.5', alias: ['a', 'b'], 'dry-run': false });
   });
   test('disconnect -f', () => {
     expect(cmd('network', 'disconnect', '-f', 'mynet', 'web').flags.force).toBe(true);
