@@ -2,20 +2,19 @@
 // are parsed. main.ts loads this module only for commands that need it, so
 // `nsnet --help` and `nsnet --version` load nothing of the Docker layer, and
 // only `nsnet dns` loads the DNS server.
-import { netnsSelf } from '../kernel/netns.js';
-import type { Context } from '../docker/context.js';
-import type { State } from '../docker/types.js';
-import { NsnetError } from '../docker/errors.js';
-import { networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
-import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
-import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
-import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
-import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
-import { inspectNetwork } from '../docker/network.js';
-import { findNetwork } from '../docker/networks.js';
-import { defaultDirs } from '../state/store.js';
-import { syncDns } from '../dns/control.js';
 import path from 'node:path';
+import { netnsSelf } from '../kernel/netns.js';
+import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
+import type { Context } from '../docker/context.js';
+import { NsnetError } from '../docker/errors.js';
+import { inspectNetwork } from '../docker/network.js';
+import { findNetwork, networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
+import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
+import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
+import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import type { State } from '../docker/types.js';
+import { syncDns } from '../dns/control.js';
+import { defaultDirs } from '../state/store.js';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';
 
@@ -27,7 +26,6 @@ export interface Io {
   env: NodeJS.ProcessEnv;
   stdin: () => Promise<string>;
 }
-
 
 function sandboxRequest(f: Flags): SandboxCreateRequest {
   const s = (k: string) => flagString(f, k);
