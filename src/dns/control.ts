@@ -74,7 +74,10 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
   }
   await mkdir(dirs.runDir, { recursive: true });
   const log = openSync(logPath(dirs), 'a', 0o600);
-  // Loaded only here: most calls find the server running.
+  // The one process nsnet ever starts on the way to a sandbox: the DNS server
+  // itself, once per boot (the first sandbox on a user-defined network), not
+  // per sandbox; with the systemd unit (scripts/nsnet-dns.service) it is
+  // already running. Loaded only here: most calls find the server up.
   const { spawn } = await import('node:child_process');
   const child = spawn(process.execPath, o.argv, { detached: true, stdio: ['ignore', log, log], env: o.env });
   child.unref();

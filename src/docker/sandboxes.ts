@@ -21,14 +21,12 @@ import path from 'node:path';
 import { linkSet } from '../kernel/link.js';
 import { NETNS_RUN_DIR, netnsAdd, netnsDel, type Netns } from '../kernel/netns.js';
 import { socketBind } from '../kernel/socket.js';
-import { ipv4ToInt } from '../net/ip.js';
-import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements, portElements, type PortRule } from '../nft/table.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
 import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
-import { endpointSteps, planEndpoint } from './endpoint.js';
+import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
 import { removeSandboxFiles, writeSandboxFiles } from './files.js';
 import { addElements, deleteElements } from './firewall.js';
 import { hostResolvConf, localPortRange } from './host.js';
@@ -89,9 +87,7 @@ export async function netnsOwner(s: State, sb: SandboxRecord): Promise<SandboxRe
 export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
   for (const e of sb.endpoints) {
     const net = s.networks.find((n) => n.id === e.networkId);
-    if (!net) continue;
-    const block = parseIpv4Block(net.subnet!);
-    await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
+    if (net) await releaseAddress(s, net, e.ip);
   }
   await s.ports.release(sb.id, sb.ports);
   if (sb.containerOf) {

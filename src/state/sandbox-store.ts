@@ -15,12 +15,6 @@
 import * as fsSync from 'node:fs';
 import path from 'node:path';
 
-const fs = {
-  readFile: (file: string) => fsSync.readFileSync(file),
-  readdir: (dir: string) => fsSync.readdirSync(dir),
-  rm: (file: string, o: { force: boolean }) => fsSync.rmSync(file, o),
-};
-
 async function readOrUndefined(file: string): Promise<string | undefined> {
   try {
     return fsSync.readFileSync(file, 'utf8');
@@ -75,7 +69,7 @@ export class RecordFiles<R extends { id: string; name: string }> {
     if (!/^[0-9a-f]+$/.test(prefix)) return [];
     let ids: string[] = [];
     try {
-      ids = fs.readdir(path.join(this.dir, 'ids'));
+      ids = fsSync.readdirSync(path.join(this.dir, 'ids'));
     } catch {
       // no sandbox yet
     }
@@ -97,7 +91,7 @@ export class RecordFiles<R extends { id: string; name: string }> {
   async all(): Promise<R[]> {
     let files: string[] = [];
     try {
-      files = fs.readdir(path.join(this.dir, 'sandboxes'));
+      files = fsSync.readdirSync(path.join(this.dir, 'sandboxes'));
     } catch {
       // no sandbox yet
     }
@@ -112,8 +106,8 @@ export class RecordFiles<R extends { id: string; name: string }> {
         await writeAtomic(path.join(this.dir, 'ids', r.id), name);
       } else {
         const old = await readOrUndefined(this.file(name));
-        if (old) fs.rm(path.join(this.dir, 'ids', (JSON.parse(old) as R).id), { force: true });
-        fs.rm(this.file(name), { force: true });
+        if (old) fsSync.rmSync(path.join(this.dir, 'ids', (JSON.parse(old) as R).id), { force: true });
+        fsSync.rmSync(this.file(name), { force: true });
       }
     }
     this.dirty.clear();
@@ -136,7 +130,7 @@ export class AddressBits {
       const bytes = Math.ceil(size / 8);
       let bits: Buffer;
       try {
-        bits = fs.readFile(this.file(networkId));
+        bits = fsSync.readFileSync(this.file(networkId));
       } catch {
         bits = Buffer.alloc(bytes);
       }
@@ -169,7 +163,7 @@ export class AddressBits {
     let bits = this.maps.get(networkId)?.bits;
     if (!bits) {
       try {
-        bits = fs.readFile(this.file(networkId));
+        bits = fsSync.readFileSync(this.file(networkId));
       } catch {
         bits = Buffer.alloc(0);
       }
@@ -179,7 +173,7 @@ export class AddressBits {
 
   async drop(networkId: string): Promise<void> {
     this.maps.delete(networkId);
-    fs.rm(this.file(networkId), { force: true });
+    fsSync.rmSync(this.file(networkId), { force: true });
   }
 
   async flush(): Promise<void> {
@@ -239,7 +233,7 @@ export class PortClaims {
       if (!f.dirty) continue;
       const file = path.join(this.dir, 'ports', `${k}.json`);
       if (f.claims.length) await writeAtomic(file, JSON.stringify(f.claims));
-      else fs.rm(file, { force: true });
+      else fsSync.rmSync(file, { force: true });
       f.dirty = false;
     }
   }
