@@ -21,6 +21,7 @@ import {
   subcommands,
   type CommandSpec,
   type FlagSpec,
+  type GroupSpec,
 } from './commands.js';
 import { helpText } from './help.js';
 
@@ -73,7 +74,7 @@ export function parseArgv(argv: string[]): Parsed {
   if (word === undefined) return helpResult(undefined);
   if (word === 'help') return helpFor(more);
   const group = findGroup(word);
-  if (group) return parseGroup(group.name, more, global);
+  if (group) return parseGroup(group, more, global);
   const spec = findCommand(word);
   if (!spec || spec.name.includes(' ')) throw unknownCommand(word, '');
   return parseCommand(spec, more, global);
@@ -103,23 +104,23 @@ export function flagMap(flags: Record<string, FlagValue>, name: string): Record<
 
 // ---- commands and groups ---------------------------------------------------
 
-function parseGroup(group: string, argv: string[], global: GlobalOptions): Parsed {
-  // A group takes no options of its own, only --help; its first word names the subcommand.
-  const scan = scanFlags(argv, [], { command: group, interspersed: false });
+function parseGroup(group: GroupSpec, argv: string[], global: GlobalOptions): Parsed {
+  // A group's own options (`compose -f FILE`) come before the word naming the subcommand.
+  const scan = scanFlags(argv, group.flags ?? [], { command: group.name, interspersed: false });
   const [word, ...more] = scan.positionals;
-  if (scan.help || word === undefined) return helpResult(group);
-  const spec = findCommand(`${group} ${word}`);
-  if (!spec) throw unknownCommand(word, group);
-  return parseCommand(spec, more, global);
+  if (scan.help || word === undefined) return helpResult(group.name);
+  const spec = findCommand(`${group.name} ${word}`);
+  if (!spec) throw unknownCommand(word, group.name);
+  return parseCommand(spec, more, global, scan.values);
 }
 
-function parseCommand(spec: CommandSpec, argv: string[], global: GlobalOptions): Parsed {
+function parseCommand(spec: CommandSpec, argv: string[], global: GlobalOptions, preset: Record<string, FlagValue> = {}): Parsed {
   // Commands that run a program stop at their first positional, so the
   // program's own flags (`sh -c`, `ls -l`) are not taken for nsnet's.
   const scan = scanFlags(argv, spec.flags, { command: spec.name, interspersed: spec.rest === undefined });
   if (scan.help) return helpResult(spec.name);
   const { args, rest } = splitPositionals(spec, scan.positionals);
-  return { kind: 'command', command: spec.name, flags: withDefaults(spec.flags, scan.values), args, rest, global };
+  return { kind: 'command', command: spec.name, flags: withDefaults(spec.flags, { ...preset, ...scan.values }), args, rest, global };
 }
 
 function splitPositionals(spec: CommandSpec, positionals: string[]): { args: string[]; rest: string[] } {

@@ -60,10 +60,12 @@ export interface CommandSpec {
   readonly examples: readonly string[];
 }
 
-/** A command group (`network`): it only has subcommands. */
+/** A command group (`network`, `compose`): it has subcommands, and options of its own before them (`compose -f FILE up`). */
 export interface GroupSpec {
   readonly name: string;
   readonly description: string;
+  /** Options given between the group and the subcommand; every subcommand takes them too. */
+  readonly flags?: readonly FlagSpec[];
 }
 
 export const PROGRAM = 'nsnet';
@@ -136,6 +138,7 @@ const SANDBOX_OPTIONS: readonly FlagSpec[] = [
   { long: 'dns-option', type: 'list', description: 'Set DNS options' },
   { long: 'add-host', type: 'list', description: 'Add a custom host-to-IP mapping (host:ip)', check: checkHostIp },
   { long: 'pid', type: 'string', description: 'PID namespace to use ("host" or "container:NAME")' },
+  { long: 'label', short: 'l', type: 'map', valueName: 'list', keyOnly: true, description: 'Set meta data on a sandbox' },
   ENV,
   WORKDIR,
 ];
@@ -148,7 +151,17 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { long: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
 ];
 
-export const GROUPS: readonly GroupSpec[] = [{ name: 'network', description: 'Manage networks' }];
+/** `docker compose`'s own options: which file, which project. */
+const COMPOSE_OPTIONS: readonly FlagSpec[] = [
+  { long: 'file', short: 'f', type: 'list', valueName: 'stringArray', description: 'Compose configuration file (default: compose.yaml, compose.yml, docker-compose.yaml or docker-compose.yml)' },
+  { long: 'project-name', short: 'p', type: 'string', description: 'Project name (default: the top-level "name", or the directory\'s name)' },
+  { long: 'project-directory', type: 'string', description: "Alternate working directory (default: the compose file's directory)" },
+];
+
+export const GROUPS: readonly GroupSpec[] = [
+  { name: 'network', description: 'Manage networks' },
+  { name: 'compose', description: 'Set up the networks and sandboxes of a compose file', flags: COMPOSE_OPTIONS },
+];
 
 export const COMMANDS: readonly CommandSpec[] = [
   {
@@ -309,6 +322,43 @@ export const COMMANDS: readonly CommandSpec[] = [
       { long: 'type', type: 'string', choices: ['sandbox', 'network'], description: 'Only look for this type ("sandbox" or "network")' },
     ],
     examples: ['nsnet inspect web', 'nsnet inspect --type network mynet'],
+  },
+  {
+    name: 'compose up',
+    usage: '[OPTIONS] [SERVICE...]',
+    description: "Create the project's networks and sandboxes, and start the services' commands",
+    args: { min: 0 },
+    flags: [
+      ...COMPOSE_OPTIONS,
+      { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode (nsnet always starts services in the background; their output goes to /run/nsnet/logs)' },
+      { long: 'remove-orphans', type: 'bool', description: "Remove sandboxes for services not defined in the compose file" },
+    ],
+    examples: ['nsnet compose up -d', 'nsnet compose -f simpleweb/docker-compose.yml up', 'nsnet compose -p shop up web'],
+  },
+  {
+    name: 'compose down',
+    usage: '[OPTIONS]',
+    description: "Remove the project's sandboxes (stopping their processes) and the networks it created",
+    args: { min: 0, max: 0 },
+    flags: [
+      ...COMPOSE_OPTIONS,
+      { long: 'remove-orphans', type: 'bool', description: "Remove sandboxes for services not defined in the compose file" },
+    ],
+    examples: ['nsnet compose down', 'nsnet compose -p simpleweb down'],
+  },
+  {
+    name: 'compose ps',
+    usage: '[OPTIONS] [SERVICE...]',
+    description: "List the project's sandboxes",
+    args: { min: 0 },
+    flags: [
+      ...COMPOSE_OPTIONS,
+      { long: 'all', short: 'a', type: 'bool', description: 'Show all sandboxes (nsnet always does, as docker-compose v1 did: a service without a command never runs)' },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
+      { long: 'services', type: 'bool', description: 'Display services' },
+      LIST_FORMAT,
+    ],
+    examples: ['nsnet compose ps', 'nsnet compose ps --format json', 'nsnet compose -p simpleweb ps -q'],
   },
   {
     name: 'dns',

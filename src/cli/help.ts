@@ -68,12 +68,13 @@ function topHelp(): string {
 function groupHelp(group: GroupSpec): string {
   const commands = subcommands(group.name).sort(byName);
   return [
-    `Usage:  ${PROGRAM} ${group.name} COMMAND`,
+    `Usage:  ${PROGRAM} ${group.name}${group.flags?.length ? ' [OPTIONS]' : ''} COMMAND`,
     '',
     group.description,
     '',
     'Commands:',
     ...commandList(commands.map((c) => ({ name: lastWord(c.name), description: c.description }))),
+    ...(group.flags?.length ? ['', 'Options:', ...optionLines(visible(group.flags))] : []),
     '',
     `Run '${PROGRAM} ${group.name} COMMAND --help' for more information on a command.`,
   ].join('\n');

@@ -46,6 +46,7 @@ function sandboxRequest(f: Flags): SandboxCreateRequest {
     dnsSearch: l('dns-search'),
     dnsOptions: l('dns-option'),
     addHosts: l('add-host'),
+    labels: flagMap(f, 'label'),
   };
 }
 
@@ -83,6 +84,10 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   }
   if (p.command === 'dns') return runDnsServer(ctx, flagBool(f, 'debug'), io);
   try {
+    if (p.command.startsWith('compose ')) {
+      const { composeCommand } = await import('./compose.js');
+      return await composeCommand(ctx, p, io);
+    }
     switch (p.command) {
       case 'network create': {
         const n = await networkCreate(ctx, {

@@ -57,7 +57,7 @@ export function resolveCommand(cmd: string, envPath = process.env.PATH ?? '/usr/
   throw new NsnetError('InvalidArgument', `exec: "${cmd}": executable file not found in $PATH`);
 }
 
-interface ProcessOptions {
+export interface ProcessOptions {
   detach?: boolean;
   env?: string[];
   workdir?: string;
@@ -166,12 +166,7 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   }
   let pid: number;
   try {
-    pid = await usingState(ctx, async (s) => {
-      const rec = await findSandbox(s, sb.id);
-      const p = await startIn(ctx, s, rec, command, { ...o, main: true, logFile: logFile(ctx, rec) });
-      s.sandboxes.put({ ...rec, pid: p, pidStart: processStart(p) ?? '', status: 'running', startedAt: new Date().toISOString() });
-      return p;
-    });
+    pid = await sandboxStart(ctx, sb.id, command, o);
   } catch (e) {
     await sandboxRemove(ctx, [sb.id], { force: true }).catch(() => {});
     throw e;
@@ -187,6 +182,20 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   });
   if (o.rm) await sandboxRemove(ctx, [sb.id], { force: true });
   return { sandbox: final, exitCode: code };
+}
+
+/**
+ * Starts a created sandbox's main process (detached: `o.detach`), as
+ * `docker start` does after `docker create` and `docker network connect`.
+ */
+export async function sandboxStart(ctx: Context, ref: string, command: string[], o: ProcessOptions = {}): Promise<number> {
+  return usingState(ctx, async (s) => {
+    const rec = await findSandbox(s, ref);
+    if (isRunning(rec)) throw conflict(`sandbox ${rec.name} is already running`);
+    const p = await startIn(ctx, s, rec, command, { ...o, main: true, logFile: logFile(ctx, rec) });
+    s.sandboxes.put({ ...rec, command, pid: p, pidStart: processStart(p) ?? '', status: 'running', startedAt: new Date().toISOString() });
+    return p;
+  });
 }
 
 /** `nsnet exec`: runs another command in a sandbox; attached, returns its exit code. */

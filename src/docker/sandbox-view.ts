@@ -67,6 +67,7 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
     Config: {
       Hostname: sb.hostname,
       Cmd: sb.command ?? null,
+      Labels: sb.labels ?? {},
     },
     NetworkSettings: {
       SandboxID: owner?.id ?? '',

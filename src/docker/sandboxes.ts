@@ -56,6 +56,7 @@ export interface SandboxCreateRequest {
   /** "container:NAME" or "host" */
   pid?: string;
   command?: string[];
+  labels?: Record<string, string>;
 }
 
 /** A sandbox by name, full id or unique id prefix. */
@@ -148,7 +149,9 @@ export async function renderFiles(s: State, sb: SandboxRecord): Promise<Files> {
   const mode = sb.mode === 'none' ? 'none' : firstNet?.defaultBridge ? 'default-bridge' : 'user-network';
   const host = parseResolvConf(await hostResolvConf());
   const links = [];
-  for (const l of sb.links) {
+  // Docker writes /etc/hosts entries for links only on the default bridge; on a
+  // user-defined network a link is an alias the embedded DNS answers for this sandbox.
+  for (const l of mode === 'default-bridge' ? sb.links : []) {
     const target = await s.sandboxes.get(l.name);
     if (target?.endpoints[0]) links.push({ name: l.name, alias: l.alias, ip: target.endpoints[0].ip, hostname: target.hostname });
   }
@@ -178,6 +181,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
       return { host: h.slice(0, i), ip: h.slice(i + 1) };
     }),
     ...(req.command && { command: req.command }),
+    ...(req.labels && Object.keys(req.labels).length > 0 && { labels: req.labels }),
   };
   if (req.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(req.hostname)) {
     throw invalidArg(`invalid hostname "${req.hostname}"`);

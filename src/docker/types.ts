@@ -74,6 +74,8 @@ export interface SandboxRecord {
   /** --pid container:<name> */
   pidMode?: string;
   command?: string[];
+  /** --label: metadata, as Docker's container labels (compose keeps its project and service here). */
+  labels?: Record<string, string>;
   pid?: number;
   /** /proc/PID/stat start time, to tell our process from a reused pid. */
   pidStart?: string;

@@ -47,3 +47,36 @@ test('DOT and Mermaid name the same things', () => {
   expect(toDot(t)).toMatch(/^digraph nsnet \{/);
   expect(toMermaid(t)).toMatch(/^flowchart TB/);
 });
+
+test('in the SVG every veth goes straight from its bridge to its own sandbox, crossing no other box', () => {
+  const many = [...sandboxes, sb('db-2', 'n1', '172.18.0.3'), sb('db-3', 'n1', '172.18.0.4')];
+  const svg = toSvg(topology(networks, many));
+  const num = (tag: string, a: string) => Number(new RegExp(`\\b${a}="([-\\d.]+)"`).exec(tag)![1]);
+  // Sandbox boxes (filled #fff7e0) and the veths.
+  const boxes = (svg.match(/<rect [^>]*fill="#fff7e0"[^>]*>/g) ?? []).map((r) => ({ x: num(r, 'x'), y: num(r, 'y'), w: num(r, 'width'), h: num(r, 'height') }));
+  const veths = (svg.match(/<line class="veth"[^>]*>/g) ?? []).map((l) => ({ x: num(l, 'x1'), x2: num(l, 'x2'), y1: num(l, 'y1'), y2: num(l, 'y2') }));
+  expect(boxes).toHaveLength(4);
+  expect(veths).toHaveLength(4);
+  for (const v of veths) {
+    expect(v.x2).toBe(v.x); // vertical
+    const ends = boxes.filter((b) => b.x < v.x && v.x < b.x + b.w && b.y === v.y2);
+    expect(ends).toHaveLength(1); // ends on the top edge of exactly one sandbox...
+    const crossed = boxes.filter((b) => b.x < v.x && v.x < b.x + b.w && b.y < v.y2 && v.y1 < b.y + b.h);
+    expect(crossed).toHaveLength(0); // ...and passes through none
+  }
+  // No two sandbox boxes overlap.
+  for (const [i, a] of boxes.entries()) {
+    for (const b of boxes.slice(i + 1)) expect(a.x + a.w <= b.x || b.x + b.w <= a.x || a.y + a.h <= b.y || b.y + b.h <= a.y).toBe(true);
+  }
+});
+
+test('in the SVG long names and flags are cut or wrapped to fit their boxes', () => {
+  const long = 'a-sandbox-name-much-longer-than-any-box-is-wide';
+  const nets = [net('n1', 'mynet', 'br-0123456789ab', '192.168.100.0/24', { internal: true, icc: false, masquerade: false })];
+  const svg = toSvg(topology(nets, [sb(long, 'n1', '192.168.100.2')]));
+  expect(svg).not.toContain(`>${long}<`);
+  expect(svg).toContain('>a-sandbox-name-much-lo…<');
+  expect(svg).toContain('>internal, icc off<');
+  expect(svg).toContain('>no masquerade<');
+  expect(svg).not.toContain('isolation:'); // one network: no isolation to show
+});

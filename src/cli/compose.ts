@@ -1,0 +1,147 @@
+// `nsnet compose up|down|ps`: finding and reading the compose file (as
+// `docker compose` finds it), then the project operations in src/compose/,
+// with a progress list on stderr and Docker-like tables or JSON on stdout.
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Context } from '../docker/context.js';
+import { NsnetError } from '../docker/errors.js';
+import { formatPort } from '../docker/ports.js';
+import { composeDown, composePs, composeUp, type OnEvent } from '../compose/compose.js';
+import { parseDotEnv } from '../compose/interpolate.js';
+import { ComposeError, loadProject, type ComposeProject } from '../compose/model.js';
+import { flagBool, flagList, flagString, type Parsed } from './args.js';
+import { jsonLines, shouldColor, table } from './output.js';
+import { Progress } from './progress.js';
+import type { Io } from './run.js';
+
+type Command = Extract<Parsed, { kind: 'command' }>;
+
+/** The names `docker compose` looks for, in its order of preference. */
+export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
+
+interface Loaded {
+  project?: ComposeProject;
+  name: string;
+}
+
+const invalid = (m: string) => new NsnetError('InvalidArgument', m);
+
+/**
+ * The project: from -f (or the default file in the working directory), or,
+ * for `down` and `ps` with -p and no file, just its name (its objects are
+ * found by label).
+ */
+export async function loadCompose(p: Command, io: Io, cwd = process.cwd()): Promise<Loaded> {
+  const files = flagList(p.flags, 'file');
+  if (files.length > 1) throw invalid('nsnet compose reads one file: merging several -f files is not supported');
+  const dirFlag = flagString(p.flags, 'project-directory');
+  const given = flagString(p.flags, 'project-name') ?? (io.env.COMPOSE_PROJECT_NAME || undefined);
+  const base = dirFlag ? path.resolve(cwd, dirFlag) : cwd;
+  let file: string | undefined;
+  if (files[0] !== undefined) {
+    file = files[0] === '-' ? '-' : path.resolve(cwd, files[0]);
+    if (file !== '-' && !existsSync(file)) throw invalid(`open ${file}: no such file or directory`);
+  } else {
+    file = DEFAULT_FILES.map((f) => path.join(base, f)).find((f) => existsSync(f));
+  }
+  if (!file) {
+    if (given && p.command !== 'compose up') return { name: given };
+    throw invalid('no configuration file provided: not found');
+  }
+  const projectDir = dirFlag ? base : file === '-' ? cwd : path.dirname(file);
+  const text = file === '-' ? await io.stdin() : readFileSync(file, 'utf8');
+  const { parseDocument } = await import('yaml');
+  const doc = parseDocument(text, { merge: true, prettyErrors: true });
+  if (doc.errors.length) throw invalid(`${file}: ${doc.errors[0]!.message}`);
+  const dotEnvFile = path.join(projectDir, '.env');
+  const dotEnv = existsSync(dotEnvFile) ? parseDotEnv(readFileSync(dotEnvFile, 'utf8'), dotEnvFile) : {};
+  const warned = new Set<string>();
+  try {
+    const project = loadProject(doc.toJS(), {
+      ...(given && { projectName: given }),
+      projectDir,
+      env: { ...dotEnv, ...io.env },
+      readFile: (f) => readFileSync(f, 'utf8'),
+      warn: (m) => {
+        if (!warned.has(m)) io.err(`WARN[0000] ${m}`);
+        warned.add(m);
+      },
+    });
+    return { project, name: project.name };
+  } catch (e) {
+    if (e instanceof ComposeError || (e as Error).name === 'InterpolationError') throw invalid(`${file === '-' ? 'stdin' : path.basename(file)}: ${(e as Error).message}`);
+    throw e;
+  }
+}
+
+function progress(io: Io): { onEvent: OnEvent; finish: () => void } {
+  const tty = !!process.stderr.isTTY && io.env.TERM !== 'dumb';
+  const p = new Progress(io.err, tty, shouldColor(process.stderr, io.env));
+  return { onEvent: (e) => p.update(e), finish: () => p.finish() };
+}
+
+export async function composeCommand(ctx: Context, p: Command, io: Io): Promise<number> {
+  const loaded = await loadCompose(p, io);
+  switch (p.command) {
+    case 'compose up': {
+      const bar = progress(io);
+      try {
+        await composeUp(ctx, loaded.project!, { services: p.args, removeOrphans: flagBool(p.flags, 'remove-orphans'), onEvent: bar.onEvent });
+      } finally {
+        bar.finish();
+      }
+      return 0;
+    }
+    case 'compose down': {
+      const bar = progress(io);
+      try {
+        const found = await composeDown(ctx, loaded.name, {
+          ...(loaded.project && { project: loaded.project }),
+          removeOrphans: flagBool(p.flags, 'remove-orphans'),
+          onEvent: bar.onEvent,
+        });
+        if (!found) io.err(`WARN[0000] No resource found to remove for project "${loaded.name}".`);
+      } finally {
+        bar.finish();
+      }
+      return 0;
+    }
+    case 'compose ps': {
+      const rows = await composePs(ctx, loaded.name, p.args);
+      if (flagBool(p.flags, 'services')) {
+        [...new Set(rows.map((r) => r.service))].forEach((s) => io.out(s));
+      } else if (flagBool(p.flags, 'quiet')) {
+        rows.forEach((r) => io.out(r.sandbox.id));
+      } else if (flagString(p.flags, 'format') === 'json') {
+        io.out(jsonLines(rows.map((r) => ({
+          ID: r.sandbox.id,
+          Name: r.sandbox.name,
+          Command: r.sandbox.command?.join(' ') ?? '',
+          Project: loaded.name,
+          Service: r.service,
+          State: r.status,
+          ExitCode: r.sandbox.exitCode ?? 0,
+          CreatedAt: r.sandbox.created,
+          Ports: r.sandbox.ports.map(formatPort).join(', '),
+          Publishers: r.sandbox.ports.map((b) => ({ URL: b.hostIp, TargetPort: b.containerPort, PublishedPort: b.hostPort, Protocol: b.proto })),
+          Networks: r.networks,
+          IPAddress: r.sandbox.endpoints[0]?.ip ?? '',
+          Labels: r.sandbox.labels ?? {},
+        }))));
+      } else {
+        // docker-compose's columns (the seed's `docker-compose ps`), with the service and address added.
+        io.out(table(rows.map((r) => [
+          r.sandbox.name,
+          r.sandbox.command?.join(' ') ?? '',
+          r.service,
+          r.status === 'running' ? 'Up' : r.status === 'exited' ? `Exit ${r.sandbox.exitCode ?? ''}`.trim() : r.status === 'created' ? 'Created' : r.status,
+          r.sandbox.endpoints.map((e) => e.ip).join(', '),
+          r.sandbox.ports.map(formatPort).join(', '),
+        ]), ['NAME', 'COMMAND', 'SERVICE', 'STATE', 'IP ADDRESS', 'PORTS']));
+      }
+      return 0;
+    }
+    default:
+      throw invalid(`unknown command "${p.command}"`);
+  }
+}

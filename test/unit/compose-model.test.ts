@@ -1,0 +1,177 @@
+// The compose file model: defaults, names, aliases, order and the errors
+// that name the key at fault - no root, no kernel.
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'yaml';
+import { describe, expect, test } from 'vitest';
+import { configHash, selectServices, serviceRequest } from '../../src/compose/compose.js';
+import { interpolate, parseDotEnv } from '../../src/compose/interpolate.js';
+import { loadProject, normalizeProjectName, shellWords, type LoadOptions } from '../../src/compose/model.js';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/compose');
+
+function load(yaml: string, o: Partial<LoadOptions> = {}) {
+  const warnings: string[] = [];
+  const project = loadProject(parse(yaml), {
+    projectDir: '/srv/My App',
+    env: {},
+    readFile: () => {
+      throw new Error('no such file');
+    },
+    warn: (m) => warnings.push(m),
+    ...o,
+  });
+  return { project, warnings };
+}
+
+describe('compose model', () => {
+  test("the seed's simpleweb: one <project>_default network, <project>_<service>_1 sandboxes, the service name as alias", () => {
+    const yaml = readFileSync(path.join(FIXTURES, 'simpleweb/docker-compose.yml'), 'utf8');
+    const { project, warnings } = load(yaml, { projectDir: '/home/me/simpleweb' });
+    expect(warnings).toEqual([]); // image, environment, version: known keys, no noise
+    expect(project.name).toBe('simpleweb');
+    expect(project.networks.map((n) => [n.key, n.name, n.external])).toEqual([['default', 'simpleweb_default', false]]);
+    expect(project.services.map((s) => s.containerName)).toEqual(['simpleweb_apache_1', 'simpleweb_postgres_1']);
+    const pg = project.services[1]!;
+    expect(pg.command).toEqual(['python3', '-m', 'http.server', '5432']);
+    expect(pg.environment).toEqual(['POSTGRES_PASSWORD=secret']);
+    const { req, connect } = serviceRequest(project, pg);
+    expect(req).toMatchObject({ name: 'simpleweb_postgres_1', network: 'simpleweb_default', aliases: ['postgres'] });
+    expect(req.labels).toMatchObject({ 'com.docker.compose.project': 'simpleweb', 'com.docker.compose.service': 'postgres' });
+    expect(connect).toEqual([]);
+  });
+
+  test('two networks, aliases, static address, links, network_mode service:, ports, start order', () => {
+    const yaml = readFileSync(path.join(FIXTURES, 'shop/compose.yaml'), 'utf8');
+    const { project } = load(yaml, { env: { WEB_PORT: '9090' } });
+    expect(project.name).toBe('shop'); // top-level name wins over the directory
+    expect(project.networks.map((n) => [n.key, n.name, n.internal, n.subnet])).toEqual([
+      ['front', 'shop_front', false, '10.89.0.0/24'],
+      ['back', 'shop_back', true, '10.89.1.0/24'],
+    ]);
+    const order = project.services.map((s) => s.name);
+    // db before api (link), api before web (depends_on) and before sidecar (service: mode).
+    expect(order.indexOf('db')).toBeLessThan(order.indexOf('api'));
+    expect(order.indexOf('api')).toBeLessThan(order.indexOf('web'));
+    expect(order.indexOf('api')).toBeLessThan(order.indexOf('sidecar'));
+    const byName = (n: string) => project.services.find((s) => s.name === n)!;
+    expect(byName('web').ports).toEqual(['9090:8000']);
+
+    const api = serviceRequest(project, byName('api'));
+    // Networks by priority, then name: back before front.
+    expect(api.req).toMatchObject({ network: 'shop_back', aliases: ['api'], hostname: 'api-server', links: ['shop_db_1:database'] });
+    expect(api.connect).toEqual([{ network: 'shop_front', aliases: ['api', 'backend'] }]);
+    expect(serviceRequest(project, byName('db')).req).toMatchObject({ ip: '10.89.1.10', aliases: ['db'] });
+    expect(serviceRequest(project, byName('sidecar')).req).toMatchObject({ network: 'container:shop_api_1' });
+    expect(serviceRequest(project, byName('sidecar')).req.aliases).toBeUndefined();
+
+    // `up web` brings what web needs: api, and api's db.
+    expect(selectServices(project, ['web']).map((s) => s.name).sort()).toEqual(['api', 'db', 'web']);
+    expect(() => selectServices(project, ['nope'])).toThrow(/no such service: nope/);
+  });
+
+  test('the config hash changes with the service and with what it is connected to', () => {
+    const a = load('services: { web: { command: sleep 1 } }', { projectName: 'p' }).project;
+    const b = load('services: { web: { command: sleep 2 } }', { projectName: 'p' }).project;
+    const c = load('services: { web: { command: sleep 1 } }\nnetworks: { default: { name: other } }', { projectName: 'p' }).project;
+    expect(configHash(a, a.services[0]!)).toBe(configHash(a, load('services: { web: { command: sleep 1 } }', { projectName: 'p' }).project.services[0]!));
+    expect(configHash(a, a.services[0]!)).not.toBe(configHash(b, b.services[0]!));
+    expect(configHash(a, a.services[0]!)).not.toBe(configHash(c, c.services[0]!));
+  });
+
+  test('project names: -p is checked, a directory name is normalised', () => {
+    expect(normalizeProjectName('My App.v2')).toBe('myappv2');
+    expect(load('services: { a: {} }').project.name).toBe('myapp');
+    expect(() => load('services: { a: {} }', { projectName: 'Bad Name' })).toThrow(/invalid project name "Bad Name"/);
+    expect(() => load('name: "-x"\nservices: { a: {} }')).toThrow(/^name: invalid project name/);
+  });
+
+  test('long port syntax, expose, extra_hosts as a map, dns as one string, external networks', () => {
+    const { project } = load(`
+services:
+  web:
+    ports:
+      - { target: 80, published: "8080", host_ip: 127.0.0.1, protocol: udp }
+      - target: 443
+      - 9000-9001:9000-9001
+    expose: [3000, "4000/udp"]
+    extra_hosts: { gw.test: 10.0.0.1 }
+    dns: 1.1.1.1
+    networks: [outside]
+networks:
+  outside: { external: true }
+`, { projectName: 'p' });
+    const web = project.services[0]!;
+    expect(web.ports).toEqual(['127.0.0.1:8080:80/udp', '443', '9000-9001:9000-9001']);
+    expect(web.expose).toEqual(['3000', '4000/udp']);
+    expect(web.extraHosts).toEqual(['gw.test:10.0.0.1']);
+    expect(web.dns).toEqual(['1.1.1.1']);
+    expect(project.networks).toEqual([expect.objectContaining({ key: 'outside', name: 'outside', external: true })]);
+  });
+
+  test('wrong values get errors naming the key; unknown keys are warnings', () => {
+    const bad = (yaml: string) => () => load(yaml, { projectName: 'p' });
+    expect(bad('services: { web: { ports: ["80:80:80:80"] } }')).toThrow(/^services\.web\.ports\[0\]: invalid port specification/);
+    expect(bad('services: { web: { ports: "80:80" } }')).toThrow(/^services\.web\.ports must be a list$/);
+    expect(bad('services: { web: { networks: [nope] } }')).toThrow('service "web" refers to undefined network nope: invalid compose project');
+    expect(bad('services: { web: { network_mode: host, networks: [default] } }')).toThrow(/"network_mode" and "networks" cannot be combined/);
+    expect(bad('services: { web: { network_mode: bogus } }')).toThrow(/^services\.web\.network_mode: "bogus" is not one of/);
+    expect(bad('services: { web: { depends_on: [db] } }')).toThrow(/depends on undefined service "db"/);
+    expect(bad('services: { a: { depends_on: [b] }, b: { links: [a] } }')).toThrow(/dependency cycle detected: a -> b -> a/);
+    expect(bad('services: { web: {} }\nnetworks: { default: { driver: overlay } }')).toThrow(/^networks\.default\.driver: nsnet supports only the "bridge" driver/);
+    expect(bad('services: { web: { networks: { default: { ipv6_address: "fd00::2" } } } }')).toThrow(/ipv6_address: nsnet networks are IPv4 only/);
+    expect(bad('services: { web: { command: "sh -c \'unterminated" } }')).toThrow(/services\.web\.command: unterminated single quote/);
+    expect(bad('services: {}')).toThrow(/no service defined/);
+    expect(bad('services: { web: { hostname: [a] } }')).toThrow(/^services\.web\.hostname must be a string$/);
+    expect(bad('services: { a: { container_name: x }, b: { container_name: x } }')).toThrow(/container_name: "x" is already used by service "a"/);
+
+    const { warnings } = load('services:\n  web:\n    imagee: x\n    x-note: fine\n    networks: { default: { aliasess: [a] } }\nnetworkz: {}', { projectName: 'p' });
+    expect(warnings).toEqual(['networkz: unknown key, ignored', 'services.web.imagee: unknown key, ignored', 'services.web.networks.default.aliasess: unknown key, ignored']);
+  });
+
+  test('profiles: a service with profiles starts only when one is enabled', () => {
+    const yaml = 'services: { web: {}, debug: { profiles: [dev] } }';
+    expect(load(yaml, { projectName: 'p' }).project.services.map((s) => s.name)).toEqual(['web']);
+    expect(load(yaml, { projectName: 'p', env: { COMPOSE_PROFILES: 'dev' } }).project.services.map((s) => s.name)).toEqual(['web', 'debug']);
+  });
+
+  test('env_file then environment; `- KEY` takes the value from the environment', () => {
+    const { project } = load('services: { web: { env_file: vars.env, environment: [B=2, HOME_DIR], command: [env] } }', {
+      projectName: 'p', env: { HOME_DIR: '/root' },
+      readFile: (f) => (f === '/srv/My App/vars.env' ? '# comment\nA=1\nB=1\n' : ''),
+    });
+    expect(project.services[0]!.environment).toEqual(['A=1', 'B=2', 'HOME_DIR=/root']);
+  });
+});
+
+describe('compose interpolation', () => {
+  const env = { SET: 'v', EMPTY: '' };
+  test.each([
+    ['$SET ${SET}', 'v v'],
+    ['${UNSET:-d} ${EMPTY:-d} ${EMPTY-d} ${UNSET-d}', 'd d  d'],
+    ['${SET:+alt} ${EMPTY:+alt} ${EMPTY+alt}', 'alt  alt'],
+    ['$$SET costs 5$', '$SET costs 5$'],
+    ['${UNSET:-${SET}-x}', 'v-x'],
+  ])('%s', (text, want) => {
+    expect(interpolate(text, env, 'k')).toBe(want);
+  });
+  test('unset variables warn; required ones fail naming the key', () => {
+    const warnings: string[] = [];
+    expect(interpolate('${NOPE}', env, 'k', (m) => warnings.push(m))).toBe('');
+    expect(warnings).toEqual(['The "NOPE" variable is not set. Defaulting to a blank string.']);
+    expect(() => interpolate('${NOPE:?set it}', env, 'services.web.ports[0]')).toThrow('services.web.ports[0]: required variable NOPE is missing a value: set it');
+    expect(() => interpolate('${SET', env, 'k')).toThrow(/missing "}"/);
+  });
+  test('through a whole file: values, not keys', () => {
+    const { project } = load('services: { web: { ports: ["${P:-8080}:80"], hostname: "${H}" } }', { projectName: 'p', env: { H: 'box' } });
+    expect(project.services[0]).toMatchObject({ ports: ['8080:80'], hostname: 'box' });
+  });
+  test('.env files', () => {
+    expect(parseDotEnv('# c\nA=1\nexport B="x\\ny"\nC=\'lit $X\'\nD=plain # comment\nE=\n')).toEqual({ A: '1', B: 'x\ny', C: 'lit $X', D: 'plain', E: '' });
+    expect(() => parseDotEnv('1BAD=x')).toThrow(/\.env:1: invalid variable name/);
+  });
+  test('shell words for string commands', () => {
+    expect(shellWords(`sh -c "echo \\"hi\\" there" 'a b' c\\ d`)).toEqual(['sh', '-c', 'echo "hi" there', 'a b', 'c d']);
+  });
+});
