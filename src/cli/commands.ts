@@ -330,10 +330,11 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: { min: 0 },
     flags: [
       ...COMPOSE_OPTIONS,
+      DRY_RUN,
       { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode (nsnet always starts services in the background; their output goes to /run/nsnet/logs)' },
       { long: 'remove-orphans', type: 'bool', description: "Remove sandboxes for services not defined in the compose file" },
     ],
-    examples: ['nsnet compose up -d', 'nsnet compose -f simpleweb/docker-compose.yml up', 'nsnet compose -p shop up web'],
+    examples: ['nsnet compose -f simpleweb/docker-compose.yml up -d', 'nsnet compose -p shop up web', 'nsnet compose up --dry-run'],
   },
   {
     name: 'compose down',
@@ -342,9 +343,10 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: { min: 0, max: 0 },
     flags: [
       ...COMPOSE_OPTIONS,
+      DRY_RUN,
       { long: 'remove-orphans', type: 'bool', description: "Remove sandboxes for services not defined in the compose file" },
     ],
-    examples: ['nsnet compose down', 'nsnet compose -p simpleweb down'],
+    examples: ['nsnet compose down', 'nsnet compose -p simpleweb down', 'nsnet compose down --dry-run'],
   },
   {
     name: 'compose ps',

@@ -1,7 +1,8 @@
 // `nsnet compose up|down|ps`: finding and reading the compose file (as
 // `docker compose` finds it), then the project operations in src/compose/,
 // with a progress list on stderr and Docker-like tables or JSON on stdout.
-import { existsSync, readFileSync } from 'node:fs';
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Context } from '../docker/context.js';
 import { NsnetError } from '../docker/errors.js';
@@ -80,8 +81,36 @@ function progress(io: Io): { onEvent: OnEvent; finish: () => void } {
   return { onEvent: (e) => p.update(e), finish: () => p.finish() };
 }
 
-export async function composeCommand(ctx: Context, p: Command, io: Io): Promise<number> {
+/**
+ * A dry run of a whole project plans each operation against a scratch copy of
+ * the state, so the sandboxes see the networks planned before them (and get
+ * the addresses a real run would give); the copy is thrown away at the end.
+ */
+function scratchContext(ctx: Context): { ctx: Context; dispose: () => void } {
+  const root = mkdtempSync(path.join(tmpdir(), 'nsnet-dry-run-'));
+  const dirs = { dataDir: path.join(root, 'lib'), runDir: path.join(root, 'run') };
+  const copy = (from: string, to: string) => {
+    if (!existsSync(from)) return mkdirSync(to, { recursive: true });
+    // Records only: not the DNS server's socket, the locks or the logs.
+    cpSync(from, to, { recursive: true, filter: (f) => !/\/(logs|dns\.sock|dns\.pid|lock|nft\.lock)$/.test(f) && !lstatSync(f).isSocket() });
+  };
+  copy(ctx.dirs.dataDir, dirs.dataDir);
+  copy(ctx.dirs.runDir, dirs.runDir);
+  const { dns: _dns, ...rest } = ctx;
+  return { ctx: { ...rest, dirs, scratchState: true }, dispose: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+export async function composeCommand(ctx0: Context, p: Command, io: Io): Promise<number> {
   const loaded = await loadCompose(p, io);
+  const scratch = ctx0.dryRun && p.command !== 'compose ps' ? scratchContext(ctx0) : undefined;
+  try {
+    return await composeIn(scratch?.ctx ?? ctx0, p, io, loaded);
+  } finally {
+    scratch?.dispose();
+  }
+}
+
+async function composeIn(ctx: Context, p: Command, io: Io, loaded: Loaded): Promise<number> {
   switch (p.command) {
     case 'compose up': {
       const bar = progress(io);

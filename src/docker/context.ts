@@ -16,6 +16,14 @@ export interface Context {
    * commands) and none is carried out; nothing is written to the state.
    */
   dryRun?: boolean;
+  /**
+   * With dryRun, for plans that span several operations (`compose up --dry-run`):
+   * the state is a scratch copy, and is written, so that each operation sees
+   * what the ones before it planned. The kernel is still left alone.
+   */
+  scratchState?: boolean;
+  /** Set once a dry run has shown the nftables skeleton, so a long plan shows it once. */
+  plannedTables?: boolean;
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
   /**

@@ -35,7 +35,7 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
       s.networks.unshift(...builtinNetworks(s, reserved));
     }
     return fn(s);
-  }, { commit: !ctx.dryRun });
+  }, { commit: !ctx.dryRun || ctx.scratchState === true });
 }
 
 /** A network by name, full id or unique id prefix, as Docker resolves them. */
@@ -119,7 +119,9 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
     const { network, warnings } = planNetwork(req, s, reserved);
     warnings.forEach(ctx.warn);
-    const tables = ctx.dryRun ? await tablesStep(ctx) : undefined; // otherwise made on first use
+    // Otherwise made on first use; a multi-step plan shows them once.
+    const tables = ctx.dryRun && !ctx.plannedTables ? await tablesStep(ctx) : undefined;
+    if (ctx.dryRun) ctx.plannedTables = true;
     await runSteps([...(tables ? [tables] : []), ...bridgeSteps(ctx, network)], ctx.observe, ctx.dryRun);
     s.networks.push(network);
     return network;
@@ -145,6 +147,10 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
         ],
         do: async () => {},
       });
+      if (ctx.scratchState) {
+        s.networks = s.networks.filter((x) => x.id !== n.id);
+        await s.addresses.drop(n.id);
+      }
       return;
     }
     await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);

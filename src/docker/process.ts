@@ -155,13 +155,7 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   resolveCommand(command[0]!); // fail before creating anything
   const sb = await sandboxCreate(ctx, { ...req, command });
   if (ctx.dryRun) {
-    const where = sb.netns ? `ip netns exec ${sb.netns} ` : '';
-    const pid = sb.pidMode?.startsWith('container:') ? `nsenter --pid=/proc/<pid of ${sb.pidMode.slice(10)}>/ns/pid ` : '';
-    await ctx.observe?.({
-      title: `starting ${command.join(' ')}`,
-      equivalent: [`${where}${pid}unshare --uts${sb.pidMode ? '' : ' --pid --fork --mount-proc'} sh -c 'hostname ${sb.hostname} && exec "$@"' sh ${command.join(' ')}`],
-      do: async () => {},
-    });
+    await startPlan(ctx, sb, command);
     return { sandbox: sb };
   }
   let pid: number;
@@ -184,6 +178,17 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
   return { sandbox: final, exitCode: code };
 }
 
+/** What starting the main process amounts to, for --dry-run: its namespaces, in shell terms. */
+async function startPlan(ctx: Context, sb: SandboxRecord, command: string[]): Promise<void> {
+  const where = sb.netns ? `ip netns exec ${sb.netns} ` : '';
+  const pid = sb.pidMode?.startsWith('container:') ? `nsenter --pid=/proc/<pid of ${sb.pidMode.slice(10)}>/ns/pid ` : '';
+  await ctx.observe?.({
+    title: `starting ${command.join(' ')}`,
+    equivalent: [`${where}${pid}unshare --uts${sb.pidMode ? '' : ' --pid --fork --mount-proc'} sh -c 'hostname ${sb.hostname} && exec "$@"' sh ${command.join(' ')}`],
+    do: async () => {},
+  });
+}
+
 /**
  * Starts a created sandbox's main process (detached: `o.detach`), as
  * `docker start` does after `docker create` and `docker network connect`.
@@ -191,6 +196,10 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
 export async function sandboxStart(ctx: Context, ref: string, command: string[], o: ProcessOptions = {}): Promise<number> {
   return usingState(ctx, async (s) => {
     const rec = await findSandbox(s, ref);
+    if (ctx.dryRun) {
+      await startPlan(ctx, rec, command);
+      return 0;
+    }
     if (isRunning(rec)) throw conflict(`sandbox ${rec.name} is already running`);
     const p = await startIn(ctx, s, rec, command, { ...o, main: true, logFile: logFile(ctx, rec) });
     s.sandboxes.put({ ...rec, command, pid: p, pidStart: processStart(p) ?? '', status: 'running', startedAt: new Date().toISOString() });
@@ -238,6 +247,10 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
           ],
           do: async () => {},
         });
+        if (ctx.scratchState) {
+          await releaseClaims(s, sb);
+          s.sandboxes.delete(sb);
+        }
         return;
       }
       if (running) {

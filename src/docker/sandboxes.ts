@@ -259,7 +259,12 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
   });
   if (ctx.dryRun) {
     await runSteps(createSteps(ctx, sb, networks, files, () => undefined, () => {}), ctx.observe, true);
-    return sb;
+    if (!ctx.scratchState) return sb;
+    return usingState(ctx, (s) => {
+      const rec = { ...sb, status: 'created' as const };
+      s.sandboxes.put(rec);
+      return rec;
+    });
   }
   let ns: Netns | undefined;
   try {

@@ -207,4 +207,29 @@ describeKernel('compose (kernel)', () => {
     expect(none.stderr).toContain('no configuration file provided: not found');
     expect(await projectLeftovers(p)).toEqual([]);
   }, 60_000);
+
+  test('up --dry-run prints the whole stack as ip/nft/shell commands, with the addresses a real run gives, and changes nothing', async () => {
+    const p = `dry${h.tag}`;
+    const before = { nft: (await h.run(['nft', 'list', 'ruleset'])).stdout, links: (await h.run(['ip', '-o', 'link'])).stdout };
+    const r = await h.nsnet(['compose', '-f', SHOP, '-p', p, 'up', '--dry-run']);
+    expect(r.code, r.stderr).toBe(0);
+    const plan = r.stdout;
+    // Each network's bridge, once the skeleton (shown once), then each sandbox after what it depends on.
+    expect(plan.match(/^# creating nftables tables/gm)).toHaveLength(1);
+    expect(plan.match(/^ip link add br-[0-9a-f]{12} up type bridge$/gm)).toHaveLength(2);
+    const order = ['db', 'api', 'web', 'sidecar'].map((s) => plan.indexOf(`python3 -m http.server ${{ db: 5432, api: 9000, web: 8000, sidecar: 0 }[s]}`));
+    expect(order.slice(0, 3)).toEqual([...order.slice(0, 3)].sort((a, b) => a - b));
+    expect(plan).toContain(`ip netns add ${p}_db_1`);
+    expect(plan).toContain('ip -n dry' + h.tag + '_db_1 addr add 10.89.1.10/24 dev eth0');
+    // api: eth0 on back (priority, then name), eth1 on front, connected after create.
+    expect(plan).toMatch(new RegExp(`ip -n ${p}_api_1 addr add 10\\.89\\.1\\.2/24 dev eth0`));
+    expect(plan).toMatch(new RegExp(`ip -n ${p}_api_1 addr add 10\\.89\\.0\\.2/24 dev eth1`));
+    expect(plan).toMatch(/nft add element ip nsnet ports \{ tcp \. 8080 : 10\.89\.0\.3 \. 8000 \}/);
+    expect(plan).toContain(`ip netns exec ${p}_web_1 unshare --uts --pid --fork --mount-proc`);
+    expect(plan).not.toContain(`ip netns add ${p}_sidecar_1`); // service:api shares api's namespace
+    // Nothing changed: no state, no namespace, no link, no rule.
+    expect(await projectLeftovers(p)).toEqual([]);
+    expect((await h.run(['nft', 'list', 'ruleset'])).stdout).toBe(before.nft);
+    expect((await h.run(['ip', '-o', 'link'])).stdout).toBe(before.links);
+  }, 60_000);
 });
