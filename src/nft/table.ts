@@ -24,6 +24,9 @@
 //   first (same_subnet): with br_netfilter loaded (bridge-nf-call-iptables=1,
 //   as Docker leaves it), frames bridged between two ports of one bridge
 //   also cross the IP forward hook, with the bridge as both iif and oif;
+// - no direct access from outside: a new connection routed into a bridge from
+//   anywhere else (a LAN machine with a route to the subnet via this host) is
+//   dropped unless it was DNATed by a published port, as Docker 28+ drops it;
 // - --internal: nothing routed into or out of the network;
 // - enable_icc=false: sandboxes on one bridge can't talk to each other.
 //   Bridged frames never reach the IP forward hook; instead of turning on
@@ -74,6 +77,7 @@ export function skeleton(): string {
 		iifname @internal drop
 		oifname @internal drop
 		iifname @bridges oifname @bridges drop
+		oifname @bridges ct state new drop
 	}
 }
 table bridge ${TABLE} {

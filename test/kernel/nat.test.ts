@@ -61,6 +61,11 @@ describeKernel('NAT, published ports and isolation (kernel)', () => {
     await h.ok(['create', '--name', other, '--network', `m-${h.tag}`]);
 
     expect(await curl(inWan, `http://${WAN.hostAddr}:8080/`)).toBe(WAN.gateway); // the WAN client, unmasqueraded
+    // A WAN machine with a route to the subnet through the host still cannot reach the sandbox's
+    // address directly, published port or not: only DNATed traffic enters a bridge (Docker 28+).
+    await inWan(['ip', 'route', 'add', '172.18.0.0/16', 'via', WAN.hostAddr]);
+    expect((await inWan(['curl', '-s', '-m', '1', 'http://172.18.0.2:80/'])).exitCode).not.toBe(0);
+    expect((await inWan(['ping', '-c1', '-W1', '172.18.0.2'])).exitCode).not.toBe(0);
     expect(await curl((c) => h.run(c), 'http://127.0.0.1:8080/')).toBe('172.18.0.1'); // localhost: masqueraded to the gateway
     expect(await curl((c) => h.run(c), `http://${WAN.hostAddr}:8080/`)).not.toBe('<unreachable>');
     // Hairpin, from a sandbox on another network: through the host, masqueraded.
