@@ -50,7 +50,7 @@ export async function loadCompose(p: Command, io: Io, cwd = process.cwd()): Prom
     throw invalid('no configuration file provided: not found');
   }
   const projectDir = dirFlag ? base : file === '-' ? cwd : path.dirname(file);
-  const text = file === '-' ? await io.stdin() : readFileSync(file, 'utf8');
+  const text = readFileSync(file === '-' ? 0 : file, 'utf8'); // fd 0: `-f -` reads the file from stdin
   const { parseDocument } = await import('yaml');
   const doc = parseDocument(text, { merge: true, prettyErrors: true });
   if (doc.errors.length) throw invalid(`${file}: ${doc.errors[0]!.message}`);

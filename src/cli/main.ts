@@ -81,6 +81,8 @@ function readStdinLine(): Promise<string> {
 }
 
 export async function cli(): Promise<never> {
+  // `nsnet ... | head`: a reader that stops early is not an error.
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 1));
   const code = await main(process.argv.slice(2), {
     out: (s) => process.stdout.write(s.endsWith('\n') || s === '' ? s : `${s}\n`),
     err: (s) => process.stderr.write(s.endsWith('\n') || s.endsWith('] ') ? s : `${s}\n`),
