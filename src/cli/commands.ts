@@ -158,6 +158,8 @@ const COMPOSE_OPTIONS: readonly FlagSpec[] = [
   { long: 'project-directory', type: 'string', description: "Alternate working directory (default: the compose file's directory)" },
 ];
 
+const REMOVE_ORPHANS: FlagSpec = { long: 'remove-orphans', type: 'bool', description: 'Remove sandboxes for services not defined in the compose file' };
+
 export const GROUPS: readonly GroupSpec[] = [
   { name: 'network', description: 'Manage networks' },
   { name: 'compose', description: 'Set up the networks and sandboxes of a compose file', flags: COMPOSE_OPTIONS },
@@ -332,7 +334,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       ...COMPOSE_OPTIONS,
       DRY_RUN,
       { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode (nsnet always starts services in the background; their output goes to /run/nsnet/logs)' },
-      { long: 'remove-orphans', type: 'bool', description: "Remove sandboxes for services not defined in the compose file" },
+      REMOVE_ORPHANS,
     ],
     examples: ['nsnet compose -f simpleweb/docker-compose.yml up -d', 'nsnet compose -p shop up web', 'nsnet compose up --dry-run'],
   },
@@ -344,7 +346,7 @@ export const COMMANDS: readonly CommandSpec[] = [
     flags: [
       ...COMPOSE_OPTIONS,
       DRY_RUN,
-      { long: 'remove-orphans', type: 'bool', description: "Remove sandboxes for services not defined in the compose file" },
+      REMOVE_ORPHANS,
     ],
     examples: ['nsnet compose down', 'nsnet compose -p simpleweb down', 'nsnet compose down --dry-run'],
   },
