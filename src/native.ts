@@ -133,12 +133,21 @@ export interface NativeAddon {
   sysctlRead(nsFd: number, key: string): Promise<string>;
   sysctlWrite(nsFd: number, key: string, value: string): Promise<void>;
   nftApply(nsFd: number, text: string, o?: { json?: boolean; handles?: boolean }): Promise<string>;
-  socketBind(nsFd: number, o: { type: 'udp' | 'tcp'; address: string; port?: number; backlog?: number }): Promise<{ fd: number; port: number }>;
+  socketBind(nsFd: number, o: NativeSocketSpec): Promise<{ fd: number; port: number }>;
+  /** Binds every socket, then applies `nft` (which may use $port0, $port1, ...) in the same namespace trip; all or nothing. */
+  socketBind(nsFd: number, o: { sockets: NativeSocketSpec[]; nft?: string }): Promise<{ fd: number; port: number }[]>;
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
   spawn(o: NativeSpawn): Promise<{ pid: number }>;
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
   /** Raises the soft open-file limit to the hard one; returns both. */
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
+}
+
+export interface NativeSocketSpec {
+  type: 'udp' | 'tcp';
+  address: string;
+  port?: number;
+  backlog?: number;
 }
 
 export interface NativeSpawn {

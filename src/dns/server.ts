@@ -3,9 +3,10 @@
 // daemon does.
 //
 // For each such sandbox it asks the addon for a UDP and a TCP socket bound to
-// 127.0.0.11:0 *inside the sandbox's namespace*, adopts them (dgram
-// bind({fd}), net.Server listen({fd})), and installs the DNAT/SNAT rules that
-// send the sandbox's port 53 to them (redirect.ts). Each socket belongs to one
+// 127.0.0.11:0 *inside the sandbox's namespace*, with the DNAT/SNAT rules
+// that send the sandbox's port 53 to them (redirect.ts) - one trip into the
+// namespace for all three - and adopts them (dgram bind({fd}), net.Server
+// listen({fd})). Each socket belongs to one
 // sandbox, so the socket a query arrives on says who is asking: a sandbox sees
 // only the names on its own networks (names.ts). Anything else is forwarded,
 // from the host's namespace, to the host's upstream servers.
@@ -28,9 +29,9 @@ import { closeSync, existsSync, promises as fs, openSync, writeFileSync } from '
 import net from 'node:net';
 import { native } from '../native.js';
 import { isNotFound } from '../kernel/errors.js';
-import { netnsOpen, type Netns } from '../kernel/netns.js';
+import { netnsOpenNameSync, type Netns } from '../kernel/netns.js';
 import { nftApply } from '../kernel/nftables.js';
-import { socketBind } from '../kernel/socket.js';
+import { socketsBind } from '../kernel/socket.js';
 import { readState } from '../state/store.js';
 import type { Context } from '../docker/context.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
@@ -58,6 +59,7 @@ interface Attachment {
 }
 
 type Reply = (msg: Buffer) => void;
+type Bound = { fd: number; port: number };
 
 interface Pending {
   att: Attachment;
@@ -232,13 +234,11 @@ export class DnsServer {
     let ns: Netns | undefined;
     const fds: number[] = [];
     try {
-      ns = await netnsOpen({ name: sb.netns! });
-      const forWhom = `sandbox ${sb.name}`;
-      const u = await socketBind(ns, { type: 'udp', address: DNS_ADDRESS, port: 0, for: forWhom });
-      fds.push(u.fd);
-      const t = await socketBind(ns, { type: 'tcp', address: DNS_ADDRESS, port: 0, for: forWhom });
-      fds.push(t.fd);
-      await nftApply(ns, dnsRedirect(u.port, t.port), { for: forWhom, what: `redirecting 127.0.0.11:53 to the DNS server in ${ns}` });
+      ns = netnsOpenNameSync(sb.netns!);
+      // Both sockets and the DNAT/SNAT rules that lead port 53 to them: one trip into the namespace.
+      const [u, t] = await socketsBind(ns, [{ type: 'udp', address: DNS_ADDRESS, port: 0 }, { type: 'tcp', address: DNS_ADDRESS, port: 0 }],
+        { nft: dnsRedirect('$port0', '$port1'), for: `sandbox ${sb.name}` }) as [Bound, Bound];
+      fds.push(u.fd, t.fd);
 
       const att: Attachment = {
         sandbox: sb, netns: sb.netns!, upstreams, inflight: 0, tcpConns: new Set(),
@@ -282,7 +282,7 @@ export class DnsServer {
     if (removeRules) {
       // The sandbox may be gone already (nsnet rm): then so are its rules.
       try {
-        const ns = await netnsOpen({ name: att.netns });
+        const ns = netnsOpenNameSync(att.netns);
         try {
           await nftApply(ns, `delete table ip ${DNS_TABLE}`);
         } finally {
