@@ -139,31 +139,39 @@ export class DnsServer {
 
   // ---- control ----------------------------------------------------------------
 
+  /**
+   * One JSON request per line, one reply line each, in order; a client may
+   * keep the connection for further requests (control.ts requestKept).
+   */
   private onControl(c: net.Socket): void {
     let buf = '';
+    let turn: Promise<void> = Promise.resolve();
     c.on('data', (d) => {
       buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) {
-        if (buf.length > 4096) c.destroy();
-        return;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        turn = turn.then(() => this.handle(line).then(({ stop, ...reply }) => {
+          if (!c.destroyed) c.write(`${JSON.stringify(reply)}\n`);
+          if (stop) void this.stop().then(() => process.exit(0));
+        }));
       }
-      let req: ControlRequest;
-      try {
-        req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
-      } catch {
-        c.end(`${JSON.stringify({ ok: false, error: 'bad request' })}\n`);
-        return;
-      }
-      const done = (r: ControlReply) => c.end(`${JSON.stringify(r)}\n`);
-      if (req.op === 'ping') done({ ok: true, attached: this.attachments.size });
-      else if (req.op === 'sync') this.sync(req.ids).then(done, (e: Error) => done({ ok: false, error: e.message }));
-      else if (req.op === 'stop') {
-        done({ ok: true });
-        void this.stop().then(() => process.exit(0));
-      } else done({ ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` });
+      if (buf.length > 4096) c.destroy();
     });
     c.on('error', () => {});
+  }
+
+  private async handle(line: string): Promise<ControlReply & { stop?: boolean }> {
+    let req: ControlRequest;
+    try {
+      req = JSON.parse(line) as ControlRequest;
+    } catch {
+      return { ok: false, error: 'bad request' };
+    }
+    if (req.op === 'ping') return { ok: true, attached: this.attachments.size };
+    if (req.op === 'sync') return this.sync(req.ids).catch((e: Error) => ({ ok: false, error: e.message }));
+    if (req.op === 'stop') return { ok: true, stop: true };
+    return { ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` };
   }
 
   /**

@@ -260,7 +260,7 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
   }
   let ns: Netns | undefined;
   // The embedded DNS server attaches (its sockets and DNAT rules in the new
-  // namespace) while this process makes the rest: asked as soon as lo is up,
+  // namespace) while this process makes the rest: asked as soon as it exists,
   // awaited before create returns, so a name still resolves the moment it does.
   let dns: Promise<void> | undefined;
   const startDns = ctx.dns && usesEmbeddedDns(networks, sb)
@@ -314,8 +314,8 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
       equivalent: [`ip netns add ${sb.netns}`, `ip -n ${sb.netns} link set lo up`],
       do: async () => {
         setNs(await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` }));
+        nsReady?.(); // 127.0.0.11 can be bound already (lo need not be up for that)
         await linkSet(ns(), 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
-        nsReady?.(); // 127.0.0.11 can be bound now that lo is up
       },
       undo: async () => {
         if (getNs()) await netnsDel(ns());
