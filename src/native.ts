@@ -175,8 +175,9 @@ let cached: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (cached) return cached;
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const root = path.resolve(here, '..'); // src/ or dist/ -> package root
-  const tried = ['build/Release/nsnet.node', 'build/Debug/nsnet.node'].map((p) => path.join(root, p));
+  // The package root is above src/ or dist/ (this file), or above dist/cli/ (the CLI's bundle).
+  const roots = [path.resolve(here, '..'), path.resolve(here, '../..')];
+  const tried = roots.flatMap((root) => ['build/Release/nsnet.node', 'build/Debug/nsnet.node'].map((p) => path.join(root, p)));
   const found = tried.find((p) => existsSync(p));
   if (!found) {
     throw new Error(`nsnet: native addon not built; looked in:\n  ${tried.join('\n  ')}\nrun: npm ci (or npm run build)`);
