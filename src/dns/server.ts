@@ -38,7 +38,7 @@ import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { hostResolvConf } from '../docker/host.js';
 import { pidPath, socketPath, type ControlReply, type ControlRequest } from './control.js';
 import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
-import { buildIndex, lookup, rotate, type NameIndex } from './names.js';
+import { lookup, NameIndexer, rotate } from './names.js';
 import { DNS_ADDRESS, DNS_TABLE, dnsRedirect } from './redirect.js';
 import { parseResolvConf, sandboxUpstreams } from './resolv-conf.js';
 
@@ -82,7 +82,7 @@ export class DnsServer {
   /** Every sandbox the server knows of, by id (user networks or not: names.ts decides who sees whom). */
   private known = new Map<string, SandboxRecord>();
   private networks: NetworkRecord[] = [];
-  private index: NameIndex = buildIndex([], []);
+  private names = new NameIndexer();
   private rr = new Map<string, number>();
   private forwarder!: dgram.Socket;
   private pending = new Map<number, Pending>();
@@ -233,8 +233,8 @@ export class DnsServer {
         errors.push(msg);
       }
     }
-    // The names index is rebuilt from memory (no file is read for it).
-    this.index = buildIndex(this.networks, [...this.known.values()]);
+    // The names index follows from memory (no file is read for it), only what changed.
+    this.names.update(this.networks, this.known, ids);
     return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
   }
 
@@ -348,7 +348,7 @@ export class DnsServer {
       return;
     }
     const maxSize = tcp ? 65535 : undefined;
-    const r = lookup(this.index, att.sandbox.id, q.qname, q.qtype);
+    const r = lookup(this.names.index, att.sandbox.id, q.qname, q.qtype);
     if (this.o.debug) this.log(`${att.sandbox.name} ${tcp ? 'tcp' : 'udp'} ${q.qname} ${q.qtype} -> ${r.kind}`);
     switch (r.kind) {
       case 'answer': {
