@@ -11,7 +11,7 @@ import { openContext } from '../src/docker/context.js';
 import { networkCreate, networkRemove } from '../src/docker/networks.js';
 import { sandboxRemove } from '../src/docker/process.js';
 import { sandboxCreate } from '../src/docker/sandboxes.js';
-import { requestKept, syncDns } from '../src/dns/control.js';
+import { releaseDns, requestKept, syncDns } from '../src/dns/control.js';
 
 if (process.env.NSNET_IN_SANDBOX !== '1') {
   console.error('run inside scripts/sandbox.sh');
@@ -46,6 +46,11 @@ const ctx = await openContext({
       const t = performance.now();
       await syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) });
       add(`${phase}: dns sync (its own duration)`, performance.now() - t);
+    },
+    release: async (ids) => {
+      const t = performance.now();
+      await releaseDns(dirs, ids);
+      add(`${phase}: dns release (its own duration, in parallel)`, performance.now() - t);
     },
   },
 });

@@ -32,7 +32,7 @@ import { networkCreate, networkRemove } from '../src/docker/networks.js';
 import { sandboxRemove } from '../src/docker/process.js';
 import { sandboxCreate } from '../src/docker/sandboxes.js';
 import { addElements } from '../src/docker/firewall.js';
-import { syncDns } from '../src/dns/control.js';
+import { releaseDns, syncDns } from '../src/dns/control.js';
 import { netnsList } from '../src/kernel/netns.js';
 import { portElements } from '../src/nft/table.js';
 import { lineChart } from './chart.js';
@@ -111,7 +111,7 @@ async function nsnetContext(work: string): Promise<{ ctx: Context; root: string 
   const argv = [BIN, '--root', root, 'dns'];
   const ctx = await openContext({
     dirs, etcNetns: path.join(root, 'etc'), warn: () => {},
-    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) }) },
+    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) },
   });
   await networkCreate(ctx, { name: 'bench', subnet: '10.88.0.0/16' });
   return { ctx, root };

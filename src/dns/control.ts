@@ -17,6 +17,8 @@ export interface ControlRequest {
   op: 'sync' | 'ping' | 'stop';
   /** For sync: the sandboxes that changed (their failures are the caller's). */
   ids?: string[];
+  /** For sync: `ids` are being removed; let go of them without reading their records. */
+  gone?: boolean;
 }
 export interface ControlReply {
   ok: boolean;
@@ -152,12 +154,17 @@ class Channel {
 
 const noServer = (e: unknown) => ['ENOENT', 'ECONNREFUSED'].includes((e as NodeJS.ErrnoException).code ?? '');
 
+/** Tells a running DNS server that sandboxes are being removed (nothing to do if none runs). */
+export function releaseDns(dirs: StoreDirs, ids: string[]): Promise<void> {
+  return syncDns(dirs, { start: false, argv: [], env: {}, ids, gone: true });
+}
+
 /**
  * Tells the DNS server to sync with the state, starting it if needed.
  * `start: false` only notifies a server that is already running.
  */
-export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[] }): Promise<void> {
-  const req: ControlRequest = { op: 'sync', ...(o.ids && { ids: o.ids }) };
+export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[]; gone?: boolean }): Promise<void> {
+  const req: ControlRequest = { op: 'sync', ...(o.ids && { ids: o.ids }), ...(o.gone && { gone: true }) };
   try {
     const r = await requestKept(dirs, req);
     if (!r.ok) throw new Error(`DNS server: ${r.error}`);

@@ -169,7 +169,7 @@ export class DnsServer {
       return { ok: false, error: 'bad request' };
     }
     if (req.op === 'ping') return { ok: true, attached: this.attachments.size };
-    if (req.op === 'sync') return this.sync(req.ids).catch((e: Error) => ({ ok: false, error: e.message }));
+    if (req.op === 'sync') return this.sync(req.ids, req.gone).catch((e: Error) => ({ ok: false, error: e.message }));
     if (req.op === 'stop') return { ok: true, stop: true };
     return { ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` };
   }
@@ -178,8 +178,8 @@ export class DnsServer {
    * Reads the state and attaches/detaches to match it. Calls are serialized.
    * `ids`: the sandboxes the caller changed; only their failures fail the call.
    */
-  sync(ids?: string[]): Promise<ControlReply> {
-    this.syncing = this.syncing.then(() => this.doSync(ids), () => this.doSync(ids));
+  sync(ids?: string[], gone = false): Promise<ControlReply> {
+    this.syncing = this.syncing.then(() => this.doSync(ids, gone), () => this.doSync(ids, gone));
     return this.syncing;
   }
 
@@ -188,11 +188,12 @@ export class DnsServer {
    * reconciles all of them. With ids: reads only those sandboxes, so a
    * change costs the same with 10 sandboxes as with 1000.
    */
-  private async doSync(ids?: string[]): Promise<ControlReply> {
+  private async doSync(ids?: string[], gone = false): Promise<ControlReply> {
     // Reads only; no lock needed (state files are replaced atomically).
     const state = await readState<NetworkRecord, SandboxRecord>(this.ctx.dirs);
     const records = new Map<string, SandboxRecord | undefined>();
-    if (ids) for (const id of ids) records.set(id, await state.sandboxes.byId(id));
+    // `gone`: the caller is removing these; their records may not be gone yet.
+    if (ids) for (const id of ids) records.set(id, gone ? undefined : await state.sandboxes.byId(id));
     else for (const sb of await state.sandboxes.all()) records.set(sb.id, sb);
     const snap = { networks: state.networks, records };
     if (!ids) this.known.clear();
@@ -210,7 +211,7 @@ export class DnsServer {
     for (const id of consider) {
       const sb = this.known.get(id);
       if (!wants(sb)) {
-        await this.detach(id, true);
+        await this.detach(id, !gone); // a sandbox being removed takes its rules with its namespace
         continue;
       }
       const upstreams = sandboxUpstreams({ host: hostConf, mode: 'user-network', dns: sb.dns });
