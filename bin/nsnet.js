@@ -1,5 +1,42 @@
 #!/usr/bin/env node
-// nsnet's command-line entry point: the compiled CLI (npm ci builds dist/).
-import { cli } from '../dist/cli/main.js';
+// nsnet's command-line entry point. CommonJS (bin/package.json), and kept
+// small: every `nsnet` call is a fresh Node process, so start-up counts.
+//
+// It runs the CLI bundled into one file, dist/cli/nsnet.cjs, with V8's code
+// cache for it (dist/cli/nsnet.cjs.cache): both made by scripts/bundle-cli.mjs
+// at build time (npm ci, npm run build). Node 20 has no module compile cache
+// of its own; this is the same thing done by hand, for one file. A cache made
+// by another Node/V8 is rejected by V8 and the file is simply compiled. With
+// no bundle at all, the ES modules of dist/ are used.
+const fs = require('node:fs');
+const path = require('node:path');
 
-await cli();
+const file = path.join(__dirname, '../dist/cli/nsnet.cjs');
+
+function load() {
+  let source;
+  try {
+    source = fs.readFileSync(file, 'utf8');
+  } catch {
+    return undefined; // not bundled: dist/cli/main.js
+  }
+  let cachedData;
+  try {
+    cachedData = fs.readFileSync(`${file}.cache`);
+  } catch {
+    return require(file);
+  }
+  const vm = require('node:vm');
+  const Module = require('node:module');
+  const script = new vm.Script(Module.wrap(source), { filename: file, cachedData });
+  const m = new Module(file, module);
+  m.filename = file;
+  m.paths = Module._nodeModulePaths(path.dirname(file));
+  script.runInThisContext().call(m.exports, m.exports, (id) => m.require(id), m, file, path.dirname(file));
+  m.loaded = true;
+  return m.exports;
+}
+
+const bundle = load();
+if (bundle) bundle.cli();
+else import('../dist/cli/main.js').then((m) => m.cli());

@@ -24,6 +24,7 @@
 
 #include "args.h"
 #include "in_netns.h"
+#include "nft_run.h"
 #include "verbs.h"
 #include "worker.h"
 
@@ -45,6 +46,31 @@ int ErrnoFromNftText(const std::string& text) {
 
 }  // namespace
 
+std::string NftRun(const std::string& text, bool json, bool handles) {
+  std::unique_ptr<nft_ctx, CtxFree> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
+  if (!ctx) ThrowErr(ENOMEM, "nft_ctx_new", "nftApply");
+  unsigned flags = 0;
+  if (json) flags |= NFT_CTX_OUTPUT_JSON;
+  if (handles) flags |= NFT_CTX_OUTPUT_HANDLE;
+  nft_ctx_output_set_flags(ctx.get(), flags);
+  nft_ctx_buffer_output(ctx.get());
+  nft_ctx_buffer_error(ctx.get());
+  int rc = nft_run_cmd_from_buffer(ctx.get(), text.c_str());
+  if (rc != 0) {
+    const char* err = nft_ctx_get_error_buffer(ctx.get());
+    std::string msg = err ? err : "";
+    while (!msg.empty() && msg.back() == '\n') msg.pop_back();
+    KernelError e;
+    e.err = ErrnoFromNftText(msg);
+    e.syscall = "nft_run_cmd_from_buffer";
+    e.op = "nft";
+    e.extack = msg;
+    throw e;
+  }
+  const char* out = nft_ctx_get_output_buffer(ctx.get());
+  return std::string(out ? out : "");
+}
+
 // nftApply(nsFd, text, {json?, handles?}) -> what nft printed (for list commands)
 Napi::Value NftApplyVerb(const Napi::CallbackInfo& info) {
   int nsfd = ArgFd(info, 0, "nsFd");
@@ -55,30 +81,7 @@ Napi::Value NftApplyVerb(const Napi::CallbackInfo& info) {
   return Task<std::string>::Queue(
       info.Env(), "nftApply",
       [nsfd, text, json, handles] {
-        return RunInNetns(nsfd, "nftApply", [&] {
-          std::unique_ptr<nft_ctx, CtxFree> ctx(nft_ctx_new(NFT_CTX_DEFAULT));
-          if (!ctx) ThrowErr(ENOMEM, "nft_ctx_new", "nftApply");
-          unsigned flags = 0;
-          if (json) flags |= NFT_CTX_OUTPUT_JSON;
-          if (handles) flags |= NFT_CTX_OUTPUT_HANDLE;
-          nft_ctx_output_set_flags(ctx.get(), flags);
-          nft_ctx_buffer_output(ctx.get());
-          nft_ctx_buffer_error(ctx.get());
-          int rc = nft_run_cmd_from_buffer(ctx.get(), text.c_str());
-          if (rc != 0) {
-            const char* err = nft_ctx_get_error_buffer(ctx.get());
-            std::string msg = err ? err : "";
-            while (!msg.empty() && msg.back() == '\n') msg.pop_back();
-            KernelError e;
-            e.err = ErrnoFromNftText(msg);
-            e.syscall = "nft_run_cmd_from_buffer";
-            e.op = "nft";
-            e.extack = msg;
-            throw e;
-          }
-          const char* out = nft_ctx_get_output_buffer(ctx.get());
-          return std::string(out ? out : "");
-        });
+        return RunInNetns(nsfd, "nftApply", [&] { return NftRun(text, json, handles); });
       },
       [](Napi::Env env, std::string& s) { return Napi::String::New(env, s); });
 }

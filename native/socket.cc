@@ -13,82 +13,148 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <cstring>
+#include <optional>
+#include <vector>
+
 #include "args.h"
 #include "fd.h"
 #include "in_netns.h"
+#include "nft_run.h"
 #include "verbs.h"
 #include "worker.h"
 
 namespace nsnet {
 namespace {
 
+struct Spec {
+  IpAddr addr;
+  int port = 0;
+  int backlog = 511;
+  bool tcp = false;
+};
+
 struct Bound {
   int fd = -1;
   int port = 0;
 };
 
+Spec ReadSpec(const Napi::Object& o) {
+  std::string type = OptStr(o, "type").value_or("");
+  if (type != "udp" && type != "tcp") throw Napi::TypeError::New(o.Env(), "type must be \"udp\" or \"tcp\"");
+  auto addr = OptIp(o, "address");
+  if (!addr) throw Napi::TypeError::New(o.Env(), "socketBind needs an address");
+  Spec s;
+  s.addr = *addr;
+  s.port = static_cast<int>(OptInt(o, "port", 0, 65535).value_or(0));
+  s.backlog = static_cast<int>(OptInt(o, "backlog", 1, 65535).value_or(511));
+  s.tcp = type == "tcp";
+  return s;
+}
+
+// On the namespace's thread: a socket, bound (and listening, for TCP).
+UniqueFd BindOne(const Spec& sp, int* portOut) {
+  const char* op = "socketBind";
+  const IpAddr& a = sp.addr;
+  // Non-blocking: libuv expects it of an adopted fd.
+  UniqueFd fd(::socket(a.family, (sp.tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.Valid()) ThrowErrno("socket", op);
+  int one = 1;
+  ::setsockopt(fd.Get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (a.family == AF_INET) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(sp.port));
+    std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
+    len = sizeof *sin;
+  } else {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(sp.port));
+    std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
+    len = sizeof *sin6;
+  }
+  if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("bind", op);
+  if (sp.tcp && ::listen(fd.Get(), sp.backlog) < 0) ThrowErrno("listen", op);
+  sockaddr_storage got{};
+  socklen_t glen = sizeof got;
+  if (::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&got), &glen) < 0) ThrowErrno("getsockname", op);
+  *portOut = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+                                            : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+  // A server holding thousands of these (the DNS server: two per
+  // sandbox) must keep fds below FD_SETSIZE free: libnftables still
+  // select()s on its netlink socket, and glibc aborts the process when
+  // FD_SET gets an fd >= 1024. So these live at 1024 and up when the
+  // fd limit allows.
+  int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
+  if (high >= 0) fd.Reset(high);
+  return fd;
+}
+
+Napi::Value BoundToJs(Napi::Env env, const Bound& b) {
+  Napi::Object r = Napi::Object::New(env);
+  r.Set("fd", b.fd);
+  r.Set("port", b.port);
+  return r;
+}
+
 }  // namespace
 
 // socketBind(nsFd, {type: "udp"|"tcp", address, port? = 0, backlog? = 511}) -> {fd, port}
+// socketBind(nsFd, {sockets: [{type, address, port?, backlog?}, ...], nft?}) -> [{fd, port}, ...]
+//
+// The list form binds every socket and then applies `nft` (text, as for
+// nftApply) in the same namespace, on one thread: one trip instead of one
+// per socket plus one for the rules. The text can use the ports the kernel
+// picked as nft variables: $port0, $port1, ... (prepended as `define`s).
+// All or nothing: if a socket or the rules fail, every socket is closed.
 Napi::Value SocketBindVerb(const Napi::CallbackInfo& info) {
   int nsfd = ArgFd(info, 0, "nsFd");
   Napi::Object o = ArgObject(info, 1);
-  std::string type = OptStr(o, "type").value_or("");
-  if (type != "udp" && type != "tcp") throw Napi::TypeError::New(info.Env(), "type must be \"udp\" or \"tcp\"");
-  auto addr = OptIp(o, "address");
-  if (!addr) throw Napi::TypeError::New(info.Env(), "socketBind needs an address");
-  int port = static_cast<int>(OptInt(o, "port", 0, 65535).value_or(0));
-  int backlog = static_cast<int>(OptInt(o, "backlog", 1, 65535).value_or(511));
-  IpAddr a = *addr;
-  bool tcp = type == "tcp";
-  return Task<Bound>::Queue(
+  Napi::Value list = o.Get("sockets");
+  if (list.IsUndefined()) {
+    Spec sp = ReadSpec(o);
+    return Task<Bound>::Queue(
+        info.Env(), "socketBind",
+        [nsfd, sp] {
+          return RunInNetns(nsfd, "socketBind", [&] {
+            Bound b;
+            b.fd = BindOne(sp, &b.port).Release();
+            return b;
+          });
+        },
+        BoundToJs);
+  }
+  if (!list.IsArray()) throw Napi::TypeError::New(info.Env(), "sockets must be an array");
+  Napi::Array arr = list.As<Napi::Array>();
+  std::vector<Spec> specs;
+  for (uint32_t i = 0; i < arr.Length(); ++i) {
+    Napi::Value v = arr.Get(i);
+    if (!v.IsObject()) throw Napi::TypeError::New(info.Env(), "each socket must be an options object");
+    specs.push_back(ReadSpec(v.As<Napi::Object>()));
+  }
+  std::optional<std::string> nft = OptStr(o, "nft");
+  return Task<std::vector<Bound>>::Queue(
       info.Env(), "socketBind",
-      [nsfd, a, port, backlog, tcp] {
+      [nsfd, specs, nft] {
         return RunInNetns(nsfd, "socketBind", [&] {
-          const char* op = "socketBind";
-          // Non-blocking: libuv expects it of an adopted fd.
-          UniqueFd fd(::socket(a.family, (tcp ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-          if (!fd.Valid()) ThrowErrno("socket", op);
-          int one = 1;
-          ::setsockopt(fd.Get(), SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-          sockaddr_storage ss{};
-          socklen_t len;
-          if (a.family == AF_INET) {
-            auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
-            sin->sin_family = AF_INET;
-            sin->sin_port = htons(static_cast<uint16_t>(port));
-            std::memcpy(&sin->sin_addr, a.bytes.data(), 4);
-            len = sizeof *sin;
-          } else {
-            auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
-            sin6->sin6_family = AF_INET6;
-            sin6->sin6_port = htons(static_cast<uint16_t>(port));
-            std::memcpy(&sin6->sin6_addr, a.bytes.data(), 16);
-            len = sizeof *sin6;
+          std::vector<UniqueFd> fds;
+          std::vector<Bound> out(specs.size());
+          std::string defines;
+          for (size_t i = 0; i < specs.size(); ++i) {
+            fds.push_back(BindOne(specs[i], &out[i].port));
+            defines += "define port" + std::to_string(i) + " = " + std::to_string(out[i].port) + "\n";
           }
-          if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("bind", op);
-          if (tcp && ::listen(fd.Get(), backlog) < 0) ThrowErrno("listen", op);
-          sockaddr_storage got{};
-          socklen_t glen = sizeof got;
-          if (::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&got), &glen) < 0) ThrowErrno("getsockname", op);
-          Bound b;
-          b.port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
-                                                  : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
-          // A server holding thousands of these (the DNS server: two per
-          // sandbox) must keep fds below FD_SETSIZE free: libnftables still
-          // select()s on its netlink socket, and glibc aborts the process when
-          // FD_SET gets an fd >= 1024. So these live at 1024 and up when the
-          // fd limit allows.
-          int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
-          if (high >= 0) fd.Reset(high);
-          b.fd = fd.Release();
-          return b;
+          if (nft) NftRun(defines + *nft, false, false);
+          for (size_t i = 0; i < specs.size(); ++i) out[i].fd = fds[i].Release();
+          return out;
         });
       },
-      [](Napi::Env env, Bound& b) {
-        Napi::Object r = Napi::Object::New(env);
-        r.Set("fd", b.fd);
-        r.Set("port", b.port);
+      [](Napi::Env env, std::vector<Bound>& bs) {
+        Napi::Array r = Napi::Array::New(env, bs.size());
+        for (uint32_t i = 0; i < bs.size(); ++i) r.Set(i, BoundToJs(env, bs[i]));
         return r;
       });
 }

@@ -133,12 +133,21 @@ export interface NativeAddon {
   sysctlRead(nsFd: number, key: string): Promise<string>;
   sysctlWrite(nsFd: number, key: string, value: string): Promise<void>;
   nftApply(nsFd: number, text: string, o?: { json?: boolean; handles?: boolean }): Promise<string>;
-  socketBind(nsFd: number, o: { type: 'udp' | 'tcp'; address: string; port?: number; backlog?: number }): Promise<{ fd: number; port: number }>;
+  socketBind(nsFd: number, o: NativeSocketSpec): Promise<{ fd: number; port: number }>;
+  /** Binds every socket, then applies `nft` (which may use $port0, $port1, ...) in the same namespace trip; all or nothing. */
+  socketBind(nsFd: number, o: { sockets: NativeSocketSpec[]; nft?: string }): Promise<{ fd: number; port: number }[]>;
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
   spawn(o: NativeSpawn): Promise<{ pid: number }>;
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
   /** Raises the soft open-file limit to the hard one; returns both. */
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
+}
+
+export interface NativeSocketSpec {
+  type: 'udp' | 'tcp';
+  address: string;
+  port?: number;
+  backlog?: number;
 }
 
 export interface NativeSpawn {
@@ -166,8 +175,9 @@ let cached: NativeAddon | undefined;
 export function native(): NativeAddon {
   if (cached) return cached;
   const here = path.dirname(fileURLToPath(import.meta.url));
-  const root = path.resolve(here, '..'); // src/ or dist/ -> package root
-  const tried = ['build/Release/nsnet.node', 'build/Debug/nsnet.node'].map((p) => path.join(root, p));
+  // The package root is above src/ or dist/ (this file), or above dist/cli/ (the CLI's bundle).
+  const roots = [path.resolve(here, '..'), path.resolve(here, '../..')];
+  const tried = roots.flatMap((root) => ['build/Release/nsnet.node', 'build/Debug/nsnet.node'].map((p) => path.join(root, p)));
   const found = tried.find((p) => existsSync(p));
   if (!found) {
     throw new Error(`nsnet: native addon not built; looked in:\n  ${tried.join('\n  ')}\nrun: npm ci (or npm run build)`);

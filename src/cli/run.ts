@@ -13,7 +13,7 @@ import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/pr
 import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import type { State } from '../docker/types.js';
-import { syncDns } from '../dns/control.js';
+import { releaseDns, syncDns } from '../dns/control.js';
 import { defaultDirs } from '../state/store.js';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';
@@ -58,7 +58,7 @@ async function context(io: Io, root: string | undefined): Promise<Context> {
   return {
     host: await netnsSelf(),
     dirs,
-    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, ...(ids && { ids }) }) },
+    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) },
     etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
     warn: (m) => io.err(m),
     ...(trace && {

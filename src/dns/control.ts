@@ -17,6 +17,8 @@ export interface ControlRequest {
   op: 'sync' | 'ping' | 'stop';
   /** For sync: the sandboxes that changed (their failures are the caller's). */
   ids?: string[];
+  /** For sync: `ids` are being removed; let go of them without reading their records. */
+  gone?: boolean;
 }
 export interface ControlReply {
   ok: boolean;
@@ -54,16 +56,117 @@ export function request(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10_000
   });
 }
 
+/**
+ * One request/reply on a connection kept open for the next request from this
+ * process (per socket path): a library user creating sandboxes one after
+ * another pays the connect and accept once. Requests take turns on it; the
+ * socket never keeps the process alive. A connection the server closed (a
+ * restart, an older server that answers once per connection) is replaced,
+ * and the request sent again on the new one (every request is idempotent).
+ */
+export function requestKept(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
+  const file = socketPath(dirs);
+  let ch = channels.get(file);
+  if (!ch) channels.set(file, (ch = new Channel(file)));
+  return ch.send(req, timeoutMs);
+}
+
+const channels = new Map<string, Channel>();
+
+class Channel {
+  private sock: net.Socket | undefined;
+  private turn: Promise<unknown> = Promise.resolve();
+  private buf = '';
+  private waiting: { resolve: (r: ControlReply) => void; reject: (e: Error) => void } | undefined;
+
+  constructor(private readonly file: string) {}
+
+  send(req: ControlRequest, timeoutMs: number): Promise<ControlReply> {
+    const mine = this.turn.then(() => this.exchange(req, timeoutMs, true));
+    this.turn = mine.catch(() => {});
+    return mine;
+  }
+
+  private connect(): Promise<net.Socket> {
+    return new Promise((resolve, reject) => {
+      const sock = net.createConnection(this.file);
+      sock.once('connect', () => {
+        sock.off('error', reject);
+        sock.on('error', (e) => this.fail(sock, e));
+        const closed = () => this.fail(sock, Object.assign(new Error('the DNS server closed the control connection'), { code: 'ECONNRESET' }));
+        sock.on('end', closed);
+        sock.on('close', closed);
+        sock.on('data', (d) => this.onData(d));
+        resolve(sock);
+      });
+      sock.once('error', reject);
+    });
+  }
+
+  private onData(d: Buffer): void {
+    this.buf += d;
+    const nl = this.buf.indexOf('\n');
+    if (nl < 0 || !this.waiting) return;
+    const line = this.buf.slice(0, nl);
+    this.buf = this.buf.slice(nl + 1);
+    const w = this.waiting;
+    this.waiting = undefined;
+    try {
+      w.resolve(JSON.parse(line) as ControlReply);
+    } catch (e) {
+      w.reject(e as Error);
+    }
+  }
+
+  private fail(sock: net.Socket, e: Error): void {
+    if (this.sock !== sock) return;
+    this.sock = undefined;
+    this.buf = '';
+    sock.destroy();
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(e);
+  }
+
+  private async exchange(req: ControlRequest, timeoutMs: number, retry: boolean): Promise<ControlReply> {
+    const fresh = !this.sock;
+    const sock = this.sock ?? (this.sock = await this.connect());
+    sock.ref();
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      return await new Promise<ControlReply>((resolve, reject) => {
+        this.waiting = { resolve, reject };
+        timer = setTimeout(() => {
+          this.fail(sock, new Error(`the DNS server did not answer within ${timeoutMs} ms`));
+        }, timeoutMs);
+        sock.write(`${JSON.stringify(req)}\n`);
+      });
+    } catch (e) {
+      // A kept connection the server had closed meanwhile: once more, on a new one.
+      if (!fresh && retry && (e as NodeJS.ErrnoException).code !== undefined) return this.exchange(req, timeoutMs, false);
+      throw e;
+    } finally {
+      clearTimeout(timer);
+      if (this.sock === sock) sock.unref();
+    }
+  }
+}
+
 const noServer = (e: unknown) => ['ENOENT', 'ECONNREFUSED'].includes((e as NodeJS.ErrnoException).code ?? '');
+
+/** Tells a running DNS server that sandboxes are being removed (nothing to do if none runs). */
+export function releaseDns(dirs: StoreDirs, ids: string[]): Promise<void> {
+  return syncDns(dirs, { start: false, argv: [], env: {}, ids, gone: true });
+}
 
 /**
  * Tells the DNS server to sync with the state, starting it if needed.
  * `start: false` only notifies a server that is already running.
  */
-export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[] }): Promise<void> {
-  const req: ControlRequest = { op: 'sync', ...(o.ids && { ids: o.ids }) };
+export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[]; gone?: boolean }): Promise<void> {
+  const req: ControlRequest = { op: 'sync', ...(o.ids && { ids: o.ids }), ...(o.gone && { gone: true }) };
   try {
-    const r = await request(dirs, req);
+    const r = await requestKept(dirs, req);
     if (!r.ok) throw new Error(`DNS server: ${r.error}`);
     return;
   } catch (e) {

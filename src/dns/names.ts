@@ -78,70 +78,175 @@ function ownerOf(byId: Map<string, SandboxRecord>, sb: SandboxRecord): SandboxRe
   return cur;
 }
 
-function add(net: NetNames, name: string, ip: string): void {
-  const key = name.toLowerCase();
-  if (key === '') return;
-  const ips = net.byName.get(key);
-  if (!ips) net.byName.set(key, [ip]);
-  else if (!ips.includes(ip)) ips.push(ip);
-}
-
 /** Precomputes every sandbox's view; rebuild it whenever networks or sandboxes change. */
 export function buildIndex(networks: NetworkRecord[], sandboxes: SandboxRecord[]): NameIndex {
-  // Only user-defined bridges have an embedded DNS (docker-behaviour.md §12.1): not the default
-  // bridge, host or none.
-  const nets = new Map<string, NetNames>();
-  for (const n of networks) {
-    if (n.driver === 'bridge' && !n.defaultBridge) nets.set(n.id, { name: n.name, byName: new Map(), byIp: new Map() });
-  }
-  const byId = new Map(sandboxes.map((sb) => [sb.id, sb]));
-  const live = (sb: SandboxRecord) => sb.status !== 'removing';
+  const x = new NameIndexer();
+  x.update(networks, new Map(sandboxes.map((sb) => [sb.id, sb])));
+  return x.index;
+}
 
-  for (const sb of sandboxes) {
-    if (!live(sb)) continue;
+/** One user-defined network's records, with how many sandboxes registered each (name, address). */
+interface NetState {
+  names: NetNames;
+  /** Lower-cased name -> address -> registrations (insertion order is the answer's order). */
+  counts: Map<string, Map<string, number>>;
+  /** Address -> names registered first for it, in order (byIp holds the first one). */
+  ptr: Map<string, string[]>;
+}
+
+/** What one sandbox put into the index: (network, name, address) triples and its PTR names. */
+interface Contribution {
+  names: { net: NetState; key: string; ip: string }[];
+  ptr: { net: NetState; ip: string; name: string }[];
+}
+
+/**
+ * The index, kept up to date change by change: `update` with the sandboxes
+ * that changed touches only their records (and those of sandboxes joined to
+ * them with container:), so a sync costs the same with 10 sandboxes as with
+ * 1000. Same answers as building it anew (checked in test/unit/dns-names).
+ */
+export class NameIndexer {
+  private nets = new Map<string, NetState>();
+  private netsKey = '';
+  private contrib = new Map<string, Contribution>();
+  private views = new Map<string, View>();
+  private known = new Map<string, SandboxRecord>();
+  readonly index: NameIndex = { views: this.views };
+
+  /**
+   * `known`: every sandbox (by id, as the server holds them). `changed`: the ids
+   * whose records changed or went away; absent, or the networks changed: all of them.
+   */
+  update(networks: NetworkRecord[], known: Map<string, SandboxRecord>, changed?: Iterable<string>): void {
+    this.known = known;
+    // Only user-defined bridges have an embedded DNS (docker-behaviour.md §12.1): not the default
+    // bridge, host or none.
+    const user = networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge);
+    const key = JSON.stringify(user.map((n) => [n.id, n.name]));
+    let ids: Set<string>;
+    if (changed === undefined || key !== this.netsKey) {
+      this.netsKey = key;
+      this.nets = new Map(user.map((n) => [n.id, { names: { name: n.name, byName: new Map(), byIp: new Map() }, counts: new Map(), ptr: new Map() }]));
+      this.contrib.clear();
+      this.views.clear();
+      ids = new Set(known.keys());
+    } else {
+      ids = new Set(changed);
+      // Sandboxes joined (container:) to a changed one answer with its addresses: theirs change too.
+      for (let grew = true, i = 0; grew && i < 10; i++) {
+        grew = false;
+        for (const sb of known.values()) {
+          if (sb.containerOf !== undefined && ids.has(sb.containerOf) && !ids.has(sb.id)) {
+            ids.add(sb.id);
+            grew = true;
+          }
+        }
+      }
+    }
+    const touched = new Set<NetState>();
+    const keys = new Map<NetState, Set<string>>();
+    const mark = (net: NetState, k: string) => {
+      touched.add(net);
+      (keys.get(net) ?? keys.set(net, new Set()).get(net)!).add(k);
+    };
+    for (const id of ids) this.withdraw(id, mark);
+    for (const id of ids) this.register(id, mark);
+    // Answers are frozen arrays handed out by lookup: replace the changed ones, never modify them.
+    for (const net of touched) {
+      for (const k of keys.get(net) ?? []) {
+        const ips = net.counts.get(k);
+        if (ips?.size) net.names.byName.set(k, Object.freeze([...ips.keys()]) as string[]);
+        else net.names.byName.delete(k);
+      }
+    }
+    for (const id of ids) this.view(id);
+  }
+
+  private withdraw(id: string, mark: (net: NetState, k: string) => void): void {
+    const c = this.contrib.get(id);
+    if (!c) return;
+    this.contrib.delete(id);
+    for (const { net, key, ip } of c.names) {
+      const ips = net.counts.get(key);
+      const n = ips?.get(ip) ?? 0;
+      if (n <= 1) ips?.delete(ip);
+      else ips!.set(ip, n - 1);
+      if (ips?.size === 0) net.counts.delete(key);
+      mark(net, key);
+    }
+    for (const { net, ip, name } of c.ptr) {
+      const list = net.ptr.get(ip) ?? [];
+      list.splice(list.indexOf(name), 1);
+      if (list.length) net.names.byIp.set(ip, list[0]!);
+      else {
+        net.ptr.delete(ip);
+        net.names.byIp.delete(ip);
+      }
+    }
+  }
+
+  private register(id: string, mark: (net: NetState, k: string) => void): void {
+    const sb = this.known.get(id);
+    if (!sb || !live(sb)) return;
+    const c: Contribution = { names: [], ptr: [] };
+    const add = (net: NetState, name: string, ip: string) => {
+      const key = name.toLowerCase();
+      if (key === '') return;
+      const ips = net.counts.get(key) ?? net.counts.set(key, new Map()).get(key)!;
+      ips.set(ip, (ips.get(ip) ?? 0) + 1);
+      c.names.push({ net, key, ip });
+      mark(net, key);
+    };
     const name = sb.name.replace(/^\//, '');
     if (sb.containerOf !== undefined) {
-      const owner = ownerOf(byId, sb);
-      if (!owner || !live(owner)) continue;
-      for (const e of owner.endpoints) {
-        const net = nets.get(e.networkId);
-        if (net && e.ip) add(net, name, e.ip);
+      const owner = ownerOf(this.known, sb);
+      if (owner && live(owner)) {
+        for (const e of owner.endpoints) {
+          const net = this.nets.get(e.networkId);
+          if (net && e.ip) add(net, name, e.ip);
+        }
       }
-      continue;
+    } else {
+      for (const e of sb.endpoints) {
+        const net = this.nets.get(e.networkId);
+        if (!net || !e.ip) continue;
+        // buildEndpointDNSNames order: name, aliases, short ID, hostname. The first is the PTR answer.
+        for (const n of [name, ...e.aliases, sb.id.slice(0, 12), sb.hostname]) add(net, n, e.ip);
+        const list = net.ptr.get(e.ip) ?? net.ptr.set(e.ip, []).get(e.ip)!;
+        list.push(name);
+        net.names.byIp.set(e.ip, list[0]!);
+        c.ptr.push({ net, ip: e.ip, name });
+      }
     }
-    for (const e of sb.endpoints) {
-      const net = nets.get(e.networkId);
-      if (!net || !e.ip) continue;
-      // buildEndpointDNSNames order: name, aliases, short ID, hostname. The first is the PTR answer.
-      for (const n of [name, ...e.aliases, sb.id.slice(0, 12), sb.hostname]) add(net, n, e.ip);
-      if (!net.byIp.has(e.ip)) net.byIp.set(e.ip, name);
-    }
+    this.contrib.set(id, c);
   }
-  for (const net of nets.values()) for (const ips of net.byName.values()) Object.freeze(ips);
 
-  const views = new Map<string, View>();
-  for (const sb of sandboxes) {
-    const owner = ownerOf(byId, sb);
-    if (!owner) continue;
+  private view(id: string): void {
+    this.views.delete(id);
+    const sb = this.known.get(id);
+    const owner = sb && ownerOf(this.known, sb);
+    if (!owner) return;
     const view: View = { nets: [], netsByName: new Map() };
     for (const e of owner.endpoints) {
-      const net = nets.get(e.networkId);
+      const net = this.nets.get(e.networkId)?.names;
       if (!net || view.nets.includes(net)) continue;
       view.nets.push(net);
       const key = net.name.toLowerCase();
       if (!view.netsByName.has(key)) view.netsByName.set(key, net);
     }
-    if (view.nets.length === 0) continue; // no embedded DNS for this sandbox
+    if (view.nets.length === 0) return; // no embedded DNS for this sandbox
     const linkNet = view.netsByName.get(owner.networkMode.toLowerCase());
     if (linkNet && owner.links.length > 0) {
       const aliases = new Map<string, string>();
       for (const l of owner.links) aliases.set(l.alias.toLowerCase(), l.name.replace(/^\//, '').toLowerCase());
       view.links = { net: linkNet, aliases };
     }
-    views.set(sb.id, view);
+    this.views.set(id, view);
   }
-  return { views };
 }
+
+const live = (sb: SandboxRecord) => sb.status !== 'removing';
 
 // Shared results: lookups allocate nothing unless they answer.
 const FORWARD: LookupResult = Object.freeze({ kind: 'forward' });

@@ -17,7 +17,8 @@
 export const DNS_TABLE = 'nsnet_dns';
 export const DNS_ADDRESS = '127.0.0.11';
 
-export function dnsRedirect(udpPort: number, tcpPort: number): string {
+/** The ports are numbers, or nft variables ("$port0") that socketsBind defines. */
+export function dnsRedirect(udpPort: number | string, tcpPort: number | string): string {
   return `table ip ${DNS_TABLE} {
 	chain output {
 		type nat hook output priority -100; policy accept;

@@ -32,7 +32,6 @@
 // `ip netns exec web cat /etc/resolv.conf`.
 //
 // Pure: the caller reads the host's file (see `isSystemdStub`) and writes the result.
-import { BlockList } from 'node:net';
 import { isIP } from '../net/ip.js';
 
 /** A parsed resolv.conf. Comments and blank lines are not kept. */
@@ -91,22 +90,44 @@ const FALLBACK_NOTE =
 const NO_UPSTREAM_NOTE =
   "# nsnet: no upstream nameservers; only names on this sandbox's networks will resolve";
 
-// 127.0.0.0/8 and ::1. BlockList also matches IPv4-mapped forms (::ffff:127.0.0.1) and any
-// spelling of ::1, which a string compare would miss.
-const LOOPBACK = new BlockList();
-LOOPBACK.addSubnet('127.0.0.0', 8, 'ipv4');
-LOOPBACK.addAddress('::1', 'ipv6');
-
 function withoutZone(addr: string): string {
   const pct = addr.indexOf('%');
   return pct < 0 ? addr : addr.slice(0, pct);
 }
 
-/** True for 127.0.0.0/8 and ::1: addresses that mean "this netns", so are useless elsewhere. */
+/** An IPv6 address (valid, no zone) as its 8 groups; a trailing dotted quad becomes the last two. */
+function ipv6Groups(addr: string): number[] {
+  let text = addr;
+  const tail: number[] = [];
+  const dot = text.lastIndexOf(':');
+  if (text.includes('.')) {
+    const [a, b, c, d] = text.slice(dot + 1).split('.').map(Number) as [number, number, number, number];
+    tail.push(a * 256 + b, c * 256 + d);
+    text = text.slice(0, dot + 1) + (text[dot - 1] === ':' ? '' : '0');
+    if (text.endsWith(':0')) text = text.slice(0, -2);
+  }
+  const [head, rest] = text.split('::') as [string, string | undefined];
+  const parse = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
+  const h = parse(head);
+  const r = rest === undefined ? [] : parse(rest);
+  const zeros = rest === undefined ? 0 : 8 - tail.length - h.length - r.length;
+  return [...h, ...Array<number>(Math.max(0, zeros)).fill(0), ...r, ...tail];
+}
+
+/**
+ * True for 127.0.0.0/8 and ::1: addresses that mean "this netns", so are useless elsewhere. Any
+ * spelling of ::1 counts, and IPv4-mapped forms of 127/8 (::ffff:127.0.0.1), which a string
+ * compare would miss. (node:net's BlockList does the same, ~100 times slower.)
+ */
 export function isLoopback(addr: string): boolean {
-  const family = isIP(addr);
-  if (family === 0) return false;
-  return LOOPBACK.check(withoutZone(addr), family === 4 ? 'ipv4' : 'ipv6');
+  const a = withoutZone(addr);
+  const family = isIP(a);
+  if (family === 4) return a.startsWith('127.');
+  if (family !== 6) return false;
+  const g = ipv6Groups(a);
+  if (g.length !== 8 || g.slice(0, 5).some((x) => x !== 0)) return false;
+  if (g[5] === 0 && g[6] === 0) return g[7] === 1; // ::1
+  return g[5] === 0xffff && g[6]! >> 8 === 127; // ::ffff:127.x.y.z
 }
 
 /** The directive's words, with a trailing `# ...` or `; ...` comment cut off. */

@@ -3,9 +3,10 @@
 // daemon does.
 //
 // For each such sandbox it asks the addon for a UDP and a TCP socket bound to
-// 127.0.0.11:0 *inside the sandbox's namespace*, adopts them (dgram
-// bind({fd}), net.Server listen({fd})), and installs the DNAT/SNAT rules that
-// send the sandbox's port 53 to them (redirect.ts). Each socket belongs to one
+// 127.0.0.11:0 *inside the sandbox's namespace*, with the DNAT/SNAT rules
+// that send the sandbox's port 53 to them (redirect.ts) - one trip into the
+// namespace for all three - and adopts them (dgram bind({fd}), net.Server
+// listen({fd})). Each socket belongs to one
 // sandbox, so the socket a query arrives on says who is asking: a sandbox sees
 // only the names on its own networks (names.ts). Anything else is forwarded,
 // from the host's namespace, to the host's upstream servers.
@@ -28,16 +29,16 @@ import { closeSync, existsSync, promises as fs, openSync, writeFileSync } from '
 import net from 'node:net';
 import { native } from '../native.js';
 import { isNotFound } from '../kernel/errors.js';
-import { netnsOpen, type Netns } from '../kernel/netns.js';
+import { netnsOpenNameSync, type Netns } from '../kernel/netns.js';
 import { nftApply } from '../kernel/nftables.js';
-import { socketBind } from '../kernel/socket.js';
+import { socketsBind } from '../kernel/socket.js';
 import { readState } from '../state/store.js';
 import type { Context } from '../docker/context.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { hostResolvConf } from '../docker/host.js';
 import { pidPath, socketPath, type ControlReply, type ControlRequest } from './control.js';
 import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
-import { buildIndex, lookup, rotate, type NameIndex } from './names.js';
+import { lookup, NameIndexer, rotate } from './names.js';
 import { DNS_ADDRESS, DNS_TABLE, dnsRedirect } from './redirect.js';
 import { parseResolvConf, sandboxUpstreams } from './resolv-conf.js';
 
@@ -58,6 +59,7 @@ interface Attachment {
 }
 
 type Reply = (msg: Buffer) => void;
+type Bound = { fd: number; port: number };
 
 interface Pending {
   att: Attachment;
@@ -80,7 +82,7 @@ export class DnsServer {
   /** Every sandbox the server knows of, by id (user networks or not: names.ts decides who sees whom). */
   private known = new Map<string, SandboxRecord>();
   private networks: NetworkRecord[] = [];
-  private index: NameIndex = buildIndex([], []);
+  private names = new NameIndexer();
   private rr = new Map<string, number>();
   private forwarder!: dgram.Socket;
   private pending = new Map<number, Pending>();
@@ -137,39 +139,47 @@ export class DnsServer {
 
   // ---- control ----------------------------------------------------------------
 
+  /**
+   * One JSON request per line, one reply line each, in order; a client may
+   * keep the connection for further requests (control.ts requestKept).
+   */
   private onControl(c: net.Socket): void {
     let buf = '';
+    let turn: Promise<void> = Promise.resolve();
     c.on('data', (d) => {
       buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl < 0) {
-        if (buf.length > 4096) c.destroy();
-        return;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        turn = turn.then(() => this.handle(line).then(({ stop, ...reply }) => {
+          if (!c.destroyed) c.write(`${JSON.stringify(reply)}\n`);
+          if (stop) void this.stop().then(() => process.exit(0));
+        }));
       }
-      let req: ControlRequest;
-      try {
-        req = JSON.parse(buf.slice(0, nl)) as ControlRequest;
-      } catch {
-        c.end(`${JSON.stringify({ ok: false, error: 'bad request' })}\n`);
-        return;
-      }
-      const done = (r: ControlReply) => c.end(`${JSON.stringify(r)}\n`);
-      if (req.op === 'ping') done({ ok: true, attached: this.attachments.size });
-      else if (req.op === 'sync') this.sync(req.ids).then(done, (e: Error) => done({ ok: false, error: e.message }));
-      else if (req.op === 'stop') {
-        done({ ok: true });
-        void this.stop().then(() => process.exit(0));
-      } else done({ ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` });
+      if (buf.length > 4096) c.destroy();
     });
     c.on('error', () => {});
+  }
+
+  private async handle(line: string): Promise<ControlReply & { stop?: boolean }> {
+    let req: ControlRequest;
+    try {
+      req = JSON.parse(line) as ControlRequest;
+    } catch {
+      return { ok: false, error: 'bad request' };
+    }
+    if (req.op === 'ping') return { ok: true, attached: this.attachments.size };
+    if (req.op === 'sync') return this.sync(req.ids, req.gone).catch((e: Error) => ({ ok: false, error: e.message }));
+    if (req.op === 'stop') return { ok: true, stop: true };
+    return { ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` };
   }
 
   /**
    * Reads the state and attaches/detaches to match it. Calls are serialized.
    * `ids`: the sandboxes the caller changed; only their failures fail the call.
    */
-  sync(ids?: string[]): Promise<ControlReply> {
-    this.syncing = this.syncing.then(() => this.doSync(ids), () => this.doSync(ids));
+  sync(ids?: string[], gone = false): Promise<ControlReply> {
+    this.syncing = this.syncing.then(() => this.doSync(ids, gone), () => this.doSync(ids, gone));
     return this.syncing;
   }
 
@@ -178,11 +188,12 @@ export class DnsServer {
    * reconciles all of them. With ids: reads only those sandboxes, so a
    * change costs the same with 10 sandboxes as with 1000.
    */
-  private async doSync(ids?: string[]): Promise<ControlReply> {
+  private async doSync(ids?: string[], gone = false): Promise<ControlReply> {
     // Reads only; no lock needed (state files are replaced atomically).
     const state = await readState<NetworkRecord, SandboxRecord>(this.ctx.dirs);
     const records = new Map<string, SandboxRecord | undefined>();
-    if (ids) for (const id of ids) records.set(id, await state.sandboxes.byId(id));
+    // `gone`: the caller is removing these; their records may not be gone yet.
+    if (ids) for (const id of ids) records.set(id, gone ? undefined : await state.sandboxes.byId(id));
     else for (const sb of await state.sandboxes.all()) records.set(sb.id, sb);
     const snap = { networks: state.networks, records };
     if (!ids) this.known.clear();
@@ -200,7 +211,7 @@ export class DnsServer {
     for (const id of consider) {
       const sb = this.known.get(id);
       if (!wants(sb)) {
-        await this.detach(id, true);
+        await this.detach(id, !gone); // a sandbox being removed takes its rules with its namespace
         continue;
       }
       const upstreams = sandboxUpstreams({ host: hostConf, mode: 'user-network', dns: sb.dns });
@@ -223,8 +234,8 @@ export class DnsServer {
         errors.push(msg);
       }
     }
-    // The names index is rebuilt from memory (no file is read for it).
-    this.index = buildIndex(this.networks, [...this.known.values()]);
+    // The names index follows from memory (no file is read for it), only what changed.
+    this.names.update(this.networks, this.known, ids);
     return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
   }
 
@@ -232,13 +243,11 @@ export class DnsServer {
     let ns: Netns | undefined;
     const fds: number[] = [];
     try {
-      ns = await netnsOpen({ name: sb.netns! });
-      const forWhom = `sandbox ${sb.name}`;
-      const u = await socketBind(ns, { type: 'udp', address: DNS_ADDRESS, port: 0, for: forWhom });
-      fds.push(u.fd);
-      const t = await socketBind(ns, { type: 'tcp', address: DNS_ADDRESS, port: 0, for: forWhom });
-      fds.push(t.fd);
-      await nftApply(ns, dnsRedirect(u.port, t.port), { for: forWhom, what: `redirecting 127.0.0.11:53 to the DNS server in ${ns}` });
+      ns = netnsOpenNameSync(sb.netns!);
+      // Both sockets and the DNAT/SNAT rules that lead port 53 to them: one trip into the namespace.
+      const [u, t] = await socketsBind(ns, [{ type: 'udp', address: DNS_ADDRESS, port: 0 }, { type: 'tcp', address: DNS_ADDRESS, port: 0 }],
+        { nft: dnsRedirect('$port0', '$port1'), for: `sandbox ${sb.name}` }) as [Bound, Bound];
+      fds.push(u.fd, t.fd);
 
       const att: Attachment = {
         sandbox: sb, netns: sb.netns!, upstreams, inflight: 0, tcpConns: new Set(),
@@ -282,7 +291,7 @@ export class DnsServer {
     if (removeRules) {
       // The sandbox may be gone already (nsnet rm): then so are its rules.
       try {
-        const ns = await netnsOpen({ name: att.netns });
+        const ns = netnsOpenNameSync(att.netns);
         try {
           await nftApply(ns, `delete table ip ${DNS_TABLE}`);
         } finally {
@@ -340,7 +349,7 @@ export class DnsServer {
       return;
     }
     const maxSize = tcp ? 65535 : undefined;
-    const r = lookup(this.index, att.sandbox.id, q.qname, q.qtype);
+    const r = lookup(this.names.index, att.sandbox.id, q.qname, q.qtype);
     if (this.o.debug) this.log(`${att.sandbox.name} ${tcp ? 'tcp' : 'udp'} ${q.qname} ${q.qtype} -> ${r.kind}`);
     switch (r.kind) {
       case 'answer': {

@@ -30,7 +30,15 @@ export interface Context {
    * Tells the embedded DNS server that sandboxes changed and waits for it
    * (`start`: launch it if it isn't running). Absent: no embedded DNS.
    */
-  dns?: { sync(start: boolean, ids?: string[]): Promise<void> };
+  dns?: {
+    sync(start: boolean, ids?: string[]): Promise<void>;
+    /**
+     * Optional: tells the server these sandboxes are being removed, before
+     * their records are (it lets go of their sockets and names at once, while
+     * the rest of the removal runs). Without it, rm syncs after the fact.
+     */
+    release?(ids: string[]): Promise<void>;
+  };
 }
 
 /** A context for the machine nsnet runs on: the process's own namespace is the host. */

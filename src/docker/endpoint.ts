@@ -7,7 +7,7 @@
 //   ip -n web addr add 172.18.0.2/16 dev eth0; ip -n web link set eth0 up
 //   ip -n web route add default via 172.18.0.1          (the first network with a gateway)
 import { addrAdd } from '../kernel/addr.js';
-import { linkDel, linkGet, linkSet } from '../kernel/link.js';
+import { linkDel, linkGet, linkSet, type Link } from '../kernel/link.js';
 import type { Netns } from '../kernel/netns.js';
 import { routeAdd } from '../kernel/route.js';
 import { vethAdd } from '../kernel/veth.js';
@@ -66,19 +66,21 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
   o: { defaultRoute: boolean; ownVeth: boolean }): Step[] {
   const forWhom = `sandbox ${sb.name}`;
   let peer = { index: 0, name: e.ifname };
+  let bridge: Link | undefined; // looked up once, by the first step
   return [
     {
       title: `making sure network ${net.name} (bridge ${net.bridge}) is up`,
       equivalent: [`ip link show ${net.bridge} >/dev/null  # created with the network; made again if missing`],
-      do: () => ensureBridge(ctx, net),
+      do: async () => {
+        bridge = await ensureBridge(ctx, net);
+      },
     },
     {
       title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${sb.netns})`,
       equivalent: [`ip link add ${e.hostVeth}${net.mtu ? ` mtu ${net.mtu}` : ''} master ${net.bridge} up type veth peer name ${e.ifname} netns ${sb.netns} address ${e.mac}`],
       do: async () => {
-        const bridge = await linkGet(ctx.host, net.bridge!);
         const v = await vethAdd(ctx.host, {
-          name: e.hostVeth, master: bridge, up: true, ...(net.mtu && { mtu: net.mtu }),
+          name: e.hostVeth, master: bridge ?? await linkGet(ctx.host, net.bridge!), up: true, ...(net.mtu && { mtu: net.mtu }),
           peer: { name: e.ifname, netns: ns(), address: e.mac, ...(net.mtu && { mtu: net.mtu }) }, for: forWhom,
         });
         peer = { index: v.peerIndex, name: e.ifname };

@@ -16,6 +16,21 @@ import { closeSync, openSync, readSync } from 'node:fs';
  * node:crypto, whose loading alone costs a CLI call several milliseconds.
  */
 function randomBytes(n: number): Buffer {
+  if (n > POOL_SIZE) return readUrandom(n);
+  if (pool.length - used < n) {
+    pool = readUrandom(POOL_SIZE);
+    used = 0;
+  }
+  used += n;
+  return Buffer.from(pool.subarray(used - n, used)); // a copy: callers never share bytes
+}
+
+/** Bytes are read ahead, a few sandboxes' worth at a time (each takes ~70: two ids and a veth name). */
+const POOL_SIZE = 512;
+let pool: Buffer = Buffer.alloc(0);
+let used = 0;
+
+function readUrandom(n: number): Buffer {
   const buf = Buffer.alloc(n);
   const fd = openSync('/dev/urandom', 'r');
   try {

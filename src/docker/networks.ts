@@ -14,7 +14,7 @@
 import { addrAdd } from '../kernel/addr.js';
 import { bridgeEnsure } from '../kernel/bridge.js';
 import { isExists, isNotFound } from '../kernel/errors.js';
-import { linkDel, linkGet } from '../kernel/link.js';
+import { linkDel, linkGet, type Link } from '../kernel/link.js';
 import { sysctlSet } from '../kernel/sysctl.js';
 import { parsePrefix } from '../net/ip.js';
 import { networkElements } from '../nft/table.js';
@@ -102,16 +102,19 @@ function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
 
 const fw = (n: NetworkRecord) => ({ bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false });
 
-/** Makes sure a bridge network's kernel objects exist (after a reboot, or the default bridge's first use). */
-export async function ensureBridge(ctx: Context, n: NetworkRecord): Promise<void> {
-  if (ctx.dryRun) return;
+/**
+ * Makes sure a bridge network's kernel objects exist (after a reboot, or the
+ * default bridge's first use). Returns the bridge (undefined in a dry run).
+ */
+export async function ensureBridge(ctx: Context, n: NetworkRecord): Promise<Link | undefined> {
+  if (ctx.dryRun) return undefined;
   try {
-    await linkGet(ctx.host, n.bridge!);
-    return;
+    return await linkGet(ctx.host, n.bridge!);
   } catch (e) {
     if (!isNotFound(e)) throw e;
   }
   await runSteps(bridgeSteps(ctx, n), ctx.observe, ctx.dryRun);
+  return linkGet(ctx.host, n.bridge!);
 }
 
 export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Promise<NetworkRecord> {

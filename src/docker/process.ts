@@ -222,6 +222,9 @@ export async function sandboxExec(ctx: Context, ref: string, command: string[], 
 /** `nsnet rm`: removes sandboxes; a running one only with force (its processes are killed). */
 export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: boolean } = {}): Promise<string[]> {
   const removed: string[] = [];
+  // The DNS server lets go of each sandbox while its teardown runs (ctx.dns.release), or after.
+  const released: string[] = [];
+  const releases: Promise<boolean>[] = [];
   try {
     return await forEachRef(refs, (ref) => usingState(ctx, async (s) => {
       const sb = await findSandbox(s, ref);
@@ -253,6 +256,11 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
         }
         return;
       }
+      if (ctx.dns?.release) {
+        const ids = [sb.id, ...(sb.joinedBy ?? [])];
+        released.push(...ids);
+        releases.push(ctx.dns.release(ids).then(() => true, () => false));
+      }
       if (running) {
         // PID 1 of the sandbox's PID namespace: the kernel kills the rest with it.
         try {
@@ -268,6 +276,10 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
     }));
   } finally {
     // The DNS server lets go of removed sandboxes' sockets (which keep their namespaces alive).
-    if (removed.length && !ctx.dryRun) await ctx.dns?.sync(false, removed);
+    // Released but not removed (the removal failed): it takes them back from the state.
+    const ok = (await Promise.all(releases)).every(Boolean);
+    const again = ok ? released.filter((id) => !removed.includes(id)) : [...new Set([...removed, ...released])];
+    const sync = releases.length ? again : removed;
+    if (sync.length && !ctx.dryRun) await ctx.dns?.sync(false, sync);
   }
 }

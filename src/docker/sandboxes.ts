@@ -12,7 +12,8 @@
 //
 // Creating is three phases: (1) under the state lock, validate and reserve
 // (name, addresses, ports) with status "creating"; (2) without the lock, make
-// the kernel objects, undoing them all if a step fails; (3) under the lock,
+// the kernel objects, undoing them all if a step fails, while the embedded DNS
+// server attaches to the new namespace in parallel; (3) under the lock,
 // mark it "created". A crash between phases leaves a "creating" record that
 // `nsnet rm -f` (or a later teardown) removes, kernel objects and all.
 import { closeSync, existsSync } from 'node:fs';
@@ -267,24 +268,43 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
     });
   }
   let ns: Netns | undefined;
+  // The embedded DNS server attaches (its sockets and DNAT rules in the new
+  // namespace) while this process makes the rest: asked as soon as it exists,
+  // awaited before create returns, so a name still resolves the moment it does.
+  let dns: Promise<void> | undefined;
+  const startDns = ctx.dns && usesEmbeddedDns(networks, sb)
+    ? () => {
+      dns = ctx.dns!.sync(true, [sb.id]);
+      dns.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
+    }
+    : undefined;
+  let built = false;
   try {
-    await runSteps(createSteps(ctx, sb, networks, files, () => ns, (n) => { ns = n; }), ctx.observe);
+    await runSteps(createSteps(ctx, sb, networks, files, () => ns, (n) => { ns = n; }, startDns), ctx.observe);
+    built = true;
+    await dns;
   } catch (e) {
+    await ns?.close();
+    // Setup failed (its steps are undone), or the DNS server could not attach (undo it all).
+    if (built) await sandboxTeardown(ctx, sb, networks).catch(() => {});
     await usingState(ctx, async (s) => {
       await releaseClaims(s, sb);
       s.sandboxes.delete(sb);
     });
+    if (dns) {
+      // The server may hold sockets in the namespace (they keep it alive): let it see the record gone.
+      await dns.catch(() => {});
+      await ctx.dns!.sync(false, [sb.id]).catch(() => {});
+    }
     throw e;
   } finally {
     await ns?.close();
   }
-  const created = await usingState(ctx, async (s) => {
+  return usingState(ctx, async (s) => {
     const rec = { ...(await s.sandboxes.byId(sb.id))!, status: 'created' as const };
     s.sandboxes.put(rec);
     return rec;
   });
-  if (usesEmbeddedDns(networks, sb)) await ctx.dns?.sync(true, [sb.id]);
-  return created;
 }
 
 /** Sandboxes on user-defined networks get the embedded DNS server (never the default bridge). */
@@ -294,7 +314,7 @@ export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): b
 
 /** The steps that make a planned sandbox's kernel objects and files, each with its undo. */
 function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], files: Files | undefined,
-  getNs: () => Netns | undefined, setNs: (n: Netns) => void): Step[] {
+  getNs: () => Netns | undefined, setNs: (n: Netns) => void, nsReady?: () => void): Step[] {
   const steps: Step[] = [];
   const ns = () => getNs()!;
   if (sb.netns) {
@@ -303,6 +323,7 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
       equivalent: [`ip netns add ${sb.netns}`, `ip -n ${sb.netns} link set lo up`],
       do: async () => {
         setNs(await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` }));
+        nsReady?.(); // 127.0.0.11 can be bound already (lo need not be up for that)
         await linkSet(ns(), 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
       },
       undo: async () => {

@@ -20,3 +20,18 @@ export function socketBind(ns: Netns, o: { type: 'udp' | 'tcp'; address: string;
     `ip netns exec ${ns.name ?? '?'} <server> ${o.type} ${o.address}:${o.port ?? 0}`,
     () => native().socketBind(ns.fd, { type: o.type, address: o.address, ...(o.port !== undefined && { port: o.port }) }), o.for);
 }
+
+/**
+ * Binds several sockets inside the namespace and then applies `nft` there, in
+ * one trip through the addon (one thread entering the namespace once). The
+ * rules can refer to the ports the kernel picked as $port0, $port1, ... (in
+ * the order of `sockets`). All or nothing: on failure no socket stays open.
+ * Equivalent to: the sockets, then `ip netns exec NS nft -f -` with `define port0 = ...` first.
+ */
+export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: string; port?: number }[],
+  o: { nft?: string; for?: string } = {}): Promise<{ fd: number; port: number }[]> {
+  const what = sockets.map((s) => `${s.type} ${s.address}:${s.port ?? 0}`).join(', ');
+  return attempt(`binding ${what}${o.nft ? ' and applying nftables rules' : ''} in ${ns}`,
+    `ip netns exec ${ns.name ?? '?'} <server> ${what}${o.nft ? ' && nft -f -' : ''}`,
+    () => native().socketBind(ns.fd, { sockets, ...(o.nft !== undefined && { nft: o.nft }) }), o.for);
+}

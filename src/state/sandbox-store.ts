@@ -16,6 +16,9 @@ import * as fsSync from 'node:fs';
 import path from 'node:path';
 
 async function readOrUndefined(file: string): Promise<string | undefined> {
+  // Most lookups are of files that don't exist (a new name, a removed id): a
+  // stat answers those without the cost of an ENOENT exception.
+  if (!fsSync.statSync(file, { throwIfNoEntry: false })) return undefined;
   try {
     return fsSync.readFileSync(file, 'utf8');
   } catch (e) {
@@ -40,6 +43,8 @@ async function writeAtomic(file: string, data: string | Buffer): Promise<void> {
 export class RecordFiles<R extends { id: string; name: string }> {
   private byName = new Map<string, R | null>();
   private dirty = new Map<string, R | null>();
+  /** For deleted records: the id whose index entry goes with them. */
+  private deletedIds = new Map<string, string>();
 
   constructor(private readonly dir: string) {}
 
@@ -85,6 +90,7 @@ export class RecordFiles<R extends { id: string; name: string }> {
   delete(r: R): void {
     this.byName.set(r.name, null);
     this.dirty.set(r.name, null);
+    this.deletedIds.set(r.name, r.id);
   }
 
   /** Every record (reads them all: for ps, inspect, network inspect, the DNS server's start). */
@@ -105,12 +111,17 @@ export class RecordFiles<R extends { id: string; name: string }> {
         await writeAtomic(this.file(name), JSON.stringify(r));
         await writeAtomic(path.join(this.dir, 'ids', r.id), name);
       } else {
-        const old = await readOrUndefined(this.file(name));
-        if (old) fsSync.rmSync(path.join(this.dir, 'ids', (JSON.parse(old) as R).id), { force: true });
+        let id = this.deletedIds.get(name);
+        if (id === undefined) {
+          const old = await readOrUndefined(this.file(name));
+          if (old) id = (JSON.parse(old) as R).id;
+        }
+        if (id !== undefined) fsSync.rmSync(path.join(this.dir, 'ids', id), { force: true });
         fsSync.rmSync(this.file(name), { force: true });
       }
     }
     this.dirty.clear();
+    this.deletedIds.clear();
   }
 }
 

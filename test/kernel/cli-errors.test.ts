@@ -2,14 +2,17 @@
 // half-made in the kernel. Plus a fault injected halfway through a sandbox's
 // setup, through the library API.
 import { existsSync, mkdtempSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { sandboxCreate } from '../../src/docker/sandboxes.js';
+import { syncDns } from '../../src/dns/control.js';
 import type { Context } from '../../src/docker/context.js';
 import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsnet.js');
 let h: TestHost;
 beforeEach(async () => {
   h = await TestHost.make(tag());
@@ -84,11 +87,14 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     const before = await kernelState();
     const sb = h.sb('doomed');
     for (const failAt of [/^creating veth/, /^adding .* and bringing it up/, /^adding default route/, /^publishing/, /^writing/]) {
+      const dirs = { dataDir: path.join(h.root, 'lib'), runDir: path.join(h.root, 'run') };
       const ctx: Context = {
         host: h.ns,
-        dirs: { dataDir: path.join(h.root, 'lib'), runDir: path.join(h.root, 'run') },
+        dirs,
         etcNetns: h.etc,
         warn: () => {},
+        // The DNS server (started by the CLI above) attaches while the steps run: a fault must let it go too.
+        dns: { sync: (start, ids) => syncDns(dirs, { start, argv: [BIN, '--root', h.root, 'dns'], env: { ...process.env, NSNET_RESOLV_CONF: h.resolvConf }, ...(ids && { ids }) }) },
         observe: (step) => {
           if (failAt.test(step.title)) throw new Error(`injected fault at: ${step.title}`);
         },

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxStatus } from '../../src/docker/types.js';
 import { TYPE, ptrName } from '../../src/dns/message.js';
-import { buildIndex, lookup, rotate, type NameIndex } from '../../src/dns/names.js';
+import { buildIndex, lookup, NameIndexer, rotate, type NameIndex } from '../../src/dns/names.js';
 
 const netsById = new Map<string, NetworkRecord>();
 
@@ -280,5 +280,32 @@ describe('rotate', () => {
     expect(ips).toEqual(['10.0.0.1', '10.0.0.2', '10.0.0.3']);
     expect(rotate([], 5)).toEqual([]);
     expect(rotate(['10.0.0.1'], 5)).toEqual(['10.0.0.1']);
+  });
+});
+
+describe('NameIndexer: kept up to date change by change, the same answers as built anew', () => {
+  const all = sandboxes;
+  const queries = [...new Set(all.flatMap((s) => [s.name, s.hostname, s.id.slice(0, 12), ...s.endpoints.flatMap((e) => [...e.aliases, `${s.name}.mynet`, `${s.name}.other`])]))]
+    .concat(['primary', 'svc', 'cache', '2.0.18.172.in-addr.arpa', '4.0.19.172.in-addr.arpa', '3.0.18.172.in-addr.arpa']);
+  const answers = (idx: NameIndex) => all.flatMap((from) => queries.map((q) => {
+    const r = lookup(idx, from.id, q, q.endsWith('.arpa') ? TYPE.PTR : TYPE.A);
+    return r.kind === 'answer' ? { kind: r.kind, ips: [...r.ips].sort() } : r;
+  }));
+
+  test('random adds, removals and changes (container: owners too)', () => {
+    let rnd = 42;
+    const random = () => ((rnd = (rnd * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const x = new NameIndexer();
+    const known = new Map<string, SandboxRecord>();
+    x.update(networks, known);
+    for (let step = 0; step < 300; step++) {
+      const sb = all[Math.floor(random() * all.length)]!;
+      const r = random();
+      if (r < 0.4) known.delete(sb.id);
+      else if (r < 0.8) known.set(sb.id, sb);
+      else known.set(sb.id, { ...sb, status: random() < 0.5 ? 'removing' : 'running', hostname: `h${step}` });
+      x.update(networks, known, [sb.id]);
+      expect(answers(x.index), `step ${step}`).toEqual(answers(buildIndex(networks, [...known.values()])));
+    }
   });
 });

@@ -1,3 +1,5 @@
+import { BlockList } from 'node:net';
+import { isIP } from '../../src/net/ip.js';
 import { describe, expect, test } from 'vitest';
 import {
   hostUpstreams,
@@ -66,6 +68,21 @@ describe('host nameservers', () => {
       expect(isLoopback(a), a).toBe(true);
     }
     for (const a of ['128.0.0.1', '10.0.0.1', '::2', 'fe80::1%eth0', 'localhost']) expect(isLoopback(a), a).toBe(false);
+  });
+  test('isLoopback agrees with node:net BlockList (127/8, ::1) on every spelling', () => {
+    const list = new BlockList();
+    list.addSubnet('127.0.0.0', 8, 'ipv4');
+    list.addAddress('::1', 'ipv6');
+    const ref = (a: string) => {
+      const b = a.split('%')[0]!;
+      const f = isIP(b);
+      return f ? list.check(b, f === 4 ? 'ipv4' : 'ipv6') : false;
+    };
+    for (const a of ['127.0.0.1', '::1', '0::1', '::0:1', '::ffff:127.0.0.1', '::ffff:7f00:1', '::ffff:7f12:3456', '::ffff:128.0.0.1',
+      '::127.0.0.1', '::2', '1::1', '::', '::1%lo', '0:0:0:0:0:ffff:127.1.2.3', '0:0:0:0:0:0:127.0.0.1', '::ffff:0:127.0.0.1',
+      '64:ff9b::127.0.0.1', '0000:0000:0000:0000:0000:0000:0000:0001', '::0.0.0.1', '10.0.0.1', 'x']) {
+      expect(isLoopback(a), a).toBe(ref(a));
+    }
   });
   test('hostUpstreams: the non-loopback ones, at most 3', () => {
     expect(hostUpstreams(parseResolvConf(MIXED))).toEqual(['10.0.0.2', '10.0.0.3']);

@@ -1,0 +1,54 @@
+// The kept control connection (control.ts requestKept): requests take turns
+// on one connection, and a connection the server closed is replaced.
+import { mkdtempSync } from 'node:fs';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, expect, test } from 'vitest';
+import { requestKept } from '../../src/dns/control.js';
+
+let server: net.Server | undefined;
+afterEach(() => server?.close());
+
+/** A fake DNS server: answers each line with {ok, n} (n counts requests); `once` closes after each answer, as older servers did. */
+function fake(once: boolean) {
+  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
+  const stats = { connections: 0, requests: 0 };
+  server = net.createServer((c) => {
+    stats.connections++;
+    let buf = '';
+    c.on('data', (d) => {
+      buf += d;
+      for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+        buf = buf.slice(nl + 1);
+        if (c.writableEnded) return; // an older server reads no more after its answer
+        stats.requests++;
+        const reply = `${JSON.stringify({ ok: true, attached: stats.requests })}\n`;
+        if (once) c.end(reply);
+        else c.write(reply);
+      }
+    });
+  });
+  return new Promise<{ dirs: { dataDir: string; runDir: string }; stats: typeof stats }>((resolve) =>
+    server!.listen(path.join(runDir, 'dns.sock'), () => resolve({ dirs: { dataDir: runDir, runDir }, stats })));
+}
+
+test('one connection for many requests, answered in order, even when sent at once', async () => {
+  const { dirs, stats } = await fake(false);
+  const replies = await Promise.all(Array.from({ length: 5 }, () => requestKept(dirs, { op: 'ping' })));
+  expect(replies.map((r) => r.attached)).toEqual([1, 2, 3, 4, 5]);
+  expect((await requestKept(dirs, { op: 'ping' })).attached).toBe(6);
+  expect(stats.connections).toBe(1);
+});
+
+test('a server that closes after each answer still answers every request', async () => {
+  const { dirs, stats } = await fake(true);
+  for (let i = 1; i <= 4; i++) expect((await requestKept(dirs, { op: 'sync' })).ok).toBe(true);
+  await new Promise((r) => setTimeout(r, 20));
+  expect(stats.requests).toBe(4);
+});
+
+test('no server: the error says so (ENOENT), for syncDns to start one', async () => {
+  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
+  await expect(requestKept({ dataDir: runDir, runDir }, { op: 'ping' })).rejects.toMatchObject({ code: 'ENOENT' });
+});
