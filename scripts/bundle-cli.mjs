@@ -26,6 +26,10 @@ await build({
   banner: { js: 'const __nsnet_url = require("node:url").pathToFileURL(__filename).href;' },
   sourcemap: true,
   legalComments: 'none',
+  // Half the bundle would be the YAML parser, which only `nsnet compose` needs:
+  // it stays in node_modules and is required when compose runs (measured:
+  // loading the bundle and its code cache costs ~8 ms with it, ~4 ms without).
+  external: ['yaml'],
   logLevel: 'warning',
 });
 
