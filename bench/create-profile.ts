@@ -4,6 +4,7 @@
 // sees each setup step start, ctx.dns.sync is wrapped.
 //
 //   N=100 npm run bench:create:profile
+//   DNS=in-process N=100 npm run bench:create:profile   (the server inside this process: src/dns/in-process.ts)
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -12,6 +13,7 @@ import { networkCreate, networkRemove } from '../src/docker/networks.js';
 import { sandboxRemove } from '../src/docker/process.js';
 import { sandboxCreate } from '../src/docker/sandboxes.js';
 import { releaseDns, requestKept, syncDns } from '../src/dns/control.js';
+import { inProcessDns, type InProcessDns } from '../src/dns/in-process.js';
 
 if (process.env.NSNET_IN_SANDBOX !== '1') {
   console.error('run inside scripts/sandbox.sh');
@@ -54,6 +56,23 @@ const ctx = await openContext({
     },
   },
 });
+let local: InProcessDns | undefined;
+if (process.env.DNS === 'in-process') {
+  local = await inProcessDns(ctx);
+  const inner = ctx.dns!;
+  ctx.dns = {
+    sync: async (start, ids) => {
+      const t = performance.now();
+      await inner.sync(start, ids);
+      add(`${phase}: dns sync (its own duration)`, performance.now() - t);
+    },
+    release: async (ids) => {
+      const t = performance.now();
+      await inner.release!(ids);
+      add(`${phase}: dns release (its own duration, in parallel)`, performance.now() - t);
+    },
+  };
+}
 await networkCreate(ctx, { name: 'bench', subnet: '10.88.0.0/16' });
 await sandboxCreate(ctx, { name: 'warm', network: 'bench' }); // starts the DNS server
 acc.clear();
@@ -94,6 +113,7 @@ console.log(`| control ping round trip | ${med(ping).toFixed(3)} |`);
 for (const [k, xs] of acc) console.log(`| ${k} | ${med(xs).toFixed(3)} |`);
 console.log(`| **total rm** | ${med(down).toFixed(3)} |`);
 await sandboxRemove(ctx, ['warm'], { force: true });
-try { process.kill(Number(readFileSync(path.join(root, 'run/dns.pid'), 'utf8')), 'SIGTERM'); } catch { /* gone */ }
+if (local) await local.stop();
+else try { process.kill(Number(readFileSync(path.join(root, 'run/dns.pid'), 'utf8')), 'SIGTERM'); } catch { /* gone */ }
 await networkRemove(ctx, ['bench']);
 await ctx.host.close();

@@ -8,6 +8,11 @@ import { describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 import { WAN, makeWan, type Wan } from '../helpers/wan.js';
 import { startUpstream, type Upstream } from '../helpers/upstream-dns.js';
+import type { Context } from '../../src/docker/context.js';
+import { networkCreate } from '../../src/docker/networks.js';
+import { sandboxRemove } from '../../src/docker/process.js';
+import { sandboxCreate } from '../../src/docker/sandboxes.js';
+import { inProcessDns } from '../../src/dns/in-process.js';
 
 let h: TestHost;
 let wan: Wan;
@@ -171,5 +176,35 @@ describeKernel('embedded DNS (kernel)', () => {
     // Still alive and well afterwards.
     expect(await digShort(b, a)).toEqual(['172.18.0.2']);
   }, 60_000);
+
+  test('in-process: a runtime using the library runs the server itself (as dockerd does); CLI calls sync with it', async () => {
+    const net = `n-${h.tag}`;
+    const [a, b, c] = [h.sb('a'), h.sb('b'), h.sb('c')];
+    const ctx: Context = { host: h.ns, dirs: { dataDir: path.join(h.root, 'lib'), runDir: path.join(h.root, 'run') }, etcNetns: h.etc, warn: () => {} };
+    const saved = process.env.NSNET_RESOLV_CONF;
+    process.env.NSNET_RESOLV_CONF = h.resolvConf; // the fake WAN's resolver, never the machine's
+    const local = await inProcessDns(ctx);
+    try {
+      await networkCreate(ctx, { name: net });
+      await sandboxCreate(ctx, { name: a, network: net });
+      await sandboxCreate(ctx, { name: b, network: net, aliases: ['bee'] });
+      expect(h.dnsPid()).toBe(process.pid);
+      expect(local.server.attachedCount).toBe(2);
+      expect(await digShort(a, 'bee')).toEqual(['172.18.0.3']);
+      // The CLI finds this process's server on the control socket, and starts no other.
+      await h.ok(['create', '--name', c, '--network', net]);
+      expect(local.server.attachedCount).toBe(3);
+      expect(await digShort(c, a)).toEqual(['172.18.0.2']);
+      await sandboxRemove(ctx, [b], { force: true });
+      expect(local.server.attachedCount).toBe(2);
+      expect(await digShort(a, 'bee')).toEqual([]);
+    } finally {
+      await local.stop();
+      if (saved === undefined) delete process.env.NSNET_RESOLV_CONF;
+      else process.env.NSNET_RESOLV_CONF = saved;
+    }
+    expect(h.dnsPid()).toBeUndefined();
+    expect(ctx.dns).toBeUndefined();
+  });
 });
 void WAN;
