@@ -51,6 +51,9 @@ export const UPSTREAM_TIMEOUT_MS = 2_000;
 interface Attachment {
   sandbox: SandboxRecord;
   netns: string;
+  /** The namespace's identity: a later sandbox may reuse the name. */
+  nsDev: number;
+  nsIno: number;
   udp: dgram.Socket;
   tcp: net.Server;
   tcpConns: Set<net.Socket>;
@@ -228,7 +231,9 @@ export class DnsServer {
         // file that is not a namespace yet (EINVAL), or none (ENOENT): its own
         // sync will attach it. Other failures are reported to the caller that
         // asked about that sandbox, and logged.
-        if (isNotFound(e) || (sb.status === 'creating' && (e as { code?: string }).code === 'EINVAL')) continue;
+        // (Only those two: EADDRNOTAVAIL, say, is a real failure, and the caller must hear of it.)
+        const code = (e as { code?: string }).code;
+        if (code === 'ENOENT' || (sb.status === 'creating' && code === 'EINVAL')) continue;
         const msg = `${sb.name}: ${(e as Error).message}`;
         this.log(`sync: ${msg}`);
         errors.push(msg);
@@ -250,7 +255,7 @@ export class DnsServer {
       fds.push(u.fd, t.fd);
 
       const att: Attachment = {
-        sandbox: sb, netns: sb.netns!, upstreams, inflight: 0, tcpConns: new Set(),
+        sandbox: sb, netns: sb.netns!, nsDev: ns.dev, nsIno: ns.ino, upstreams, inflight: 0, tcpConns: new Set(),
         udp: dgram.createSocket('udp4'),
         tcp: net.createServer({ pauseOnConnect: false }, (c) => this.onTcp(att, c)),
       };
@@ -293,7 +298,8 @@ export class DnsServer {
       try {
         const ns = netnsOpenNameSync(att.netns);
         try {
-          await nftApply(ns, `delete table ip ${DNS_TABLE}`);
+          // Only in the namespace it attached to, never in a newer one under the same name.
+          if (ns.dev === att.nsDev && ns.ino === att.nsIno) await nftApply(ns, `delete table ip ${DNS_TABLE}`);
         } finally {
           await ns.close();
         }

@@ -323,8 +323,9 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
       equivalent: [`ip netns add ${sb.netns}`, `ip -n ${sb.netns} link set lo up`],
       do: async () => {
         setNs(await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` }));
-        nsReady?.(); // 127.0.0.11 can be bound already (lo need not be up for that)
         await linkSet(ns(), 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
+        // Not before: 127.0.0.0/8 is lo's address, which exists only once lo is up (else EADDRNOTAVAIL).
+        nsReady?.();
       },
       undo: async () => {
         if (getNs()) await netnsDel(ns());

@@ -13,6 +13,10 @@ import { networkCreate } from '../../src/docker/networks.js';
 import { sandboxRemove } from '../../src/docker/process.js';
 import { sandboxCreate } from '../../src/docker/sandboxes.js';
 import { inProcessDns } from '../../src/dns/in-process.js';
+import { releaseDns, syncDns } from '../../src/dns/control.js';
+import { execa } from 'execa';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsnet.js');
 
 let h: TestHost;
 let wan: Wan;
@@ -176,6 +180,26 @@ describeKernel('embedded DNS (kernel)', () => {
     // Still alive and well afterwards.
     expect(await digShort(b, a)).toEqual(['172.18.0.2']);
   }, 60_000);
+
+  test('a sandbox removed and made again under the same name answers every time (the attach waits for lo; detach minds which namespace)', async () => {
+    const net = `n-${h.tag}`;
+    const sb = h.sb('again');
+    const dirs = { dataDir: path.join(h.root, 'lib'), runDir: path.join(h.root, 'run') };
+    const env = { ...process.env, NSNET_RESOLV_CONF: h.resolvConf, NODE_EXTRA_CA_CERTS: '' };
+    const ctx: Context = {
+      host: h.ns, dirs, etcNetns: h.etc, warn: () => {},
+      dns: { sync: (start, ids) => syncDns(dirs, { start, argv: [BIN, '--root', h.root, 'dns'], env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) },
+    };
+    await networkCreate(ctx, { name: net });
+    const misses: number[] = [];
+    for (let i = 0; i < 25; i++) {
+      await sandboxCreate(ctx, { name: sb, network: net });
+      const r = await execa('ip', ['netns', 'exec', sb, 'dig', '+short', '+time=1', '+tries=1', '@127.0.0.11', sb], { reject: false });
+      if (r.stdout.trim() !== '172.18.0.2') misses.push(i);
+      await sandboxRemove(ctx, [sb], { force: true });
+    }
+    expect(misses).toEqual([]);
+  });
 
   test('in-process: a runtime using the library runs the server itself (as dockerd does); CLI calls sync with it', async () => {
     const net = `n-${h.tag}`;
