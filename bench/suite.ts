@@ -6,7 +6,10 @@
 // network namespace wired to the bridge with an address and a default route:
 //
 //   nsnet lib      the library API: + nftables elements, state, and the
-//                  embedded DNS server's sockets and DNAT rules (DNS on)
+//                  embedded DNS server's sockets and DNAT rules (DNS on),
+//                  the server being the `nsnet dns` process
+//   nsnet lib, in-process DNS   the same, with the DNS server inside the
+//                  library's process (src/dns/in-process.ts), as dockerd runs its resolver
 //   nsnet cli      `nsnet create --network bench` as a fresh process per
 //                  sandbox, from bash (everything above, plus Node's start)
 //   bash ip        one `ip` process per step
@@ -33,6 +36,7 @@ import { sandboxRemove } from '../src/docker/process.js';
 import { sandboxCreate } from '../src/docker/sandboxes.js';
 import { addElements } from '../src/docker/firewall.js';
 import { releaseDns, syncDns } from '../src/dns/control.js';
+import { inProcessDns, type InProcessDns } from '../src/dns/in-process.js';
 import { netnsList } from '../src/kernel/netns.js';
 import { portElements } from '../src/nft/table.js';
 import { lineChart } from './chart.js';
@@ -106,7 +110,7 @@ async function check(method: string, n: number, dns?: { server: string }): Promi
 
 // ---- nsnet ---------------------------------------------------------------------
 
-async function nsnetContext(work: string): Promise<{ ctx: Context; root: string }> {
+async function nsnetContext(work: string, o: { inProcess?: boolean } = {}): Promise<{ ctx: Context; root: string; local?: InProcessDns }> {
   const root = work;
   writeFileSync(path.join(root, 'resolv.conf'), 'nameserver 203.0.113.53\n');
   process.env.NSNET_RESOLV_CONF = path.join(root, 'resolv.conf');
@@ -114,10 +118,11 @@ async function nsnetContext(work: string): Promise<{ ctx: Context; root: string 
   const argv = [BIN, '--root', root, 'dns'];
   const ctx = await openContext({
     dirs, etcNetns: path.join(root, 'etc'), warn: () => {},
-    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) },
+    ...(!o.inProcess && { dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) } }),
   });
+  const local = o.inProcess ? await inProcessDns(ctx) : undefined;
   await networkCreate(ctx, { name: 'bench', subnet: '10.88.0.0/16' });
-  return { ctx, root };
+  return { ctx, root, ...(local && { local }) };
 }
 async function stopDns(root: string): Promise<number | undefined> {
   try {
@@ -131,27 +136,30 @@ async function stopDns(root: string): Promise<number | undefined> {
 }
 const dnsRss = new Map<number, number>();
 
-const nsnetLib: Method = async (n, work) => {
-  const { ctx, root } = await nsnetContext(work);
+const nsnetLibrary = (inProcess: boolean, label: string): Method => async (n, work) => {
+  const { ctx, root, local } = await nsnetContext(work, { inProcess });
   const setup: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await sandboxCreate(ctx, { name: name(i), network: 'bench' });
     setup.push(performance.now() - t);
   }
-  await check('nsnet lib', n, { server: '127.0.0.11' });
+  await check(label, n, { server: '127.0.0.11' });
   const teardown: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await sandboxRemove(ctx, [name(i)], { force: true });
     teardown.push(performance.now() - t);
   }
-  const rss = await stopDns(root);
+  if (local) await local.stop();
+  const rss = local ? undefined : await stopDns(root);
   if (rss && n >= 1000) dnsRss.set(n, rss);
   await networkRemove(ctx, ['bench']); // its bridge holds 10.88.0.1, which the next method needs
   await ctx.host.close();
   return { setup, teardown };
 };
+const nsnetLib = nsnetLibrary(false, 'nsnet lib');
+const nsnetLibInProcess = nsnetLibrary(true, 'nsnet lib, in-process DNS');
 
 const nsnetCli: Method = async (n, work) => {
   const { ctx, root } = await nsnetContext(work);
@@ -248,7 +256,7 @@ const netavark: Method = async (n, work) => {
 };
 
 const ALL_METHODS: Record<string, Method> = {
-  'nsnet lib': nsnetLib, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge, 'netavark+aardvark': netavark,
+  'nsnet lib': nsnetLib, 'nsnet lib, in-process DNS': nsnetLibInProcess, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge, 'netavark+aardvark': netavark,
 };
 // METHODS="nsnet lib,netavark+aardvark" runs a subset.
 const METHODS = Object.fromEntries(Object.entries(ALL_METHODS).filter(([m]) => !process.env.METHODS || process.env.METHODS.split(',').includes(m)));
@@ -321,15 +329,25 @@ const atMost = (v: number, goal: number, unit: string) => (v <= goal ? '' : `ove
 const atLeast = (v: number, goal: number) => (v >= goal ? '' : `short by ${(goal / v).toFixed(2)}x (${v.toFixed(2)}x of ${goal}x)`);
 const nv = (k: 'setup' | 'teardown') => med(all('netavark+aardvark', 100, k));
 const libDown = med(all('nsnet lib', 100, 'teardown'));
+// The library with the DNS server in its own process, where that method ran.
+const IN = 'nsnet lib, in-process DNS';
+const inSetup = results[IN]?.[100] ? med(all(IN, 100, 'setup')) : undefined;
+const inDown = results[IN]?.[100] ? med(all(IN, 100, 'teardown')) : undefined;
 const cli = med(all('nsnet cli', 100, 'setup'));
 const goals: [string, string, string][] = [
   ['1. library path, full sandbox with DNS, median', `${libSetup.toFixed(2)} ms (N=100)`, atMost(libSetup, 3, ' ms')],
   ['   ... vs netavark+aardvark (>= 12x)', `${(nv('setup') / libSetup).toFixed(1)}x`, atLeast(nv('setup') / libSetup, 12)],
   ['   ... vs ip -batch (>= 1.8x)', `${(med(all('ip -batch', 100, 'setup')) / libSetup).toFixed(2)}x`, atLeast(med(all('ip -batch', 100, 'setup')) / libSetup, 1.8)],
+  ...(inSetup !== undefined ? [
+    ['   in-process DNS: median', `${inSetup.toFixed(2)} ms (N=100)`, atMost(inSetup, 3, ' ms')],
+    ['   in-process DNS: vs netavark+aardvark (>= 12x)', `${(nv('setup') / inSetup).toFixed(1)}x`, atLeast(nv('setup') / inSetup, 12)],
+    ['   in-process DNS: vs ip -batch (>= 1.8x)', `${(med(all('ip -batch', 100, 'setup')) / inSetup).toFixed(2)}x`, atLeast(med(all('ip -batch', 100, 'setup')) / inSetup, 1.8)],
+  ] as [string, string, string][] : []),
   [`2. flat: last 10 ÷ 10th sandbox (N=${largest}, <= 1.3)`, `${flat(lib).toFixed(2)}`, atMost(flat(lib), 1.3, '')],
   ['   flat: 1000th ÷ 10th published port (<= 1.3)', `${flat(portTimes).toFixed(2)} (${med(portTimes.slice(5, 15)).toFixed(2)} -> ${med(portTimes.slice(-10)).toFixed(2)} ms)`, atMost(flat(portTimes), 1.3, '')],
   ['3. teardown per sandbox (<= 1 ms)', `${libDown.toFixed(2)} ms`, atMost(libDown, 1, ' ms')],
   ['   ... vs netavark (>= 30x)', `${(nv('teardown') / libDown).toFixed(1)}x`, atLeast(nv('teardown') / libDown, 30)],
+  ...(inDown !== undefined ? [['   in-process DNS: teardown', `${inDown.toFixed(2)} ms, ${(nv('teardown') / inDown).toFixed(1)}x netavark`, atMost(inDown, 1, ' ms')]] as [string, string, string][] : []),
   ['4. CLI create <= node start + 15 ms', `${cli.toFixed(1)} ms vs node ${nodeStart.toFixed(1)} ms (+${(cli - nodeStart).toFixed(1)})`, atMost(cli, nodeStart + 15, ' ms')],
   ['   ... and no slower than netavark', `${(cli / nv('setup')).toFixed(2)}x netavark`, atMost(cli, nv('setup'), ' ms')],
   [`5. DNS server RSS at N=${largest} (< 100 MB)`, dnsRss.has(largest) ? `${dnsRss.get(largest)!.toFixed(0)} MB` : 'not measured (N < 1000)',
