@@ -40,6 +40,9 @@ exec unshare --net --mount --propagation private -- bash -c '
   # Per-sandbox resolv.conf/hosts live in /etc/netns/NAME (the iproute2 convention): keep them private too.
   mkdir -p /etc/netns && mount -t tmpfs -o mode=755 nsnet-sandbox-etc-netns /etc/netns
   ip link set lo up
+  # nsnet'"'"'s persistent state (networks.json) too: /var/lib/nsnet is on the real disk, and a network
+  # recorded there would have its bridge re-created by the next nsnet run outside the sandbox.
+  export NSNET_DATA_DIR=/run/nsnet-data
   export NSNET_IN_SANDBOX=1
   exec "$@"
 ' sandbox "$@"
