@@ -5,7 +5,7 @@ import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rm
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Context } from '../docker/context.js';
-import { NsnetError } from '../docker/errors.js';
+import { invalidArg } from '../docker/errors.js';
 import { formatPort } from '../docker/ports.js';
 import { composeDown, composePs, composeUp, type OnEvent } from '../compose/compose.js';
 import { parseDotEnv } from '../compose/interpolate.js';
@@ -25,7 +25,6 @@ interface Loaded {
   name: string;
 }
 
-const invalid = (m: string) => new NsnetError('InvalidArgument', m);
 
 /**
  * The project: from -f (or the default file in the working directory), or,
@@ -34,26 +33,26 @@ const invalid = (m: string) => new NsnetError('InvalidArgument', m);
  */
 export async function loadCompose(p: Command, io: Io, cwd = process.cwd()): Promise<Loaded> {
   const files = flagList(p.flags, 'file');
-  if (files.length > 1) throw invalid('nsnet compose reads one file: merging several -f files is not supported');
+  if (files.length > 1) throw invalidArg('nsnet compose reads one file: merging several -f files is not supported');
   const dirFlag = flagString(p.flags, 'project-directory');
   const given = flagString(p.flags, 'project-name') ?? (io.env.COMPOSE_PROJECT_NAME || undefined);
   const base = dirFlag ? path.resolve(cwd, dirFlag) : cwd;
   let file: string | undefined;
   if (files[0] !== undefined) {
     file = files[0] === '-' ? '-' : path.resolve(cwd, files[0]);
-    if (file !== '-' && !existsSync(file)) throw invalid(`open ${file}: no such file or directory`);
+    if (file !== '-' && !existsSync(file)) throw invalidArg(`open ${file}: no such file or directory`);
   } else {
     file = DEFAULT_FILES.map((f) => path.join(base, f)).find((f) => existsSync(f));
   }
   if (!file) {
     if (given && p.command !== 'compose up') return { name: given };
-    throw invalid('no configuration file provided: not found');
+    throw invalidArg('no configuration file provided: not found');
   }
   const projectDir = dirFlag ? base : file === '-' ? cwd : path.dirname(file);
   const text = readFileSync(file === '-' ? 0 : file, 'utf8'); // fd 0: `-f -` reads the file from stdin
   const { parseDocument } = await import('yaml');
   const doc = parseDocument(text, { merge: true, prettyErrors: true });
-  if (doc.errors.length) throw invalid(`${file}: ${doc.errors[0]!.message}`);
+  if (doc.errors.length) throw invalidArg(`${file}: ${doc.errors[0]!.message}`);
   const dotEnvFile = path.join(projectDir, '.env');
   const dotEnv = existsSync(dotEnvFile) ? parseDotEnv(readFileSync(dotEnvFile, 'utf8'), dotEnvFile) : {};
   const warned = new Set<string>();
@@ -70,7 +69,7 @@ export async function loadCompose(p: Command, io: Io, cwd = process.cwd()): Prom
     });
     return { project, name: project.name };
   } catch (e) {
-    if (e instanceof ComposeError || (e as Error).name === 'InterpolationError') throw invalid(`${file === '-' ? 'stdin' : path.basename(file)}: ${(e as Error).message}`);
+    if (e instanceof ComposeError || (e as Error).name === 'InterpolationError') throw invalidArg(`${file === '-' ? 'stdin' : path.basename(file)}: ${(e as Error).message}`);
     throw e;
   }
 }
@@ -171,6 +170,6 @@ async function composeIn(ctx: Context, p: Command, io: Io, loaded: Loaded): Prom
       return 0;
     }
     default:
-      throw invalid(`unknown command "${p.command}"`);
+      throw invalidArg(`unknown command "${p.command}"`);
   }
 }

@@ -96,6 +96,10 @@ export function serviceRequest(p: ComposeProject, s: ComposeService): { req: San
   };
 }
 
+/** Compose's words for sandboxes of the project whose service is no longer in the file. */
+const orphanWarning = (names: string[]) =>
+  `WARN[0000] Found orphan sandboxes ([${names.join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`;
+
 const ofProject = (project: string) => (sb: SandboxRecord) => sb.labels?.[LABEL.project] === project;
 
 // ---- up --------------------------------------------------------------------
@@ -223,7 +227,7 @@ async function orphans(ctx: Context, p: ComposeProject, o: UpOptions, ev: OnEven
   const found = (await projectSandboxes(ctx, p.name)).filter((sb) => !known.has(sb.labels?.[LABEL.service] ?? ''));
   if (!found.length) return;
   if (!o.removeOrphans) {
-    ctx.warn(`WARN[0000] Found orphan sandboxes ([${found.map((sb) => sb.name).join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
+    ctx.warn(orphanWarning(found.map((sb) => sb.name)));
     return;
   }
   for (const sb of found) await removeSandbox(ctx, sb, ev);
@@ -250,7 +254,7 @@ export async function composeDown(ctx: Context, projectName: string, o: DownOpti
   const mine = all.filter((sb) => !known || o.removeOrphans || known.has(sb.labels?.[LABEL.service] ?? ''));
   if (known && !o.removeOrphans && mine.length < all.length) {
     const orphaned = all.filter((sb) => !mine.includes(sb)).map((sb) => sb.name);
-    ctx.warn(`WARN[0000] Found orphan sandboxes ([${orphaned.join(' ')}]) for this project. If you removed or renamed this service in your compose file, you can run this command with the --remove-orphans flag to clean it up.`);
+    ctx.warn(orphanWarning(orphaned));
   }
   // Sandboxes sharing another's namespace (service:X) go before it; otherwise newest first.
   mine.sort((a, b) => Number(!!b.containerOf) - Number(!!a.containerOf) || (a.created < b.created ? 1 : -1));

@@ -25,7 +25,7 @@
 //
 // Pure: the caller parses YAML and reads files (env_file) through `readFile`.
 import { parsePublish } from '../docker/ports.js';
-import { interpolateTree, type Env } from './interpolate.js';
+import { interpolateTree, parseDotEnv, type Env } from './interpolate.js';
 
 export class ComposeError extends Error {
   override name = 'ComposeError';
@@ -378,17 +378,11 @@ function readService(project: string, name: string, raw: unknown, o: LoadOptions
   const env: Record<string, string> = {};
   for (const [i, f] of strings(s.env_file, `${path}.env_file`, true).entries()) {
     const file = f.startsWith('/') ? f : `${o.projectDir}/${f}`;
-    let text: string;
     try {
-      text = o.readFile(file);
+      // The same format as the project's .env file.
+      Object.assign(env, parseDotEnv(o.readFile(file), file));
     } catch (e) {
       throw new ComposeError(`${path}.env_file[${i}]: ${(e as Error).message}`);
-    }
-    for (const line of text.split(/\r?\n/)) {
-      const t = line.trim();
-      if (!t || t.startsWith('#')) continue;
-      const eq = t.indexOf('=');
-      if (eq > 0) env[t.slice(0, eq).replace(/^export\s+/, '')] = t.slice(eq + 1);
     }
   }
   Object.assign(env, keyValues(s.environment, `${path}.environment`, o.env));
