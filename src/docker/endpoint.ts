@@ -62,43 +62,48 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
 }
 
 /** The kernel steps that attach an existing namespace to a network through one endpoint. */
-export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: () => Netns,
+export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: () => Netns | Promise<Netns>,
   o: { defaultRoute: boolean; ownVeth: boolean }): Step[] {
   const forWhom = `sandbox ${sb.name}`;
   let peer = { index: 0, name: e.ifname };
-  let bridge: Link | undefined; // looked up once, by the first step
+  let bridge: Promise<Link | undefined> | undefined; // looked up once, by the first step
   return [
     {
       title: `making sure network ${net.name} (bridge ${net.bridge}) is up`,
       equivalent: [`ip link show ${net.bridge} >/dev/null  # created with the network; made again if missing`],
+      // Beside the namespace's creation (a sandbox's first steps): the veth step waits for both.
+      overlap: true,
       do: async () => {
-        bridge = await ensureBridge(ctx, net);
+        bridge = ensureBridge(ctx, net);
+        await bridge;
       },
     },
     {
       title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${sb.netns})`,
       equivalent: [`ip link add ${e.hostVeth}${net.mtu ? ` mtu ${net.mtu}` : ''} master ${net.bridge} up type veth peer name ${e.ifname} netns ${sb.netns} address ${e.mac}`],
       do: async () => {
+        const [master, netns] = [(await bridge) ?? await linkGet(ctx.host, net.bridge!), await ns()];
         const v = await vethAdd(ctx.host, {
-          name: e.hostVeth, master: bridge ?? await linkGet(ctx.host, net.bridge!), up: true, ...(net.mtu && { mtu: net.mtu }),
-          peer: { name: e.ifname, netns: ns(), address: e.mac, ...(net.mtu && { mtu: net.mtu }) }, for: forWhom,
+          name: e.hostVeth, master, up: true, ...(net.mtu && { mtu: net.mtu }),
+          peer: { name: e.ifname, netns, address: e.mac, ...(net.mtu && { mtu: net.mtu }) }, for: forWhom,
         });
         peer = { index: v.peerIndex, name: e.ifname };
       },
       // A new sandbox's veth goes with its namespace; on a live one (connect) it must be deleted.
-      ...(o.ownVeth && { undo: () => linkDel(ns(), peer, { for: forWhom }) }),
+      ...(o.ownVeth && { undo: async () => linkDel(await ns(), peer, { for: forWhom }) }),
     },
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
       equivalent: [`ip -n ${sb.netns} addr add ${e.ip}/${e.prefixlen} dev ${e.ifname}`, `ip -n ${sb.netns} link set ${e.ifname} up`],
       do: async () => {
-        await Promise.all([addrAdd(ns(), peer, `${e.ip}/${e.prefixlen}`, { for: forWhom }), linkSet(ns(), peer, { up: true, for: forWhom })]);
+        const netns = await ns();
+        await Promise.all([addrAdd(netns, peer, `${e.ip}/${e.prefixlen}`, { for: forWhom }), linkSet(netns, peer, { up: true, for: forWhom })]);
       },
     },
     ...(o.defaultRoute ? [{
       title: `adding default route via ${e.gateway}`,
       equivalent: [`ip -n ${sb.netns} route add default via ${e.gateway}`],
-      do: () => routeAdd(ns(), { dst: 'default', via: e.gateway, for: forWhom }),
+      do: async () => routeAdd(await ns(), { dst: 'default', via: e.gateway, for: forWhom }),
     }] : []),
     ...(net.icc === false ? [{
       title: `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,

@@ -13,22 +13,44 @@ export interface Step {
   do: () => Promise<void>;
   /** Undoes `do`; absent when undoing something else already removes it. */
   undo?: () => Promise<void>;
+  /**
+   * Started in its turn but not waited for: the steps after it run beside
+   * it, and runSteps waits for it before returning. For work that needs
+   * nothing from the steps before it (looking up the bridge while the
+   * namespace is made); a later step that needs its result waits for that.
+   */
+  overlap?: boolean;
 }
 
 /** Observes each step before it runs (NSNET_TRACE, tests that inject a fault). */
 export type StepObserver = (step: Step) => void | Promise<void>;
 
-/** Runs `steps` in order; on failure, undoes the finished ones in reverse and rethrows. */
+/**
+ * Runs `steps` in order (overlapping ones beside the next); on failure, waits
+ * for those still running, undoes the finished ones in reverse and rethrows.
+ */
 export async function runSteps(steps: Step[], observe?: StepObserver, dryRun = false): Promise<void> {
   const done: Step[] = [];
+  const running: Promise<void>[] = [];
+  let failed: { error: unknown } | undefined;
   try {
     for (const step of steps) {
+      if (failed) throw failed.error;
       await observe?.(step);
       if (dryRun) continue;
+      if (step.overlap) {
+        running.push(step.do().then(() => { done.push(step); }, (error: unknown) => {
+          failed ??= { error };
+        }));
+        continue;
+      }
       await step.do();
       done.push(step);
     }
+    await Promise.all(running);
+    if (failed) throw failed.error;
   } catch (e) {
+    await Promise.all(running); // never rejects: failures are caught into `failed`
     const undoErrors = await undoSteps(done);
     if (undoErrors.length && e instanceof Error) {
       e.message += `\n(cleaning up also failed: ${undoErrors.map((u) => u.message).join('; ')})`;

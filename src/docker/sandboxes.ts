@@ -316,19 +316,27 @@ export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): b
 function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], files: Files | undefined,
   getNs: () => Netns | undefined, setNs: (n: Netns) => void, nsReady?: () => void): Step[] {
   const steps: Step[] = [];
-  const ns = () => getNs()!;
+  let made: Promise<Netns> | undefined;
+  const ns = () => made!;
   if (sb.netns) {
     steps.push({
       title: `creating network namespace ${sb.netns}`,
       equivalent: [`ip netns add ${sb.netns}`, `ip -n ${sb.netns} link set lo up`],
+      // The bridge lookup (host side) runs beside it; the veth step waits for both.
+      overlap: true,
       do: async () => {
-        setNs(await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` }));
-        await linkSet(ns(), 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
-        // Not before: 127.0.0.0/8 is lo's address, which exists only once lo is up (else EADDRNOTAVAIL).
-        nsReady?.();
+        made = (async () => {
+          const n = await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` });
+          setNs(n);
+          await linkSet(n, 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
+          // Not before: 127.0.0.0/8 is lo's address, which exists only once lo is up (else EADDRNOTAVAIL).
+          nsReady?.();
+          return n;
+        })();
+        await made;
       },
       undo: async () => {
-        if (getNs()) await netnsDel(ns());
+        if (getNs()) await netnsDel(getNs()!);
       },
     });
     for (const [i, e] of sb.endpoints.entries()) {
@@ -339,6 +347,7 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
       steps.push({
         title: `publishing ${sb.ports.length} port(s)`,
         equivalent: portElements('add', portRules(sb.ports)).trim().split('\n').map((l) => `nft ${l}`),
+        overlap: true, // host-side map elements: beside writing the files and the DNS server's attach
         do: () => addElements(ctx, portElements('add', portRules(sb.ports)), `publishing ports of sandbox ${sb.name}`),
         undo: () => deleteElements(ctx, portElements('delete', portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`),
       });

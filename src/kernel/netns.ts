@@ -14,7 +14,7 @@
 // handles are the same namespace when (dev, ino) match, as `stat -L` shows.
 //
 // Man pages: network_namespaces(7), ip-netns(8), setns(2), unshare(2).
-import { close, closeSync, fstatSync, openSync, promises as fs } from 'node:fs';
+import { closeSync, fstatSync, openSync, promises as fs } from 'node:fs';
 import { native, type NativeNetns } from '../native.js';
 import { attempt, invalid } from './errors.js';
 
@@ -68,14 +68,19 @@ export class Netns {
     if (this.#closed) return;
     this.#closed = true;
     const rtnl = this.#rtnl ? await this.#rtnl.catch(() => -1) : -1;
-    if (rtnl >= 0) await closeFd(rtnl);
-    await closeFd(this.fd);
+    if (rtnl >= 0) closeFd(rtnl);
+    closeFd(this.fd);
   }
 }
 
-function closeFd(fd: number): Promise<void> {
-  // An error here can only mean the fd was already closed.
-  return new Promise((resolve) => close(fd, () => resolve()));
+function closeFd(fd: number): void {
+  // close(2) of a namespace fd or a netlink socket doesn't block: done at once,
+  // not through the thread pool. An error can only mean it was already closed.
+  try {
+    closeSync(fd);
+  } catch {
+    // already closed
+  }
 }
 
 /** Interface and namespace names end up in paths and netlink strings: keep them plain. */

@@ -3,8 +3,9 @@
 //
 // flock(2) locks belong to the open file, so the kernel drops the lock when
 // the process dies, however it dies: a crashed call can't wedge the store.
-// Waiting happens on a libuv pool thread (the addon's flock verb), never on
-// the event loop.
+// A free lock is taken at once (a non-blocking flock on the JS thread);
+// waiting for a held one happens on a libuv pool thread (the addon's flock
+// verb), never on the event loop.
 //
 //   flock /run/nsnet/lock -c 'cat /var/lib/nsnet/...'   takes the same lock from a shell
 import { closeSync, mkdirSync, openSync } from 'node:fs';
@@ -26,7 +27,9 @@ function openLockFile(file: string): number {
 export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const fd = openLockFile(file);
   try {
-    await attempt(`locking ${file}`, `flock ${file}`, () => native().flock(fd, { mode: 'exclusive' }));
+    const free = await attempt(`locking ${file}`, `flock -n ${file}`, () => native().flock(fd, { mode: 'exclusive', wait: false })
+      .then(() => true, (e: unknown) => ((e as NodeJS.ErrnoException).code === 'EAGAIN' ? false : Promise.reject(e))));
+    if (!free) await attempt(`locking ${file}`, `flock ${file}`, () => native().flock(fd, { mode: 'exclusive' }));
     return await fn();
   } finally {
     closeSync(fd); // releases the lock
