@@ -15,7 +15,8 @@
         "native/socket.cc",
         "native/flock.cc",
         "native/spawn.cc",
-        "native/rlimit.cc"
+        "native/rlimit.cc",
+        "native/unix_request.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],

@@ -23,7 +23,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"sysctlWrite", SysctlWriteVerb}, {"nftApply", NftApplyVerb},
       {"socketBind", SocketBindVerb},   {"flock", FlockVerb},
       {"spawn", SpawnVerb},             {"waitpid", WaitpidVerb},
-      {"rlimitNofileRaise", RlimitNofileRaiseVerb},
+      {"rlimitNofileRaise", RlimitNofileRaiseVerb}, {"unixRequest", UnixRequestVerb},
   };
   for (const auto& [name, fn] : verbs) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

@@ -31,5 +31,6 @@ Napi::Value FlockVerb(const Napi::CallbackInfo& info);
 Napi::Value SpawnVerb(const Napi::CallbackInfo& info);
 Napi::Value WaitpidVerb(const Napi::CallbackInfo& info);
 Napi::Value RlimitNofileRaiseVerb(const Napi::CallbackInfo& info);
+Napi::Value UnixRequestVerb(const Napi::CallbackInfo& info);
 
 }  // namespace nsnet

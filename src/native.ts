@@ -141,6 +141,8 @@ export interface NativeAddon {
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
   /** Raises the soft open-file limit to the hard one; returns both. */
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
+  /** Connects to a unix stream socket, sends `text`, resolves with the first line of the reply. */
+  unixRequest(path: string, text: string, o?: { timeoutMs?: number }): Promise<string>;
 }
 
 export interface NativeSocketSpec {

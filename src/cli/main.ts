@@ -6,7 +6,7 @@
 // `run`/`exec` return the command's own exit code, and for `run`, 125 when
 // the sandbox could not be set up, 126/127 when the command can't be run
 // (Docker's convention).
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeSync } from 'node:fs';
 import { parseArgv, UsageError, type Parsed } from './args.js';
 import { formatUsageError } from './help.js';
 import type { Io } from './run.js';
@@ -80,12 +80,33 @@ function readStdinLine(): Promise<string> {
   });
 }
 
+/**
+ * Writes all of `text` to fd 1 or 2 with write(2), as a Go or C CLI does:
+ * process.stdout and process.stderr are streams whose first use loads
+ * node:stream (and node:net for a pipe), ~2-3 ms of every call. If someone
+ * made the fd non-blocking (a stream on a shared pipe), a full pipe is
+ * waited out; a reader that stopped (`nsnet ps | head`) is not an error.
+ */
+function writeAll(fd: 1 | 2, text: string): void {
+  let buf = Buffer.from(text);
+  while (buf.length > 0) {
+    try {
+      buf = buf.subarray(writeSync(fd, buf));
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'EAGAIN') Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 1);
+      else if (code === 'EPIPE') {
+        if (fd === 1) process.exit(0);
+        return;
+      } else throw e;
+    }
+  }
+}
+
 export async function cli(): Promise<never> {
-  // `nsnet ... | head`: a reader that stops early is not an error.
-  process.stdout.on('error', (e: NodeJS.ErrnoException) => process.exit(e.code === 'EPIPE' ? 0 : 1));
   const code = await main(process.argv.slice(2), {
-    out: (s) => process.stdout.write(s.endsWith('\n') || s === '' ? s : `${s}\n`),
-    err: (s) => process.stderr.write(s.endsWith('\n') || s.endsWith('] ') ? s : `${s}\n`),
+    out: (s) => writeAll(1, s.endsWith('\n') || s === '' ? s : `${s}\n`),
+    err: (s) => writeAll(2, s.endsWith('\n') || s.endsWith('] ') ? s : `${s}\n`),
     env: process.env,
     stdin: readStdinLine,
   });

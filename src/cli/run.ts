@@ -58,7 +58,11 @@ async function context(io: Io, root: string | undefined): Promise<Context> {
   return {
     host: await netnsSelf(),
     dirs,
-    dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) },
+    // One connection per request: a CLI call makes one or two, and node:net would cost more to load than they take.
+    dns: {
+      sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, kept: false, ...(ids && { ids }) }),
+      release: (ids) => releaseDns(dirs, ids, { kept: false }),
+    },
     etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
     warn: (m) => io.err(m),
     ...(trace && {

@@ -3,10 +3,10 @@
 // a user-defined network, the CLI asks the server to sync with the state and
 // waits for its answer, so a name resolves the moment `nsnet create` returns.
 // If no server answers, the CLI starts one (`nsnet dns`, detached) first.
-import { openSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import net from 'node:net';
+import { mkdirSync, openSync } from 'node:fs';
+import type { Socket } from 'node:net';
 import path from 'node:path';
+import { native } from '../native.js';
 import type { StoreDirs } from '../state/store.js';
 
 export const socketPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.sock');
@@ -26,34 +26,20 @@ export interface ControlReply {
   attached?: number;
 }
 
-/** One request/reply on the control socket; rejects with ENOENT/ECONNREFUSED when no server is there. */
-export function request(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
-  return new Promise((resolve, reject) => {
-    const sock = net.createConnection(socketPath(dirs));
-    let buf = '';
-    const timer = setTimeout(() => {
-      sock.destroy();
-      reject(new Error(`the DNS server did not answer within ${timeoutMs} ms`));
-    }, timeoutMs);
-    sock.on('connect', () => sock.write(`${JSON.stringify(req)}\n`));
-    sock.on('data', (d) => {
-      buf += d;
-      const nl = buf.indexOf('\n');
-      if (nl >= 0) {
-        clearTimeout(timer);
-        sock.end();
-        try {
-          resolve(JSON.parse(buf.slice(0, nl)) as ControlReply);
-        } catch (e) {
-          reject(e);
-        }
-      }
-    });
-    sock.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
+/**
+ * One request/reply on a connection of its own, made by the addon (a CLI call
+ * doesn't load node:net for it); rejects with ENOENT/ECONNREFUSED when no
+ * server is there.
+ */
+export async function request(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
+  let line: string;
+  try {
+    line = await native().unixRequest(socketPath(dirs), `${JSON.stringify(req)}\n`, { timeoutMs });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'ETIMEDOUT') throw new Error(`the DNS server did not answer within ${timeoutMs} ms`);
+    throw e;
+  }
+  return JSON.parse(line) as ControlReply;
 }
 
 /**
@@ -74,7 +60,7 @@ export function requestKept(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10
 const channels = new Map<string, Channel>();
 
 class Channel {
-  private sock: net.Socket | undefined;
+  private sock: Socket | undefined;
   private turn: Promise<unknown> = Promise.resolve();
   private buf = '';
   private waiting: { resolve: (r: ControlReply) => void; reject: (e: Error) => void } | undefined;
@@ -87,7 +73,8 @@ class Channel {
     return mine;
   }
 
-  private connect(): Promise<net.Socket> {
+  private async connect(): Promise<Socket> {
+    const net = await import('node:net'); // only long-lived processes keep a connection
     return new Promise((resolve, reject) => {
       const sock = net.createConnection(this.file);
       sock.once('connect', () => {
@@ -118,7 +105,7 @@ class Channel {
     }
   }
 
-  private fail(sock: net.Socket, e: Error): void {
+  private fail(sock: Socket, e: Error): void {
     if (this.sock !== sock) return;
     this.sock = undefined;
     this.buf = '';
@@ -155,18 +142,20 @@ class Channel {
 const noServer = (e: unknown) => ['ENOENT', 'ECONNREFUSED'].includes((e as NodeJS.ErrnoException).code ?? '');
 
 /** Tells a running DNS server that sandboxes are being removed (nothing to do if none runs). */
-export function releaseDns(dirs: StoreDirs, ids: string[]): Promise<void> {
-  return syncDns(dirs, { start: false, argv: [], env: {}, ids, gone: true });
+export function releaseDns(dirs: StoreDirs, ids: string[], o: { kept?: boolean } = {}): Promise<void> {
+  return syncDns(dirs, { start: false, argv: [], env: {}, ids, gone: true, ...o });
 }
 
 /**
  * Tells the DNS server to sync with the state, starting it if needed.
- * `start: false` only notifies a server that is already running.
+ * `start: false` only notifies a server that is already running. `kept`
+ * (the default) keeps the connection for this process's next request; a
+ * one-shot CLI call says false and skips node:net altogether.
  */
-export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[]; gone?: boolean }): Promise<void> {
+export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string[]; env: NodeJS.ProcessEnv; ids?: string[]; gone?: boolean; kept?: boolean }): Promise<void> {
   const req: ControlRequest = { op: 'sync', ...(o.ids && { ids: o.ids }), ...(o.gone && { gone: true }) };
   try {
-    const r = await requestKept(dirs, req);
+    const r = o.kept === false ? await request(dirs, req) : await requestKept(dirs, req);
     if (!r.ok) throw new Error(`DNS server: ${r.error}`);
     return;
   } catch (e) {
@@ -175,7 +164,7 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
       throw e;
     }
   }
-  await mkdir(dirs.runDir, { recursive: true });
+  mkdirSync(dirs.runDir, { recursive: true });
   const log = openSync(logPath(dirs), 'a', 0o600);
   // The one process nsnet ever starts on the way to a sandbox: the DNS server
   // itself, once per boot (the first sandbox on a user-defined network), not

@@ -7,7 +7,7 @@
 //   -p 80                 an ephemeral host port (from ip_local_port_range)
 //   -p 127.0.0.1::80      an ephemeral port on 127.0.0.1
 //   -p 8000-8001:80-81    ranges of equal length
-import { isIPv4 } from 'node:net';
+import { isIPv4 } from '../net/ip.js';
 
 export interface PortSpec {
   proto: 'tcp' | 'udp';

@@ -16,8 +16,7 @@
 // - Only the subnet's network and broadcast addresses are skipped, not the
 //   ip-range's: with --subnet 10.0.0.0/16 --ip-range 10.0.1.0/24 the first
 //   container gets 10.0.1.0, as in Docker (docker/for-linux#170).
-import { isIPv4 } from 'node:net';
-import { intToIpv4, ipv4ToInt, isIPv6 } from './ip.js';
+import { intToIpv4, ipv4ToInt, isIPv4, isIPv6 } from './ip.js';
 import { formatIpv4Block, parseIpv4Block, type Ipv4Block } from './subnet-pool.js';
 
 export interface Pool {

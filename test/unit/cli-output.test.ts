@@ -1,5 +1,6 @@
 // CLI output: Docker's table alignment, JSON shapes, IDs and when to colour.
 import { describe, expect, test } from 'vitest';
+import { spawn } from 'node:child_process';
 import {
   colors,
   displayWidth,
@@ -111,4 +112,29 @@ test('docs/cli.md is generated from the command table (npm run docs:cli)', async
   const { readFileSync } = await import('node:fs');
   const { cliMarkdown } = await import('../../src/cli/help.js');
   expect(readFileSync(new URL('../../docs/cli.md', import.meta.url), 'utf8')).toBe(cliMarkdown());
+});
+
+describe('writing to fd 1 and 2 (no streams)', () => {
+  const bin = new URL('../../bin/nsnet.js', import.meta.url).pathname;
+  const run = (stdout: 'pipe' | 'closed') => new Promise<{ code: number | null; out: string; err: string }>((resolve) => {
+    const child = spawn(process.execPath, [bin, '--help'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    let err = '';
+    // A reader that went away before nsnet wrote: its write fails with EPIPE.
+    if (stdout === 'closed') child.stdout.destroy();
+    else child.stdout.on('data', (d) => { out += d; });
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', (code) => resolve({ code, out, err }));
+  });
+  test('everything reaches a pipe', async () => {
+    const r = await run('pipe');
+    expect(r.code).toBe(0);
+    expect(r.out).toContain('Usage:');
+    expect(r.out.endsWith('\n')).toBe(true);
+  });
+  test('a reader that stopped early is not an error (`nsnet ps | head`)', async () => {
+    const r = await run('closed');
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('');
+  });
 });

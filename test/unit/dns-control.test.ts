@@ -1,11 +1,12 @@
-// The kept control connection (control.ts requestKept): requests take turns
-// on one connection, and a connection the server closed is replaced.
+// The control connection: the kept one (control.ts requestKept), where
+// requests take turns on one connection and one the server closed is
+// replaced; and the one-shot one a CLI call makes through the addon (request).
 import { mkdtempSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { requestKept } from '../../src/dns/control.js';
+import { request, requestKept } from '../../src/dns/control.js';
 
 let server: net.Server | undefined;
 afterEach(() => server?.close());
@@ -51,4 +52,32 @@ test('a server that closes after each answer still answers every request', async
 test('no server: the error says so (ENOENT), for syncDns to start one', async () => {
   const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
   await expect(requestKept({ dataDir: runDir, runDir }, { op: 'ping' })).rejects.toMatchObject({ code: 'ENOENT' });
+});
+
+/** A server that does `behave` with each connection. */
+function rawServer(behave: (c: net.Socket) => void) {
+  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
+  server = net.createServer(behave);
+  return new Promise<{ dataDir: string; runDir: string }>((resolve) => server!.listen(path.join(runDir, 'dns.sock'), () => resolve({ dataDir: runDir, runDir })));
+}
+
+test('one-shot request (through the addon): the reply line, also when it comes in pieces', async () => {
+  const { dirs, stats } = await fake(true);
+  expect(await request(dirs, { op: 'ping' })).toEqual({ ok: true, attached: 1 });
+  expect(stats.connections).toBe(1);
+  const pieces = await rawServer((c) => c.once('data', () => {
+    c.write('{"ok":tr');
+    setTimeout(() => c.end('ue,"attached":7}\n{"ignored":1}\n'), 20);
+  }));
+  expect(await request(pieces, { op: 'ping' })).toEqual({ ok: true, attached: 7 });
+});
+
+test('one-shot request: no server, a server that never answers, one that hangs up', async () => {
+  const none = { dataDir: '/nonexistent', runDir: mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-')) };
+  await expect(request(none, { op: 'ping' })).rejects.toMatchObject({ code: 'ENOENT' });
+  const silent = await rawServer(() => {});
+  await expect(request(silent, { op: 'ping' }, 100)).rejects.toThrow('the DNS server did not answer within 100 ms');
+  server?.close();
+  const rude = await rawServer((c) => c.once('data', () => c.end()));
+  await expect(request(rude, { op: 'ping' })).rejects.toMatchObject({ code: 'ECONNRESET' });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, isIPv6, parsePrefix } from '../../src/net/ip.js';
+import { isIPv4 as nodeIsIPv4, isIPv6 as nodeIsIPv6 } from 'node:net';
+import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, isIPv4, isIPv6, parsePrefix } from '../../src/net/ip.js';
 
 describe('parsePrefix', () => {
   test('IPv4 and IPv6 prefixes', () => {
@@ -38,5 +39,15 @@ describe('isIPv6 (without node:net pattern)', () => {
   });
   test.each(['', ':', '1.2.3.4', ':::', '1::2::3', '12345::', 'g::1', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '::ffff:300.1.1.1', 'fe80::1%eth0'])('%j is not', (a) => {
     expect(isIPv6(a)).toBe(false);
+  });
+});
+
+describe('isIPv4 (without node:net)', () => {
+  test('reads dotted quads exactly as node:net does', () => {
+    const cases = ['0.0.0.0', '1.2.3.4', '255.255.255.255', '256.1.1.1', '1.2.3', '1.2.3.4.5', '01.2.3.4', '1.2.3.04', '1..3.4',
+      '', ' 1.2.3.4', '1.2.3.4 ', '1.2.3.-4', '1.2.3.4/24', 'a.b.c.d', '1e1.2.3.4', '0x1.2.3.4', '999.0.0.0', '10.0.0.00', '::1', '1.2.3.4\n'];
+    for (const c of cases) expect(isIPv4(c), JSON.stringify(c)).toBe(nodeIsIPv4(c));
+    // and never agrees with node's isIPv6 on the same text
+    for (const c of cases) if (isIPv4(c)) expect(nodeIsIPv6(c)).toBe(false);
   });
 });

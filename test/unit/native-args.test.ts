@@ -13,7 +13,7 @@ describe.skipIf(!built)('addon argument checks', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
       'netnsDelete', 'netnsOpen', 'nftApply', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
-      'sysctlRead', 'sysctlWrite', 'waitpid',
+      'sysctlRead', 'sysctlWrite', 'unixRequest', 'waitpid',
     ]);
   });
   test.each([
