@@ -1,5 +1,6 @@
-// Bundles the CLI into one CommonJS file, dist/cli/nsnet.cjs, which
-// bin/nsnet.js loads. Run by `npm run build` and `prepare` (npm ci), after tsc.
+// Bundles the CLI into CommonJS files that bin/nsnet.js loads: dist/cli/nsnet.cjs
+// (every command) and dist/cli/nsnet-core.cjs (all but compose, graph, tour
+// and the DNS server). Run by `npm run build` and `prepare` (npm ci), after tsc.
 //
 // Why: every `nsnet` call is a fresh Node process, and Node 20's ESM loader
 // resolves, reads and links each of the CLI's ~50 modules on every start
@@ -11,9 +12,31 @@
 // @esbuild/<platform> package (an optional dependency), nothing is downloaded.
 import { build } from 'esbuild';
 
-await build({
+// The commands whose code only the full bundle carries (each is a dynamic
+// import in src/cli/run.ts). bin/nsnet.js loads the full bundle when one of
+// these words is on the command line, the core bundle otherwise.
+const FULL_ONLY = {
+  './compose.js': 'compose',
+  '../graph/topology.js': 'graph',
+  '../tour/tour.js': 'tour',
+  '../dns/server.js': 'dns',
+};
+
+// In the core bundle, those imports resolve to a module that says where the code is.
+const stubFullOnly = {
+  name: 'stub-full-only',
+  setup(b) {
+    b.onResolve({ filter: /^(\.\/compose|\.\.\/graph\/topology|\.\.\/tour\/tour|\.\.\/dns\/server)\.js$/ }, (args) =>
+      (args.importer.endsWith('src/cli/run.ts') ? { path: args.path, namespace: 'full-only' } : undefined));
+    b.onLoad({ filter: /.*/, namespace: 'full-only' }, (args) => ({
+      contents: `throw new Error('nsnet: "${FULL_ONLY[args.path]}" is in dist/cli/nsnet.cjs, not the core bundle: run nsnet through bin/nsnet.js');`,
+      loader: 'js',
+    }));
+  },
+};
+
+const common = {
   entryPoints: ['src/cli/main.ts'],
-  outfile: 'dist/cli/nsnet.cjs',
   bundle: true,
   platform: 'node',
   format: 'cjs',
@@ -31,22 +54,30 @@ await build({
   // loading the bundle and its code cache costs ~8 ms with it, ~4 ms without).
   external: ['yaml'],
   logLevel: 'warning',
-});
+};
+// Every command.
+await build({ ...common, outfile: 'dist/cli/nsnet.cjs' });
+// All but compose, graph, tour and the DNS server (~40% of the code): what
+// `nsnet create`, `run`, `rm`, `network ...` load - a smaller file and code
+// cache to read and deserialize at every call (measured in docs/bench/analysis.md).
+await build({ ...common, outfile: 'dist/cli/nsnet-core.cjs', plugins: [stubFullOnly] });
 
-// V8's code cache for the bundle, with every function compiled (not only the
+// V8's code cache for each bundle, with every function compiled (not only the
 // top level), so a CLI call compiles almost nothing. Made in a child process
 // with the Node that builds: V8 checks its version, flags and the source when
 // loading it (bin/nsnet.js) and rejects a mismatch, which only costs the compile.
 const { execFileSync } = await import('node:child_process');
-execFileSync(process.execPath, ['-e', `
-  const fs = require('node:fs'), v8 = require('node:v8'), vm = require('node:vm'), Module = require('node:module');
-  const file = ${JSON.stringify(new URL('../dist/cli/nsnet.cjs', import.meta.url).pathname)};
-  v8.setFlagsFromString('--no-lazy');
-  const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
-  v8.setFlagsFromString('--lazy'); // the flags the cache records must be the ones it is loaded with
-  fs.writeFileSync(file + '.cache.tmp', script.createCachedData());
-  fs.renameSync(file + '.cache.tmp', file + '.cache');
-  // Check it as bin/nsnet.js will use it.
-  const again = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(file + '.cache') });
-  if (again.cachedDataRejected) { fs.rmSync(file + '.cache'); console.warn('bundle-cli: V8 rejected its own code cache; the CLI will compile at start'); }
-`], { stdio: 'inherit' });
+for (const name of ['nsnet.cjs', 'nsnet-core.cjs']) {
+  execFileSync(process.execPath, ['-e', `
+    const fs = require('node:fs'), v8 = require('node:v8'), vm = require('node:vm'), Module = require('node:module');
+    const file = ${JSON.stringify(new URL(`../dist/cli/${name}`, import.meta.url).pathname)};
+    v8.setFlagsFromString('--no-lazy');
+    const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
+    v8.setFlagsFromString('--lazy'); // the flags the cache records must be the ones it is loaded with
+    fs.writeFileSync(file + '.cache.tmp', script.createCachedData());
+    fs.renameSync(file + '.cache.tmp', file + '.cache');
+    // Check it as bin/nsnet.js will use it.
+    const again = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(file + '.cache') });
+    if (again.cachedDataRejected) { fs.rmSync(file + '.cache'); console.warn('bundle-cli: V8 rejected its own code cache for ${name}; the CLI will compile it at start'); }
+  `], { stdio: 'inherit' });
+}

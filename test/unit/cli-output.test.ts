@@ -138,3 +138,18 @@ describe('writing to fd 1 and 2 (no streams)', () => {
     expect(r.err).toBe('');
   });
 });
+
+test('bin/nsnet.js: the core bundle for everyday commands, the full one for compose, graph, tour and dns', async () => {
+  const bin = new URL('../../bin/nsnet.js', import.meta.url).pathname;
+  // The bundle is a child module of bin/nsnet.js (new Module(file, module) there).
+  const loaded = (args: string[]) => new Promise<string>((resolve) => {
+    const child = spawn(process.execPath, ['-e', `process.argv.splice(1, 0, ${JSON.stringify(bin)}); process.on('exit', () => require('fs').writeSync(2, '\\nLOADED ' + require.cache[${JSON.stringify(bin)}].children.map((c) => c.id).join(' ') + '\\n')); require(${JSON.stringify(bin)})`, '--', ...args],
+      { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    child.stderr.on('data', (d) => { err += d; });
+    child.on('close', () => resolve(err.slice(err.lastIndexOf('LOADED '))));
+  });
+  expect(await loaded(['--version'])).toMatch(/nsnet-core\.cjs/);
+  expect(await loaded(['compose', '--help'])).toMatch(/dist\/cli\/nsnet\.cjs/);
+  expect(await loaded(['graph', '--help'])).toMatch(/dist\/cli\/nsnet\.cjs/);
+});
