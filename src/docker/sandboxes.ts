@@ -34,6 +34,7 @@ import { hostResolvConf, localPortRange } from './host.js';
 import { checkName, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
 import { runSteps, teardown, type Step } from './plan.js';
+import { withRecords } from '../state/store.js';
 import { parsePublish, portsClash, type PortSpec } from './ports.js';
 import type { NetworkRecord, PortBinding, SandboxRecord, State } from './types.js';
 
@@ -300,9 +301,12 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
   } finally {
     await ns?.close();
   }
-  return usingState(ctx, async (s) => {
-    const rec = { ...(await s.sandboxes.byId(sb.id))!, status: 'created' as const };
-    s.sandboxes.put(rec);
+  // Phase 3: only the record (the lock, no networks to read).
+  return withRecords<SandboxRecord, SandboxRecord>(ctx.dirs, async (records) => {
+    const cur = await records.get(sb.name);
+    if (cur?.id !== sb.id) throw conflict(`sandbox ${sb.name} was removed while it was being created`);
+    const rec = { ...cur, status: 'created' as const };
+    records.put(rec);
     return rec;
   });
 }
@@ -339,6 +343,15 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
         if (getNs()) await netnsDel(getNs()!);
       },
     });
+    const dir = `${ctx.etcNetns}/${sb.netns}`;
+    steps.push({
+      title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
+      equivalent: [`mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
+      do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
+      undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
+      // Plain file writes on this thread, done while the namespace is being made on another.
+      overlap: true,
+    });
     for (const [i, e] of sb.endpoints.entries()) {
       const net = networks.find((n) => n.id === e.networkId)!;
       steps.push(...endpointSteps(ctx, sb, net, e, ns, { defaultRoute: i === 0 && !net.internal, ownVeth: false }));
@@ -347,18 +360,11 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
       steps.push({
         title: `publishing ${sb.ports.length} port(s)`,
         equivalent: portElements('add', portRules(sb.ports)).trim().split('\n').map((l) => `nft ${l}`),
-        overlap: true, // host-side map elements: beside writing the files and the DNS server's attach
+        overlap: true, // host-side map elements: beside the DNS server's attach
         do: () => addElements(ctx, portElements('add', portRules(sb.ports)), `publishing ports of sandbox ${sb.name}`),
         undo: () => deleteElements(ctx, portElements('delete', portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`),
       });
     }
-    const dir = `${ctx.etcNetns}/${sb.netns}`;
-    steps.push({
-      title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
-      equivalent: [`mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
-      do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
-      undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
-    });
   }
   return steps;
 }

@@ -82,7 +82,12 @@ export class RecordFiles<R extends { id: string; name: string }> {
     return [...new Set([...ids, ...staged])].filter((id) => id.startsWith(prefix) && !id.endsWith('.tmp'));
   }
 
+  /** For records already indexed under their id: put() needn't write the index again. */
+  private indexed = new Set<string>();
+
   put(r: R): void {
+    const before = this.byName.get(r.name);
+    if (before && before.id === r.id && !this.dirty.has(r.name)) this.indexed.add(r.name);
     this.byName.set(r.name, r);
     this.dirty.set(r.name, r);
   }
@@ -109,7 +114,8 @@ export class RecordFiles<R extends { id: string; name: string }> {
     for (const [name, r] of this.dirty) {
       if (r) {
         await writeAtomic(this.file(name), JSON.stringify(r));
-        await writeAtomic(path.join(this.dir, 'ids', r.id), name);
+        // A record read from its file and written back (a status change): its id index stands.
+        if (!this.indexed.has(name)) await writeAtomic(path.join(this.dir, 'ids', r.id), name);
       } else {
         let id = this.deletedIds.get(name);
         if (id === undefined) {
@@ -122,6 +128,7 @@ export class RecordFiles<R extends { id: string; name: string }> {
     }
     this.dirty.clear();
     this.deletedIds.clear();
+    this.indexed.clear();
   }
 }
 

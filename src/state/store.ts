@@ -99,3 +99,17 @@ export async function withState<N, R extends { id: string; name: string }, T>(
     return out;
   });
 }
+
+/**
+ * Like withState for a section that only reads and writes sandbox records
+ * (create's last phase, marking a record "created"): same lock, without
+ * reading networks.json.
+ */
+export async function withRecords<R extends { id: string; name: string }, T>(dirs: StoreDirs, fn: (records: RecordFiles<R>) => Promise<T> | T): Promise<T> {
+  return withLock(path.join(dirs.runDir, 'lock'), async () => {
+    const records = new RecordFiles<R>(dirs.runDir);
+    const out = await fn(records);
+    await records.flush();
+    return out;
+  });
+}
