@@ -28,11 +28,13 @@
 
 #include <mutex>
 #include <set>
+#include <vector>
 
 #include "args.h"
 #include "fd.h"
 #include "in_netns.h"
 #include "nlsock.h"
+#include "sysctl.h"
 #include "verbs.h"
 #include "worker.h"
 
@@ -111,9 +113,12 @@ std::string NsPath(const Napi::Object& o) {
 
 }  // namespace
 
-// netnsCreate({name, dir? = "/run/netns", rtnl? = false}) -> {fd, dev, ino, path, rtnlFd?}
+// netnsCreate({name, dir? = "/run/netns", rtnl? = false, sysctls? = [[key, value], ...]})
+//   -> {fd, dev, ino, path, rtnlFd?}
 // With rtnl, the thread that made the namespace also opens an rtnetlink
-// socket in it before exiting (what rtnlOpen would do, one thread fewer).
+// socket in it before exiting (what rtnlOpen would do, one thread fewer);
+// sysctls are written by that thread too, before anything else exists in
+// the namespace but lo (`ip netns exec NAME sysctl -w KEY=VALUE`).
 Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info) {
   Napi::Object o = ArgObject(info, 0);
   auto name = OptStr(o, "name");
@@ -121,9 +126,22 @@ Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info) {
   std::string dir = OptStr(o, "dir").value_or("/run/netns");
   std::string path = dir + "/" + ValidName(info.Env(), *name);
   bool rtnl = OptBool(o, "rtnl").value_or(false);
+  std::vector<std::pair<std::string, std::string>> sysctls;
+  if (o.Has("sysctls") && !o.Get("sysctls").IsUndefined()) {
+    if (!o.Get("sysctls").IsArray()) throw Napi::TypeError::New(info.Env(), "sysctls must be an array of [key, value]");
+    Napi::Array a = o.Get("sysctls").As<Napi::Array>();
+    for (uint32_t i = 0; i < a.Length(); i++) {
+      Napi::Value kv = a.Get(i);
+      if (!kv.IsArray() || kv.As<Napi::Array>().Length() != 2 || !kv.As<Napi::Array>().Get(0u).IsString() ||
+          !kv.As<Napi::Array>().Get(1u).IsString())
+        throw Napi::TypeError::New(info.Env(), "sysctls must be an array of [key, value] strings");
+      sysctls.emplace_back(SysctlPath(info.Env(), kv.As<Napi::Array>().Get(0u).As<Napi::String>()),
+                           kv.As<Napi::Array>().Get(1u).As<Napi::String>());
+    }
+  }
   return Task<NsHandle>::Queue(
       info.Env(), "netnsCreate",
-      [dir, path, rtnl] {
+      [dir, path, rtnl, sysctls] {
         const char* op = "netnsCreate";
         MakeSharedMountPoint(dir, op);
         // O_EXCL: a name in use fails here with EEXIST, before any namespace exists.
@@ -138,6 +156,7 @@ Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info) {
             if (::unshare(CLONE_NEWNET) < 0) ThrowErrno("unshare", op, path);
             if (::mount("/proc/thread-self/ns/net", path.c_str(), "none", MS_BIND, nullptr) < 0)
               ThrowErrno("mount", op, path);
+            for (const auto& [key, value] : sysctls) SysctlWriteHere(key, value, op);
             if (rtnl) sock = RtnlOpen();
           });
           NsHandle h = OpenNetns(path, op);

@@ -13,11 +13,11 @@
 #include "args.h"
 #include "fd.h"
 #include "in_netns.h"
+#include "sysctl.h"
 #include "verbs.h"
 #include "worker.h"
 
 namespace nsnet {
-namespace {
 
 std::string SysctlPath(const Napi::Env& env, std::string key) {
   if (key.empty() || key.find("..") != std::string::npos || key[0] == '/' || key[0] == '.')
@@ -27,7 +27,11 @@ std::string SysctlPath(const Napi::Env& env, std::string key) {
   return "/proc/sys/" + key;
 }
 
-}  // namespace
+void SysctlWriteHere(const std::string& path, const std::string& value, const char* op) {
+  UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
+  if (!fd.Valid()) ThrowErrno("open", op, path);
+  if (::write(fd.Get(), value.data(), value.size()) < 0) ThrowErrno("write", op, path);
+}
 
 // sysctlRead(nsFd, key) -> value without the trailing newline
 Napi::Value SysctlReadVerb(const Napi::CallbackInfo& info) {
@@ -59,11 +63,7 @@ Napi::Value SysctlWriteVerb(const Napi::CallbackInfo& info) {
   return Task<Unit>::Queue(
       info.Env(), "sysctlWrite",
       [nsfd, path, value] {
-        RunInNetns(nsfd, "sysctlWrite", [&] {
-          UniqueFd fd(::open(path.c_str(), O_WRONLY | O_CLOEXEC));
-          if (!fd.Valid()) ThrowErrno("open", "sysctlWrite", path);
-          if (::write(fd.Get(), value.data(), value.size()) < 0) ThrowErrno("write", "sysctlWrite", path);
-        });
+        RunInNetns(nsfd, "sysctlWrite", [&] { SysctlWriteHere(path, value, "sysctlWrite"); });
         return Unit{};
       },
       Undefined);

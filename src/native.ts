@@ -113,7 +113,7 @@ export interface NativeRouteReq {
 }
 
 export interface NativeAddon {
-  netnsCreate(o: { name: string; dir?: string; rtnl?: boolean }): Promise<NativeNetns>;
+  netnsCreate(o: { name: string; dir?: string; rtnl?: boolean; sysctls?: [string, string][] }): Promise<NativeNetns>;
   netnsDelete(o: { name: string; dir?: string } | { path: string }): Promise<void>;
   netnsOpen(o: { name: string; dir?: string } | { path: string } | { pid: number }): Promise<NativeNetns>;
 

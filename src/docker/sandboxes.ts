@@ -316,6 +316,19 @@ export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): b
   return sb.endpoints.some((e) => networks.some((n) => n.id === e.networkId && n.driver === 'bridge' && !n.defaultBridge));
 }
 
+/**
+ * Set in every sandbox namespace as it is made. nsnet's networks are IPv4
+ * only, and Docker disables IPv6 on the interfaces of an IPv4-only network
+ * (moby libnetwork/osl setInterfaceIPv6: "if IPv6 isn't disabled, the
+ * interface will be put into IPv6 multicast groups"): an eth0 with IPv6 on
+ * gets a link-local address, runs DAD, joins multicast groups and solicits
+ * routers, and the bridge floods every one of those packets to every other
+ * sandbox - work for the whole host that grows with the number of
+ * sandboxes (measured in docs/bench/analysis.md). Set as the namespace's
+ * default, so eth0, eth1 ... are born with it; lo keeps ::1.
+ */
+export const SANDBOX_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.disable_ipv6': '1' };
+
 /** The steps that make a planned sandbox's kernel objects and files, each with its undo. */
 function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], files: Files | undefined,
   getNs: () => Netns | undefined, setNs: (n: Netns) => void, nsReady?: () => void): Step[] {
@@ -325,12 +338,13 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
   if (sb.netns) {
     steps.push({
       title: `creating network namespace ${sb.netns}`,
-      equivalent: [`ip netns add ${sb.netns}`, `ip -n ${sb.netns} link set lo up`],
+      equivalent: [`ip netns add ${sb.netns}`, ...Object.entries(SANDBOX_SYSCTLS).map(([k, v]) => `ip netns exec ${sb.netns} sysctl -qw ${k}=${v}`),
+        `ip -n ${sb.netns} link set lo up`],
       // The bridge lookup (host side) runs beside it; the veth step waits for both.
       overlap: true,
       do: async () => {
         made = (async () => {
-          const n = await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}` });
+          const n = await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}`, sysctls: SANDBOX_SYSCTLS });
           setNs(n);
           await linkSet(n, 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
           // Not before: 127.0.0.0/8 is lo's address, which exists only once lo is up (else EADDRNOTAVAIL).

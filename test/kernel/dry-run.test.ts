@@ -63,15 +63,16 @@ describeKernel('--dry-run (kernel)', () => {
     const mid = await snapshot();
     const run = await h.ok(['run', '--dry-run', '--name', `web-${h.tag}`, '--network', `n-${h.tag}`, '-p', '8080:80', '--', 'sleep', '100']);
     const lines = normalize(run, h.tag).split('\n');
-    expect(lines.slice(0, 5)).toEqual([
+    expect(lines.slice(0, 6)).toEqual([
       '# creating network namespace web-TAG',
       'ip netns add web-TAG',
+      'ip netns exec web-TAG sysctl -qw net.ipv6.conf.default.disable_ipv6=1',
       'ip -n web-TAG link set lo up',
       '# writing ETC/web-TAG/{resolv.conf,hosts,hostname}',
       'mkdir -p ETC/web-TAG',
     ]);
     const bridge = lines.indexOf('# making sure network n-TAG (bridge br-ID) is up');
-    expect(bridge).toBeGreaterThan(5);
+    expect(bridge).toBeGreaterThan(6);
     expect(lines.slice(bridge, bridge + 10)).toEqual([
       '# making sure network n-TAG (bridge br-ID) is up',
       'ip link show br-ID >/dev/null  # created with the network; made again if missing',

@@ -73,6 +73,15 @@ describeKernel('Docker network modes through the CLI (kernel)', () => {
     }
     const net = JSON.parse(await h.ok(['network', 'inspect', `neta-${h.tag}`]))[0];
     expect(Object.values(net.Containers).map((c: any) => c.Name).sort()).toEqual([a1, a2].sort());
+
+    // IPv4-only networks: IPv6 off on eth0, as Docker does (no link-local, no multicast chatter
+    // flooded to every port of the bridge); lo keeps ::1. Also on an interface added later.
+    const v6 = async (sb: string, dev: string) => ((await ipJson(['-6', 'addr', 'show', 'dev', dev], sb)) as any[]).flatMap((l) => l.addr_info.map((a: any) => a.local));
+    expect(await v6(a1, 'eth0')).toEqual([]);
+    expect(await v6(a1, 'lo')).toEqual(['::1']);
+    expect((await h.run(['ip', 'netns', 'exec', a1, 'sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6'])).stdout).toBe('1');
+    await h.ok(['network', 'connect', `netb-${h.tag}`, a1]);
+    expect((await h.run(['ip', 'netns', 'exec', a1, 'sysctl', '-n', 'net.ipv6.conf.eth1.disable_ipv6'])).stdout).toBe('1');
   });
 
   test("host mode: the process sees the host's interfaces and listens on the host's port; -p is ignored with a warning", async () => {
