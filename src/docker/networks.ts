@@ -17,6 +17,7 @@ import { isExists, isNotFound } from '../kernel/errors.js';
 import { linkDel, linkGet, type Link } from '../kernel/link.js';
 import { sysctlSet } from '../kernel/sysctl.js';
 import { parsePrefix } from '../net/ip.js';
+import { bridgeMac } from '../net/mac.js';
 import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
 import type { Context } from './context.js';
@@ -55,9 +56,9 @@ function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
   return [
     {
       title: `creating bridge ${bridge}`,
-      equivalent: [`ip link add ${bridge}${n.mtu ? ` mtu ${n.mtu}` : ''} up type bridge`],
+      equivalent: [`ip link add ${bridge}${n.mtu ? ` mtu ${n.mtu}` : ''} address ${bridgeMac(n.id)} up type bridge`],
       do: async () => {
-        created = (await bridgeEnsure(ctx.host, { name: bridge, up: true, ...(n.mtu && { mtu: n.mtu }), for: `network ${n.name}` })).created;
+        created = (await bridgeEnsure(ctx.host, { name: bridge, up: true, address: bridgeMac(n.id), ...(n.mtu && { mtu: n.mtu }), for: `network ${n.name}` })).created;
       },
       undo: async () => {
         if (created) await linkDel(ctx.host, await linkGet(ctx.host, bridge));

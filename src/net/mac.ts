@@ -15,3 +15,15 @@ export function macFromIPv4(ip: string): string {
   const bytes = [0x02, 0x42, n >>> 24, (n >>> 16) & 255, (n >>> 8) & 255, n & 255];
   return bytes.map((b) => b.toString(16).padStart(2, '0')).join(':');
 }
+
+/**
+ * A bridge's own MAC, fixed when the network is made: the network id's first
+ * five bytes after 02 (locally administered, unicast). Without one, a bridge
+ * takes the lowest MAC among its ports, which changes as sandboxes come and
+ * go, and with it the gateway's MAC in every sandbox's ARP cache; Docker sets
+ * a random one for the same reason (libnetwork bridge setupDevice).
+ */
+export function bridgeMac(networkId: string): string {
+  if (!/^[0-9a-f]{10}/.test(networkId)) throw new Error(`bridgeMac: not a network id: ${networkId}`);
+  return ['02', ...networkId.slice(0, 10).match(/../g)!].join(':');
+}

@@ -17,6 +17,7 @@ afterEach(async () => {
 const normalize = (text: string, t: string) => text
   .replaceAll(t, 'TAG')
   .replace(/br-[0-9a-f]{12}/g, 'br-ID')
+  .replace(/(ip link add br-ID.*) address 02(:[0-9a-f]{2}){5}/g, '$1 address BRMAC')
   .replace(/veth[0-9a-f]{7}/g, 'vethID')
   .replace(/\b[0-9a-f]{12}\b/g, 'HOSTNAME')
   .replace(/\/tmp\/nsnet-[^/]+\/etc-netns/g, 'ETC');
@@ -42,7 +43,7 @@ describeKernel('--dry-run (kernel)', () => {
     const net = plan.slice(plan.indexOf('\nEOF\n') + 5);
     expect(normalize(net, h.tag)).toBe([
       '# creating bridge br-ID',
-      'ip link add br-ID up type bridge',
+      'ip link add br-ID address BRMAC up type bridge',
       '# adding gateway 10.77.0.1/24 to br-ID',
       'ip addr add 10.77.0.1/24 dev br-ID',
       '# turning on IPv4 forwarding',

@@ -58,12 +58,17 @@ describeKernel('Docker network modes through the CLI (kernel)', () => {
     // The default bridge took 172.17 at first use; user networks take the next pools.
     expect(ia.IPAM.Config[0]).toEqual({ Subnet: '172.18.0.0/16', Gateway: '172.18.0.1' });
     expect(ib.IPAM.Config[0]).toEqual({ Subnet: '172.19.0.0/16', Gateway: '172.19.0.1' });
-    expect((await ipJson(['link', 'show', `br-${ia.Id.slice(0, 12)}`], h.name))[0].ifname).toBe(`br-${ia.Id.slice(0, 12)}`);
+    const bridgeLink = async () => (await ipJson(['link', 'show', `br-${ia.Id.slice(0, 12)}`], h.name))[0];
+    expect((await bridgeLink()).ifname).toBe(`br-${ia.Id.slice(0, 12)}`);
+    // The gateway's MAC is the bridge's own, fixed (02 + the id's first bytes), not its lowest port's.
+    const gatewayMac = `02:${ia.Id.slice(0, 10).match(/../g).join(':')}`;
+    expect((await bridgeLink()).address).toBe(gatewayMac);
 
     await h.ok(['create', '--name', a1, '--network', `neta-${h.tag}`]);
     await h.ok(['create', '--name', a2, '--network', `neta-${h.tag}`]);
     await h.ok(['create', '--name', b1, '--network', `netb-${h.tag}`]);
     expect(await pingOk(a1, '172.18.0.3')).toBe(true);
+    expect((await bridgeLink()).address).toBe(gatewayMac);
     expect(await pingOk(a1, '172.19.0.2')).toBe(false);
     expect(await pingOk(b1, '172.18.0.2')).toBe(false);
     expect(await pingOk(a1, '172.18.0.1')).toBe(true);
