@@ -4,8 +4,9 @@
 // process never blocks the event loop. A non-blocking attempt (wait: false)
 // is made at once on the calling thread: LOCK_NB never sleeps, and the
 // uncontended case - almost every call - then costs a syscall, not a trip
-// through the thread pool and back (~0.1 ms, twice per `nsnet create`). Closing the fd (or the process exiting)
-// releases it, so a crashed CLI call can't leave the store locked.
+// through the thread pool and back (~0.1 ms, twice per `nsnet create`).
+// Closing the fd (or the process exiting) releases the lock, so a crashed CLI
+// call can't leave the store locked.
 #include <sys/file.h>
 
 #include <cerrno>

@@ -25,6 +25,7 @@ import { socketBind } from '../kernel/socket.js';
 import { iccElements, portElements, type PortRule } from '../nft/table.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
+import { withRecords } from '../state/store.js';
 import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
 import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
@@ -34,7 +35,6 @@ import { hostResolvConf, localPortRange } from './host.js';
 import { checkName, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
 import { runSteps, teardown, type Step } from './plan.js';
-import { withRecords } from '../state/store.js';
 import { parsePublish, portsClash, type PortSpec } from './ports.js';
 import type { NetworkRecord, PortBinding, SandboxRecord, State } from './types.js';
 

@@ -94,13 +94,13 @@ export function checkNetnsName(name: string): void {
  * Creates a named network namespace and returns a handle to it. `sysctls`
  * are set inside it as it is made, before any interface but lo exists
  * (net.ipv6.conf.default.* then holds for every interface created later).
- * Equivalent to: `ip netns add NAME; ip netns exec NAME sysctl -w KEY=VALUE ...`
+ * Equivalent to: `ip netns add NAME; ip netns exec NAME sysctl -qw KEY=VALUE ...`
  */
 export async function netnsAdd(name: string, opts: { for?: string; sysctls?: Record<string, string> } = {}): Promise<Netns> {
   checkNetnsName(name);
   const sysctls = Object.entries(opts.sysctls ?? {});
   const h = await attempt(`creating namespace ${name}`,
-    [`ip netns add ${name}`, ...sysctls.map(([k, v]) => `ip netns exec ${name} sysctl -w ${k}=${v}`)].join('; '),
+    [`ip netns add ${name}`, ...sysctls.map(([k, v]) => `ip netns exec ${name} sysctl -qw ${k}=${v}`)].join('; '),
     () => native().netnsCreate({ name, rtnl: true, ...(sysctls.length > 0 && { sysctls }) }), opts.for);
   return new Netns(h, name);
 }
