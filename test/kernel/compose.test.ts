@@ -216,7 +216,7 @@ describeKernel('compose (kernel)', () => {
     const plan = r.stdout;
     // Each network's bridge, once the skeleton (shown once), then each sandbox after what it depends on.
     expect(plan.match(/^# creating nftables tables/gm)).toHaveLength(1);
-    expect(plan.match(/^ip link add br-[0-9a-f]{12} up type bridge$/gm)).toHaveLength(2);
+    expect(plan.match(/^ip link add br-[0-9a-f]{12} address 02(:[0-9a-f]{2}){5} up type bridge$/gm)).toHaveLength(2);
     const order = ['db', 'api', 'web', 'sidecar'].map((s) => plan.indexOf(`python3 -m http.server ${{ db: 5432, api: 9000, web: 8000, sidecar: 0 }[s]}`));
     expect(order.slice(0, 3)).toEqual([...order.slice(0, 3)].sort((a, b) => a - b));
     expect(plan).toContain(`ip netns add ${p}_db_1`);
