@@ -20,7 +20,9 @@
 // for N = 1, 100, 1000 sandboxes, methods in shuffled order per round. Each
 // method is checked in the same run (a ping across the bridge; for the two
 // with DNS, a name answered), so no method wins by doing less. Then the cost
-// of publishing the 1st..1000th port, and the CLI's start-up.
+// of publishing the 1st..1000th port, the CLI's start-up, and the DNS
+// server against dnsmasq (bench/dns.ts, the DNS issue's benchmark; DNS_BENCH=0
+// leaves it out, DNS_ROUNDS and DNS_DURATION size it).
 //
 // Writes docs/bench/README.md (tables, ratios, goals), docs/bench/per-sandbox.svg
 // and docs/bench/results.json.
@@ -297,6 +299,17 @@ if (!REPORT_ONLY) {
   await waitClean();
 }
 
+// The DNS server against dnsmasq: bench/dns.ts in the same run (it prints its own table and goals).
+let dnsReport: string | undefined = saved?.dnsReport;
+if (!REPORT_ONLY && process.env.DNS_BENCH !== '0') {
+  process.stderr.write('  DNS server against dnsmasq (bench/dns.ts)\n');
+  const r = await execa('node_modules/.bin/tsx', ['bench/dns.ts'], {
+    env: { ROUNDS: process.env.DNS_ROUNDS ?? '3', DURATION: process.env.DNS_DURATION ?? '5' }, stderr: 'inherit',
+  });
+  dnsReport = r.stdout.trim();
+  await waitClean();
+}
+
 // CLI start-up, against Node's own.
 async function startup(cmd: string, times = 20): Promise<number> {
   const out = await bash(Array.from({ length: times }, () => `s=$EPOCHREALTIME; ${cmd} >/dev/null; echo "t $s $EPOCHREALTIME"`).join('\n'));
@@ -370,6 +383,7 @@ const report = [
   '',
   '![per-sandbox setup time](per-sandbox.svg)',
   '',
+  ...(dnsReport ? ['## The DNS server against dnsmasq', '', 'bench/dns.ts, in the same run (setup and analysis: [dns.md](dns.md)):', '', dnsReport.replace(/^bench:dns\s+/, '').replace(/^goal:/gm, '- goal:'), ''] : []),
   'Where the time goes, and what is left: [analysis.md](analysis.md).',
   '',
 ];
@@ -378,5 +392,5 @@ writeFileSync('docs/bench/per-sandbox.svg', lineChart({
   title: 'Setup time per sandbox', xLabel: 'sandboxes on the bridge (N)', yLabel: 'ms per sandbox (median)',
   series: Object.keys(METHODS).map((m) => ({ name: m, points: NS.map((n) => ({ x: n, y: med(all(m, n, 'setup')) })) })),
 }));
-writeFileSync('docs/bench/results.json', JSON.stringify({ NS, ROUNDS, results, portTimes, nodeStart, versionStart, dnsRss: Object.fromEntries(dnsRss) }));
+writeFileSync('docs/bench/results.json', JSON.stringify({ NS, ROUNDS, results, portTimes, nodeStart, versionStart, dnsRss: Object.fromEntries(dnsRss), ...(dnsReport && { dnsReport }) }));
 console.log(report.join('\n'));
