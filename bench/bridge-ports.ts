@@ -6,7 +6,7 @@
 //   no bridge        the host end is not enslaved
 //   bridge           the host end joins one bridge (nsnet's and Docker's topology)
 //   bridge, eth0 up  ... and eth0 is brought up inside, with IPv6 on (the kernel default)
-//   bridge, eth0 up, IPv6 off   ... as nsnet makes sandboxes (net.ipv6.conf.default.disable_ipv6=1)
+//   bridge, eth0 up, IPv6 off   ... as nsnet makes sandboxes (SANDBOX_SYSCTLS: IPv6 off by default)
 //
 // It prints, per variant, the median of the first and last 20 of N for the
 // namespace (netns add + lo up) and for the veth (+ eth0 up), and their ratio.
@@ -15,6 +15,7 @@
 //   N=1000 npm run bench:bridge-ports
 import { performance } from 'node:perf_hooks';
 import { bridgeAdd, linkDel, linkGet, linkList, linkSet, netnsAdd, netnsDel, netnsSelf, vethAdd, type Netns } from '../src/index.js';
+import { SANDBOX_SYSCTLS } from '../src/docker/sandboxes.js';
 
 if (process.env.NSNET_IN_SANDBOX !== '1') {
   console.error('bench:bridge-ports: run through `npm run bench:bridge-ports` (inside scripts/sandbox.sh)');
@@ -41,7 +42,7 @@ for (const v of variants) {
   try {
     for (let i = 0; i < N; i++) {
       let s = performance.now();
-      const ns = await netnsAdd(`bp${i}`, v.ipv6Off ? { sysctls: { 'net.ipv6.conf.default.disable_ipv6': '1' } } : {});
+      const ns = await netnsAdd(`bp${i}`, v.ipv6Off ? { sysctls: SANDBOX_SYSCTLS } : {});
       made.push(ns);
       await linkSet(ns, 1, { up: true });
       tNs.push(performance.now() - s);
@@ -53,7 +54,7 @@ for (const v of variants) {
   } finally {
     // Deleting the namespaces takes the veths along; then give the kernel a
     // moment to finish tearing them down before the next variant is timed.
-    await Promise.all(made.map((ns) => netnsDel(ns).then(() => ns.close())));
+    await Promise.all(made.map((ns) => netnsDel(ns))); // closes each handle too
     await linkDel(host, await linkGet(host, 'bports0'));
     for (let i = 0; i < 100 && (await linkList(host)).length > 1; i++) await new Promise((r) => setTimeout(r, 100));
     await new Promise((r) => setTimeout(r, 3000)); // the namespaces' own teardown (cleanup_net) runs a while longer
