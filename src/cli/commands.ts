@@ -163,6 +163,7 @@ const REMOVE_ORPHANS: FlagSpec = { long: 'remove-orphans', type: 'bool', descrip
 export const GROUPS: readonly GroupSpec[] = [
   { name: 'network', description: 'Manage networks' },
   { name: 'compose', description: 'Set up the networks and sandboxes of a compose file', flags: COMPOSE_OPTIONS },
+  { name: 'system', description: "Manage nsnet's state on this host" },
 ];
 
 export const COMMANDS: readonly CommandSpec[] = [
@@ -371,6 +372,14 @@ export const COMMANDS: readonly CommandSpec[] = [
     args: { min: 0, max: 0 },
     flags: [{ long: 'debug', type: 'bool', description: 'Log every query and answer' }],
     examples: ['nsnet dns', 'nsnet dns --debug'],
+  },
+  {
+    name: 'system reconcile',
+    usage: '[OPTIONS]',
+    description: "Check nsnet's state and its kernel objects against each other and repair what is off: rebuild the nftables tables, address maps and damaged files from the sandbox records and the kernel",
+    args: { min: 0, max: 0 },
+    flags: [DRY_RUN],
+    examples: ['nsnet system reconcile', 'nsnet system reconcile --dry-run'],
   },
   {
     name: 'graph',

@@ -183,6 +183,15 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         else io.out(table(shown.map((r) => psRow(r.sb, r.status, flagBool(f, 'no-trunc'))), PS_HEADERS));
         return 0;
       }
+      case 'system reconcile': {
+        const { systemReconcile } = await import('../docker/reconcile.js');
+        const r = await systemReconcile(ctx);
+        if (ctx.dryRun) return 0;
+        for (const line of r.repaired) io.out(`repaired: ${line}`);
+        for (const line of r.problems) io.err(`not repaired: ${line}`);
+        if (!r.repaired.length && !r.problems.length) io.out('nothing to repair');
+        return r.problems.length ? 1 : 0;
+      }
       case 'graph': {
         const { topology, toDot, toMermaid, toSvg } = await import('../graph/topology.js');
         const t = await usingState(ctx, async (s) => topology(s.networks, await s.sandboxes.all()));

@@ -35,7 +35,9 @@ import { socketsBind } from '../kernel/socket.js';
 import { readState } from '../state/store.js';
 import type { Context } from '../docker/context.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
+import { watchTables, type TablesWatch } from '../docker/firewall.js';
 import { hostResolvConf } from '../docker/host.js';
+import { repairTables } from '../docker/reconcile.js';
 import { pidPath, socketPath, type ControlReply, type ControlRequest } from './control.js';
 import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
 import { lookup, NameIndexer, rotate } from './names.js';
@@ -92,6 +94,7 @@ export class DnsServer {
   private control?: net.Server;
   private syncing: Promise<ControlReply> = Promise.resolve({ ok: true });
   private lockFd = -1;
+  private tablesWatch?: TablesWatch;
 
   constructor(private readonly ctx: Context, private readonly o: DnsServerOptions = {}) {}
 
@@ -119,6 +122,12 @@ export class DnsServer {
     await new Promise<void>((resolve) => this.forwarder.bind(0, resolve));
 
     await this.sync();
+    // The long-lived process puts nsnet's firewall back after a flush (docker/firewall.ts).
+    // (Its ctx without `dns`: a repair here must not ask this very server to start.)
+    const fwCtx = { ...this.ctx, dns: undefined };
+    this.tablesWatch = await watchTables(fwCtx, (force) => repairTables(fwCtx, force), (l) => this.log(l));
+    // Not awaited: a CLI call holding the state lock may be waiting for this server to answer.
+    void repairTables(fwCtx, false).then((done) => done && this.log(`firewall: ${done}`), (e: Error) => this.log(`firewall: ${e.message}`));
     if (existsSync(socketPath(dirs))) await fs.unlink(socketPath(dirs));
     this.control = net.createServer((c) => this.onControl(c));
     await new Promise<void>((resolve) => this.control!.listen(socketPath(dirs), resolve));
@@ -127,6 +136,7 @@ export class DnsServer {
   }
 
   async stop(): Promise<void> {
+    this.tablesWatch?.close();
     this.control?.close();
     for (const id of [...this.attachments.keys()]) await this.detach(id, false);
     this.forwarder?.close();

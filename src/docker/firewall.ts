@@ -1,54 +1,173 @@
-// Applying nsnet's nftables elements on the host, creating the table the
-// first time it is needed (and again after a reboot or `nft flush ruleset`).
+// nsnet's nftables tables on the host are derived from its state: every
+// network, published port and icc=false port in the records has its element,
+// and nothing else does. So they can be rebuilt whole at any time, and are,
+// whenever they are found missing or not the ones nsnet made:
+//
+// - every command that takes the state lock first checks them (checkTables:
+//   two NFT_MSG_GETTABLE requests and a small file, a cost that doesn't grow
+//   with the number of sandboxes) and rebuilds them from the state it holds;
+// - the DNS server (a long-lived process) watches nftables events and does
+//   the same within milliseconds of an `nft flush ruleset` (watchTables);
+// - `nsnet system reconcile` does it on demand.
+//
+// "The ones nsnet made": each table carries a comment naming the rules layout
+// (table.ts MARK), and the kernel gives each new table a new handle, which
+// nsnet records in <runDir>/firewall.json when it builds them. A table that
+// is gone, has another comment, or another handle (deleted and made again by
+// someone else, a saved ruleset restored) is rebuilt.
+//
+//   nft list table ip nsnet          nft list table bridge nsnet
+//   nft -j list tables               the handles
+//   cat /run/nsnet/firewall.json     the handles nsnet built
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { KernelError } from '../kernel/errors.js';
 import { nftApply, nftList } from '../kernel/nftables.js';
+import { nftMonitor, nftTableGet, type NftEvent } from '../kernel/nft-table-tmp.js';
 import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
-import { TABLE, skeleton } from '../nft/table.js';
-import path from 'node:path';
+import { readState, writeJsonAtomic } from '../state/store.js';
+import { MARK, TABLE, tablesText, type FirewallContent } from '../nft/table.js';
 import type { Context } from './context.js';
 import type { Step } from './plan.js';
+import type { NetworkRecord, SandboxRecord } from './types.js';
 
-const missing = (e: unknown) => e instanceof KernelError && e.code === 'ENOENT';
+/** Gone: the table, set or element (nft says "element does not exist" for interval sets, as EINVAL). */
+const missing = (e: unknown) => e instanceof KernelError
+  && (e.code === 'ENOENT' || /element does not exist/.test(String((e.cause as { extack?: string } | undefined)?.extack ?? e.message)));
 
-async function tableExists(host: Netns): Promise<boolean> {
+const FAMILIES = ['ip', 'bridge'] as const;
+type Handles = Record<(typeof FAMILIES)[number], string>;
+
+/** A table's handle and comment, or undefined when it doesn't exist. */
+async function tableGet(host: Netns, family: string): Promise<{ handle: string; comment?: string } | undefined> {
   try {
-    await nftList(host, `table ip ${TABLE}`);
-    await nftList(host, `table bridge ${TABLE}`);
-    return true;
+    return await nftTableGet(host, family, TABLE);
   } catch (e) {
-    if (missing(e)) return false;
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
     throw e;
   }
 }
 
-/** The step that creates nsnet's tables, shown in a plan (--dry-run) when they don't exist yet. */
-export async function tablesStep(ctx: Context): Promise<Step | undefined> {
-  if (await tableExists(ctx.host)) return undefined;
+const marksFile = (ctx: Context) => path.join(ctx.dirs.runDir, 'firewall.json');
+
+function recordedHandles(ctx: Context): Handles | undefined {
+  try {
+    const h = JSON.parse(readFileSync(marksFile(ctx), 'utf8')) as Partial<Handles>;
+    return typeof h.ip === 'string' && typeof h.bridge === 'string' ? { ip: h.ip, bridge: h.bridge } : undefined;
+  } catch {
+    return undefined; // none yet (first use this boot), or damaged: the tables are rebuilt, which rewrites it
+  }
+}
+
+/** What nsnet's tables must hold, from its records. Pure. */
+export function firewallContent(networks: NetworkRecord[], sandboxes: SandboxRecord[]): FirewallContent {
+  const bridged = networks.filter((n) => n.driver === 'bridge' && n.bridge && n.subnet);
+  const iccOff = new Set(bridged.filter((n) => n.icc === false).map((n) => n.id));
   return {
-    title: `creating nftables tables ip ${TABLE} and bridge ${TABLE} (first network on this host)`,
-    equivalent: [`nft -f - <<'EOF'\n${skeleton()}EOF`],
-    do: () => ensureTables(ctx),
+    networks: bridged.map(networkRules),
+    ports: sandboxes.flatMap((sb) => sb.ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }))),
+    iccPorts: sandboxes.flatMap((sb) => sb.endpoints.filter((e) => iccOff.has(e.networkId)).map((e) => e.hostVeth)),
   };
 }
 
-/** Creates nsnet's tables if they are missing; serialized so two callers never write the rules twice. */
-export async function ensureTables(ctx: Context): Promise<void> {
-  await withLock(path.join(ctx.dirs.runDir, 'nft.lock'), async () => {
-    if (await tableExists(ctx.host)) return;
-    await nftApply(ctx.host, `add table ip ${TABLE}\ndelete table ip ${TABLE}\nadd table bridge ${TABLE}\ndelete table bridge ${TABLE}\n${skeleton()}`,
-      { what: `creating nftables tables ip ${TABLE} and bridge ${TABLE}` });
-  });
+export const networkRules = (n: NetworkRecord) => ({ bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false });
+
+export type TablesCondition =
+  | { ok: true }
+  /** `absent`: no table and no record of building one this boot: made when the first network needs them. */
+  | { ok: false; why: string; absent: boolean };
+
+/** Are nsnet's tables there, and the ones it built? Two small netlink requests, whatever their size. */
+export async function tablesCondition(ctx: Context): Promise<TablesCondition> {
+  const recorded = recordedHandles(ctx);
+  const why: string[] = [];
+  let found = 0;
+  for (const family of FAMILIES) {
+    const t = await tableGet(ctx.host, family);
+    if (t) found++;
+    if (!t) why.push(`table ${family} ${TABLE} is missing`);
+    else if (t.comment !== MARK) why.push(`table ${family} ${TABLE} was not built by this nsnet (comment ${JSON.stringify(t.comment ?? '')})`);
+    else if (recorded && recorded[family] !== t.handle) why.push(`table ${family} ${TABLE} was replaced (handle ${t.handle}, nsnet built ${recorded[family]})`);
+    else if (!recorded) why.push(`no record of building table ${family} ${TABLE}`);
+  }
+  return why.length ? { ok: false, why: why.join('; '), absent: !found && !recorded } : { ok: true };
 }
 
-/** Adds elements (one transaction), creating the tables first if needed. */
+/** The step that (re)builds nsnet's tables from the state: shown by --dry-run, run otherwise. */
+export function rebuildStep(ctx: Context, content: FirewallContent, why: string): Step {
+  const text = tablesText(content);
+  return {
+    title: `rebuilding nftables tables ip ${TABLE} and bridge ${TABLE} from nsnet's state (${why})`,
+    equivalent: [`nft -f - <<'EOF'\n${text}EOF`],
+    do: async () => {
+      await withLock(path.join(ctx.dirs.runDir, 'nft.lock'), async () => {
+        await nftApply(ctx.host, text, { what: `rebuilding nftables tables ip ${TABLE} and bridge ${TABLE}` });
+        const handles = {} as Handles;
+        for (const family of FAMILIES) handles[family] = (await tableGet(ctx.host, family))?.handle ?? '';
+        await writeJsonAtomic(marksFile(ctx), handles, false);
+      });
+    },
+  };
+}
+
+/**
+ * Checks nsnet's tables and, when they are missing or stale, rebuilds them
+ * from the given state (a locked section's). Returns what it repaired, if
+ * anything. In a dry run it shows the rebuild instead.
+ */
+export async function checkTables(ctx: Context, networks: NetworkRecord[], sandboxes: () => Promise<SandboxRecord[]>, force?: string): Promise<string | undefined> {
+  const c = await tablesCondition(ctx);
+  if (!force && (c.ok || c.absent)) return undefined;
+  const why = c.ok ? force! : c.why;
+  const step = rebuildStep(ctx, firewallContent(networks, await sandboxes()), why);
+  if (ctx.dryRun) {
+    if (!ctx.plannedTables) await ctx.observe?.(step);
+    ctx.plannedTables = true;
+    return undefined;
+  }
+  await step.do();
+  await startWatcher(ctx);
+  return `rebuilt nftables tables ip ${TABLE} and bridge ${TABLE} from the state (${why})`;
+}
+
+/**
+ * Rebuilds the tables from the state on disk, read without the lock: for a
+ * step that found them gone in the middle of an operation (the caller holds
+ * the lock, and adds its own elements right after).
+ */
+async function rebuildFromDisk(ctx: Context): Promise<void> {
+  const s = await readState<NetworkRecord, SandboxRecord>(ctx.dirs);
+  await rebuildStep(ctx, firewallContent(s.networks, await s.sandboxes.all()), 'missing during an operation').do();
+  await startWatcher(ctx);
+}
+
+/**
+ * Once nsnet has tables, a process watches them: the DNS server (started
+ * here if it isn't running; an empty sync attaches nothing).
+ */
+async function startWatcher(ctx: Context): Promise<void> {
+  await ctx.dns?.sync(true, []).catch((e: Error) => ctx.warn(`nsnet: the DNS server, which also watches the firewall, did not start: ${e.message}`));
+}
+
+/** The step that creates nsnet's tables, shown in a plan (--dry-run) when they don't exist yet. */
+export async function tablesStep(ctx: Context): Promise<Step | undefined> {
+  const c = await tablesCondition(ctx);
+  if (c.ok || !c.absent) return undefined;
+  return {
+    ...rebuildStep(ctx, { networks: [], ports: [], iccPorts: [] }, ''),
+    title: `creating nftables tables ip ${TABLE} and bridge ${TABLE} (first network on this host)`,
+  };
+}
+
+/** Adds elements (one transaction); tables that vanished meanwhile are rebuilt first. */
 export async function addElements(ctx: Context, text: string, what: string): Promise<void> {
   if (!text) return;
   try {
     await nftApply(ctx.host, text, { what });
   } catch (e) {
     if (!missing(e)) throw e;
-    await ensureTables(ctx);
+    await rebuildFromDisk(ctx);
     await nftApply(ctx.host, text, { what });
   }
 }
@@ -82,7 +201,7 @@ export async function deleteElements(ctx: Context, text: string, what: string): 
 //
 //   nft list chain ip filter DOCKER-USER
 const DOCKER_USER = 'chain ip filter DOCKER-USER';
-const MARK = 'comment "nsnet"';
+const DOCKER_MARK = 'comment "nsnet"';
 
 async function dockerUserExists(host: Netns): Promise<boolean> {
   try {
@@ -99,8 +218,8 @@ export async function dockerForwardAccept(ctx: Context, bridge: string): Promise
   if (!(await dockerUserExists(ctx.host))) return false;
   const q = JSON.stringify(bridge);
   await nftApply(ctx.host, [
-    `insert rule ip filter DOCKER-USER oifname ${q} accept ${MARK}`,
-    `insert rule ip filter DOCKER-USER iifname ${q} accept ${MARK}`,
+    `insert rule ip filter DOCKER-USER oifname ${q} accept ${DOCKER_MARK}`,
+    `insert rule ip filter DOCKER-USER iifname ${q} accept ${DOCKER_MARK}`,
   ].join('\n'), { what: `letting ${bridge} through Docker's FORWARD chain (DOCKER-USER)` });
   return true;
 }
@@ -111,11 +230,75 @@ export async function dockerForwardRemove(ctx: Context, bridge: string): Promise
   const withHandles = await nftList(ctx.host, DOCKER_USER, { handles: true });
   const q = JSON.stringify(bridge);
   const handles = withHandles.split('\n')
-    .filter((l) => l.includes(`ifname ${q} accept ${MARK}`))
+    .filter((l) => l.includes(`ifname ${q} accept ${DOCKER_MARK}`))
     .map((l) => /# handle (\d+)/.exec(l)?.[1])
     .filter((h): h is string => !!h);
   if (handles.length) {
     await nftApply(ctx.host, handles.map((h) => `delete rule ip filter DOCKER-USER handle ${h}`).join('\n'),
       { what: `removing ${bridge} from DOCKER-USER` });
   }
+}
+
+// ---- Watching ----------------------------------------------------------------
+//
+// `nft flush ruleset` (firewall-cmd --reload, iptables-restore, a distribution's
+// nftables service) deletes nsnet's tables along with everyone's. A long-lived
+// nsnet process (the DNS server) listens to the kernel's nftables events (the
+// NFNLGRP_NFTABLES netlink group, what `nft monitor` shows) and puts the tables
+// back at once. Events arrive per transaction, ending with a NEWGEN:
+// - a table of nsnet's deleted (or any event lost to an overrun): check, and
+//   rebuild if the tables are not the ones nsnet built;
+// - a rule, chain or set of nsnet's deleted while the table stays (`nft flush
+//   table ip nsnet`, `nft delete rule ...`): nsnet never does that itself (it
+//   only adds and deletes elements, or replaces whole tables), so rebuild.
+//
+//   nft monitor tables chains rules      what the watcher sees
+
+export interface TablesWatch {
+  close(): void;
+}
+
+const ours = (ev: NftEvent) => ev.table === TABLE && (ev.family === 'ip' || ev.family === 'bridge');
+
+/**
+ * Watches nftables events and restores nsnet's tables after a flush. `repair`
+ * runs the check and rebuild under the state lock (the caller's usingState),
+ * returning what it repaired; repairs never overlap, and a burst of events
+ * costs one repair.
+ */
+export async function watchTables(ctx: Context, repair: (force: boolean) => Promise<string | undefined>, log: (line: string) => void): Promise<TablesWatch> {
+  let pending: { force: boolean } | undefined;
+  let running = false;
+  let txn = { check: false, force: false };
+  const kick = async () => {
+    if (running || !pending) return;
+    running = true;
+    const { force } = pending;
+    pending = undefined;
+    try {
+      const done = await repair(force);
+      if (done) log(`firewall: ${done}`);
+    } catch (e) {
+      log(`firewall: repair failed: ${(e as Error).message}`);
+    } finally {
+      running = false;
+      void kick();
+    }
+  };
+  const want = (force: boolean) => {
+    pending = { force: force || !!pending?.force };
+    void kick();
+  };
+  return nftMonitor(ctx.host, (events) => {
+    for (const ev of events) {
+      if (ev.type === 'overrun') want(false);
+      else if (ev.type === 'newgen') {
+        if (txn.check || txn.force) want(txn.force && !txn.check);
+        txn = { check: false, force: false };
+      } else if (ours(ev)) {
+        if (ev.type === 'deltable') txn.check = true;
+        else if (ev.type === 'delrule' || ev.type === 'delchain' || ev.type === 'delset') txn.force = true;
+      }
+    }
+  });
 }

@@ -22,18 +22,27 @@ import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
-import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove, tablesStep } from './firewall.js';
+import { addElements, checkTables, deleteElements, dockerForwardAccept, dockerForwardRemove, networkRules as fw, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
-/** Runs `fn` on the state under the lock, with the built-in networks present. */
-export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> | T): Promise<T> {
+/**
+ * Runs `fn` on the state under the lock, with the built-in networks present,
+ * after checking that nsnet's firewall tables are there and rebuilding them
+ * from this state if not (firewall.ts): no command works on top of a
+ * flushed firewall.
+ */
+export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> | T, o: { checkTables?: boolean } = {}): Promise<T> {
   return withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
     if (!s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
       s.networks.unshift(...builtinNetworks(s, reserved));
+    }
+    if (o.checkTables !== false) {
+      const repaired = await checkTables(ctx, s.networks, () => s.sandboxes.all());
+      if (repaired) ctx.warn(`nsnet: ${repaired}`);
     }
     return fn(s);
   }, { commit: !ctx.dryRun || ctx.scratchState === true });
@@ -83,6 +92,14 @@ function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
         await sysctlSet(ctx.host, `net/ipv4/conf/${bridge}/route_localnet`, 1, { for: `network ${n.name}` });
       },
     },
+    ...(n.internal ? [{
+      // --internal without nftables: the kernel itself routes nothing that comes in on this
+      // bridge, so an `nft flush ruleset` can't open an internal network to the world.
+      // After ip_forward (writing that one resets every interface's forwarding).
+      title: `turning off routing from ${bridge} (internal network)`,
+      equivalent: [`sysctl -w net.ipv4.conf.${bridge}.forwarding=0`],
+      do: () => sysctlSet(ctx.host, `net/ipv4/conf/${bridge}/forwarding`, 0, { for: `network ${n.name}` }),
+    }] : []),
     {
       title: `adding ${bridge} to the nsnet firewall`,
       equivalent: [networkElements('add', fw(n)).trim().split('\n').map((l) => `nft ${l}`).join('\n')],
@@ -101,7 +118,6 @@ function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
   ];
 }
 
-const fw = (n: NetworkRecord) => ({ bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false });
 
 /**
  * Makes sure a bridge network's kernel objects exist (after a reboot, or the

@@ -41,9 +41,17 @@
 
 export const TABLE = 'nsnet';
 
-/** The skeleton: sets, maps, chains and the fixed rules. Applied once, when missing. */
+/**
+ * The skeleton: sets, maps, chains and the fixed rules. Each table carries
+ * a comment with MARK, so a table made from another layout (an older nsnet,
+ * a hand-made one, a restored dump) reads as stale and is rebuilt.
+ */
 export function skeleton(): string {
-  return `table ip ${TABLE} {
+  return body.replaceAll('@MARK@', MARK);
+}
+
+const body = `table ip ${TABLE} {
+	comment "@MARK@"
 	set bridges { type ifname; }
 	set internal { type ifname; }
 	set subnets { type ipv4_addr; flags interval; }
@@ -81,6 +89,7 @@ export function skeleton(): string {
 	}
 }
 table bridge ${TABLE} {
+	comment "@MARK@"
 	set icc_off_ports { type ifname; }
 	chain forward {
 		type filter hook forward priority filter; policy accept;
@@ -88,9 +97,43 @@ table bridge ${TABLE} {
 	}
 }
 `;
+
+/** FNV-1a of the rules' text: a new layout is a new mark. */
+function fnv1a(text: string): string {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193) >>> 0;
+  return h.toString(16).padStart(8, '0');
 }
 
+/** The comment on both of nsnet's tables: which rules layout they were built from. */
+export const MARK = `nsnet layout ${fnv1a(body)}`;
+
 export type ElementOp = 'add' | 'delete';
+
+/** Everything nsnet's tables hold, as derived from its state (docker/firewall.ts). */
+export interface FirewallContent {
+  networks: NetworkRules[];
+  ports: PortRule[];
+  /** Host-side veths of sandboxes on networks with enable_icc=false. */
+  iccPorts: string[];
+}
+
+/**
+ * nsnet's tables, whole, as ONE transaction that replaces them: `add` then
+ * `delete` makes the delete safe whether or not the table exists, and the
+ * new tables follow in the same batch, so the kernel never shows a moment
+ * without rules (either the old tables or the new ones). No other table is
+ * touched.
+ */
+export function tablesText(c: FirewallContent): string {
+  return [
+    `add table ip ${TABLE}`, `delete table ip ${TABLE}`,
+    `add table bridge ${TABLE}`, `delete table bridge ${TABLE}`,
+  ].join('\n') + '\n' + skeleton()
+    + c.networks.map((n) => networkElements('add', n)).join('')
+    + portElements('add', c.ports)
+    + c.iccPorts.map((v) => iccElements('add', v)).join('');
+}
 
 /** What the firewall needs to know about a network. */
 export interface NetworkRules {

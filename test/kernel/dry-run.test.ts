@@ -39,7 +39,8 @@ describeKernel('--dry-run (kernel)', () => {
     const plan = await h.ok(['network', 'create', '--dry-run', '--subnet', '10.77.0.0/24', `n-${h.tag}`]);
     // The host has no nsnet tables yet: the plan starts by creating them.
     expect(plan.split('\n')[0]).toBe('# creating nftables tables ip nsnet and bridge nsnet (first network on this host)');
-    expect(plan).toContain("nft -f - <<'EOF'\ntable ip nsnet {");
+    // One transaction that replaces nsnet's tables whole (add+delete makes the delete safe when they don't exist).
+    expect(plan).toContain("nft -f - <<'EOF'\nadd table ip nsnet\ndelete table ip nsnet\nadd table bridge nsnet\ndelete table bridge nsnet\ntable ip nsnet {");
     const net = plan.slice(plan.indexOf('\nEOF\n') + 5);
     expect(normalize(net, h.tag)).toBe([
       '# creating bridge br-ID',
