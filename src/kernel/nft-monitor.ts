@@ -15,7 +15,8 @@
 // gone by then, so not process.pid).
 //
 // Be aware: the watcher does not keep Node's event loop alive (ref() makes it
-// do so); close it when done, as nothing else stops its reader thread.
+// do so); close it when done, as nothing else stops its reader thread. An
+// exception thrown by onEvents is an uncaught exception, as in an event listener.
 //
 // Man pages: nft(8) (monitor), netlink(7).
 import { native, type NativeNftEvent, type NativeNftMonitor } from '../native.js';
