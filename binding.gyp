@@ -12,6 +12,8 @@
         "native/rtnl_route.cc",
         "native/sysctl.cc",
         "native/nftables.cc",
+        "native/nft_table.cc",
+        "native/nft_monitor.cc",
         "native/socket.cc",
         "native/flock.cc",
         "native/spawn.cc",

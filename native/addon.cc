@@ -21,6 +21,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"routeAdd", RouteAddVerb},       {"routeDel", RouteDelVerb},
       {"routeList", RouteListVerb},     {"sysctlRead", SysctlReadVerb},
       {"sysctlWrite", SysctlWriteVerb}, {"nftApply", NftApplyVerb},
+      {"nftTableGet", NftTableGetVerb}, {"nftMonitor", NftMonitorVerb},
       {"socketBind", SocketBindVerb},   {"flock", FlockVerb},
       {"spawn", SpawnVerb},             {"waitpid", WaitpidVerb},
       {"rlimitNofileRaise", RlimitNofileRaiseVerb}, {"unixRequest", UnixRequestVerb},

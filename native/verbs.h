@@ -26,6 +26,8 @@ Napi::Value RouteListVerb(const Napi::CallbackInfo& info);
 Napi::Value SysctlReadVerb(const Napi::CallbackInfo& info);
 Napi::Value SysctlWriteVerb(const Napi::CallbackInfo& info);
 Napi::Value NftApplyVerb(const Napi::CallbackInfo& info);
+Napi::Value NftTableGetVerb(const Napi::CallbackInfo& info);
+Napi::Value NftMonitorVerb(const Napi::CallbackInfo& info);
 Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
 Napi::Value FlockVerb(const Napi::CallbackInfo& info);
 Napi::Value SpawnVerb(const Napi::CallbackInfo& info);

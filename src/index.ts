@@ -13,7 +13,8 @@ export { bridgeAdd, bridgeEnsure, bridgePorts, type BridgeOptions } from './kern
 export { addrAdd, addrDel, addrList, type Addr } from './kernel/addr.js';
 export { routeAdd, routeDel, routeList, type Route, type RouteSpec } from './kernel/route.js';
 export { sysctlGet, sysctlSet } from './kernel/sysctl.js';
-export { nftApply, nftList } from './kernel/nftables.js';
+export { nftApply, nftList, nftTableGet, type NftFamily, type NftTable } from './kernel/nftables.js';
+export { nftMonitor, type NftEvent, type NftMonitor } from './kernel/nft-monitor.js';
 export { socketBind } from './kernel/socket.js';
 export { tryLock, withLock } from './state/lock.js';
 export { formatPrefix, parsePrefix, type Prefix } from './net/ip.js';

@@ -133,6 +133,10 @@ export interface NativeAddon {
   sysctlRead(nsFd: number, key: string): Promise<string>;
   sysctlWrite(nsFd: number, key: string, value: string): Promise<void>;
   nftApply(nsFd: number, text: string, o?: { json?: boolean; handles?: boolean }): Promise<string>;
+  /** One NFT_MSG_GETTABLE: the table's own attributes, never its contents. Rejects with ENOENT when it does not exist. */
+  nftTableGet(nsFd: number, family: NativeNftFamily, name: string): Promise<NativeNftTable>;
+  /** Subscribes to NFNLGRP_NFTABLES inside the namespace; batches of events arrive on the JS thread until close(). */
+  nftMonitor(nsFd: number, onEvents: (events: NativeNftEvent[]) => void, o?: { rcvbuf?: number }): Promise<NativeNftMonitor>;
   socketBind(nsFd: number, o: NativeSocketSpec): Promise<{ fd: number; port: number }>;
   /** Binds every socket, then applies `nft` (which may use $port0, $port1, ...) in the same namespace trip; all or nothing. */
   socketBind(nsFd: number, o: { sockets: NativeSocketSpec[]; nft?: string }): Promise<{ fd: number; port: number }[]>;
@@ -143,6 +147,45 @@ export interface NativeAddon {
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
   /** Connects to a unix stream socket, sends `text`, resolves with the first line of the reply. */
   unixRequest(path: string, text: string, o?: { timeoutMs?: number }): Promise<string>;
+}
+
+export type NativeNftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';
+
+export interface NativeNftTable {
+  /** The kernel's u64 handle as decimal text: new each time the table is created. */
+  handle: string;
+  /** How many objects (chains, sets, ...) refer to the table. */
+  use: number;
+  /** NFT_TABLE_F_* (1 = dormant, 2 = owner). */
+  flags: number;
+  comment?: string;
+}
+
+export interface NativeNftEvent {
+  /** 'overrun': the kernel dropped events (ENOBUFS), re-check everything. 'error': the watcher stopped. */
+  type: 'newtable' | 'deltable' | 'newchain' | 'delchain' | 'newrule' | 'delrule' | 'newset' | 'delset'
+    | 'newsetelem' | 'delsetelem' | 'newgen' | 'other' | 'overrun' | 'error';
+  /** Absent on 'overrun' and 'error'; 'unspec' on 'newgen'. */
+  family?: NativeNftFamily | 'unspec' | 'unknown';
+  table?: string;
+  /** NFT_MSG_* of an 'other' event (objects, flowtables). */
+  msg?: number;
+  /**
+   * 'newgen': the generation just committed, and who committed it: the kernel's
+   * task pid, i.e. the committing *thread's* id (for nsnet's own changes a
+   * throwaway thread, not process.pid), and its name (comm: 'nft', 'node').
+   */
+  gen?: number;
+  pid?: number;
+  comm?: string;
+}
+
+export interface NativeNftMonitor {
+  /** Stops the reader thread and closes the socket; no callback runs afterwards. Idempotent. */
+  close(): void;
+  /** Keep the event loop alive while watching (off at first). */
+  ref(): NativeNftMonitor;
+  unref(): NativeNftMonitor;
 }
 
 export interface NativeSocketSpec {

@@ -6,8 +6,12 @@
 //   ip netns exec web nft -f rules.nft
 //   ip netns exec web nft list ruleset
 //
+// One exception to "everything through nft text": nftTableGet asks the kernel
+// for a single table's attributes with one netlink request, for checks that
+// must not cost a dump of every element (see native/nft_table.cc).
+//
 // Man pages: nft(8), libnftables(3).
-import { native } from '../native.js';
+import { native, type NativeNftFamily, type NativeNftTable } from '../native.js';
 import { attempt } from './errors.js';
 import type { Netns } from './netns.js';
 
@@ -29,4 +33,19 @@ export function nftApply(ns: Netns, text: string, o: { for?: string; what?: stri
 export function nftList(ns: Netns, what = 'ruleset', o: { json?: boolean; handles?: boolean } = {}): Promise<string> {
   return attempt(`listing nftables ${what} in ${ns}`, `ip netns exec ${ns.name ?? '?'} nft ${o.json ? '-j ' : ''}${o.handles ? '-a ' : ''}list ${what}`,
     () => native().nftApply(ns.fd, `list ${what}`, { json: !!o.json, handles: !!o.handles }));
+}
+
+export type NftFamily = NativeNftFamily;
+export type NftTable = NativeNftTable;
+
+/**
+ * A table's own attributes: its handle (new each time the table is created,
+ * as decimal text), use count, flags and comment; never its contents, so the
+ * cost does not grow with the elements it holds. Rejects with ENOENT
+ * (isNotFound) when the table does not exist.
+ * Equivalent to: `ip netns exec NS nft -a list tables` (the comment: `nft list table FAMILY NAME`)
+ */
+export function nftTableGet(ns: Netns, family: NftFamily, name: string, o: { for?: string } = {}): Promise<NftTable> {
+  return attempt(`reading nftables table ${family} ${name} in ${ns}`, `ip netns exec ${ns.name ?? '?'} nft -a list tables`,
+    () => native().nftTableGet(ns.fd, family, name), o.for);
 }

@@ -12,7 +12,7 @@ describe.skipIf(!built)('addon argument checks', () => {
   test('every verb is there', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
-      'netnsDelete', 'netnsOpen', 'nftApply', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
+      'netnsDelete', 'netnsOpen', 'nftApply', 'nftMonitor', 'nftTableGet', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
       'sysctlRead', 'sysctlWrite', 'unixRequest', 'waitpid',
     ]);
   });
@@ -30,6 +30,10 @@ describe.skipIf(!built)('addon argument checks', () => {
     ['fd not a number', () => n.rtnlOpen('3' as never), /file descriptor/],
     ['negative index', () => n.linkGet(0, { index: -1 }), /index must be an integer/],
     ['spawn with a relative path', () => n.spawn({ argv: ['sh'] }), /absolute path/],
+    ['nft family unknown to nft', () => n.nftTableGet(-1, 'ipv4' as never, 'nsnet'), /family must be ip, ip6, inet/],
+    ['nft table name empty', () => n.nftTableGet(-1, 'ip', ''), /name must be 1 to 255/],
+    ['nft monitor without a callback', () => n.nftMonitor(-1, undefined as never), /onEvents must be a function/],
+    ['nft monitor buffer too small', () => n.nftMonitor(-1, () => {}, { rcvbuf: 10 }), /rcvbuf must be an integer/],
     ['spawn joining and creating a PID namespace', () => n.spawn({ argv: ['/bin/true'], newPidns: true, joinPidns: '/proc/1/ns/pid' }), /exclude each other/],
   ])('%s: synchronous TypeError', (_name, call, message) => {
     expect(call).toThrow(message);
