@@ -21,9 +21,9 @@
 //   cat /run/nsnet/firewall.json     the handles nsnet built
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { KernelError } from '../kernel/errors.js';
-import { nftApply, nftList } from '../kernel/nftables.js';
-import { nftMonitor, nftTableGet, type NftEvent } from '../kernel/nft-table-tmp.js';
+import { isNotFound, KernelError } from '../kernel/errors.js';
+import { nftMonitor, type NftEvent } from '../kernel/nft-monitor.js';
+import { nftApply, nftList, nftTableGet } from '../kernel/nftables.js';
 import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
 import { readState, writeJsonAtomic } from '../state/store.js';
@@ -36,15 +36,16 @@ import type { NetworkRecord, SandboxRecord } from './types.js';
 const missing = (e: unknown) => e instanceof KernelError
   && (e.code === 'ENOENT' || /element does not exist/.test(String((e.cause as { extack?: string } | undefined)?.extack ?? e.message)));
 
+
 const FAMILIES = ['ip', 'bridge'] as const;
 type Handles = Record<(typeof FAMILIES)[number], string>;
 
 /** A table's handle and comment, or undefined when it doesn't exist. */
-async function tableGet(host: Netns, family: string): Promise<{ handle: string; comment?: string } | undefined> {
+async function tableGet(host: Netns, family: (typeof FAMILIES)[number]): Promise<{ handle: string; comment?: string } | undefined> {
   try {
     return await nftTableGet(host, family, TABLE);
   } catch (e) {
-    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    if (isNotFound(e)) return undefined;
     throw e;
   }
 }
@@ -289,9 +290,14 @@ export async function watchTables(ctx: Context, repair: (force: boolean) => Prom
     pending = { force: force || !!pending?.force };
     void kick();
   };
-  return nftMonitor(ctx.host, (events) => {
+  const onEvents = (events: NftEvent[]) => {
     for (const ev of events) {
-      if (ev.type === 'overrun') want(false);
+      if (ev.type === 'error') {
+        // The reader thread stopped (its socket failed): check now, and listen again shortly.
+        log('firewall: the nftables event watcher stopped; restarting it');
+        want(false);
+        setTimeout(() => void listen(), 1000).unref();
+      } else if (ev.type === 'overrun') want(false);
       else if (ev.type === 'newgen') {
         if (txn.check || txn.force) want(txn.force && !txn.check);
         txn = { check: false, force: false };
@@ -300,5 +306,22 @@ export async function watchTables(ctx: Context, repair: (force: boolean) => Prom
         else if (ev.type === 'delrule' || ev.type === 'delchain' || ev.type === 'delset') txn.force = true;
       }
     }
-  });
+  };
+  let closed = false;
+  let monitor: { close(): void } | undefined;
+  const listen = async () => {
+    if (closed) return;
+    monitor?.close();
+    monitor = await nftMonitor(ctx.host, onEvents).catch((e: Error) => {
+      log(`firewall: cannot watch nftables events: ${e.message}`);
+      return undefined;
+    });
+  };
+  await listen();
+  return {
+    close() {
+      closed = true;
+      monitor?.close();
+    },
+  };
 }
