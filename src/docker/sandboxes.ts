@@ -23,6 +23,7 @@ import { linkSet } from '../kernel/link.js';
 import { NETNS_RUN_DIR, netnsAdd, netnsDel, type Netns } from '../kernel/netns.js';
 import { socketBind } from '../kernel/socket.js';
 import { iccElements, portElements, type PortRule } from '../nft/table.js';
+import { checkMac } from '../net/mac.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
 import { withRecords } from '../state/store.js';
@@ -172,6 +173,14 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   const dup = await s.sandboxes.get(name);
   if (dup) throw conflict(`Conflict. The sandbox name "/${name}" is already in use by sandbox "${dup.id}". You have to remove (or rename) that sandbox to be able to reuse that name.`);
 
+  // Checked before anything is claimed; the kernel's own answer to a multicast MAC is a bare EADDRNOTAVAIL.
+  const mac = req.mac === undefined ? undefined : asInvalid(() => {
+    try {
+      return checkMac(req.mac!);
+    } catch (e) {
+      throw new Error(`invalid argument "${req.mac}" for "--mac-address" flag: ${(e as Error).message}`);
+    }
+  });
   const networkMode = req.network ?? 'bridge';
   const sb: SandboxRecord = {
     id, name, created: new Date().toISOString(), status: 'creating', mode: 'bridge', networkMode,
@@ -235,7 +244,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   }
   if (net.defaultBridge && sameList(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
   sb.networkMode = net.name;
-  sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+  sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(mac && { mac }), aliases: req.aliases ?? [] }));
   for (const l of req.links ?? []) {
     const [lname, alias] = l.split(':');
     const target = await findSandbox(s, lname!);
