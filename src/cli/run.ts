@@ -12,6 +12,7 @@ import { findNetwork, networkCreate, networkInspect, networkList, networkPrune, 
 import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
 import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import { startOfDay } from '../docker/boot.js';
 import type { State } from '../docker/types.js';
 import { releaseDns, syncDns } from '../dns/control.js';
 import { defaultDirs } from '../state/store.js';
@@ -78,6 +79,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   const f = p.flags;
   if (p.command === 'tour') return tour(p, io);
   const ctx = await context(io, p.global.root);
+  for (const n of await startOfDay(ctx)) if (p.global.debug) io.err(`nsnet: start of day: removed ${ctx.etcNetns}/${n} (sandbox gone)`);
   if (flagBool(f, 'dry-run')) {
     // The plan, as the commands that would do the same by hand; nothing changes.
     ctx.dryRun = true;

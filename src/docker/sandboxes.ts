@@ -30,7 +30,7 @@ import { withRecords } from '../state/store.js';
 import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
 import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
-import { removeSandboxFiles, writeSandboxFiles } from './files.js';
+import { MARKS_DIR, removeSandboxFiles, writeSandboxFiles } from './files.js';
 import { addElements, deleteElements } from './firewall.js';
 import { hostResolvConf, localPortRange } from './host.js';
 import { checkName, newId, shortId } from './names.js';
@@ -369,7 +369,8 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
     const dir = `${ctx.etcNetns}/${sb.netns}`;
     steps.push({
       title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
-      equivalent: [`mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
+      equivalent: [`mkdir -p ${ctx.etcNetns}/${MARKS_DIR} && touch ${ctx.etcNetns}/${MARKS_DIR}/${sb.netns}  # marks ${dir} as nsnet's`,
+        `mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
       do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
       undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
       // Plain file writes on this thread, done while the namespace is being made on another.

@@ -64,16 +64,17 @@ describeKernel('--dry-run (kernel)', () => {
     const mid = await snapshot();
     const run = await h.ok(['run', '--dry-run', '--name', `web-${h.tag}`, '--network', `n-${h.tag}`, '-p', '8080:80', '--', 'sleep', '100']);
     const lines = normalize(run, h.tag).split('\n');
-    expect(lines.slice(0, 6)).toEqual([
+    expect(lines.slice(0, 7)).toEqual([
       '# creating network namespace web-TAG',
       'ip netns add web-TAG',
       'ip netns exec web-TAG sysctl -qw net.ipv6.conf.default.disable_ipv6=1',
       'ip -n web-TAG link set lo up',
       '# writing ETC/web-TAG/{resolv.conf,hosts,hostname}',
+      'mkdir -p ETC/.nsnet && touch ETC/.nsnet/web-TAG  # marks ETC/web-TAG as nsnet\'s',
       'mkdir -p ETC/web-TAG',
     ]);
     const bridge = lines.indexOf('# making sure network n-TAG (bridge br-ID) is up');
-    expect(bridge).toBeGreaterThan(6);
+    expect(bridge).toBeGreaterThan(7);
     expect(lines.slice(bridge, bridge + 12)).toEqual([
       '# making sure network n-TAG (bridge br-ID) is up',
       'ip link show br-ID >/dev/null  # created with the network; made again if missing',
@@ -101,7 +102,7 @@ describeKernel('--dry-run (kernel)', () => {
       '# removing sandbox db-TAG',
       'nft delete element ip nsnet ports { tcp . 9090 }',
       'ip netns del db-TAG',
-      'rm -rf ETC/db-TAG',
+      'rm -rf ETC/db-TAG ETC/.nsnet/db-TAG',
     ]);
     expect(await snapshot()).toEqual(after);
 
