@@ -49,7 +49,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
   const debug = parsed.global.debug;
   // Before any state or kernel work: one read of /proc/self/status, not a raw EACCES on /run/nsnet/lock.
-  const missing = parsed.command === 'tour' ? [] : missingPrivileges();
+  const missing = missingPrivileges();
   if (missing.length) {
     io.err(`Error: nsnet needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): this process lacks ${missing.join(' and ')}`);
     if (debug) io.err('  kind: Privileges');
