@@ -3,7 +3,7 @@
 // piece of its one-line error. After each row, nothing may be half-made:
 // no new namespace, link, nft rule, sandbox record or network, no address
 // or port claimed (the next sandbox still gets the next address and port).
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
@@ -174,4 +174,23 @@ describeKernel('hostile inputs: refused with 125 and a clear message, nothing ha
     const [i] = JSON.parse(await h.ok(['inspect', next]));
     expect(i.NetworkSettings.Networks[net].IPAddress).toBe('10.66.0.2');
   }, 300_000);
+
+  test('compose networks on reserved ranges, and a bad mac_address, are refused the same way', async () => {
+    const before = await leftovers();
+    const file = path.join(h.root, 'compose.yaml');
+    const cases: [string, string, string][] = [
+      ['127.0.0.0/8', '', 'invalid subnet 127.0.0.0/8: loopback addresses (127.0.0.0/8) cannot be used for a network'],
+      ['224.0.0.0/24', '', 'multicast addresses (224.0.0.0/4) cannot be used'],
+      ['169.254.0.0/16', '', 'link-local addresses (169.254.0.0/16) cannot be used'],
+      ['10.68.0.0/24', 'mac_address: "01:00:5e:00:00:01"', 'a multicast MAC address'],
+    ];
+    for (const [subnet, extra, message] of cases) {
+      writeFileSync(file, ['services:', `  web: { command: sleep 300${extra ? `, ${extra}` : ''} }`,
+        'networks:', `  default: { ipam: { config: [{ subnet: ${subnet} }] } }`].join('\n'));
+      const r = await h.nsnet(['compose', '-f', file, '-p', `hostile${h.tag}`, 'up', '-d']);
+      expect(r.code, `${subnet}: ${r.stderr}`).toBe(125);
+      expect(r.stderr).toContain(message);
+      expect(await leftovers(), subnet).toEqual(before);
+    }
+  }, 120_000);
 });
