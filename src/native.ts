@@ -57,12 +57,14 @@ export interface NativeLinkAttrs {
   txqlen?: number;
   up?: boolean;
   netnsFd?: number;
+  /** As a bridge port: hairpin mode (IFLA_BRPORT_MODE), `ip link set dev X type bridge_slave hairpin on`. */
+  hairpin?: boolean;
 }
 
-export interface NativeLinkAdd extends NativeLinkAttrs {
+export interface NativeLinkAdd extends Omit<NativeLinkAttrs, 'hairpin'> {
   name: string;
   kind: string;
-  peer?: Omit<NativeLinkAttrs, 'up' | 'master'>;
+  peer?: Omit<NativeLinkAttrs, 'up' | 'master' | 'hairpin'>;
 }
 
 export interface NativeAddr {

@@ -173,6 +173,8 @@ export function cliMarkdown(): string {
     '',
     ...optionTable(visible(GLOBAL_FLAGS)),
     '',
+    ...EXIT_CODES,
+    '',
     '## Commands',
     '',
     ...commands.map((c) => `- [\`${PROGRAM} ${c.name}\`](#${anchor(c.name)}): ${c.description}`),
@@ -180,6 +182,25 @@ export function cliMarkdown(): string {
   for (const c of commands) out.push('', ...commandMarkdown(c));
   return out.join('\n') + '\n';
 }
+
+/** The exit-code table (Docker's convention); main.ts's header says the same. */
+const EXIT_CODES = [
+  '## Exit codes',
+  '',
+  'The same for every command, as Docker\'s CLI: one code for all of nsnet\'s own errors, whatever their kind;',
+  'the kind shows in the message (and, with `--debug`, on a `kind:` line after it).',
+  '',
+  '| Code | Meaning |',
+  '|---|---|',
+  '| `0` | Success. `network prune` answered "no" is a success too: nothing is removed. |',
+  '| `125` | nsnet\'s own error: usage (unknown command or flag, wrong number of arguments), invalid argument (a bad subnet, address, MAC, port or name), not found (network, sandbox), conflict (name or address in use, network with endpoints), kernel failure (with errno), unavailable kernel feature, damaged state, missing privileges (not root). |',
+  '| any | `run` and `exec` attached: the command\'s own exit status. |',
+  '| `126` | `run`, `exec`: the command was found but cannot be invoked (not executable, a directory). |',
+  '| `127` | `run`, `exec`: the command was not found. |',
+  '',
+  '`inspect` and `network inspect` print every object they found (`[]` if none) and then exit 125 if any',
+  'reference was not found, as Docker does.',
+];
 
 function commandMarkdown(spec: CommandSpec): string[] {
   const out = [`## ${PROGRAM} ${spec.name}`, '', spec.description + '.', '', '```', usageLine(spec), '```'];

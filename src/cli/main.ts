@@ -1,15 +1,26 @@
 // The nsnet CLI: parse (args.ts), run one command against the Docker layer
 // (run.ts, loaded only when a command needs it), print like Docker.
 //
-// Exit codes: 0 success; 1 the request failed (not found, conflict, kernel
-// error); 2 bad usage or invalid input; 69 a kernel feature is missing;
-// `run`/`exec` return the command's own exit code, and for `run`, 125 when
-// the sandbox could not be set up, 126/127 when the command can't be run
-// (Docker's convention).
+// Exit codes, the same for every command (Docker's convention; docs/cli.md):
+//   0    success
+//   125  nsnet's own error, of any kind: usage, invalid argument, not found,
+//        conflict, kernel failure, unavailable feature, damaged state, missing
+//        privileges. The message says which (and --debug prints the kind).
+//   run/exec: the command's own exit status, or
+//   126  the command was found but cannot be invoked (EACCES: not executable)
+//   127  the command was not found
 import { readFileSync, writeSync } from 'node:fs';
 import { parseArgv, UsageError, type Parsed } from './args.js';
 import { formatUsageError } from './help.js';
+import { missingPrivileges } from './privileges.js';
 import type { Io } from './run.js';
+
+/** nsnet's own errors, whatever their kind (Docker's 125). */
+export const EXIT_ERROR = 125;
+/** run/exec: the command exists but cannot be executed. */
+export const EXIT_CANNOT_INVOKE = 126;
+/** run/exec: the command was not found. */
+export const EXIT_NOT_FOUND = 127;
 
 function version(): string {
   const pkg = new URL('../../package.json', import.meta.url);
@@ -24,7 +35,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(formatUsageError(e));
-      return 2;
+      return EXIT_ERROR;
     }
     throw e;
   }
@@ -36,31 +47,41 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(`nsnet version ${version()}`);
     return 0;
   }
+  const debug = parsed.global.debug;
+  // Before any state or kernel work: one read of /proc/self/status, not a raw EACCES on /run/nsnet/lock.
+  const missing = missingPrivileges();
+  if (missing.length) {
+    io.err(`Error: nsnet needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): this process lacks ${missing.join(' and ')}`);
+    if (debug) io.err('  kind: Privileges');
+    return EXIT_ERROR;
+  }
   const { dispatch } = await import('./run.js');
   const { KernelError } = await import('../kernel/errors.js');
   const { NsnetError } = await import('../docker/errors.js');
   try {
     return await dispatch(parsed, io);
   } catch (e) {
-    const debug = parsed.global.debug;
     if (e instanceof UsageError) {
       io.err(formatUsageError(e));
-      return 2;
+      if (debug) io.err('  kind: Usage');
+      return EXIT_ERROR;
     }
     const runExit = (e as { runExit?: number }).runExit;
     if (e instanceof KernelError) {
       io.err(`Error: ${debug ? e.message : e.shortMessage}`);
+      if (debug) io.err(`  kind: Kernel (${e.code})`);
       if (debug && e.equivalent) io.err(`  equivalent: ${e.equivalent}`);
-      return runExit ?? 1;
+      return runExit ?? EXIT_ERROR;
     }
     if (e instanceof NsnetError) {
       io.err(`Error: ${e.message}`);
+      if (debug) io.err(`  kind: ${e.kind}`);
       if (debug && e.cause) io.err(`  cause: ${String((e.cause as Error).message ?? e.cause)}`);
-      return runExit ?? e.exitCode;
+      return runExit ?? EXIT_ERROR;
     }
     io.err(`Error: ${(e as Error).message ?? String(e)}`);
-    if (debug) io.err(String((e as Error).stack));
-    return runExit ?? 1;
+    if (debug) io.err(`  kind: Internal\n${String((e as Error).stack)}`);
+    return runExit ?? EXIT_ERROR;
   }
 }
 

@@ -6,12 +6,13 @@ import path from 'node:path';
 import { netnsSelf } from '../kernel/netns.js';
 import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
 import type { Context } from '../docker/context.js';
-import { NsnetError } from '../docker/errors.js';
+import { forEachRef, NsnetError } from '../docker/errors.js';
 import { inspectNetwork } from '../docker/network.js';
 import { findNetwork, networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
 import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
 import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import { startOfDay } from '../docker/boot.js';
 import type { State } from '../docker/types.js';
 import { releaseDns, syncDns } from '../dns/control.js';
 import { defaultDirs } from '../state/store.js';
@@ -78,6 +79,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   const f = p.flags;
   if (p.command === 'tour') return tour(p, io);
   const ctx = await context(io, p.global.root);
+  for (const n of await startOfDay(ctx)) if (p.global.debug) io.err(`nsnet: start of day: removed ${ctx.etcNetns}/${n} (sandbox gone)`);
   if (flagBool(f, 'dry-run')) {
     // The plan, as the commands that would do the same by hand; nothing changes.
     ctx.dryRun = true;
@@ -118,8 +120,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         return 0;
       }
       case 'network inspect':
-        io.out(inspectJson(await networkInspect(ctx, p.args)));
-        return 0;
+        return inspectEach(io, p.args, (ref) => networkInspect(ctx, [ref]).then((o) => o[0]!));
       case 'network rm': {
         const removed = await networkRemove(ctx, p.args);
         if (!ctx.dryRun) removed.forEach((r) => io.out(r));
@@ -129,7 +130,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         if (!flagBool(f, 'force') && !ctx.dryRun) {
           io.err('WARNING! This will remove all custom networks not used by at least one sandbox.\nAre you sure you want to continue? [y/N] ');
           const answer = (await io.stdin()).trim().toLowerCase();
-          if (answer !== 'y' && answer !== 'yes') return 1;
+          if (answer !== 'y' && answer !== 'yes') return 0; // as Docker: nothing removed, not an error
         }
         const removed = await networkPrune(ctx);
         if (removed.length && !ctx.dryRun) io.out(`Deleted Networks:\n${removed.join('\n')}`);
@@ -161,11 +162,15 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         }
       }
       case 'exec': {
-        const code = await sandboxExec(ctx, p.args[0]!, p.rest, {
-          detach: flagBool(f, 'detach'), env: flagList(f, 'env'),
-          ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
-        });
-        return code ?? 0;
+        try {
+          const code = await sandboxExec(ctx, p.args[0]!, p.rest, {
+            detach: flagBool(f, 'detach'), env: flagList(f, 'env'),
+            ...(flagString(f, 'workdir') && { workdir: flagString(f, 'workdir')! }),
+          });
+          return code ?? 0;
+        } catch (e) {
+          throw Object.assign(e as Error, { runExit: runExitCode(e) });
+        }
       }
       case 'rm': {
         const removed = await sandboxRemove(ctx, p.args, { force: flagBool(f, 'force') });
@@ -201,13 +206,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       }
       case 'inspect': {
         const type = flagString(f, 'type');
-        const out = await usingState(ctx, async (s) => {
-          const objects: object[] = [];
-          for (const ref of p.args) objects.push(await inspectOne(s, ref, type, ctx.etcNetns));
-          return objects;
-        });
-        io.out(inspectJson(out));
-        return 0;
+        return inspectEach(io, p.args, (ref) => usingState(ctx, (s) => inspectOne(s, ref, type, ctx.etcNetns)));
       }
       default:
         throw new UsageError(`unknown command "${p.command}"`, p.command);
@@ -284,11 +283,35 @@ async function inspectOne(s: State, ref: string, type: string | undefined, etcNe
   }
 }
 
+/**
+ * `inspect` and `network inspect`, as Docker does them: every object found is
+ * printed (`[]` when none is), then each one that isn't is an error.
+ */
+async function inspectEach(io: Io, refs: string[], one: (ref: string) => Promise<object>): Promise<number> {
+  const objects: object[] = [];
+  try {
+    await forEachRef(refs, async (ref) => {
+      objects.push(await one(ref));
+    });
+  } catch (e) {
+    if (e instanceof NsnetError && e.kind === 'NotFound') io.out(inspectJson(objects));
+    throw e;
+  }
+  io.out(inspectJson(objects));
+  return 0;
+}
+
+/**
+ * The exit code of a `run` or `exec` whose command never started: 127 when it
+ * was not found, 126 when execve refused it (EACCES: not executable, a
+ * directory), 125 for any other failure (nsnet's own).
+ */
 export function runExitCode(e: unknown): number {
   const code = (e as { code?: string }).code;
+  const execve = (e as { syscall?: string }).syscall === 'execve';
   if (e instanceof NsnetError && /executable file not found/.test(e.message)) return 127;
-  if (code === 'ENOENT' && (e as { syscall?: string }).syscall === 'execve') return 127;
-  if (code === 'EACCES') return 126;
+  if (execve && code === 'ENOENT') return 127;
+  if (execve && (code === 'EACCES' || code === 'ENOEXEC' || code === 'EISDIR')) return 126;
   return 125;
 }
 

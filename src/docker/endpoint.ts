@@ -4,9 +4,11 @@
 // is born inside the sandbox's namespace:
 //
 //   ip link add veth1a2b3c4 master br-0123456789ab up type veth peer name eth0 netns web address 02:42:ac:12:00:02
+//   ip link set dev veth1a2b3c4 type bridge_slave hairpin on   (its own published ports, via the gateway)
 //   ip -n web addr add 172.18.0.2/16 dev eth0; ip -n web link set eth0 up
 //   ip -n web route add default via 172.18.0.1          (the first network with a gateway)
 import { addrAdd } from '../kernel/addr.js';
+import { bridgePortSet } from '../kernel/bridge.js';
 import { linkDel, linkGet, linkSet, type Link } from '../kernel/link.js';
 import type { Netns } from '../kernel/netns.js';
 import { routeAdd } from '../kernel/route.js';
@@ -66,6 +68,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
   o: { defaultRoute: boolean; ownVeth: boolean }): Step[] {
   const forWhom = `sandbox ${sb.name}`;
   let peer = { index: 0, name: e.ifname };
+  let hostEnd = { index: 0, name: e.hostVeth };
   let bridge: Promise<Link | undefined> | undefined; // looked up once, by the first step
   return [
     {
@@ -88,9 +91,19 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
           peer: { name: e.ifname, netns, address: e.mac, ...(net.mtu && { mtu: net.mtu }) }, for: forWhom,
         });
         peer = { index: v.peerIndex, name: e.ifname };
+        hostEnd = { index: v.link.index, name: e.hostVeth };
       },
       // A new sandbox's veth goes with its namespace; on a live one (connect) it must be deleted.
       ...(o.ownVeth && { undo: async () => linkDel(await ns(), peer, { for: forWhom }) }),
+    },
+    {
+      // So the sandbox reaches its own published ports through the gateway or a host address,
+      // as in Docker: the DNAT sends the frame back out of the port it came in on. Its own
+      // request (the kernel ignores port options at creation), beside the next step's.
+      title: `turning on hairpin on bridge port ${e.hostVeth}`,
+      equivalent: [`ip link set dev ${e.hostVeth} type bridge_slave hairpin on`],
+      overlap: true,
+      do: () => bridgePortSet(ctx.host, hostEnd, { hairpin: true, for: forWhom }),
     },
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,

@@ -1,12 +1,12 @@
-// The Docker layer's errors: a small set of kinds, each with an exit code,
-// and messages worded like Docker's so that scripts and people recognise them.
+// The Docker layer's errors: a small set of kinds, with messages worded like
+// Docker's so that scripts and people recognise them. Every kind exits the
+// CLI with the same code, 125 (Docker's code for its own errors; the table is
+// in docs/cli.md); the kind is for callers of the library and for --debug.
 //
-//   1   NotFound, Conflict, Internal: the request was understood but can't be done
-//   2   InvalidArgument: bad input (also CLI usage errors)
-//   69  Unavailable: a kernel or nftables feature nsnet needs is missing (EX_UNAVAILABLE)
+//   InvalidArgument  bad input          NotFound     no such network/sandbox
+//   Conflict         in use, exists     Unavailable  a kernel or nftables feature is missing
+//   Internal         anything else
 export type ErrorKind = 'InvalidArgument' | 'NotFound' | 'Conflict' | 'Unavailable' | 'Internal';
-
-const EXIT: Record<ErrorKind, number> = { InvalidArgument: 2, NotFound: 1, Conflict: 1, Unavailable: 69, Internal: 1 };
 
 export class NsnetError extends Error {
   override name = 'NsnetError';
@@ -14,8 +14,9 @@ export class NsnetError extends Error {
     super(message, options);
   }
 
+  /** The CLI's exit code: 125 whatever the kind (Docker's convention). */
   get exitCode(): number {
-    return EXIT[this.kind];
+    return 125;
   }
 }
 

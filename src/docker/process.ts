@@ -13,7 +13,7 @@ import { attempt } from '../kernel/errors.js';
 import { netnsOpen } from '../kernel/netns.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, invalidArg, NsnetError } from './errors.js';
-import { sandboxBinds } from './files.js';
+import { MARKS_DIR, sandboxBinds } from './files.js';
 import { usingState } from './networks.js';
 import { findSandbox, netnsOwner, releaseClaims, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
 import type { SandboxRecord, State } from './types.js';
@@ -246,7 +246,7 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
           equivalent: [
             ...(running ? [`kill -KILL ${sb.pid}`] : []),
             ...sb.ports.map((p) => `nft delete element ip nsnet ${p.hostIp === '0.0.0.0' ? 'ports' : 'ports_addr'} { ${p.hostIp === '0.0.0.0' ? '' : `${p.hostIp} . `}${p.proto} . ${p.hostPort} }`),
-            ...(sb.netns ? [`ip netns del ${sb.netns}`, `rm -rf ${ctx.etcNetns}/${sb.netns}`] : []),
+            ...(sb.netns ? [`ip netns del ${sb.netns}`, `rm -rf ${ctx.etcNetns}/${sb.netns} ${ctx.etcNetns}/${MARKS_DIR}/${sb.netns}`] : []),
           ],
           do: async () => {},
         });

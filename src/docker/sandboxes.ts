@@ -23,13 +23,15 @@ import { linkSet } from '../kernel/link.js';
 import { NETNS_RUN_DIR, netnsAdd, netnsDel, type Netns } from '../kernel/netns.js';
 import { socketBind } from '../kernel/socket.js';
 import { iccElements, portElements, type PortRule } from '../nft/table.js';
+import { isIP } from '../net/ip.js';
+import { checkMac } from '../net/mac.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
 import { withRecords } from '../state/store.js';
 import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
 import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
-import { removeSandboxFiles, writeSandboxFiles } from './files.js';
+import { MARKS_DIR, removeSandboxFiles, writeSandboxFiles } from './files.js';
 import { addElements, deleteElements } from './firewall.js';
 import { hostResolvConf, localPortRange } from './host.js';
 import { checkName, newId, shortId } from './names.js';
@@ -164,6 +166,15 @@ export async function renderFiles(s: State, sb: SandboxRecord): Promise<Files> {
   };
 }
 
+/** Checks one flag's value; a refusal reads as Docker's: invalid argument "V" for "--FLAG" flag: WHY. */
+function flagValue<T>(flag: string, value: string, check: (v: string) => T): T {
+  try {
+    return check(value);
+  } catch (e) {
+    throw invalidArg(`invalid argument ${JSON.stringify(value)} for "--${flag}" flag: ${(e as Error).message}`);
+  }
+}
+
 /** Validates a create request against the state and reserves what it needs. */
 async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): Promise<SandboxRecord> {
   const id = newId();
@@ -172,16 +183,30 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   const dup = await s.sandboxes.get(name);
   if (dup) throw conflict(`Conflict. The sandbox name "/${name}" is already in use by sandbox "${dup.id}". You have to remove (or rename) that sandbox to be able to reuse that name.`);
 
+  // Checked before anything is claimed, in Docker's words. A MAC: the kernel's own answer to a
+  // multicast one is a bare EADDRNOTAVAIL. The others end up as lines of resolv.conf and hosts,
+  // where a space or newline would make lines of its own.
+  const mac = req.mac === undefined ? undefined : flagValue('mac-address', req.mac, checkMac);
+  for (const d of req.dns ?? []) flagValue('dns', d, (v) => { if (!isIP(v)) throw new Error('IP address is not correctly formatted'); });
+  for (const d of req.dnsSearch ?? []) {
+    flagValue('dns-search', d, (v) => { if (!/^[^\s#;]{1,253}$/.test(v)) throw new Error('not a valid domain'); });
+  }
+  for (const o of req.dnsOptions ?? []) flagValue('dns-option', o, (v) => { if (!/^[^\s#;]+$/.test(v)) throw new Error('not a resolver option (one word, like ndots:2)'); });
+  const extraHosts = (req.addHosts ?? []).map((h) => flagValue('add-host', h, (v) => {
+    const i = v.indexOf(':');
+    if (i < 1) throw new Error(`bad format for add-host: "${v}"`);
+    const [host, ip] = [v.slice(0, i), v.slice(i + 1)];
+    if (!/^[^\s#]+$/.test(host)) throw new Error(`invalid hostname in add-host: ${JSON.stringify(host)}`);
+    if (ip === 'host-gateway') throw new Error('host-gateway is not supported by nsnet: give the address');
+    if (!isIP(ip)) throw new Error(`invalid IP address in add-host: ${JSON.stringify(ip)}`);
+    return { host, ip };
+  }));
   const networkMode = req.network ?? 'bridge';
   const sb: SandboxRecord = {
     id, name, created: new Date().toISOString(), status: 'creating', mode: 'bridge', networkMode,
     hostname: req.hostname ?? defaultHostname(id), endpoints: [], ports: [], links: [],
     dns: req.dns ?? [], dnsSearch: req.dnsSearch ?? [], dnsOptions: req.dnsOptions ?? [],
-    extraHosts: (req.addHosts ?? []).map((h) => {
-      const i = h.indexOf(':');
-      if (i < 1) throw invalidArg(`bad format for add-host: "${h}"`);
-      return { host: h.slice(0, i), ip: h.slice(i + 1) };
-    }),
+    extraHosts,
     ...(req.command && { command: req.command }),
     ...(req.labels && Object.keys(req.labels).length > 0 && { labels: req.labels }),
   };
@@ -235,7 +260,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   }
   if (net.defaultBridge && sameList(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
   sb.networkMode = net.name;
-  sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+  sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(mac && { mac }), aliases: req.aliases ?? [] }));
   for (const l of req.links ?? []) {
     const [lname, alias] = l.split(':');
     const target = await findSandbox(s, lname!);
@@ -360,7 +385,8 @@ function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[],
     const dir = `${ctx.etcNetns}/${sb.netns}`;
     steps.push({
       title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
-      equivalent: [`mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
+      equivalent: [`mkdir -p ${ctx.etcNetns}/${MARKS_DIR} && touch ${ctx.etcNetns}/${MARKS_DIR}/${sb.netns}  # marks ${dir} as nsnet's`,
+        `mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
       do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
       undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
       // Plain file writes on this thread, done while the namespace is being made on another.

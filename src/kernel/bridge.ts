@@ -5,11 +5,12 @@
 //   ip link add br0 type bridge; ip link set br0 up
 //   ip link show master br0          the ports
 //   bridge link                      the ports, with their state
+//   bridge -d link show dev vethX    a port's flags (hairpin on)
 //
 // Man pages: ip-link(8) (type bridge), bridge(8).
 import { native } from '../native.js';
 import { attempt, invalid, isExists } from './errors.js';
-import { checkIfName, linkGet, linkList, indexOf, type Link, type LinkRef } from './link.js';
+import { checkIfName, linkGet, linkList, indexOf, nameOf, type Link, type LinkRef } from './link.js';
 import type { Netns } from './netns.js';
 
 export interface BridgeOptions {
@@ -66,3 +67,32 @@ export async function bridgePorts(ns: Netns, bridge: LinkRef): Promise<Link[]> {
   const index = indexOf(bridge);
   return (await linkList(ns)).filter((l) => l.master === index);
 }
+
+export interface BridgePortOptions {
+  /**
+   * Hairpin mode: frames may leave through the port they came in on. A
+   * sandbox reaching its own published port through the gateway needs it
+   * when bridged IPv4 goes through netfilter (br_netfilter): the DNAT to
+   * its own address turns the frame around on its own port.
+   */
+  hairpin?: boolean;
+  for?: string;
+}
+
+/**
+ * Sets a bridge port's options. The kernel ignores them in the request that
+ * creates the link (measured: only a link that already has a master takes
+ * IFLA_INFO_SLAVE_DATA), so this is a request of its own (~0.05 ms).
+ * Equivalent to: `ip link set dev PORT type bridge_slave hairpin on`
+ * (or `bridge link set dev PORT hairpin on`)
+ */
+export async function bridgePortSet(ns: Netns, port: LinkRef, o: BridgePortOptions): Promise<void> {
+  if (o.hairpin === undefined) return;
+  const fd = await ns.rtnl();
+  const mode = o.hairpin ? 'on' : 'off';
+  await attempt(`setting hairpin ${mode} on bridge port ${nameOf(port)} in ${ns}`,
+    `ip ${ns.ipFlag}link set dev ${nameOf(port)} type bridge_slave hairpin ${mode}`,
+    () => native().linkSet(fd, indexOf(port), { hairpin: o.hairpin! }),
+    o.for);
+}
+

@@ -85,7 +85,35 @@ function parseSubnet(text: string): Ipv4Block {
   if (subnet.prefixlen < 1 || subnet.prefixlen > 30) {
     throw new Error(`invalid subnet ${text}: prefix length must be /1 to /30, to leave room for a gateway and a container`);
   }
+  const reserved = reservedOverlap(subnet);
+  if (reserved) throw new Error(`invalid subnet ${text}: ${reserved.what} (${reserved.cidr}) cannot be used for a network`);
   return subnet;
+}
+
+/**
+ * IPv4 blocks no network may overlap (RFC 6890): a bridge on them breaks the
+ * host (a 127.0.0.1/8 gateway on a bridge shadows lo's own loopback route)
+ * or can't work at all (multicast, class E and broadcast are not unicast
+ * addresses; 0.0.0.0/8 is "this network" and 169.254.0.0/16 is link-local,
+ * never forwarded, so NAT and published ports could not reach them).
+ * The ip-range and gateway lie inside the subnet, so they are covered too.
+ */
+export const RESERVED_IPV4: readonly { cidr: string; what: string }[] = Object.freeze([
+  { cidr: '0.0.0.0/8', what: '"this network" addresses' },
+  { cidr: '127.0.0.0/8', what: 'loopback addresses' },
+  { cidr: '169.254.0.0/16', what: 'link-local addresses' },
+  { cidr: '224.0.0.0/4', what: 'multicast addresses' },
+  { cidr: '240.0.0.0/4', what: 'reserved (class E) addresses' },
+  // Inside class E, so never the first match; listed for completeness.
+  { cidr: '255.255.255.255/32', what: 'the limited broadcast address' },
+]);
+
+/** The first reserved block that `b` overlaps, if any (two CIDR blocks overlap iff one contains the other). */
+export function reservedOverlap(b: Ipv4Block): { cidr: string; what: string } | undefined {
+  return RESERVED_IPV4.find((r) => {
+    const x = parseIpv4Block(r.cidr);
+    return b.network < x.network + x.size && x.network < b.network + b.size;
+  });
 }
 
 function parseIpRange(text: string, subnet: Ipv4Block): Ipv4Block {

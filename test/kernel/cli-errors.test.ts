@@ -1,7 +1,8 @@
 // Bad input: one clear error line, a non-zero exit code, and nothing
 // half-made in the kernel. Plus a fault injected halfway through a sandbox's
 // setup, through the library API.
-import { existsSync, mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { execa } from 'execa';
 import { fileURLToPath } from 'node:url';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -42,15 +43,15 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     const net = `n-${h.tag}`;
     await h.ok(['network', 'create', '--subnet', '10.10.0.0/16', net]);
     const before = await kernelState();
-    await expectError(['network', 'create', '--subnet', '10.10.0.0/33', 'x1'], 2, /invalid subnet 10\.10\.0\.0\/33/);
-    await expectError(['network', 'create', '--subnet', 'banana', 'x1'], 2, /invalid subnet banana/);
-    await expectError(['network', 'create', '--subnet', '10.10.5.0/24', 'x1'], 1, /Pool overlaps with other one on this address space/);
-    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--gateway', '10.21.0.1', 'x1'], 2, /invalid gateway 10\.21\.0\.1/);
-    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--ip-range', '10.30.0.0/24', 'x1'], 2, /invalid ip-range 10\.30\.0\.0\/24/);
-    await expectError(['network', 'create', net], 1, new RegExp(`network with name ${net} already exists`));
-    await expectError(['network', 'create', '-o', 'com.docker.network.bridge.name=much-too-long-name', 'x1'], 2, /15/);
-    await expectError(['network', 'create', 'bad name!'], 2, /invalid network name/);
-    await expectError(['network', 'create', '-d', 'overlay', 'x1'], 2, /overlay/);
+    await expectError(['network', 'create', '--subnet', '10.10.0.0/33', 'x1'], 125, /invalid subnet 10\.10\.0\.0\/33/);
+    await expectError(['network', 'create', '--subnet', 'banana', 'x1'], 125, /invalid subnet banana/);
+    await expectError(['network', 'create', '--subnet', '10.10.5.0/24', 'x1'], 125, /Pool overlaps with other one on this address space/);
+    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--gateway', '10.21.0.1', 'x1'], 125, /invalid gateway 10\.21\.0\.1/);
+    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--ip-range', '10.30.0.0/24', 'x1'], 125, /invalid ip-range 10\.30\.0\.0\/24/);
+    await expectError(['network', 'create', net], 125, new RegExp(`network with name ${net} already exists`));
+    await expectError(['network', 'create', '-o', 'com.docker.network.bridge.name=much-too-long-name', 'x1'], 125, /15/);
+    await expectError(['network', 'create', 'bad name!'], 125, /invalid network name/);
+    await expectError(['network', 'create', '-d', 'overlay', 'x1'], 125, /overlay/);
     expect(await kernelState()).toEqual(before);
     expect((await h.ok(['network', 'ls', '--format', 'json'])).split('\n').map((l) => JSON.parse(l).Name)).toEqual(['bridge', 'host', 'none', net]);
   });
@@ -61,23 +62,77 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     await h.ok(['network', 'create', '--subnet', '10.10.0.0/24', net]);
     await h.ok(['create', '--name', web, '--network', net, '--ip', '10.10.0.5']);
     const before = await kernelState();
-    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.99.0.5'], 2, /not in subnet 10\.10\.0\.0\/24/);
-    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.10.0.5'], 2, /already in use/);
-    await expectError(['create', '--name', h.sb('a'), '--ip', '172.17.0.9'], 2, /user defined networks only/);
-    await expectError(['create', '--name', h.sb('a'), '--network', 'nope'], 1, /network nope not found/);
-    await expectError(['create', '--name', web, '--network', net], 1, /The sandbox name "\/web-.*" is already in use/);
-    await expectError(['create', '--name', h.sb('a'), '-p', '99999:80'], 2, /invalid port specification/);
-    await expectError(['rm', 'nope'], 1, /No such sandbox: nope/);
-    await expectError(['exec', 'nope', 'true'], 1, /No such sandbox: nope/);
-    await expectError(['network', 'rm', net], 1, /has active endpoints/);
-    await expectError(['network', 'rm', 'bridge'], 1, /pre-defined network and cannot be removed/);
-    await expectError(['network', 'connect', 'nope', web], 1, /network nope not found/);
+    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.99.0.5'], 125, /not in subnet 10\.10\.0\.0\/24/);
+    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.10.0.5'], 125, /already in use/);
+    await expectError(['create', '--name', h.sb('a'), '--ip', '172.17.0.9'], 125, /user defined networks only/);
+    await expectError(['create', '--name', h.sb('a'), '--network', 'nope'], 125, /network nope not found/);
+    await expectError(['create', '--name', web, '--network', net], 125, /The sandbox name "\/web-.*" is already in use/);
+    await expectError(['create', '--name', h.sb('a'), '-p', '99999:80'], 125, /invalid port specification/);
+    await expectError(['rm', 'nope'], 125, /No such sandbox: nope/);
+    await expectError(['exec', 'nope', 'true'], 125, /No such sandbox: nope/);
+    await expectError(['network', 'rm', net], 125, /has active endpoints/);
+    await expectError(['network', 'rm', 'bridge'], 125, /pre-defined network and cannot be removed/);
+    await expectError(['network', 'connect', 'nope', web], 125, /network nope not found/);
     await expectError(['run', '--name', h.sb('a'), '--', 'no-such-command-xyz'], 127, /executable file not found/);
     expect(await kernelState()).toEqual(before);
-    // Usage errors exit 2 and say how to get help.
+    // Usage errors exit 125, as every nsnet error, and say how to get help.
     const u = await h.nsnet(['network', 'create']);
-    expect(u.code).toBe(2);
+    expect(u.code).toBe(125);
     expect(u.stderr).toContain('"nsnet network create" requires exactly 1 argument.');
+  });
+
+  test('exit codes: 125 for every nsnet error, the command\'s status for run/exec, 126 cannot invoke, 127 not found', async () => {
+    const web = h.sb('web');
+    await h.ok(['run', '-d', '--name', web, '--', 'sleep', '60']);
+    // A file that exists but is not executable.
+    const script = path.join(h.root, 'not-exec.sh');
+    writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o644 });
+    await expectError(['run', '--name', h.sb('a'), '--', 'no-such-command-xyz'], 127, /executable file not found/);
+    await expectError(['exec', web, 'no-such-command-xyz'], 127, /executable file not found/);
+    await expectError(['run', '--name', h.sb('b'), '--', script], 126, /EACCES/);
+    await expectError(['exec', web, script], 126, /EACCES/);
+    await expectError(['exec', web, h.root], 126, /EACCES/); // a directory
+    expect((await h.nsnet(['exec', web, 'sh', '-c', 'exit 7'])).code).toBe(7);
+    expect((await h.nsnet(['run', '--rm', '--', 'sh', '-c', 'exit 3'])).code).toBe(3);
+    // Usage errors: 125 too, from the parser and from a command.
+    expect((await h.nsnet(['--no-such-flag', 'ps'])).code).toBe(125);
+    expect((await h.nsnet(['no-such-command'])).code).toBe(125);
+    // The kind shows with --debug.
+    const d = await h.nsnet(['--debug', 'network', 'rm', 'nope']);
+    expect(d.code).toBe(125);
+    expect(d.stderr).toMatch(/^Error: network nope not found\n {2}kind: NotFound$/m);
+    // inspect: Docker prints what it found ([] when nothing), then the error.
+    const i = await h.nsnet(['inspect', 'missing-xyz']);
+    expect([i.code, i.stdout.trim(), i.stderr.trim()]).toEqual([125, '[]', 'Error: No such object: missing-xyz']);
+    const j = await h.nsnet(['inspect', web, 'missing-xyz']);
+    expect(j.code).toBe(125);
+    expect(JSON.parse(j.stdout).map((o: { Name: string }) => o.Name)).toEqual([`/${web}`]);
+    const n = await h.nsnet(['network', 'inspect', 'missing-xyz']);
+    expect([n.code, n.stdout.trim()]).toEqual([125, '[]']);
+    expect(n.stderr).toMatch(/network missing-xyz not found/);
+  });
+
+  test('a user without root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) is told so; --help and --version still work', async () => {
+    const nobody = (args: string[]) => execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--',
+      'node', BIN, '--root', h.root, ...args], { reject: false, env: { NSNET_ETC_NETNS: h.etc }, stdin: 'ignore' });
+    for (const args of [['ps'], ['network', 'ls'], ['network', 'create', 'x'], ['run', '--rm', '--', 'true'], ['inspect', 'x'], ['dns']]) {
+      const r = await nobody(args);
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(125);
+      expect(r.stderr).toBe('Error: nsnet needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): this process lacks CAP_NET_ADMIN and CAP_SYS_ADMIN');
+    }
+    const help = await nobody(['--help']);
+    expect([help.exitCode, help.stdout]).toEqual([0, expect.stringContaining('Usage:')]);
+    const netHelp = await nobody(['network', 'create', '--help']);
+    expect([netHelp.exitCode, netHelp.stdout]).toEqual([0, expect.stringContaining('Usage:')]);
+    const version = await nobody(['--version']);
+    expect([version.exitCode, version.stdout]).toEqual([0, expect.stringMatching(/^nsnet version /)]);
+    expect((await nobody(['version'])).exitCode).toBe(0);
+    // Usage errors are still usage errors.
+    expect((await nobody(['--no-such-flag'])).stderr).toMatch(/unknown flag/);
+    // With only one of the two capabilities, the message names the missing one.
+    const half = await execa('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', '--inh-caps=+net_admin', '--ambient-caps=+net_admin', '--',
+      'node', BIN, '--root', h.root, 'ps'], { reject: false, stdin: 'ignore' });
+    expect(half.stderr).toMatch(/lacks CAP_SYS_ADMIN$/);
   });
 
   test('a fault injected in the middle of sandbox setup leaves no trace', async () => {

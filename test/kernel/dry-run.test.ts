@@ -65,21 +65,24 @@ describeKernel('--dry-run (kernel)', () => {
     const mid = await snapshot();
     const run = await h.ok(['run', '--dry-run', '--name', `web-${h.tag}`, '--network', `n-${h.tag}`, '-p', '8080:80', '--', 'sleep', '100']);
     const lines = normalize(run, h.tag).split('\n');
-    expect(lines.slice(0, 6)).toEqual([
+    expect(lines.slice(0, 7)).toEqual([
       '# creating network namespace web-TAG',
       'ip netns add web-TAG',
       'ip netns exec web-TAG sysctl -qw net.ipv6.conf.default.disable_ipv6=1',
       'ip -n web-TAG link set lo up',
       '# writing ETC/web-TAG/{resolv.conf,hosts,hostname}',
+      'mkdir -p ETC/.nsnet && touch ETC/.nsnet/web-TAG  # marks ETC/web-TAG as nsnet\'s',
       'mkdir -p ETC/web-TAG',
     ]);
     const bridge = lines.indexOf('# making sure network n-TAG (bridge br-ID) is up');
-    expect(bridge).toBeGreaterThan(6);
-    expect(lines.slice(bridge, bridge + 10)).toEqual([
+    expect(bridge).toBeGreaterThan(7);
+    expect(lines.slice(bridge, bridge + 12)).toEqual([
       '# making sure network n-TAG (bridge br-ID) is up',
       'ip link show br-ID >/dev/null  # created with the network; made again if missing',
       '# creating veth vethID (peer eth0 in netns web-TAG)',
       'ip link add vethID master br-ID up type veth peer name eth0 netns web-TAG address 02:42:0a:4d:00:02',
+      '# turning on hairpin on bridge port vethID',
+      'ip link set dev vethID type bridge_slave hairpin on',
       '# adding 10.77.0.2/24 to eth0 and bringing it up',
       'ip -n web-TAG addr add 10.77.0.2/24 dev eth0',
       'ip -n web-TAG link set eth0 up',
@@ -100,7 +103,7 @@ describeKernel('--dry-run (kernel)', () => {
       '# removing sandbox db-TAG',
       'nft delete element ip nsnet ports { tcp . 9090 }',
       'ip netns del db-TAG',
-      'rm -rf ETC/db-TAG',
+      'rm -rf ETC/db-TAG ETC/.nsnet/db-TAG',
     ]);
     expect(await snapshot()).toEqual(after);
 
@@ -110,6 +113,7 @@ describeKernel('--dry-run (kernel)', () => {
     const connect = normalize(await h.ok(['network', 'connect', '--dry-run', `m-${h.tag}`, `db-${h.tag}`]), h.tag).split('\n');
     expect(connect).toContain('ip link add vethID master br-ID up type veth peer name eth1 netns db-TAG address 02:42:0a:4f:00:02');
     expect(connect).toContain('ip -n db-TAG addr add 10.79.0.2/24 dev eth1');
+    expect(connect).toContain('ip link set dev vethID type bridge_slave hairpin on');
     expect(normalize(await h.ok(['network', 'disconnect', '--dry-run', `n-${h.tag}`, `db-${h.tag}`]), h.tag).split('\n'))
       .toEqual(['# disconnecting db-TAG from n-TAG', 'ip -n db-TAG link del eth0']);
     const rmNet = normalize(await h.ok(['network', 'rm', '--dry-run', `m-${h.tag}`]), h.tag).split('\n');

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { allocate, checkStatic, planPool, type Pool } from '../../src/net/ipam.js';
+import { allocate, checkStatic, planPool, RESERVED_IPV4, reservedOverlap, type Pool } from '../../src/net/ipam.js';
+import { parseIpv4Block } from '../../src/net/subnet-pool.js';
 import { intToIpv4, ipv4ToInt } from '../../src/net/ip.js';
 
 describe('planPool', () => {
@@ -19,6 +20,41 @@ describe('planPool', () => {
   });
   test.each(['10.0.0.0', '10.0.0.300/24', '10.0.0.0/33', 'web', ''])('rejects %j as CIDR notation', (subnet) => {
     expect(() => planPool({ subnet })).toThrow(/invalid CIDR block notation/);
+  });
+  test.each([
+    ['127.0.0.0/8', 'loopback addresses (127.0.0.0/8)'],
+    ['127.5.0.0/16', 'loopback addresses (127.0.0.0/8)'],
+    ['64.0.0.0/2', 'loopback addresses (127.0.0.0/8)'], // contains it
+    ['224.0.0.0/4', 'multicast addresses (224.0.0.0/4)'],
+    ['239.255.0.0/16', 'multicast addresses (224.0.0.0/4)'],
+    ['0.0.0.0/8', '"this network" addresses (0.0.0.0/8)'],
+    ['0.0.0.0/1', '"this network" addresses (0.0.0.0/8)'],
+    ['169.254.0.0/16', 'link-local addresses (169.254.0.0/16)'],
+    ['169.254.3.0/24', 'link-local addresses (169.254.0.0/16)'],
+    ['169.0.0.0/8', 'link-local addresses (169.254.0.0/16)'],
+    ['240.0.0.0/4', 'reserved (class E) addresses (240.0.0.0/4)'],
+    ['255.255.255.0/24', 'reserved (class E) addresses (240.0.0.0/4)'],
+    ['128.0.0.0/1', 'link-local addresses (169.254.0.0/16)'],
+    ['255.255.255.252/30', 'reserved (class E) addresses (240.0.0.0/4)'],
+  ])('refuses %s: it overlaps %s', (subnet, what) => {
+    expect(() => planPool({ subnet })).toThrow(`invalid subnet ${subnet}: ${what} cannot be used for a network`);
+  });
+  test('reservedOverlap: every reserved block finds itself (its neighbours: the test below)', () => {
+    for (const r of RESERVED_IPV4) {
+      const b = parseIpv4Block(r.cidr);
+      // The limited broadcast address lies inside class E, which is found first.
+      expect(reservedOverlap(b)?.cidr).toBe(r.cidr === '255.255.255.255/32' ? '240.0.0.0/4' : r.cidr);
+    }
+  });
+  test.each(['126.0.0.0/8', '128.0.0.0/8', '169.253.0.0/16', '169.255.0.0/16', '1.0.0.0/8', '223.255.255.0/24', '126.255.255.252/30', '128.0.0.0/30', '10.0.0.0/8'])(
+    'accepts %s, next to the reserved blocks', (subnet) => {
+      expect(planPool({ subnet }).subnet).toBe(subnet);
+    });
+  test('gateway and --ip at the network or broadcast address stay refused', () => {
+    const pool = planPool({ subnet: '10.0.0.0/24' });
+    expect(() => checkStatic(pool, '10.0.0.0', [])).toThrow('address 10.0.0.0 is the network address of subnet 10.0.0.0/24');
+    expect(() => checkStatic(pool, '10.0.0.255', [])).toThrow('address 10.0.0.255 is the broadcast address of subnet 10.0.0.0/24');
+    expect(() => checkStatic(pool, '10.0.0.1', [])).toThrow('address 10.0.0.1 is already in use by the gateway');
   });
   test('IPv6 subnets: a clear refusal', () => {
     expect(() => planPool({ subnet: 'fd00::/64' })).toThrow(/IPv6 is not supported/);
