@@ -195,7 +195,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         for (const line of r.repaired) io.out(`repaired: ${line}`);
         for (const line of r.problems) io.err(`not repaired: ${line}`);
         if (!r.repaired.length && !r.problems.length) io.out('nothing to repair');
-        return r.problems.length ? 1 : 0;
+        return r.problems.length ? 125 : 0; // EXIT_ERROR (main.ts)
       }
       case 'graph': {
         const { topology, toDot, toMermaid, toSvg } = await import('../graph/topology.js');
