@@ -36,6 +36,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(`nsnet version ${version()}`);
     return 0;
   }
+  // `nsnet dns` loads nothing of the Docker layer (a restarted server starts sooner), its supervisor not even the server.
+  if (parsed.command === 'dns') return (await import('./dns.js')).dnsCommand(parsed, io);
   const { dispatch } = await import('./run.js');
   const { KernelError } = await import('../kernel/errors.js');
   const { NsnetError } = await import('../docker/errors.js');
