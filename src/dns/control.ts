@@ -227,15 +227,8 @@ async function startSupervised(dirs: StoreDirs, argv: string[], env: NodeJS.Proc
  * Takes `fd`'s flock without waiting: true if taken, false if another
  * process holds it. A few syscalls, no thread.
  */
-export async function tryLock(fd: number): Promise<boolean> {
-  try {
-    await native().flock(fd, { mode: 'exclusive', wait: false });
-    return true;
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    if (code === 'EAGAIN' || code === 'EWOULDBLOCK') return false;
-    throw e;
-  }
+export function tryLock(fd: number): Promise<boolean> {
+  return native().flock(fd, { mode: 'exclusive', try: true });
 }
 
 /** What the lock file says about the server that holds (or held) it. */

@@ -248,6 +248,9 @@ export class DnsServer {
     const consider = ids ?? [...new Set([...this.known.keys(), ...this.attachments.keys()])];
     const hostConf = parseResolvConf(await hostResolvConf());
     const errors: string[] = [];
+    // The names index follows from memory (no file is read for it), only what changed. Before the
+    // attaches: a sandbox's first query (a restarted server's sockets answer at once) finds its names.
+    this.names.update(this.networks, this.known, ids);
     for (const id of consider) {
       const sb = this.known.get(id);
       if (!wants(sb)) {
@@ -276,8 +279,6 @@ export class DnsServer {
         errors.push(msg);
       }
     }
-    // The names index follows from memory (no file is read for it), only what changed.
-    this.names.update(this.networks, this.known, ids);
     return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
   }
 
