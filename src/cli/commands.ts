@@ -375,7 +375,7 @@ export const COMMANDS: readonly CommandSpec[] = [
       { long: 'install-unit', type: 'bool', description: 'Write the systemd unit nsnet-dns.service (systemd then runs and restarts the server), and say what to run next' },
       { long: 'unit-dir', type: 'string', description: 'Where --install-unit writes the unit', default: '/etc/systemd/system' },
     ],
-    examples: ['nsnet dns', 'nsnet dns --debug', 'nsnet dns --install-unit && systemctl daemon-reload && systemctl enable --now nsnet-dns'],
+    examples: ['nsnet dns', 'nsnet dns --debug', 'nsnet dns --install-unit'],
   },
   {
     name: 'graph',
