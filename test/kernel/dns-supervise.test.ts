@@ -14,6 +14,8 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 import { request } from '../../src/dns/control.js';
+import { inProcessDns } from '../../src/dns/in-process.js';
+import type { Context } from '../../src/docker/context.js';
 
 let h: TestHost;
 beforeEach(async () => {
@@ -201,4 +203,19 @@ describeKernel('DNS server supervision (kernel)', () => {
     expect(live(h.dnsPid())).toBe(true);
     expect(await dig(a, a)).toEqual(['172.18.0.2']);
   }, 60_000);
+
+  test('in-process: a stop request stops the server, not the process that runs it', async () => {
+    const ctx: Context = { host: h.ns, dirs: dirs(), etcNetns: h.etc, warn: () => {} };
+    const local = await inProcessDns(ctx);
+    expect(h.dnsPid()).toBe(process.pid);
+    expect(readFileSync(run('dns.lock'), 'utf8')).toBe(`in-process ${process.pid}\n`);
+    expect((await request(dirs(), { op: 'stop' })).ok).toBe(true);
+    await local.server.stopRequested;
+    expect(await until(() => !existsSync(run('dns.pid')))).toBe(true);
+    expect(await until(() => ctx.dns === undefined)).toBe(true);
+    await local.stop(); // once more: nothing left to do
+    // This process is alive (this line runs), and the CLI starts no server for a cleanly stopped one.
+    await h.ok(['ps']);
+    expect(h.procs()).toEqual([]);
+  });
 });
