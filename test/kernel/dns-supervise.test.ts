@@ -9,6 +9,7 @@
 import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, tag } from '../helpers/kernel.js';
@@ -16,6 +17,8 @@ import { TestHost } from '../helpers/host.js';
 import { request } from '../../src/dns/control.js';
 import { inProcessDns } from '../../src/dns/in-process.js';
 import type { Context } from '../../src/docker/context.js';
+
+const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsnet.js');
 
 let h: TestHost;
 beforeEach(async () => {
@@ -218,4 +221,25 @@ describeKernel('DNS server supervision (kernel)', () => {
     await h.ok(['ps']);
     expect(h.procs()).toEqual([]);
   });
+
+  test("under systemd (NSNET_DNS_MANAGER=systemd): the unit's server takes over from the on-demand one, and commands start no supervisor for it", async () => {
+    const [a, b] = await twoSandboxes();
+    // What the unit runs (its ExecStart, with its Environment=).
+    const unit = execa('nsenter', [`--net=/run/netns/${h.name}`, '--', 'node', BIN, '--root', h.root, 'dns'],
+      { env: { NSNET_ETC_NETNS: h.etc, NSNET_RESOLV_CONF: h.resolvConf, NSNET_DNS_MANAGER: 'systemd' }, reject: false });
+    try {
+      expect(await until(() => readFileSync(run('dns.lock'), 'utf8').startsWith('systemd '), 10_000)).toBe(true);
+      expect(await until(() => supervisors().length === 0 && standbys().length === 0)).toBe(true);
+      expect(await untilResolves(a, b, '172.18.0.3', Date.now())).toBeLessThan(5000);
+      await h.ok(['ps']);
+      await h.ok(['network', 'ls']);
+      await sleep(500);
+      expect(supervisors()).toEqual([]);
+      expect(h.procs().map((p) => p.pid)).toEqual([unit.pid]);
+    } finally {
+      unit.kill('SIGTERM');
+    }
+    expect((await unit).exitCode).toBe(0);
+    expect(existsSync(run('dns.pid'))).toBe(false);
+  }, 60_000);
 });
