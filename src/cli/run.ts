@@ -80,6 +80,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   const f = p.flags;
   if (p.command === 'tour') return tour(p, io);
   const ctx = await context(io, p.global.root);
+  // A DNS server that should run but was killed comes back before the command's own work (control.ts).
   if (!flagBool(f, 'dry-run')) await reviveDns(ctx.dirs, { argv: dnsArgv(p.global.root), env: io.env, warn: ctx.warn });
   if (flagBool(f, 'dry-run')) {
     // The plan, as the commands that would do the same by hand; nothing changes.

@@ -80,7 +80,7 @@ export interface DnsServerOptions {
   debug?: boolean;
   /** Who runs this server, written into dns.lock for the CLI's health check (control.ts dnsHealth). */
   manager?: DnsManager;
-  /** dns.lock, opened and locked by the caller already (a standby that waited for it). */
+  /** dns.lock, opened and locked by the caller already (a standby that waited for it); the server closes it at stop. */
   lockFd?: number;
 }
 
