@@ -95,15 +95,17 @@ export class TestHost {
     }
   }
 
-  /** This host's live DNS server and supervisor processes (their environment names its /etc/netns directory). */
+  /**
+   * This host's live DNS server, standby and supervisor processes: their command line names this
+   * host's --root (`nsnet dns (supervisor) --root R` once titled, `node .../nsnet.js --root R dns` before).
+   */
   procs(): { pid: number; args: string }[] {
     const mine: { pid: number; args: string }[] = [];
     for (const d of readdirSync('/proc')) {
       if (!/^\d+$/.test(d)) continue;
       try {
-        if (!readFileSync(`/proc/${d}/environ`, 'utf8').split('\0').includes(`NSNET_ETC_NETNS=${this.etc}`)) continue;
         const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
-        // Titled `nsnet dns ...` once running; `node .../nsnet.js ... dns` before that.
+        if (!args.includes(`--root ${this.root} `) && !args.endsWith(`--root ${this.root}`)) continue;
         if (/^nsnet dns\b/.test(args) || /nsnet\.js .*\bdns( |$)/.test(args)) mine.push({ pid: Number(d), args });
       } catch {
         // gone meanwhile

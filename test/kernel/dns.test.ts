@@ -30,6 +30,7 @@ afterEach(async () => {
   upstream = undefined;
   await h.cleanup();
   await wan.remove().catch(() => {});
+  expect(h.procs()).toEqual([]); // no DNS server outlives its test
 });
 
 const dig = async (sb: string, ...args: string[]) => (await h.nsnet(['exec', sb, 'dig', '+time=3', '+tries=1', ...args])).stdout.trim();
