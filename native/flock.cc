@@ -17,12 +17,17 @@
 
 namespace nsnet {
 
-// flock(fd, {mode: "exclusive"|"shared"|"unlock", wait? = true})
+// flock(fd, {mode: "exclusive"|"shared"|"unlock", wait? = true, try? = false})
 Napi::Value FlockVerb(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   Napi::Object o = ArgObject(info, 1);
   std::string mode = OptStr(o, "mode").value_or("exclusive");
   bool wait = OptBool(o, "wait").value_or(true);
+  // try: a non-blocking attempt that resolves true (taken) or false (held by another)
+  // instead of rejecting with EWOULDBLOCK: the DNS health check on every CLI call
+  // expects "held", and building an Error costs more than the syscall.
+  bool try_only = OptBool(o, "try").value_or(false);
+  if (try_only) wait = false;
   int op;
   if (mode == "exclusive") op = LOCK_EX;
   else if (mode == "shared") op = LOCK_SH;
@@ -34,14 +39,16 @@ Napi::Value FlockVerb(const Napi::CallbackInfo& info) {
     do {
       rc = ::flock(fd, op | LOCK_NB);
     } while (rc < 0 && errno == EINTR);
-    if (rc < 0) {
+    if (rc < 0 && try_only && errno == EWOULDBLOCK) {
+      deferred.Resolve(Napi::Boolean::New(info.Env(), false));
+    } else if (rc < 0) {
       KernelError e;
       e.err = errno;
       e.syscall = "flock";
       e.op = "flock";
       deferred.Reject(e.ToJs(info.Env()).Value());
     } else {
-      deferred.Resolve(info.Env().Undefined());
+      deferred.Resolve(try_only ? Napi::Boolean::New(info.Env(), true) : info.Env().Undefined());
     }
     return deferred.Promise();
   }

@@ -143,6 +143,8 @@ export interface NativeAddon {
   /** Binds every socket, then applies `nft` (which may use $port0, $port1, ...) in the same namespace trip; all or nothing. */
   socketBind(nsFd: number, o: { sockets: NativeSocketSpec[]; nft?: string }): Promise<{ fd: number; port: number }[]>;
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
+  /** `try`: at once, without waiting; true if taken, false if another holds it (no EWOULDBLOCK error). */
+  flock(fd: number, o: { mode?: 'exclusive' | 'shared'; try: true }): Promise<boolean>;
   spawn(o: NativeSpawn): Promise<{ pid: number }>;
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
   /** Raises the soft open-file limit to the hard one; returns both. */

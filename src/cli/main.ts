@@ -55,6 +55,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (debug) io.err('  kind: Privileges');
     return EXIT_ERROR;
   }
+  // `nsnet dns` loads nothing of the Docker layer (a restarted server starts sooner), its supervisor not even the server.
+  if (parsed.command === 'dns') return (await import('./dns.js')).dnsCommand(parsed, io);
   const { dispatch } = await import('./run.js');
   const { KernelError } = await import('../kernel/errors.js');
   const { NsnetError } = await import('../docker/errors.js');

@@ -1,7 +1,7 @@
 // The commands' bodies: everything `nsnet COMMAND` does once its arguments
 // are parsed. main.ts loads this module only for commands that need it, so
 // `nsnet --help` and `nsnet --version` load nothing of the Docker layer, and
-// only `nsnet dns` loads the DNS server.
+// `nsnet dns` (dns.ts) loads the DNS server without it.
 import path from 'node:path';
 import { netnsSelf } from '../kernel/netns.js';
 import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
@@ -14,7 +14,7 @@ import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-vie
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import { startOfDay } from '../docker/boot.js';
 import type { State } from '../docker/types.js';
-import { releaseDns, syncDns } from '../dns/control.js';
+import { releaseDns, reviveDns, syncDns } from '../dns/control.js';
 import { defaultDirs } from '../state/store.js';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';
@@ -51,11 +51,13 @@ function sandboxRequest(f: Flags): SandboxCreateRequest {
   };
 }
 
+/** The DNS server is this same program, `nsnet dns`, started detached on first need under its supervisor. */
+const dnsArgv = (root: string | undefined) => [process.argv[1]!, ...(root ? ['--root', root] : []), 'dns', '--supervise'];
+
 async function context(io: Io, root: string | undefined): Promise<Context> {
   const trace = io.env.NSNET_TRACE === '1';
   const dirs = defaultDirs(io.env, root);
-  // The DNS server is this same program, `nsnet dns`, started detached on first need.
-  const argv = [process.argv[1]!, ...(root ? ['--root', root] : []), 'dns'];
+  const argv = dnsArgv(root);
   return {
     host: await netnsSelf(),
     dirs,
@@ -80,6 +82,8 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   if (p.command === 'tour') return tour(p, io);
   const ctx = await context(io, p.global.root);
   for (const n of await startOfDay(ctx)) if (p.global.debug) io.err(`nsnet: start of day: removed ${ctx.etcNetns}/${n} (sandbox gone)`);
+  // A DNS server that should run but was killed comes back before the command's own work (control.ts).
+  if (!flagBool(f, 'dry-run')) await reviveDns(ctx.dirs, { argv: dnsArgv(p.global.root), env: io.env, warn: ctx.warn });
   if (flagBool(f, 'dry-run')) {
     // The plan, as the commands that would do the same by hand; nothing changes.
     ctx.dryRun = true;
@@ -88,7 +92,6 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       for (const e of step.equivalent ?? []) io.out(e);
     };
   }
-  if (p.command === 'dns') return runDnsServer(ctx, flagBool(f, 'debug'), io);
   try {
     if (p.command.startsWith('compose ')) {
       const { composeCommand } = await import('./compose.js');
@@ -249,19 +252,6 @@ async function tour(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<nu
   if (json) io.out(JSON.stringify({ ok, steps }, null, 2));
   else io.out(ok ? '\nEvery expectation met.' : '\nSome expectations were NOT met (see above).');
   return ok ? 0 : 1;
-}
-
-/** `nsnet dns`: the embedded DNS server, in the foreground, until SIGTERM/SIGINT. */
-async function runDnsServer(ctx: Context, debug: boolean, io: Io): Promise<number> {
-  const { DnsServer } = await import('../dns/server.js');
-  const server = new DnsServer(ctx, { debug, log: (l) => io.err(l) });
-  await server.start();
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', resolve);
-    process.once('SIGINT', resolve);
-  });
-  await server.stop();
-  return 0;
 }
 
 /** `nsnet inspect REF`: a sandbox, or else a network (`--type` picks one). */

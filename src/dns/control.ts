@@ -2,8 +2,20 @@
 // <runDir>/dns.sock, one JSON line each way. After any change to a sandbox on
 // a user-defined network, the CLI asks the server to sync with the state and
 // waits for its answer, so a name resolves the moment `nsnet create` returns.
-// If no server answers, the CLI starts one (`nsnet dns`, detached) first.
-import { mkdirSync, openSync } from 'node:fs';
+// If no server answers, the CLI starts one first: `nsnet dns --supervise`,
+// detached, a small supervisor (supervise.ts) that runs the server as its
+// child and restarts it when it dies.
+//
+// The files, all mode 0600 in <runDir>:
+//   dns.lock             flock(2) held by the running server (single instance);
+//                        its content says who runs it (supervisor, systemd,
+//                        foreground or in-process) and its pid: `supervisor 1234`
+//   dns.pid              the server's pid: written as it takes the lock, removed
+//                        by a clean stop before it lets go of it (a crash leaves it)
+//   dns.sock             the control socket
+//   dns.log              both processes' log, when started on demand
+//   dns-supervisor.lock  flock(2) held by the supervisor; dns-supervisor.pid its pid
+import { closeSync, existsSync, fchmodSync, mkdirSync, openSync, readSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import path from 'node:path';
 import { native } from '../native.js';
@@ -12,6 +24,15 @@ import type { StoreDirs } from '../state/store.js';
 export const socketPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.sock');
 export const pidPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.pid');
 export const logPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.log');
+export const lockPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.lock');
+export const supervisorPidPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns-supervisor.pid');
+export const supervisorLockPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns-supervisor.lock');
+
+/** `nsnet dns` exits with this when another server holds dns.lock (the unit's RestartPreventExitStatus). */
+export const DNS_LOCK_BUSY_STATUS = 75;
+
+/** Who runs the server, as written in dns.lock (NSNET_DNS_MANAGER in the server's environment). */
+export type DnsManager = 'supervisor' | 'systemd' | 'foreground' | 'in-process';
 
 export interface ControlRequest {
   op: 'sync' | 'ping' | 'stop';
@@ -164,15 +185,7 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
       throw e;
     }
   }
-  mkdirSync(dirs.runDir, { recursive: true });
-  const log = openSync(logPath(dirs), 'a', 0o600);
-  // The one process nsnet ever starts on the way to a sandbox: the DNS server
-  // itself, once per boot (the first sandbox on a user-defined network), not
-  // per sandbox; with the systemd unit (scripts/nsnet-dns.service) it is
-  // already running. Loaded only here: most calls find the server up.
-  const { spawn } = await import('node:child_process');
-  const child = spawn(process.execPath, o.argv, { detached: true, stdio: ['ignore', log, log], env: o.env });
-  child.unref();
+  await startSupervised(dirs, o.argv, o.env);
   // The server syncs as it starts; wait until it answers.
   const deadline = Date.now() + 5000;
   for (;;) {
@@ -182,7 +195,134 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
       throw new Error(`DNS server: ${r.error}`);
     } catch (e) {
       if (!noServer(e) || Date.now() > deadline) throw new Error(`starting the DNS server: ${(e as Error).message} (see ${logPath(dirs)})`);
-      await new Promise((res) => setTimeout(res, 20));
+      await sleep(20);
     }
+  }
+}
+
+const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
+
+/**
+ * Starts `argv` (normally `nsnet dns --supervise`) detached, logging to
+ * dns.log. The one process nsnet ever starts on the way to a sandbox, once
+ * per boot (the first sandbox on a user-defined network) or after a crash,
+ * not per sandbox; with the systemd unit the server is already running.
+ */
+async function startSupervised(dirs: StoreDirs, argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
+  mkdirSync(dirs.runDir, { recursive: true });
+  const log = openSync(logPath(dirs), 'a', 0o600);
+  try {
+    fchmodSync(log, 0o600); // an older file keeps the mode it was made with
+    // Loaded only here: most calls find the server up.
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log], env });
+    child.on('error', () => {}); // reported by the wait for its answer
+    child.unref();
+  } finally {
+    closeSync(log);
+  }
+}
+
+/**
+ * Takes `fd`'s flock without waiting: true if taken, false if another
+ * process holds it. A few syscalls, no thread.
+ */
+export function tryLock(fd: number): Promise<boolean> {
+  return native().flock(fd, { mode: 'exclusive', try: true });
+}
+
+/** What the lock file says about the server that holds (or held) it. */
+function readManager(fd: number): string {
+  const buf = Buffer.alloc(32);
+  const n = readSync(fd, buf, 0, buf.length, 0);
+  return buf.toString('utf8', 0, n).trim().split(/\s+/)[0] ?? '';
+}
+
+/** True if a process holds the flock of `file` (false if nobody does, or there is no such file). */
+async function held(file: string): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return !(await tryLock(fd));
+  } finally {
+    closeSync(fd);
+  }
+}
+
+export type DnsHealth =
+  | { state: 'none' } // never started, or stopped cleanly
+  | { state: 'up'; manager: string; supervised: boolean }
+  | { state: 'down'; manager: string; supervised: boolean }; // gone while it should run
+
+/**
+ * The server's health from its lock, cheaply: a server that holds dns.lock
+ * is running; one that doesn't but left dns.pid behind died without a clean
+ * stop. The supervisor's lock is probed only for a supervisor-run server.
+ */
+export async function dnsHealth(dirs: StoreDirs): Promise<DnsHealth> {
+  let fd: number;
+  try {
+    fd = openSync(lockPath(dirs), 'r');
+  } catch {
+    return { state: 'none' };
+  }
+  try {
+    const up = !(await tryLock(fd));
+    // Dead and no pid file: stopped cleanly. (If the lock was free we hold it
+    // for these few syscalls; a server starting meanwhile retries.)
+    if (!up && !existsSync(pidPath(dirs))) return { state: 'none' };
+    const manager = readManager(fd);
+    const supervised = manager === 'supervisor' && (await held(supervisorLockPath(dirs)));
+    return { state: up ? 'up' : 'down', manager, supervised };
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Waits until the server answers a ping; false after `ms`. */
+async function waitUp(dirs: StoreDirs, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    try {
+      if ((await request(dirs, { op: 'ping' }, 1000)).ok) return true;
+    } catch {
+      // not yet
+    }
+    if (Date.now() > deadline) return false;
+    await sleep(20);
+  }
+}
+
+/**
+ * Run by every nsnet command before its own work: brings back a DNS server
+ * that should run but is gone (killed, crashed, OOM), and its supervisor if
+ * only that is gone. Healthy, it costs a few syscalls (no spawn, no node:net).
+ * `argv` starts the supervisor (`nsnet dns --supervise`). Never throws: a
+ * command that can't revive the server still does its own work, with a warning.
+ */
+export async function reviveDns(dirs: StoreDirs, o: { argv: string[]; env: NodeJS.ProcessEnv; warn?: (m: string) => void }): Promise<void> {
+  try {
+    const h = await dnsHealth(dirs);
+    if (h.state === 'none') return;
+    if (h.state === 'up') {
+      // The server serves; only its supervisor is gone: a new one watches it (no wait).
+      if (h.manager === 'supervisor' && !h.supervised) await startSupervised(dirs, o.argv, o.env);
+      return;
+    }
+    // systemd restarts its own server within RestartSec: give it the chance first.
+    if (h.manager === 'systemd' && (await waitUp(dirs, 3000))) return;
+    // A live supervisor is restarting it already (and a server that can't start is its to retry,
+    // not every command's to wait for); otherwise start one, and wait for its server.
+    if (h.supervised) return;
+    await startSupervised(dirs, o.argv, o.env);
+    if (!(await waitUp(dirs, 5000))) o.warn?.(`the DNS server is down and did not come back within 5 s (see ${logPath(dirs)})`);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES' || code === 'EPERM') return; // not root: the command itself will say so
+    o.warn?.(`restarting the DNS server: ${(e as Error).message}`);
   }
 }

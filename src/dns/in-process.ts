@@ -35,12 +35,13 @@ export async function inProcessDns(ctx: Context, o: { log?: (line: string) => vo
     sync: async (_start, ids) => check(await server.sync(ids)),
     release: async (ids) => check(await server.sync(ids, true)),
   };
-  return {
-    server,
-    stop: async () => {
-      await server.stop();
-      if (previous) ctx.dns = previous;
-      else delete ctx.dns;
-    },
-  };
+  let stopping: Promise<void> | undefined;
+  const stop = () => (stopping ??= (async () => {
+    await server.stop();
+    if (previous) ctx.dns = previous;
+    else delete ctx.dns;
+  })());
+  // `{"op":"stop"}` on the control socket stops the server, never this process.
+  void server.stopRequested.then(stop);
+  return { server, stop };
 }

@@ -25,7 +25,7 @@
 //   1024), MAX_INFLIGHT_PER_SANDBOX per sandbox, MAX_TCP_PER_SANDBOX TCP
 //   connections per sandbox, each closed after TCP_IDLE_MS of silence.
 import dgram from 'node:dgram';
-import { closeSync, existsSync, promises as fs, openSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, fchmodSync, ftruncateSync, promises as fs, openSync, writeSync } from 'node:fs';
 import net from 'node:net';
 import { native } from '../native.js';
 import { isNotFound } from '../kernel/errors.js';
@@ -38,7 +38,7 @@ import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { watchTables, type TablesWatch } from '../docker/firewall.js';
 import { hostResolvConf } from '../docker/host.js';
 import { repairTables } from '../docker/reconcile.js';
-import { pidPath, socketPath, type ControlReply, type ControlRequest } from './control.js';
+import { lockPath, pidPath, socketPath, tryLock, type ControlReply, type ControlRequest, type DnsManager } from './control.js';
 import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
 import { lookup, NameIndexer, rotate } from './names.js';
 import { DNS_ADDRESS, DNS_TABLE, dnsRedirect } from './redirect.js';
@@ -80,6 +80,10 @@ interface Pending {
 export interface DnsServerOptions {
   log?: (line: string) => void;
   debug?: boolean;
+  /** Who runs this server, written into dns.lock for the CLI's health check (control.ts dnsHealth). */
+  manager?: DnsManager;
+  /** dns.lock, opened and locked by the caller already (a standby that waited for it); the server closes it at stop. */
+  lockFd?: number;
 }
 
 export class DnsServer {
@@ -95,6 +99,12 @@ export class DnsServer {
   private syncing: Promise<ControlReply> = Promise.resolve({ ok: true });
   private lockFd = -1;
   private tablesWatch?: TablesWatch;
+  private onStopRequest!: () => void;
+  /**
+   * Resolves when a client asks the server to stop (`{"op":"stop"}`); the
+   * owner then calls stop() (the CLI exits, an in-process host carries on).
+   */
+  readonly stopRequested = new Promise<void>((resolve) => (this.onStopRequest = resolve));
 
   constructor(private readonly ctx: Context, private readonly o: DnsServerOptions = {}) {}
 
@@ -106,12 +116,29 @@ export class DnsServer {
   async start(): Promise<void> {
     const { dirs } = this.ctx;
     await fs.mkdir(dirs.runDir, { recursive: true });
-    this.lockFd = openSync(`${dirs.runDir}/dns.lock`, 'a', 0o600);
+    if (this.o.lockFd !== undefined) this.lockFd = this.o.lockFd;
+    else {
+      this.lockFd = openSync(lockPath(dirs), 'a', 0o600);
+      // A CLI health check holds the lock for a few syscalls when it finds it free: try for a moment.
+      let locked = false;
+      for (let i = 0; i < 20 && !(locked = await tryLock(this.lockFd)); i++) await new Promise((res) => setTimeout(res, 10));
+      if (!locked) {
+        closeSync(this.lockFd);
+        this.lockFd = -1;
+        throw Object.assign(new Error(`another nsnet DNS server is running (lock ${lockPath(dirs)})`), { code: 'EBUSY' });
+      }
+    }
+    // Mode 0600 whatever the umask (and whatever an older file had); the content says who runs us.
+    fchmodSync(this.lockFd, 0o600);
+    ftruncateSync(this.lockFd, 0);
+    writeSync(this.lockFd, `${this.o.manager ?? 'in-process'} ${process.pid}\n`);
+    // The pid file says "should run" from now on: a crash from here leaves it, a clean stop removes it.
+    const pid = openSync(pidPath(dirs), 'w', 0o600);
     try {
-      await native().flock(this.lockFd, { mode: 'exclusive', wait: false });
-    } catch {
-      closeSync(this.lockFd);
-      throw new Error(`another nsnet DNS server is running (lock ${dirs.runDir}/dns.lock)`);
+      fchmodSync(pid, 0o600);
+      writeSync(pid, `${process.pid}\n`);
+    } finally {
+      closeSync(pid);
     }
     // Two sockets per sandbox: make room for thousands of sandboxes.
     const limit = await native().rlimitNofileRaise();
@@ -130,8 +157,18 @@ export class DnsServer {
     void repairTables(fwCtx, false).then((done) => done && this.log(`firewall: ${done}`), (e: Error) => this.log(`firewall: ${e.message}`));
     if (existsSync(socketPath(dirs))) await fs.unlink(socketPath(dirs));
     this.control = net.createServer((c) => this.onControl(c));
-    await new Promise<void>((resolve) => this.control!.listen(socketPath(dirs), resolve));
-    writeFileSync(pidPath(dirs), `${process.pid}\n`);
+    // The socket is made by bind(2) inside listen(), synchronously, with mode 0777 & ~umask:
+    // under umask 0177 it is 0600 from the start, never reachable by other users.
+    const umask = process.umask(0o177);
+    try {
+      this.control.listen(socketPath(dirs));
+    } finally {
+      process.umask(umask);
+    }
+    await new Promise<void>((resolve, reject) => {
+      this.control!.once('listening', resolve);
+      this.control!.once('error', reject);
+    });
     this.log(`listening; attached to ${this.attachments.size} sandbox(es)`);
   }
 
@@ -166,7 +203,7 @@ export class DnsServer {
         buf = buf.slice(nl + 1);
         turn = turn.then(() => this.handle(line).then(({ stop, ...reply }) => {
           if (!c.destroyed) c.write(`${JSON.stringify(reply)}\n`);
-          if (stop) void this.stop().then(() => process.exit(0));
+          if (stop) this.onStopRequest();
         }));
       }
       if (buf.length > 4096) c.destroy();
@@ -221,6 +258,9 @@ export class DnsServer {
     const consider = ids ?? [...new Set([...this.known.keys(), ...this.attachments.keys()])];
     const hostConf = parseResolvConf(await hostResolvConf());
     const errors: string[] = [];
+    // The names index follows from memory (no file is read for it), only what changed. Before the
+    // attaches: a sandbox's first query (a restarted server's sockets answer at once) finds its names.
+    this.names.update(this.networks, this.known, ids);
     for (const id of consider) {
       const sb = this.known.get(id);
       if (!wants(sb)) {
@@ -249,8 +289,6 @@ export class DnsServer {
         errors.push(msg);
       }
     }
-    // The names index follows from memory (no file is read for it), only what changed.
-    this.names.update(this.networks, this.known, ids);
     return errors.length ? { ok: false, error: errors.join('; '), attached: this.attachments.size } : { ok: true, attached: this.attachments.size };
   }
 

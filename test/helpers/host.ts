@@ -3,7 +3,7 @@
 // `nsenter --net=` into that namespace (not `ip netns exec`, whose private
 // mount namespace would swallow the namespaces nsnet creates), so to nsnet
 // the test namespace *is* the host. Several test files can run at once.
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -52,8 +52,11 @@ export class TestHost {
   }
 
   /** Runs `nsnet ARGS...` as this host. */
-  async nsnet(args: string[], o: { input?: string; timeout?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
-    const r: Result = await execa('nsenter', [`--net=/run/netns/${this.name}`, '--', 'node', BIN, '--root', this.root, ...args], {
+  async nsnet(args: string[], o: { input?: string; timeout?: number; env?: Record<string, string>; umask?: string } = {}): Promise<CliResult> {
+    const cmd = ['nsenter', `--net=/run/netns/${this.name}`, '--', 'node', BIN, '--root', this.root, ...args];
+    // `umask`: run under that umask (what the processes nsnet starts inherit too).
+    const [file, ...argv] = o.umask ? ['sh', '-c', `umask ${o.umask} && exec "$@"`, 'sh', ...cmd] : cmd;
+    const r: Result = await execa(file!, argv, {
       reject: false,
       env: { NSNET_ETC_NETNS: this.etc, NSNET_RESOLV_CONF: this.resolvConf, NODE_EXTRA_CA_CERTS: '', ...o.env },
       timeout: o.timeout ?? 20_000,
@@ -74,29 +77,70 @@ export class TestHost {
     return execa('nsenter', [`--net=/run/netns/${this.name}`, '--', ...cmd], { reject: o.reject ?? false, timeout: o.timeout ?? 10_000 });
   }
 
-  /** The pid of this host's DNS server, if one is running. */
+  /** The pid of this host's DNS server, as its pid file says (it may be dead). */
   dnsPid(): number | undefined {
+    return this.pidFile('dns.pid');
+  }
+
+  /** The pid of this host's DNS supervisor, as its pid file says (it may be dead). */
+  supervisorPid(): number | undefined {
+    return this.pidFile('dns-supervisor.pid');
+  }
+
+  private pidFile(name: string): number | undefined {
     try {
-      return Number(readFileSync(path.join(this.root, 'run', 'dns.pid'), 'utf8').trim()) || undefined;
+      return Number(readFileSync(path.join(this.root, 'run', name), 'utf8').trim()) || undefined;
     } catch {
       return undefined;
     }
   }
 
-  async stopDns(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const pid = this.dnsPid();
-    if (!pid) return;
-    try {
-      process.kill(pid, signal);
-    } catch {
-      return;
-    }
-    for (let i = 0; i < 100; i++) {
+  /**
+   * This host's live DNS server, standby and supervisor processes: their command line names this
+   * host's --root (`nsnet dns (supervisor) --root R` once titled, `node .../nsnet.js --root R dns` before).
+   */
+  procs(): { pid: number; args: string }[] {
+    const mine: { pid: number; args: string }[] = [];
+    for (const d of readdirSync('/proc')) {
+      if (!/^\d+$/.test(d)) continue;
       try {
-        process.kill(pid, 0);
+        const args = readFileSync(`/proc/${d}/cmdline`, 'utf8').replace(/\0/g, ' ').trim();
+        if (!args.includes(`--root ${this.root} `) && !args.endsWith(`--root ${this.root}`)) continue;
+        if (/^nsnet dns\b/.test(args) || /nsnet\.js .*\bdns( |$)/.test(args)) mine.push({ pid: Number(d), args });
       } catch {
-        return;
+        // gone meanwhile
       }
+    }
+    return mine;
+  }
+
+  /**
+   * Stops this host's DNS server and its supervisor and waits until both are
+   * gone. SIGTERM goes to the supervisor if there is one (a clean stop of
+   * both), else to the server; SIGKILL goes to both (supervisor first).
+   */
+  async stopDns(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+    const live = this.procs().map((p) => p.pid);
+    const sup = live.find((pid) => pid === this.supervisorPid());
+    const targets = signal === 'SIGKILL' ? [sup, ...live.filter((p) => p !== sup)] : [sup ?? live.find((pid) => pid === this.dnsPid())];
+    for (const pid of targets) {
+      if (pid === undefined) continue;
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // gone already
+      }
+    }
+    for (let i = 0; i < 250; i++) {
+      const left = live.filter((pid) => {
+        try {
+          process.kill(pid, 0);
+          return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); // a zombie is gone
+        } catch {
+          return false;
+        }
+      });
+      if (!left.length) return;
       await new Promise((r) => setTimeout(r, 20));
     }
   }

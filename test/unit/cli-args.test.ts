@@ -207,7 +207,7 @@ describe('sandbox commands', () => {
     expect(cmd('rm', '-f', 'a', 'b')).toMatchObject({ command: 'rm', args: ['a', 'b'], flags: { force: true } });
     expect(cmd('ps', '-aq', '--no-trunc').flags).toEqual({ all: true, quiet: true, format: 'table', 'no-trunc': true });
     expect(cmd('inspect', '--type', 'network', 'a').flags).toEqual({ format: 'json', type: 'network' });
-    expect(cmd('dns', '--debug').flags).toEqual({ debug: true });
+    expect(cmd('dns', '--debug').flags).toEqual({ debug: true, supervise: false, 'install-unit': false, 'unit-dir': '/etc/systemd/system' });
     expect(cmd('version')).toMatchObject({ command: 'version', args: [], flags: {} });
   });
 });

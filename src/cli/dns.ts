@@ -1,0 +1,120 @@
+// `nsnet dns`: the embedded DNS server and what runs it. Loaded by main.ts
+// without the Docker layer (run.ts): a restarted server answers sooner, and
+// the supervisor loads not even the server.
+//
+//   nsnet dns                   the server, in the foreground (server.ts)
+//   nsnet dns --supervise       the supervisor the CLI starts on demand (supervise.ts)
+//   nsnet dns --install-unit    the systemd unit instead (unit.ts)
+import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
+import path from 'node:path';
+import { flagBool, flagString, type Parsed } from './args.js';
+import type { Io } from './run.js';
+import { defaultDirs, type StoreDirs } from '../state/store.js';
+import { DNS_LOCK_BUSY_STATUS, dnsHealth, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
+
+export async function dnsCommand(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+  const root = p.global.root;
+  const dirs = defaultDirs(io.env, root);
+  if (flagBool(p.flags, 'install-unit')) return installUnit(p, io);
+  if (flagBool(p.flags, 'supervise')) {
+    const { supervise } = await import('../dns/supervise.js');
+    process.title = `nsnet dns (supervisor)${root ? ` --root ${root}` : ''}`;
+    // The server: this same command line without --supervise.
+    const argv = process.argv.slice(1).filter((a) => a !== '--supervise');
+    return supervise({ dirs, argv, env: io.env, log: (l) => io.err(l) });
+  }
+  return runServer(dirs, flagBool(p.flags, 'debug'), io, root);
+}
+
+/** `nsnet dns --install-unit [--unit-dir DIR]`. */
+async function installUnit(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+  const { installUnit: install } = await import('../dns/unit.js');
+  const root = p.global.root && path.resolve(p.global.root);
+  try {
+    const file = await install(flagString(p.flags, 'unit-dir')!, { node: process.execPath, bin: path.resolve(process.argv[1]!), ...(root && { root }), env: io.env });
+    io.out(`wrote ${file}\nnext: systemctl daemon-reload && systemctl enable --now nsnet-dns`);
+    io.out('(a DNS server nsnet started on demand hands over to the unit\'s when it starts)');
+    return 0;
+  } catch (e) {
+    io.err(`Error: writing the systemd unit: ${(e as Error).message}`);
+    return 1;
+  }
+}
+
+/**
+ * The server, in the foreground, until SIGTERM/SIGINT or a `stop` request.
+ * NSNET_DNS_MANAGER says who runs it (the supervisor, systemd), for the CLI's
+ * health check. Under the supervisor, a server that finds another one
+ * serving is the standby: it waits for that one's lock, and serves when it dies.
+ */
+async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string | undefined): Promise<number> {
+  const m = io.env.NSNET_DNS_MANAGER;
+  const manager: DnsManager = m === 'supervisor' || m === 'systemd' ? m : 'foreground';
+  const title = (s: string) => (process.title = `nsnet dns${s}${root ? ` --root ${root}` : ''}`);
+  const log = (l: string) => io.err(`${new Date().toISOString()} ${l}`);
+  title('');
+  let waiting = false;
+  let signalled!: () => void;
+  const signal = new Promise<void>((resolve) => (signalled = resolve));
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (!waiting) return signalled(); // listening from the start: a SIGTERM while attaching still stops cleanly
+    // Waiting for the lock holds a pool thread that process.exit would wait for: end at once (nothing to clean).
+    process.removeAllListeners(sig);
+    process.kill(process.pid, sig);
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+  if (manager === 'systemd') await takeOver(dirs, io);
+  // Loaded before any wait: a standby takes over in the time an attach takes.
+  const [{ DnsServer }, { netnsSelf }, { native }] = await Promise.all([import('../dns/server.js'), import('../kernel/netns.js'), import('../native.js')]);
+  let lockFd: number | undefined;
+  if (manager === 'supervisor') {
+    mkdirSync(dirs.runDir, { recursive: true });
+    lockFd = openSync(lockPath(dirs), 'a', 0o600);
+    if (!(await tryLock(lockFd))) {
+      title(' (standby)');
+      waiting = true;
+      // Our supervisor gone, a standby has nothing to wait for (the next nsnet command starts a new pair).
+      const parent = process.ppid;
+      const orphan = setInterval(() => process.ppid !== parent && onSignal('SIGTERM'), 1000);
+      await native().flock(lockFd, { mode: 'exclusive', wait: true });
+      clearInterval(orphan);
+      waiting = false;
+      // The server before us let go of the lock: after a clean stop (no dns.pid left), stop too.
+      if (!existsSync(pidPath(dirs))) {
+        closeSync(lockFd);
+        return 0;
+      }
+      title('');
+      log('standby: the server before died; taking over');
+    }
+  }
+  const host = await netnsSelf();
+  const server = new DnsServer({ host, dirs, etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns', warn: (w) => io.err(w) },
+    { debug, manager, log: (l) => io.err(l), ...(lockFd !== undefined && { lockFd }) });
+  try {
+    await server.start();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
+    io.err(`Error: ${(e as Error).message}`);
+    return DNS_LOCK_BUSY_STATUS;
+  } finally {
+    await host.close();
+  }
+  await Promise.race([signal, server.stopRequested]);
+  await server.stop();
+  return 0;
+}
+
+/**
+ * The unit's server replaces one nsnet started on demand (installing the
+ * unit and `systemctl enable --now` should just work): it asks that server
+ * to stop, which ends its supervisor too, and waits for its lock.
+ */
+async function takeOver(dirs: StoreDirs, io: Io): Promise<void> {
+  const h = await dnsHealth(dirs);
+  if (h.state !== 'up' || h.manager !== 'supervisor') return;
+  io.err('taking over from the DNS server nsnet started on demand');
+  await request(dirs, { op: 'stop' }, 5000).catch(() => {});
+  for (let i = 0; i < 250 && (await dnsHealth(dirs)).state === 'up'; i++) await new Promise((r) => setTimeout(r, 20));
+}
