@@ -123,7 +123,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
         return 0;
       }
       case 'network inspect':
-        return inspectEach(io, p.args, (ref) => networkInspect(ctx, [ref]).then((o) => o[0]!));
+        return await inspectEach(io, p.args, (ref) => networkInspect(ctx, [ref]).then((o) => o[0]!));
       case 'network rm': {
         const removed = await networkRemove(ctx, p.args);
         if (!ctx.dryRun) removed.forEach((r) => io.out(r));
@@ -209,7 +209,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       }
       case 'inspect': {
         const type = flagString(f, 'type');
-        return inspectEach(io, p.args, (ref) => usingState(ctx, (s) => inspectOne(s, ref, type, ctx.etcNetns)));
+        return await inspectEach(io, p.args, (ref) => usingState(ctx, (s) => inspectOne(s, ref, type, ctx.etcNetns)));
       }
       default:
         throw new UsageError(`unknown command "${p.command}"`, p.command);
