@@ -95,14 +95,15 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
   try {
     await server.start();
   } catch (e) {
+    await host.close();
     if ((e as NodeJS.ErrnoException).code !== 'EBUSY') throw e;
     io.err(`Error: ${(e as Error).message}`);
     return DNS_LOCK_BUSY_STATUS;
-  } finally {
-    await host.close();
   }
+  // The host namespace stays open while serving: the firewall watcher and its repairs work there.
   await Promise.race([signal, server.stopRequested]);
   await server.stop();
+  await host.close();
   return 0;
 }
 
