@@ -52,6 +52,12 @@ Spec ReadSpec(const Napi::Object& o) {
   return s;
 }
 
+// Moves fd to 1024 and up, when the fd limit allows.
+void MoveHigh(UniqueFd& fd) {
+  int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
+  if (high >= 0) fd.Reset(high);
+}
+
 // On the namespace's thread: a socket, bound (and listening, for TCP).
 UniqueFd BindOne(const Spec& sp, int* portOut) {
   const char* op = "socketBind";
@@ -88,8 +94,7 @@ UniqueFd BindOne(const Spec& sp, int* portOut) {
   // select()s on its netlink socket, and glibc aborts the process when
   // FD_SET gets an fd >= 1024. So these live at 1024 and up when the
   // fd limit allows.
-  int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
-  if (high >= 0) fd.Reset(high);
+  MoveHigh(fd);
   return fd;
 }
 
@@ -101,6 +106,54 @@ Napi::Value BoundToJs(Napi::Env env, const Bound& b) {
 }
 
 }  // namespace
+
+// udpSocket(address) -> {fd, port}: a UDP socket in the caller's own
+// namespace, bound to address:0, so the kernel picks a random ephemeral port
+// (net.ipv4.ip_local_port_range). The DNS forwarder makes one per forwarded
+// query (RFC 5452: a source port an off-path attacker cannot guess), then
+// connects it with dgram's connect(). Synchronous, unlike the other verbs:
+// socket() and bind() in the calling thread's namespace never block, and a
+// trip through the thread pool per query would cost more than the work.
+// The fd lives at 1024 and up, as socketBind's: up to MAX_INFLIGHT of these
+// at once must not take the low fds libnftables' select() needs.
+Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "udpSocket needs an address");
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("address", info[0]);
+  auto addr = OptIp(o, "address");
+  if (!addr) throw Napi::TypeError::New(env, "udpSocket needs an IP address");
+  try {
+    const char* op = "udpSocket";
+    UniqueFd fd(::socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.Valid()) ThrowErrno("socket", op);
+    sockaddr_storage ss{};
+    socklen_t len;
+    if (addr->family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+      sin->sin_family = AF_INET;
+      std::memcpy(&sin->sin_addr, addr->bytes.data(), 4);
+      len = sizeof *sin;
+    } else {
+      auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+      sin6->sin6_family = AF_INET6;
+      std::memcpy(&sin6->sin6_addr, addr->bytes.data(), 16);
+      len = sizeof *sin6;
+    }
+    if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("bind", op);
+    sockaddr_storage got{};
+    socklen_t glen = sizeof got;
+    if (::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&got), &glen) < 0) ThrowErrno("getsockname", op);
+    MoveHigh(fd);
+    Bound b;
+    b.port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+                                            : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+    b.fd = fd.Release();
+    return BoundToJs(env, b);
+  } catch (const KernelError& e) {
+    throw e.ToJs(env);
+  }
+}
 
 // socketBind(nsFd, {type: "udp"|"tcp", address, port? = 0, backlog? = 511}) -> {fd, port}
 // socketBind(nsFd, {sockets: [{type, address, port?, backlog?}, ...], nft?}) -> [{fd, port}, ...]

@@ -6,8 +6,8 @@
 // The fd comes back to Node: adopt a UDP one with
 // `dgram.createSocket('udp4').bind({fd})`, a TCP one with
 // `net.createServer(...).listen({fd})`.
-import { native } from '../native.js';
-import { attempt } from './errors.js';
+import { native, type NativeError } from '../native.js';
+import { attempt, KernelError } from './errors.js';
 import type { Netns } from './netns.js';
 
 /**
@@ -34,4 +34,20 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
   return attempt(`binding ${what}${o.nft ? ' and applying nftables rules' : ''} in ${ns}`,
     `ip netns exec ${ns.name ?? '?'} <server> ${what}${o.nft ? ' && nft -f -' : ''}`,
     () => native().socketBind(ns.fd, { sockets, ...(o.nft !== undefined && { nft: o.nft }) }), o.for);
+}
+
+/**
+ * A UDP socket in this process's own namespace, bound to `address`:0: the
+ * kernel picks a random ephemeral port (net.ipv4.ip_local_port_range). Its fd
+ * is at 1024 or above, clear of the fds select()-based libraries need.
+ * Synchronous and cheap (socket + bind): the DNS forwarder makes one per query.
+ * Equivalent to: what `nc -u -p 0 ...` does before it connects.
+ */
+export function udpSocket(address = '0.0.0.0'): { fd: number; port: number } {
+  try {
+    return native().udpSocket(address);
+  } catch (e) {
+    if (typeof (e as { errno?: unknown }).errno === 'number') throw new KernelError(`binding udp socket ${address}:0`, e as NativeError, `nc -u -s ${address} -p 0`);
+    throw e;
+  }
 }
