@@ -16,16 +16,24 @@ function query(name, id) {
   return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
 }
 
-/** The A addresses of a reply (answers right after the question, names compressed or not). */
-function addresses(m, qlen) {
+/** The A addresses of a reply, whatever question it carries (a forged one may carry another). */
+function addresses(m) {
   const out = [];
-  let p = qlen;
-  for (let i = 0; i < m.readUInt16BE(6); i++) {
+  const skipName = (p) => {
     while (p < m.length && m[p] !== 0 && (m[p] & 0xc0) !== 0xc0) p += 1 + m[p];
-    p += m[p] === 0 ? 1 : 2;
-    const [type, rdlen] = [m.readUInt16BE(p), m.readUInt16BE(p + 8)];
-    if (type === 1 && rdlen === 4) out.push([...m.subarray(p + 10, p + 14)].join('.'));
-    p += 10 + rdlen;
+    return p + (m[p] === 0 ? 1 : 2);
+  };
+  try {
+    let p = 12;
+    for (let i = 0; i < m.readUInt16BE(4); i++) p = skipName(p) + 4;
+    for (let i = 0; i < m.readUInt16BE(6); i++) {
+      p = skipName(p);
+      const [type, rdlen] = [m.readUInt16BE(p), m.readUInt16BE(p + 8)];
+      if (type === 1 && rdlen === 4) out.push([...m.subarray(p + 10, p + 14)].join('.'));
+      p += 10 + rdlen;
+    }
+  } catch {
+    out.push('garbled');
   }
   return out;
 }
@@ -40,7 +48,7 @@ function resolve(name) {
       if (m.length < 12 || m.readUInt16BE(0) !== id) return;
       clearTimeout(t);
       s.close();
-      done(addresses(m, q.length));
+      done(addresses(m));
     });
     s.send(q, 53, '127.0.0.11');
   });
