@@ -182,37 +182,32 @@ export class Forwarder {
       return;
     }
     const upstream = p.upstreams[p.next++]!;
+    const id = randomId();
+    const query = withId(p.msg, id);
     const v6 = net.isIPv6(upstream);
     let sock: dgram.Socket;
     try {
-      sock = adopt(udpSocket(v6 ? '::' : '0.0.0.0').fd, v6);
+      // Bound, connected and sent in one call (the addon's udpSocket): the kernel filters the
+      // socket from before anything can arrive on it; dgram only reads it.
+      sock = adopt(udpSocket(v6 ? '::' : '0.0.0.0', { peer: upstream, peerPort: 53, send: query }).fd, v6);
     } catch (e) {
-      // Out of fds, say: this upstream is as good as silent.
+      // Out of fds, no route: this upstream is as good as silent.
+      this.stats.errors++;
       this.o.log?.(`forward to ${upstream}: ${(e as Error).message}`);
       this.sendNext(p);
       return;
     }
-    const id = randomId();
-    const query = withId(p.msg, id);
-    const sent: Sent = { id, question: query.subarray(HEADER, p.questionEnd), address: upstream, port: 53 };
+    this.stats.sent++;
     p.sock = sock;
-    p.sent = sent;
+    p.sent = { id, question: query.subarray(HEADER, p.questionEnd), address: upstream, port: 53 };
+    sock.on('message', (m, from) => this.onReply(p, sock, m, from));
     // An upstream that refuses (ICMP port unreachable, reported on a connected socket as
-    // ECONNREFUSED) or can't be reached is as good as silent: the next one is tried at once.
-    const failed = (e: Error) => {
+    // ECONNREFUSED) is as good as silent: the next one is tried at once.
+    sock.on('error', (e) => {
       if (p.sock !== sock) return;
       this.stats.errors++;
       this.o.log?.(`forward to ${upstream}: ${e.message}`);
       this.sendNext(p);
-    };
-    sock.on('message', (m, from) => this.onReply(p, sock, m, from));
-    sock.on('error', failed);
-    // Connected before the query leaves: from then on the kernel drops datagrams from elsewhere.
-    sock.connect(53, upstream, (err?: Error) => {
-      if (err) return failed(err);
-      if (p.sock !== sock) return;
-      this.stats.sent++;
-      sock.send(query, (e) => e && failed(e));
     });
     p.timer = setTimeout(() => {
       this.stats.timeouts++;

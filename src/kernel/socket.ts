@@ -38,16 +38,20 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
 
 /**
  * A UDP socket in this process's own namespace, bound to `address`:0: the
- * kernel picks a random ephemeral port (net.ipv4.ip_local_port_range). Its fd
- * is at 1024 or above, clear of the fds select()-based libraries need.
- * Synchronous and cheap (socket + bind): the DNS forwarder makes one per query.
- * Equivalent to: what `nc -u -p 0 ...` does before it connects.
+ * kernel picks a random ephemeral port (net.ipv4.ip_local_port_range). With
+ * `peer`, it is also connected to peer:peerPort (the kernel drops datagrams
+ * from anyone else) and `send` is sent on it, in the same call. Its fd is at
+ * 1024 or above, clear of the fds select()-based libraries need; adopt it with
+ * dgram's bind({fd}) to read. Synchronous and cheap: the DNS forwarder makes
+ * one per query.
+ * Equivalent to: `nc -u -p 0 PEER PEERPORT < SEND`.
  */
-export function udpSocket(address = '0.0.0.0'): { fd: number; port: number } {
+export function udpSocket(address = '0.0.0.0', o: { peer?: string; peerPort?: number; send?: Buffer } = {}): { fd: number; port: number } {
   try {
-    return native().udpSocket(address);
+    return native().udpSocket(address, o);
   } catch (e) {
-    if (typeof (e as { errno?: unknown }).errno === 'number') throw new KernelError(`binding udp socket ${address}:0`, e as NativeError, `nc -u -s ${address} -p 0`);
+    const to = o.peer ? ` to ${o.peer}:${o.peerPort ?? 0}` : '';
+    if (typeof (e as { errno?: unknown }).errno === 'number') throw new KernelError(`udp socket ${address}:0${to}`, e as NativeError, `nc -u -s ${address} -p 0${o.peer ? ` ${o.peer} ${o.peerPort ?? 0}` : ''}`);
     throw e;
   }
 }
