@@ -13,7 +13,7 @@ describe.skipIf(!built)('addon argument checks', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
       'netnsDelete', 'netnsOpen', 'nftApply', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
-      'sysctlRead', 'sysctlWrite', 'unixRequest', 'waitpid',
+      'sysctlRead', 'sysctlWrite', 'udpSocket', 'unixRequest', 'waitpid',
     ]);
   });
   test.each([
@@ -30,6 +30,9 @@ describe.skipIf(!built)('addon argument checks', () => {
     ['fd not a number', () => n.rtnlOpen('3' as never), /file descriptor/],
     ['negative index', () => n.linkGet(0, { index: -1 }), /index must be an integer/],
     ['spawn with a relative path', () => n.spawn({ argv: ['sh'] }), /absolute path/],
+    ['udpSocket with a bad address', () => n.udpSocket('10.0.0.256'), /not an IPv4 or IPv6 address/],
+    ['udpSocket sending with no peer', () => n.udpSocket('0.0.0.0', { send: Buffer.alloc(1) }), /with a peer/],
+    ['udpSocket with a bad peer port', () => n.udpSocket('0.0.0.0', { peer: '127.0.0.1', peerPort: 70000 }), /peerPort/],
     ['spawn joining and creating a PID namespace', () => n.spawn({ argv: ['/bin/true'], newPidns: true, joinPidns: '/proc/1/ns/pid' }), /exclude each other/],
   ])('%s: synchronous TypeError', (_name, call, message) => {
     expect(call).toThrow(message);
