@@ -1,6 +1,7 @@
 // nsnet's native addon: system calls and rtnetlink, nothing Docker-specific.
 //
-// Every verb is asynchronous and returns a Promise. Work that must happen
+// Every verb is asynchronous and returns a Promise (but udpSocket, a
+// socket()+bind() in the caller's namespace: see socket.cc). Work that must happen
 // inside a network namespace runs on a throwaway thread (in_netns.h); no
 // Node thread ever changes namespace. Failures reject with a KernelError
 // (error.h): errno, code, syscall, op and the kernel's extended-ack message.
@@ -25,6 +26,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"socketBind", SocketBindVerb},   {"flock", FlockVerb},
       {"spawn", SpawnVerb},             {"waitpid", WaitpidVerb},
       {"rlimitNofileRaise", RlimitNofileRaiseVerb}, {"unixRequest", UnixRequestVerb},
+      {"udpSocket", UdpSocketVerb},
   };
   for (const auto& [name, fn] : verbs) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

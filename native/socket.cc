@@ -52,6 +52,12 @@ Spec ReadSpec(const Napi::Object& o) {
   return s;
 }
 
+// Moves fd to 1024 and up, when the fd limit allows.
+void MoveHigh(UniqueFd& fd) {
+  int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
+  if (high >= 0) fd.Reset(high);
+}
+
 // On the namespace's thread: a socket, bound (and listening, for TCP).
 UniqueFd BindOne(const Spec& sp, int* portOut) {
   const char* op = "socketBind";
@@ -88,8 +94,7 @@ UniqueFd BindOne(const Spec& sp, int* portOut) {
   // select()s on its netlink socket, and glibc aborts the process when
   // FD_SET gets an fd >= 1024. So these live at 1024 and up when the
   // fd limit allows.
-  int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
-  if (high >= 0) fd.Reset(high);
+  MoveHigh(fd);
   return fd;
 }
 
@@ -101,6 +106,80 @@ Napi::Value BoundToJs(Napi::Env env, const Bound& b) {
 }
 
 }  // namespace
+
+// udpSocket(address, {peer?, peerPort?, send?}) -> {fd, port}: a UDP socket
+// in the caller's own namespace, bound to address:0, so the kernel picks a
+// random ephemeral port (net.ipv4.ip_local_port_range); with `peer`, also
+// connect()ed to peer:peerPort (the kernel then drops datagrams from anyone
+// else) and, with `send`, that datagram sent. The DNS forwarder makes one per
+// forwarded query (RFC 5452: a source port an off-path attacker cannot guess)
+// and adopts the fd with dgram's bind({fd}) to read the answer: connected
+// before anything arrives, sent in the same call. Synchronous, unlike the
+// other verbs: socket(), bind(), connect() and send() on UDP in the calling
+// thread's namespace never block, and a trip through the thread pool per
+// query would cost more than the work. The fd lives at 1024 and up, as
+// socketBind's: up to MAX_INFLIGHT of these at once must not take the low fds
+// libnftables' select() needs.
+Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsString()) throw Napi::TypeError::New(env, "udpSocket needs an address");
+  Napi::Object a = Napi::Object::New(env);
+  a.Set("address", info[0]);
+  auto addr = OptIp(a, "address");
+  if (!addr) throw Napi::TypeError::New(env, "udpSocket needs an IP address");
+  std::optional<IpAddr> peer;
+  int peerPort = 0;
+  Napi::Buffer<uint8_t> data;
+  if (info.Length() > 1 && info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    peer = OptIp(o, "peer");
+    peerPort = static_cast<int>(OptInt(o, "peerPort", 0, 65535).value_or(0));
+    Napi::Value d = o.Get("send");
+    if (!d.IsUndefined()) {
+      if (!d.IsBuffer() || !peer) throw Napi::TypeError::New(env, "send must be a Buffer, with a peer");
+      data = d.As<Napi::Buffer<uint8_t>>();
+    }
+  }
+  auto sockaddrOf = [](const IpAddr& ip, int port, sockaddr_storage* ss) -> socklen_t {
+    if (ip.family == AF_INET) {
+      auto* sin = reinterpret_cast<sockaddr_in*>(ss);
+      sin->sin_family = AF_INET;
+      sin->sin_port = htons(static_cast<uint16_t>(port));
+      std::memcpy(&sin->sin_addr, ip.bytes.data(), 4);
+      return sizeof *sin;
+    }
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(&sin6->sin6_addr, ip.bytes.data(), 16);
+    return sizeof *sin6;
+  };
+  try {
+    const char* op = "udpSocket";
+    UniqueFd fd(::socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.Valid()) ThrowErrno("socket", op);
+    sockaddr_storage ss{};
+    socklen_t len = sockaddrOf(*addr, 0, &ss);
+    if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("bind", op);
+    if (peer) {
+      sockaddr_storage ps{};
+      socklen_t plen = sockaddrOf(*peer, peerPort, &ps);
+      if (::connect(fd.Get(), reinterpret_cast<sockaddr*>(&ps), plen) < 0) ThrowErrno("connect", op);
+      if (!data.IsEmpty() && ::send(fd.Get(), data.Data(), data.Length(), 0) < 0) ThrowErrno("send", op);
+    }
+    sockaddr_storage got{};
+    socklen_t glen = sizeof got;
+    if (::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&got), &glen) < 0) ThrowErrno("getsockname", op);
+    MoveHigh(fd);
+    Bound b;
+    b.port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
+                                            : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);
+    b.fd = fd.Release();
+    return BoundToJs(env, b);
+  } catch (const KernelError& e) {
+    throw e.ToJs(env);
+  }
+}
 
 // socketBind(nsFd, {type: "udp"|"tcp", address, port? = 0, backlog? = 511}) -> {fd, port}
 // socketBind(nsFd, {sockets: [{type, address, port?, backlog?}, ...], nft?}) -> [{fd, port}, ...]

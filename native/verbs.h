@@ -1,4 +1,5 @@
-// The addon's whole surface: one function per verb, each returning a Promise.
+// The addon's whole surface: one function per verb, each returning a Promise
+// (but udpSocket: see socket.cc).
 // src/native.ts declares the same list as TypeScript types.
 #pragma once
 
@@ -29,6 +30,7 @@ Napi::Value NftApplyVerb(const Napi::CallbackInfo& info);
 Napi::Value NftTableGetVerb(const Napi::CallbackInfo& info);
 Napi::Value NftMonitorVerb(const Napi::CallbackInfo& info);
 Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
+Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info);  // synchronous
 Napi::Value FlockVerb(const Napi::CallbackInfo& info);
 Napi::Value SpawnVerb(const Napi::CallbackInfo& info);
 Napi::Value WaitpidVerb(const Napi::CallbackInfo& info);

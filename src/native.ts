@@ -151,6 +151,8 @@ export interface NativeAddon {
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
   /** Connects to a unix stream socket, sends `text`, resolves with the first line of the reply. */
   unixRequest(path: string, text: string, o?: { timeoutMs?: number }): Promise<string>;
+  /** Synchronous: a UDP socket in this process's namespace bound to address:0 (a random port), fd >= 1024; connected to `peer` and `send` sent, if given. */
+  udpSocket(address: string, o?: { peer?: string; peerPort?: number; send?: Buffer }): { fd: number; port: number };
 }
 
 export type NativeNftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';

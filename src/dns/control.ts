@@ -20,6 +20,7 @@ import type { Socket } from 'node:net';
 import path from 'node:path';
 import { native } from '../native.js';
 import type { StoreDirs } from '../state/store.js';
+import type { ForwardStats } from './forward.js';
 
 export const socketPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.sock');
 export const pidPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.pid');
@@ -35,7 +36,7 @@ export const DNS_LOCK_BUSY_STATUS = 75;
 export type DnsManager = 'supervisor' | 'systemd' | 'foreground' | 'in-process';
 
 export interface ControlRequest {
-  op: 'sync' | 'ping' | 'stop';
+  op: 'sync' | 'ping' | 'stop' | 'stats';
   /** For sync: the sandboxes that changed (their failures are the caller's). */
   ids?: string[];
   /** For sync: `ids` are being removed; let go of them without reading their records. */
@@ -45,6 +46,8 @@ export interface ControlReply {
   ok: boolean;
   error?: string;
   attached?: number;
+  /** For stats: the forwarder's counters (forward.ts). */
+  forwarder?: ForwardStats;
 }
 
 /**

@@ -9,7 +9,7 @@
 // listen({fd})). Each socket belongs to one
 // sandbox, so the socket a query arrives on says who is asking: a sandbox sees
 // only the names on its own networks (names.ts). Anything else is forwarded,
-// from the host's namespace, to the host's upstream servers.
+// from the host's namespace, to the host's upstream servers (forward.ts).
 //
 //   ip netns exec web dig @127.0.0.11 db          a name on a shared network
 //   ip netns exec web dig @127.0.0.11 +tcp db     the same over TCP
@@ -39,16 +39,15 @@ import { watchTables, type TablesWatch } from '../docker/firewall.js';
 import { hostResolvConf } from '../docker/host.js';
 import { repairTables } from '../docker/reconcile.js';
 import { lockPath, pidPath, socketPath, tryLock, type ControlReply, type ControlRequest, type DnsManager } from './control.js';
-import { buildAnswer, buildError, idOf, parseQuery, RCODE, TYPE, withId, type Query } from './message.js';
+import { Forwarder, type Reply } from './forward.js';
+import { buildAnswer, buildError, parseQuery, RCODE, TYPE } from './message.js';
 import { lookup, NameIndexer, rotate } from './names.js';
 import { DNS_ADDRESS, DNS_TABLE, dnsRedirect } from './redirect.js';
 import { parseResolvConf, sandboxUpstreams } from './resolv-conf.js';
 
-export const MAX_INFLIGHT = 1024;
-export const MAX_INFLIGHT_PER_SANDBOX = 256;
+export { MAX_INFLIGHT, MAX_INFLIGHT_PER_SANDBOX, UPSTREAM_TIMEOUT_MS } from './forward.js';
 export const MAX_TCP_PER_SANDBOX = 64;
 export const TCP_IDLE_MS = 10_000;
-export const UPSTREAM_TIMEOUT_MS = 2_000;
 
 interface Attachment {
   sandbox: SandboxRecord;
@@ -63,19 +62,7 @@ interface Attachment {
   upstreams: string[];
 }
 
-type Reply = (msg: Buffer) => void;
 type Bound = { fd: number; port: number };
-
-interface Pending {
-  att: Attachment;
-  query: Buffer;
-  clientId: number;
-  reply: Reply;
-  upstreams: string[];
-  next: number;
-  tcp: boolean;
-  timer?: NodeJS.Timeout;
-}
 
 export interface DnsServerOptions {
   log?: (line: string) => void;
@@ -93,8 +80,7 @@ export class DnsServer {
   private networks: NetworkRecord[] = [];
   private names = new NameIndexer();
   private rr = new Map<string, number>();
-  private forwarder!: dgram.Socket;
-  private pending = new Map<number, Pending>();
+  private readonly forwarder: Forwarder;
   private control?: net.Server;
   private syncing: Promise<ControlReply> = Promise.resolve({ ok: true });
   private lockFd = -1;
@@ -106,13 +92,15 @@ export class DnsServer {
    */
   readonly stopRequested = new Promise<void>((resolve) => (this.onStopRequest = resolve));
 
-  constructor(private readonly ctx: Context, private readonly o: DnsServerOptions = {}) {}
+  constructor(private readonly ctx: Context, private readonly o: DnsServerOptions = {}) {
+    this.forwarder = new Forwarder({ log: (l) => this.log(l), ...(o.debug && { debug: true }) });
+  }
 
   private log(line: string): void {
     this.o.log?.(`${new Date().toISOString()} ${line}`);
   }
 
-  /** Takes the single-instance lock, opens the forwarder and the control socket, attaches to every sandbox. */
+  /** Takes the single-instance lock, opens the control socket, attaches to every sandbox. */
   async start(): Promise<void> {
     const { dirs } = this.ctx;
     await fs.mkdir(dirs.runDir, { recursive: true });
@@ -143,11 +131,6 @@ export class DnsServer {
     // Two sockets per sandbox: make room for thousands of sandboxes.
     const limit = await native().rlimitNofileRaise();
     if (limit.soft < 4096) this.log(`open-file limit is ${limit.soft}: at most ~${Math.floor((limit.soft - 64) / 2)} sandboxes (raise LimitNOFILE / ulimit -n)`);
-    this.forwarder = dgram.createSocket('udp4');
-    this.forwarder.on('message', (msg) => this.onUpstreamReply(msg));
-    this.forwarder.on('error', (e) => this.log(`forwarder: ${e.message}`));
-    await new Promise<void>((resolve) => this.forwarder.bind(0, resolve));
-
     await this.sync();
     // The long-lived process puts nsnet's firewall back after a flush (docker/firewall.ts).
     // (Its ctx without `dns`: a repair here must not ask this very server to start.)
@@ -176,8 +159,7 @@ export class DnsServer {
     this.tablesWatch?.close();
     this.control?.close();
     for (const id of [...this.attachments.keys()]) await this.detach(id, false);
-    this.forwarder?.close();
-    for (const p of this.pending.values()) clearTimeout(p.timer);
+    this.forwarder.close();
     await fs.unlink(socketPath(this.ctx.dirs)).catch(() => {});
     await fs.unlink(pidPath(this.ctx.dirs)).catch(() => {});
     if (this.lockFd >= 0) closeSync(this.lockFd);
@@ -219,6 +201,7 @@ export class DnsServer {
       return { ok: false, error: 'bad request' };
     }
     if (req.op === 'ping') return { ok: true, attached: this.attachments.size };
+    if (req.op === 'stats') return { ok: true, attached: this.attachments.size, forwarder: this.forwarder.stats };
     if (req.op === 'sync') return this.sync(req.ids, req.gone).catch((e: Error) => ({ ok: false, error: e.message }));
     if (req.op === 'stop') return { ok: true, stop: true };
     return { ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` };
@@ -335,12 +318,7 @@ export class DnsServer {
     att.udp.close();
     att.tcp.close();
     for (const c of att.tcpConns) c.destroy();
-    for (const [qid, p] of this.pending) {
-      if (p.att === att) {
-        clearTimeout(p.timer);
-        this.pending.delete(qid);
-      }
-    }
+    this.forwarder.cancel(att);
     if (removeRules) {
       // The sandbox may be gone already (nsnet rm): then so are its rules.
       try {
@@ -423,106 +401,7 @@ export class DnsServer {
         reply(buildAnswer(q, msg, { rcode: RCODE.NXDOMAIN, answers: [] }));
         return;
       default:
-        this.forward(att, q, msg, reply, tcp);
+        this.forwarder.forward(att, q, msg, reply, tcp);
     }
   }
-
-  private forward(att: Attachment, q: Query, msg: Buffer, reply: Reply, tcp: boolean): void {
-    if (!att.upstreams.length || this.pending.size >= MAX_INFLIGHT || att.inflight >= MAX_INFLIGHT_PER_SANDBOX) {
-      reply(buildError(msg, RCODE.SERVFAIL)!);
-      return;
-    }
-    if (tcp) {
-      void this.forwardTcp(att, msg, reply);
-      return;
-    }
-    let id = 0;
-    for (let tries = 0; tries < 32; tries++) {
-      id = (Math.random() * 0x10000) | 0;
-      if (!this.pending.has(id)) break;
-    }
-    if (this.pending.has(id)) {
-      reply(buildError(msg, RCODE.SERVFAIL)!);
-      return;
-    }
-    const p: Pending = { att, query: withId(msg, id), clientId: q.id, reply, upstreams: att.upstreams, next: 0, tcp };
-    this.pending.set(id, p);
-    att.inflight++;
-    this.sendNext(id, p);
-  }
-
-  private sendNext(id: number, p: Pending): void {
-    if (p.next >= p.upstreams.length) {
-      this.finish(id, p);
-      const fail = buildError(withId(p.query, p.clientId), RCODE.SERVFAIL);
-      if (fail) p.reply(fail);
-      return;
-    }
-    const upstream = p.upstreams[p.next++]!;
-    this.forwarder.send(p.query, 53, upstream, (err) => {
-      if (err) this.log(`forward to ${upstream}: ${err.message}`);
-    });
-    p.timer = setTimeout(() => this.sendNext(id, p), UPSTREAM_TIMEOUT_MS);
-  }
-
-  private finish(id: number, p: Pending): void {
-    clearTimeout(p.timer);
-    if (this.pending.delete(id)) p.att.inflight--;
-  }
-
-  private onUpstreamReply(msg: Buffer): void {
-    if (msg.length < 12) return;
-    const id = idOf(msg);
-    const p = this.pending.get(id);
-    if (!p) return;
-    this.finish(id, p);
-    // The upstream's answer, NXDOMAIN and TC included, goes back as it came.
-    p.reply(withId(msg, p.clientId));
-  }
-
-  /** TCP queries go upstream over TCP (the client asked because a UDP answer was truncated). */
-  private async forwardTcp(att: Attachment, msg: Buffer, reply: Reply): Promise<void> {
-    att.inflight++;
-    try {
-      for (const upstream of att.upstreams) {
-        const answer = await tcpExchange(upstream, msg, UPSTREAM_TIMEOUT_MS).catch(() => undefined);
-        if (answer) {
-          reply(answer);
-          return;
-        }
-      }
-      const fail = buildError(msg, RCODE.SERVFAIL);
-      if (fail) reply(fail);
-    } finally {
-      att.inflight--;
-    }
-  }
-}
-
-function tcpExchange(server: string, msg: Buffer, timeoutMs: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const c = net.createConnection({ host: server, port: 53 });
-    const timer = setTimeout(() => {
-      c.destroy();
-      reject(new Error('timeout'));
-    }, timeoutMs);
-    let buf: Buffer = Buffer.alloc(0);
-    c.on('connect', () => {
-      const head = Buffer.alloc(2);
-      head.writeUInt16BE(msg.length);
-      c.write(Buffer.concat([head, msg]));
-    });
-    c.on('data', (d: Buffer) => {
-      buf = Buffer.concat([buf, d]);
-      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
-        clearTimeout(timer);
-        c.destroy();
-        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
-      }
-    });
-    c.on('error', (e) => {
-      clearTimeout(timer);
-      reject(e);
-    });
-  });
 }

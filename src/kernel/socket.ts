@@ -6,8 +6,8 @@
 // The fd comes back to Node: adopt a UDP one with
 // `dgram.createSocket('udp4').bind({fd})`, a TCP one with
 // `net.createServer(...).listen({fd})`.
-import { native } from '../native.js';
-import { attempt } from './errors.js';
+import { native, type NativeError } from '../native.js';
+import { attempt, KernelError } from './errors.js';
 import type { Netns } from './netns.js';
 
 /**
@@ -34,4 +34,24 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
   return attempt(`binding ${what}${o.nft ? ' and applying nftables rules' : ''} in ${ns}`,
     `ip netns exec ${ns.name ?? '?'} <server> ${what}${o.nft ? ' && nft -f -' : ''}`,
     () => native().socketBind(ns.fd, { sockets, ...(o.nft !== undefined && { nft: o.nft }) }), o.for);
+}
+
+/**
+ * A UDP socket in this process's own namespace, bound to `address`:0: the
+ * kernel picks a random ephemeral port (net.ipv4.ip_local_port_range). With
+ * `peer`, it is also connected to peer:peerPort (the kernel drops datagrams
+ * from anyone else) and `send` is sent on it, in the same call. Its fd is at
+ * 1024 or above, clear of the fds select()-based libraries need; adopt it with
+ * dgram's bind({fd}) to read. Synchronous and cheap: the DNS forwarder makes
+ * one per query.
+ * Equivalent to: `nc -u -p 0 PEER PEERPORT < SEND`.
+ */
+export function udpSocket(address = '0.0.0.0', o: { peer?: string; peerPort?: number; send?: Buffer } = {}): { fd: number; port: number } {
+  try {
+    return native().udpSocket(address, o);
+  } catch (e) {
+    const to = o.peer ? ` to ${o.peer}:${o.peerPort ?? 0}` : '';
+    if (typeof (e as { errno?: unknown }).errno === 'number') throw new KernelError(`udp socket ${address}:0${to}`, e as NativeError, `nc -u -s ${address} -p 0${o.peer ? ` ${o.peer} ${o.peerPort ?? 0}` : ''}`);
+    throw e;
+  }
 }

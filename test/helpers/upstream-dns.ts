@@ -4,6 +4,8 @@
 //   *.example.test       A 203.0.113.80
 //   big.example.test     40 A records (too big for 512 bytes: TC over UDP, whole over TCP)
 //   anything else        NXDOMAIN
+// It logs the source port of every UDP query (what `tcpdump -ni any udp port 53`
+// would show), and can answer late (`delayMs`) to hold a query in flight.
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { socketBind, type Netns } from '../../src/index.js';
@@ -12,7 +14,17 @@ import { WAN } from './wan.js';
 
 export interface Upstream {
   queries: string[];
+  /** Each UDP query as it arrived: its name and the forwarder's source port. */
+  sources: { name: string; port: number }[];
+  /** How long UDP answers wait (ms); may be changed at any time. */
+  delayMs: number;
   close(): Promise<void>;
+}
+
+export interface UpstreamOptions {
+  delayMs?: number;
+  /** Called as each UDP query arrives, before it is answered. */
+  onQuery?: (q: { name: string; port: number }) => void;
 }
 
 function answer(msg: Buffer, tcp: boolean, log: string[]): Buffer | undefined {
@@ -29,14 +41,26 @@ function answer(msg: Buffer, tcp: boolean, log: string[]): Buffer | undefined {
   return buildAnswer(q, msg, { rcode: RCODE.NXDOMAIN, answers: [] });
 }
 
-export async function startUpstream(wan: Netns): Promise<Upstream> {
+export async function startUpstream(wan: Netns, o: UpstreamOptions = {}): Promise<Upstream> {
   const queries: string[] = [];
+  const sources: Upstream['sources'] = [];
+  const timers = new Set<NodeJS.Timeout>();
+  const up: Upstream = { queries, sources, delayMs: o.delayMs ?? 0, close: async () => {} };
   const u = await socketBind(wan, { type: 'udp', address: WAN.dns, port: 53 });
   const t = await socketBind(wan, { type: 'tcp', address: WAN.dns, port: 53 });
   const udp = dgram.createSocket('udp4');
   udp.on('message', (msg, r) => {
     const out = answer(msg, false, queries);
-    if (out) udp.send(out, r.port, r.address);
+    if (!out) return;
+    const q = { name: queries[queries.length - 1]!.slice(4), port: r.port };
+    sources.push(q);
+    o.onQuery?.(q);
+    if (!up.delayMs) return void udp.send(out, r.port, r.address);
+    const t = setTimeout(() => {
+      timers.delete(t);
+      udp.send(out, r.port, r.address);
+    }, up.delayMs);
+    timers.add(t);
   });
   await new Promise<void>((res) => udp.bind({ fd: u.fd }, res));
   const tcp = net.createServer((c) => {
@@ -56,11 +80,10 @@ export async function startUpstream(wan: Netns): Promise<Upstream> {
     c.on('error', () => {});
   });
   await new Promise<void>((res) => tcp.listen({ fd: t.fd }, res));
-  return {
-    queries,
-    close: async () => {
-      udp.close();
-      await new Promise((res) => tcp.close(res));
-    },
+  up.close = async () => {
+    for (const t of timers) clearTimeout(t);
+    udp.close();
+    await new Promise((res) => tcp.close(res));
   };
+  return up;
 }

@@ -1,0 +1,302 @@
+// The forwarder: names the embedded server does not know go, from the host's
+// namespace, to the upstream servers, hardened as RFC 5452 asks of a stub
+// resolver, so nobody can answer in the upstream's place:
+//
+// - each query goes out on a UDP socket of its own, bound to a random port the
+//   kernel picks (net.ipv4.ip_local_port_range) and connect()ed to the
+//   upstream's address and port 53: the kernel itself drops datagrams from any
+//   other source, and the port lives only as long as the query;
+// - its id comes from a cryptographic random source (node:crypto);
+// - a reply is accepted only from that upstream's address and port, on that
+//   socket, with that id and the same question (QDCOUNT 1, QNAME compared
+//   case-insensitively as RFC 4343 says, QTYPE, QCLASS): acceptReply, pure.
+//   Anything else is dropped and counted (stats; `nsnet dns --debug` logs each).
+//
+//   ss -uanp | grep ':53 '           one socket per query in flight, peer <upstream>:53
+//   tcpdump -ni any udp port 53      a different source port on every query
+//
+// So a forged answer must guess a 16-bit id *and* a ~15-bit port while the
+// query is in flight, and come from the upstream's address. Over TCP (after a
+// truncated answer) the kernel's connection does the same: unchanged.
+//
+// Be aware:
+// - At most MAX_INFLIGHT queries at once (Docker's 1024), MAX_INFLIGHT_PER_SANDBOX per sandbox;
+//   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses), then the next one is tried on a new
+//   socket, and the old one is closed (so a query holds one fd at a time). No answer: SERVFAIL.
+// - The sockets' fds live at 1024 and up (udpSocket in kernel/socket.ts): a thousand of them must
+//   not take the low fds libnftables' select() needs.
+import { randomFillSync } from 'node:crypto';
+import { closeSync } from 'node:fs';
+import dgram from 'node:dgram';
+import net from 'node:net';
+import { udpSocket } from '../kernel/socket.js';
+import { buildError, RCODE, withId, type Query } from './message.js';
+
+export const MAX_INFLIGHT = 1024;
+export const MAX_INFLIGHT_PER_SANDBOX = 256;
+export const UPSTREAM_TIMEOUT_MS = 2_000;
+
+export type Reply = (msg: Buffer) => void;
+
+/** Who asks (a sandbox's attachment): its upstreams, and its queries in flight, counted here. */
+export interface Asker {
+  upstreams: string[];
+  inflight: number;
+}
+
+/** One query as it went out. */
+export interface Sent {
+  id: number;
+  /** The question as sent, in wire form: QNAME, QTYPE, QCLASS. */
+  question: Buffer;
+  /** Where it went. */
+  address: string;
+  port: number;
+}
+
+/** Why a reply was dropped. */
+export const DROP_REASONS = ['source-address', 'source-port', 'malformed', 'not-response', 'id', 'qdcount', 'name', 'type', 'class'] as const;
+export type DropReason = (typeof DROP_REASONS)[number];
+
+export interface ForwardStats {
+  /** Queries sent upstream over UDP (a retry to the next upstream counts again). */
+  sent: number;
+  accepted: number;
+  /** Upstreams that did not answer in time. */
+  timeouts: number;
+  /** Upstreams that refused (ICMP port unreachable) or could not be reached. */
+  errors: number;
+  /** Replies that reached a query's socket and were not accepted, by reason. */
+  dropped: Record<DropReason, number>;
+}
+
+const HEADER = 12;
+
+/** ASCII letters folded to lower case (RFC 4343); length bytes (<= 63) are never letters. */
+const fold = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
+
+/**
+ * Whether `reply`, received from `from`, answers `sent`. Pure; never throws.
+ * Checked in the order a forger gets them wrong: source, shape, QR, id, question.
+ */
+export function acceptReply(sent: Sent, from: { address: string; port: number }, reply: Buffer): 'ok' | DropReason {
+  if (from.address.toLowerCase() !== sent.address.toLowerCase()) return 'source-address';
+  if (from.port !== sent.port) return 'source-port';
+  if (reply.length < HEADER) return 'malformed';
+  if (!(reply[2]! & 0x80)) return 'not-response';
+  if (((reply[0]! << 8) | reply[1]!) !== sent.id) return 'id';
+  if (reply[4] !== 0 || reply[5] !== 1) return 'qdcount';
+  const q = sent.question;
+  if (reply.length < HEADER + q.length) return 'malformed';
+  // Byte by byte over the sent name: equal after folding means the same labels (a length byte
+  // can't fold to or from a letter), and its final 0 ends both names at the same place.
+  const nameEnd = q.length - 4;
+  for (let i = 0; i < nameEnd; i++) if (fold(reply[HEADER + i]!) !== fold(q[i]!)) return 'name';
+  if (reply[HEADER + nameEnd] !== q[nameEnd] || reply[HEADER + nameEnd + 1] !== q[nameEnd + 1]) return 'type';
+  if (reply[HEADER + nameEnd + 2] !== q[nameEnd + 2] || reply[HEADER + nameEnd + 3] !== q[nameEnd + 3]) return 'class';
+  return 'ok';
+}
+
+// Query ids: 2 bytes each from a buffer refilled by the kernel's CSPRNG (one getrandom per 1024 ids).
+const ids = Buffer.allocUnsafe(2048);
+let idAt = ids.length;
+
+/** A query id from a cryptographic random source. */
+export function randomId(): number {
+  if (idAt >= ids.length) {
+    randomFillSync(ids);
+    idAt = 0;
+  }
+  const id = (ids[idAt]! << 8) | ids[idAt + 1]!;
+  idAt += 2;
+  return id;
+}
+
+interface Pending {
+  asker: Asker;
+  /** The client's query, as it came. */
+  msg: Buffer;
+  questionEnd: number;
+  reply: Reply;
+  upstreams: string[];
+  next: number;
+  timer?: NodeJS.Timeout;
+  sock?: dgram.Socket;
+  sent?: Sent;
+}
+
+export interface ForwarderOptions {
+  log?: (line: string) => void;
+  debug?: boolean;
+}
+
+export class Forwarder {
+  private pending = new Set<Pending>();
+  readonly stats: ForwardStats = {
+    sent: 0, accepted: 0, timeouts: 0, errors: 0,
+    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+  };
+
+  constructor(private readonly o: ForwarderOptions = {}) {}
+
+  /** UDP queries in flight. */
+  get inflight(): number {
+    return this.pending.size;
+  }
+
+  /**
+   * Forwards `msg` (parsed as `q`) for `asker`; `reply` gets the upstream's answer
+   * (with the client's id), or SERVFAIL - once, unless cancel() comes first.
+   */
+  forward(asker: Asker, q: Query, msg: Buffer, reply: Reply, tcp: boolean): void {
+    if (!asker.upstreams.length || this.pending.size >= MAX_INFLIGHT || asker.inflight >= MAX_INFLIGHT_PER_SANDBOX) {
+      reply(buildError(msg, RCODE.SERVFAIL)!);
+      return;
+    }
+    if (tcp) {
+      void this.forwardTcp(asker, msg, reply);
+      return;
+    }
+    const p: Pending = { asker, msg, questionEnd: q.questionEnd, reply, upstreams: asker.upstreams, next: 0 };
+    this.pending.add(p);
+    asker.inflight++;
+    this.sendNext(p);
+  }
+
+  /** Forgets every query of `asker` (a sandbox going away), without replying. */
+  cancel(asker: Asker): void {
+    for (const p of this.pending) if (p.asker === asker) this.finish(p);
+  }
+
+  /** Forgets every query and closes every socket. */
+  close(): void {
+    for (const p of this.pending) this.finish(p);
+  }
+
+  private sendNext(p: Pending): void {
+    this.closeSocket(p);
+    if (p.next >= p.upstreams.length) {
+      this.finish(p);
+      const fail = buildError(p.msg, RCODE.SERVFAIL);
+      if (fail) p.reply(fail);
+      return;
+    }
+    const upstream = p.upstreams[p.next++]!;
+    const id = randomId();
+    const query = withId(p.msg, id);
+    const v6 = net.isIPv6(upstream);
+    let sock: dgram.Socket;
+    try {
+      // Bound, connected and sent in one call (the addon's udpSocket): the kernel filters the
+      // socket from before anything can arrive on it; dgram only reads it.
+      sock = adopt(udpSocket(v6 ? '::' : '0.0.0.0', { peer: upstream, peerPort: 53, send: query }).fd, v6);
+    } catch (e) {
+      // Out of fds, no route: this upstream is as good as silent.
+      this.stats.errors++;
+      this.o.log?.(`forward to ${upstream}: ${(e as Error).message}`);
+      this.sendNext(p);
+      return;
+    }
+    this.stats.sent++;
+    p.sock = sock;
+    p.sent = { id, question: query.subarray(HEADER, p.questionEnd), address: upstream, port: 53 };
+    sock.on('message', (m, from) => this.onReply(p, sock, m, from));
+    // An upstream that refuses (ICMP port unreachable, reported on a connected socket as
+    // ECONNREFUSED) is as good as silent: the next one is tried at once.
+    sock.on('error', (e) => {
+      if (p.sock !== sock) return;
+      this.stats.errors++;
+      this.o.log?.(`forward to ${upstream}: ${e.message}`);
+      this.sendNext(p);
+    });
+    p.timer = setTimeout(() => {
+      this.stats.timeouts++;
+      this.sendNext(p);
+    }, UPSTREAM_TIMEOUT_MS);
+  }
+
+  private onReply(p: Pending, sock: dgram.Socket, msg: Buffer, from: dgram.RemoteInfo): void {
+    if (p.sock !== sock || !p.sent) return;
+    const verdict = acceptReply(p.sent, from, msg);
+    if (verdict !== 'ok') {
+      this.stats.dropped[verdict]++;
+      if (this.o.debug) this.o.log?.(`forward: dropped a reply from ${from.address}:${from.port} (${verdict})`);
+      return;
+    }
+    this.stats.accepted++;
+    this.finish(p);
+    // The upstream's answer, NXDOMAIN and TC included, goes back as it came.
+    p.reply(withId(msg, (p.msg[0]! << 8) | p.msg[1]!));
+  }
+
+  private closeSocket(p: Pending): void {
+    clearTimeout(p.timer);
+    if (p.sock) {
+      p.sock.close();
+      p.sock = undefined;
+    }
+  }
+
+  private finish(p: Pending): void {
+    this.closeSocket(p);
+    if (this.pending.delete(p)) p.asker.inflight--;
+  }
+
+  /** TCP queries go upstream over TCP (the client asked because a UDP answer was truncated). */
+  private async forwardTcp(asker: Asker, msg: Buffer, reply: Reply): Promise<void> {
+    asker.inflight++;
+    try {
+      for (const upstream of asker.upstreams) {
+        const answer = await tcpExchange(upstream, msg, UPSTREAM_TIMEOUT_MS).catch(() => undefined);
+        if (answer) {
+          reply(answer);
+          return;
+        }
+      }
+      const fail = buildError(msg, RCODE.SERVFAIL);
+      if (fail) reply(fail);
+    } finally {
+      asker.inflight--;
+    }
+  }
+}
+
+/** A dgram socket over `fd`; the fd is closed if dgram can't take it. */
+function adopt(fd: number, v6: boolean): dgram.Socket {
+  try {
+    const s = dgram.createSocket(v6 ? 'udp6' : 'udp4');
+    s.bind({ fd });
+    return s;
+  } catch (e) {
+    closeSync(fd);
+    throw e;
+  }
+}
+
+function tcpExchange(server: string, msg: Buffer, timeoutMs: number): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const c = net.createConnection({ host: server, port: 53 });
+    const timer = setTimeout(() => {
+      c.destroy();
+      reject(new Error('timeout'));
+    }, timeoutMs);
+    let buf: Buffer = Buffer.alloc(0);
+    c.on('connect', () => {
+      const head = Buffer.alloc(2);
+      head.writeUInt16BE(msg.length);
+      c.write(Buffer.concat([head, msg]));
+    });
+    c.on('data', (d: Buffer) => {
+      buf = Buffer.concat([buf, d]);
+      if (buf.length >= 2 && buf.length >= 2 + buf.readUInt16BE(0)) {
+        clearTimeout(timer);
+        c.destroy();
+        resolve(buf.subarray(2, 2 + buf.readUInt16BE(0)));
+      }
+    });
+    c.on('error', (e) => {
+      clearTimeout(timer);
+      reject(e);
+    });
+  });
+}
