@@ -53,6 +53,11 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (debug && e.equivalent) io.err(`  equivalent: ${e.equivalent}`);
       return runExit ?? 1;
     }
+    if ((e as { kind?: string }).kind === 'DamagedState') {
+      // A damaged state file (src/state/damaged.ts): its path, what is wrong, the way out.
+      io.err(`Error: ${(e as Error).message}`);
+      return runExit ?? (e as { exitCode: number }).exitCode;
+    }
     if (e instanceof NsnetError) {
       io.err(`Error: ${e.message}`);
       if (debug && e.cause) io.err(`  cause: ${String((e.cause as Error).message ?? e.cause)}`);

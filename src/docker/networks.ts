@@ -17,6 +17,7 @@ import { isExists, isNotFound } from '../kernel/errors.js';
 import { linkDel, linkGet, type Link } from '../kernel/link.js';
 import { sysctlSet } from '../kernel/sysctl.js';
 import { parsePrefix } from '../net/ip.js';
+import { parseIpv4Block } from '../net/subnet-pool.js';
 import { bridgeMac } from '../net/mac.js';
 import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
@@ -26,21 +27,47 @@ import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove, 
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
+import { cleanStaleCreates, damagedOn, readableNetworks, wireRepairs } from './repair.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
-/** Runs `fn` on the state under the lock, with the built-in networks present. */
+/**
+ * Runs `fn` on the state under the lock, with the built-in networks present
+ * (made on first use; not over a damaged networks.json), its indexes
+ * rebuilding themselves from the records when damaged (repair.ts), and the
+ * creates whose process died undone first.
+ */
 export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> | T): Promise<T> {
-  return withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
-    if (!s.networks.some((n) => n.builtin)) {
+  const cleaned: string[] = [];
+  const out = await withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
+    wireRepairs(ctx, s);
+    if (!ctx.dryRun) cleaned.push(...await cleanStaleCreates(ctx, s));
+    if (!s.networksDamaged && !s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
-      s.networks.unshift(...builtinNetworks(s, reserved));
+      const builtins = builtinNetworks(s, reserved);
+      s.networks.unshift(...builtins);
+      for (const n of builtins) if (n.subnet) createBitmap(s, n);
     }
     return fn(s);
   }, { commit: !ctx.dryRun || ctx.scratchState === true });
+  // The DNS server lets go of what it held in their namespaces.
+  if (cleaned.length) await ctx.dns?.sync(false, cleaned).catch(() => {});
+  return out;
+}
+
+/** A bridge network's subnet as the bitmap wants it. */
+export function subnetBlock(n: NetworkRecord): { base: number; size: number } {
+  const b = parseIpv4Block(n.subnet!);
+  return { base: b.network, size: b.size };
+}
+
+/** A new network's empty address bitmap: from then on, a missing one means a lost one (rebuilt from the records). */
+function createBitmap(s: State, n: NetworkRecord): void {
+  const { base, size } = subnetBlock(n);
+  s.addresses.create(n.id, base, size);
 }
 
 /** A network by name, full id or unique id prefix, as Docker resolves them. */
-export function findNetwork(s: State, ref: string): NetworkRecord {
+export function findNetwork(s: { networks: NetworkRecord[] }, ref: string): NetworkRecord {
   const byName = s.networks.find((n) => n.name === ref);
   if (byName) return byName;
   const byId = s.networks.filter((n) => n.id.startsWith(ref));
@@ -128,6 +155,7 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     if (ctx.dryRun) ctx.plannedTables = true;
     await runSteps([...(tables ? [tables] : []), ...bridgeSteps(ctx, network)], ctx.observe, ctx.dryRun);
     s.networks.push(network);
+    createBitmap(s, network);
     return network;
   });
 }
@@ -135,11 +163,24 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
 /** Removes networks; each one that can't be removed is reported, the others still go. */
 export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
   return forEachRef(refs, (ref) => usingState(ctx, async (s) => {
-    const n = findNetwork(s, ref);
+    // A damaged networks.json: the networks that can still be read of it (rm of what it lists keeps working).
+    const nets = readableNetworks(ctx, s);
+    let n: NetworkRecord;
+    try {
+      n = findNetwork({ networks: nets }, ref);
+    } catch (e) {
+      if (s.networksDamaged && e instanceof NsnetError && e.kind === 'NotFound') throw s.networksDamaged;
+      throw e;
+    }
     if (n.builtin) throw new NsnetError('Conflict', `${n.name} is a pre-defined network and cannot be removed`);
-    if (await s.addresses.anyUsed(n.id)) {
-      const users = (await s.sandboxes.all()).filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
-      throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
+    const sub = subnetBlock(n);
+    if (await s.addresses.anyUsed(n.id, sub.base, sub.size)) {
+      const { records, damaged } = await s.sandboxes.scan();
+      const users = records.filter((sb) => sb.endpoints.some((e) => e.networkId === n.id)).map((u) => u.name);
+      for (const d of damaged) if (await damagedOn(d, { id: n.id, ...sub })) users.push(`${d.name} (its record is damaged: "nsnet rm -f ${d.name}" removes it)`);
+      if (users.length) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.join(', ')})`);
+      // Addresses marked in use that no record (readable or damaged) and no namespace holds: a stale bitmap.
+      ctx.warn(`nsnet: ${s.addresses.file(n.id)} marks addresses in use that no sandbox holds; removing network ${n.name} anyway`);
     }
     if (ctx.dryRun) {
       await ctx.observe?.({
@@ -164,7 +205,12 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    s.networks = s.networks.filter((x) => x.id !== n.id);
+    if (s.networksDamaged) {
+      const kept = s.replaceDamagedNetworks(nets.filter((x) => x.id !== n.id));
+      ctx.warn(`nsnet: kept the damaged ${s.networksDamaged.path} as ${kept}, and wrote the ${nets.length - 1} network(s) that could still be read of it; "nsnet system reconcile" recovers the others from the kernel and the sandbox records`);
+    } else {
+      s.networks = s.networks.filter((x) => x.id !== n.id);
+    }
     await s.addresses.drop(n.id);
   }));
 }
@@ -184,7 +230,11 @@ export function networkInspect(ctx: Context, refs: string[]): Promise<object[]> 
 export async function networkPrune(ctx: Context): Promise<string[]> {
   const unused = await usingState(ctx, async (s) => {
     const names: string[] = [];
-    for (const n of s.networks) if (!n.builtin && !(await s.addresses.anyUsed(n.id))) names.push(n.name);
+    for (const n of s.networks) {
+      if (n.builtin || !n.subnet) continue;
+      const { base, size } = subnetBlock(n);
+      if (!(await s.addresses.anyUsed(n.id, base, size))) names.push(n.name);
+    }
     return names;
   });
   return unused.length ? networkRemove(ctx, unused) : [];
