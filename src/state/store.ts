@@ -15,7 +15,7 @@ import path from 'node:path';
 import { damagedCopyName, DamagedStateError, keepDamaged, RECONCILE_HINT } from './damaged.js';
 import { withLock } from './lock.js';
 import { AddressBits, PortClaims, RecordFiles } from './sandbox-store.js';
-import { networkProblem, networksProblem, parseState } from './validate.js';
+import { networksProblem, parseState, salvageNetworks } from './validate.js';
 
 export interface StoreDirs {
   dataDir: string;
@@ -65,47 +65,6 @@ export function readNetworks<N extends { id: string; builtin?: boolean }>(dirs: 
     if (lost.length) return damaged(`lists ${p.value.length ? 'no built-in networks' : 'no networks'}, while ${path.join(dirs.runDir, 'ipam')} holds the address maps of ${lost.length} network(s) it doesn't list`, p.value);
   }
   return { networks: p.value, salvaged: [] };
-}
-
-/**
- * The networks that can still be read from a damaged networks.json: each
- * complete, well-shaped object of the top-level list (a file cut short keeps
- * the ones before the cut). Pure.
- */
-export function salvageNetworks<N>(text: string): N[] {
-  const out: N[] = [];
-  let depth = 0;
-  let start = -1;
-  let inString = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (inString) {
-      if (c === '\\') i++;
-      else if (c === '"') inString = false;
-      continue;
-    }
-    if (c === '"') inString = true;
-    else if (c === '{' || c === '[') {
-      depth++;
-      if (c === '{' && depth === 2) start = i;
-    } else if (c === '}' || c === ']') {
-      if (c === '}' && depth === 2 && start >= 0) {
-        try {
-          const v = JSON.parse(text.slice(start, i + 1)) as unknown;
-          if (!networkProblem(v)) out.push(v as N);
-        } catch {
-          // not a whole object
-        }
-        start = -1;
-      }
-      depth--;
-    }
-  }
-  const ids = new Set<string>();
-  return out.filter((n) => {
-    const id = (n as { id: string }).id;
-    return ids.has(id) ? false : (ids.add(id), true);
-  });
 }
 
 /**
