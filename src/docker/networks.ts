@@ -177,7 +177,7 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
     if (await s.addresses.anyUsed(n.id, sub.base, sub.size)) {
       const { records, damaged } = await s.sandboxes.scan();
       const users = records.filter((sb) => sb.endpoints.some((e) => e.networkId === n.id)).map((u) => u.name);
-      for (const d of damaged) if (await damagedOn(d, { id: n.id, ...sub })) users.push(`${d.name} (its record is damaged: "nsnet rm -f ${d.name}" removes it)`);
+      for (const d of damaged) if (await damagedOn(d, { id: n.id, ...sub })) users.push(`${d.name} (its record ${d.path} is damaged: "nsnet rm -f ${d.name}" removes it)`);
       if (users.length) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.join(', ')})`);
       // Addresses marked in use that no record (readable or damaged) and no namespace holds: a stale bitmap.
       ctx.warn(`nsnet: ${s.addresses.file(n.id)} marks addresses in use that no sandbox holds; removing network ${n.name} anyway`);

@@ -203,8 +203,10 @@ export async function reconcileState(ctx: Context, o: { dryRun?: boolean } = {})
     }
     if (s.networksDamaged) {
       const d = s.networksDamaged;
+      const { existsSync } = await import('node:fs');
+      const there = existsSync(d.path);
       const kept = dry ? damagedCopyName(d.path) : s.replaceDamagedNetworks(list);
-      repaired.push(`${d.path}: ${d.problem}; ${did('kept it as', 'would keep it as')} ${kept} and ${did('rebuilt', 'rebuild')} it with ${list.length} network(s): ${known.length} read from it${lines.length ? `, and ${lines.join('; ')}` : ''}`);
+      repaired.push(`${d.path}: ${d.problem}; ${there ? `${did('kept it as', 'would keep it as')} ${kept} and ` : ''}${did('rebuilt', 'would rebuild')} it with ${list.length} network(s): ${known.length} read from it${lines.length ? `, and ${lines.join('; ')}` : ''}`);
     } else if (lines.length) {
       if (!dry) s.networks = list;
       repaired.push(`${path(ctx)}: ${did('added', 'would add')} ${lines.join('; ')}`);

@@ -67,7 +67,7 @@ export async function damagedHoldings(d: DamagedRecord) {
   const sal = d.text ? salvageRecord(d.text) : { endpoints: [] };
   const kernel = await namespaceAddresses(d.name);
   const recorded = sal.endpoints.filter((e) => e.ip).map((e) => ipv4ToInt(e.ip!));
-  return { sal, id: d.id ?? sal.id, addresses: [...new Set([...recorded, ...kernel])], networkIds: new Set(sal.endpoints.map((e) => e.networkId)) };
+  return { sal, id: d.id ?? sal.id as string | undefined, addresses: [...new Set([...recorded, ...kernel])], networkIds: new Set(sal.endpoints.map((e) => e.networkId)) };
 }
 
 /** Does a damaged record hold an address of this network (by its text, or its namespace's addresses)? */
@@ -142,6 +142,8 @@ export function bitmapSubnets(ctx: Context, s: State): Map<string, { base: numbe
  */
 export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): Promise<string | undefined> {
   const h = await damagedHoldings(d);
+  // A record too damaged to say its id: the id index still does (one read per sandbox: the rare path).
+  h.id ??= (await s.sandboxes.idsNaming(d.name))[0];
   if (h.sal.pid && h.sal.pidStart && processAlive(h.sal.pid, h.sal.pidStart)) {
     try {
       process.kill(h.sal.pid, 'SIGKILL');

@@ -149,6 +149,13 @@ export class RecordFiles<R extends RecordLike> {
     return (await readOrUndefined(path.join(this.dir, 'ids', id)))?.trim() || undefined;
   }
 
+  /** The ids the index gives a name (reads the whole index: for removing a record that no longer says its id). */
+  async idsNaming(name: string): Promise<string[]> {
+    const out: string[] = [];
+    for (const id of listDir(path.join(this.dir, 'ids'))) if (/^[0-9a-f]{64}$/.test(id) && (await this.indexedName(id)) === name) out.push(id);
+    return out;
+  }
+
   /** Full ids starting with `prefix` (reads the id index: for `nsnet rm 3f2a`-style references). */
   async idsWithPrefix(prefix: string): Promise<string[]> {
     if (!/^[0-9a-f]+$/.test(prefix)) return [];
@@ -259,11 +266,8 @@ export class RecordFiles<R extends RecordLike> {
     for (const [name, id] of this.dropped) {
       fsSync.rmSync(this.file(name), { force: true });
       fsSync.rmSync(path.join(this.dir, 'creating', name), { force: true });
-      const ids = id ? [id] : [];
-      if (!id) {
-        // The record said nothing readable about its id: find the index entries naming it (rare: a repair).
-        for (const i of listDir(path.join(this.dir, 'ids'))) if ((await this.indexedName(i)) === name) ids.push(i);
-      }
+      // The record said nothing readable about its id: the index entries naming it (rare: a repair).
+      const ids = id ? [id] : await this.idsNaming(name);
       for (const i of ids) if ((await this.indexedName(i)) === name) fsSync.rmSync(path.join(this.dir, 'ids', i), { force: true });
     }
     this.dirty.clear();
