@@ -8,10 +8,12 @@
 //
 // One fake machine per damaged file, the damage kinds in turn on it; the four
 // machines run side by side.
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { expect, test } from 'vitest';
 import type { Context } from '../../src/docker/context.js';
+import { processStart } from '../../src/docker/proc.js';
 import { reconcileState } from '../../src/docker/reconcile-state.js';
 import { netnsOpen } from '../../src/kernel/netns.js';
 import { bitmapAddresses, bitmapHeader, decodeBitmap } from '../../src/state/bitmap.js';
@@ -239,4 +241,45 @@ describeKernel('damaged state files (kernel)', () => {
       await m.h.cleanup();
     }
   }, 180_000);
+});
+
+describeKernel('creates whose process died (kernel)', () => {
+  test('the next command undoes a create whose process is gone, and leaves one in progress alone', async () => {
+    const h = await TestHost.make(tag());
+    try {
+      const net = `n-${h.tag}`;
+      const [x, y] = [h.sb('x'), h.sb('y')];
+      await h.ok(['network', 'create', '--subnet', '10.59.0.0/24', net]);
+      await h.ok(['create', '--name', x, '--network', net, '-p', `${PORT + 1}:80`]);
+      await h.ok(['create', '--name', y, '--network', net]);
+      const run = path.join(h.root, 'run');
+      // x: left "creating" by a process that has exited; y: "creating" by this (live) process.
+      const dead = spawnSync('true').pid!;
+      const creating = (name: string, by: { pid: number; start: string }) => {
+        const file = path.join(run, 'sandboxes', `${name}.json`);
+        writeFileSync(file, JSON.stringify({ ...JSON.parse(readFileSync(file, 'utf8')), status: 'creating', createdBy: by }));
+        mkdirSync(path.join(run, 'creating'), { recursive: true });
+        writeFileSync(path.join(run, 'creating', name), JSON.stringify(by));
+      };
+      creating(x, { pid: dead, start: '1' });
+      creating(y, { pid: process.pid, start: processStart(process.pid)! });
+      const ps = await h.nsnet(['ps', '-a', '--format', 'json']);
+      expect(ps.code, ps.stderr).toBe(0);
+      expect(ps.stderr).toMatch(new RegExp(`sandbox ${x} was left half-created by process ${dead}, which is gone; undid it`));
+      expect(ps.stdout).not.toContain(x);
+      expect(ps.stdout).toContain(y);
+      for (const gone of [`/run/netns/${x}`, path.join(h.etc, x), path.join(run, 'sandboxes', `${x}.json`), path.join(run, 'creating', x), path.join(run, 'ports', `tcp-${PORT + 1}.json`)]) {
+        expect(existsSync(gone), gone).toBe(false);
+      }
+      expect(existsSync(path.join(run, 'creating', y))).toBe(true);
+      expectBitmapsMatchRecords(h);
+      // Its address is free again, and handed out once.
+      await h.ok(['create', '--name', h.sb('z'), '--network', net]);
+      await expectNoDuplicates(h, 'after undoing a dead create');
+      await h.ok(['rm', '-f', y]);
+      expect(existsSync(path.join(run, 'creating', y))).toBe(false);
+    } finally {
+      await h.cleanup();
+    }
+  }, 60_000);
 });
