@@ -292,28 +292,32 @@ export class AddressBits {
     return path.join(this.dir, 'ipam', `${networkId}.bits`);
   }
 
-  /** What is wrong with a network's bitmap file (undefined: nothing), without keeping it. */
-  check(networkId: string, base: number, size: number): string | undefined {
+  /** A network's bitmap file, decoded and checked: the bitmap, or what is wrong with the file. */
+  private read(networkId: string, base: number, size: number): { bitmap: Bitmap; problem?: undefined } | { problem: string; bitmap?: undefined } {
     let buf: Buffer;
     try {
       buf = fsSync.readFileSync(this.file(networkId));
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return 'missing';
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return { problem: 'missing' };
       throw e;
     }
-    return decodeBitmap(buf, { base, size }).problem;
+    return decodeBitmap(buf, { base, size });
+  }
+
+  /** What is wrong with a network's bitmap file (undefined: nothing), without keeping it. */
+  check(networkId: string, base: number, size: number): string | undefined {
+    return this.read(networkId, base, size).problem;
   }
 
   private async map(networkId: string, base: number, size: number): Promise<Bitmap> {
     const have = this.maps.get(networkId);
     if (have && 'm' in have) return have.m;
-    const problem = have ? 'removed' : this.check(networkId, base, size);
-    if (problem === undefined) {
-      const m = decodeBitmap(fsSync.readFileSync(this.file(networkId)), { base, size }).bitmap!;
-      this.maps.set(networkId, { m, dirty: false });
-      return m;
+    const r = have ? { problem: 'removed' } : this.read(networkId, base, size);
+    if (r.bitmap) {
+      this.maps.set(networkId, { m: r.bitmap, dirty: false });
+      return r.bitmap;
     }
-    return this.rebuild(networkId, base, size, problem);
+    return this.rebuild(networkId, base, size, r.problem);
   }
 
   /** Rebuilds a network's bitmap from the records (rebuildFrom), whatever the file holds. */

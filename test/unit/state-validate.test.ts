@@ -2,7 +2,7 @@
 // what a damaged record or networks.json still gives (salvage.ts,
 // salvageNetworks): every kind of damage is named, none is taken for data.
 import { describe, expect, test } from 'vitest';
-import { bitmapAddresses, bitmapHeader, bitmapOf, crc32, decodeBitmap, emptyBitmap, encodeBitmap, HEADER } from '../../src/state/bitmap.js';
+import { bitmapAddresses, bitmapHeader, bitmapOf, checksum, decodeBitmap, emptyBitmap, encodeBitmap, HEADER } from '../../src/state/bitmap.js';
 import { creatorProblem, networksProblem, parseState, portClaimsProblem, salvageNetworks, sandboxProblem } from '../../src/state/validate.js';
 import { salvageRecord } from '../../src/docker/salvage.js';
 
@@ -91,8 +91,17 @@ describe('address bitmaps', () => {
     expect(bitmapHeader(file)).toEqual({ base, size: 256, count: 3 });
     expect(bitmapAddresses(decodeBitmap(file, { base, size: 256 }).bitmap!)).toEqual([base + 2, base + 3, base + 200]);
   });
-  test('crc32 is the IEEE one (zlib\'s)', () => {
-    expect(crc32(Buffer.from('123456789'))).toBe(0xcbf43926);
+  test('the checksum sees any one changed byte, wherever it is, and is the same however the bytes are split', () => {
+    const bytes = Buffer.alloc(37, 0);
+    const sum = checksum(bytes);
+    for (let i = 0; i < bytes.length; i++) {
+      for (const v of [1, 0x80, 0xff]) {
+        const b = Buffer.from(bytes);
+        b[i] = v;
+        expect(checksum(b), `byte ${i} = ${v}`).not.toBe(sum);
+      }
+    }
+    expect(checksum(bytes.subarray(0, 16), bytes.subarray(16))).toBe(sum);
   });
   const flipped = Buffer.from(file);
   flipped[HEADER + 10]! ^= 0x10;
