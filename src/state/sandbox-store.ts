@@ -248,7 +248,8 @@ export class RecordFiles<R extends RecordLike> {
         if (!this.indexed.has(name)) await writeAtomic(path.join(this.dir, 'ids', r.id), name);
         const was = this.onDisk.get(name);
         if (r.status === 'creating' && was !== 'creating') await writeAtomic(creatingFile, JSON.stringify(r.createdBy ?? {}));
-        else if (r.status !== 'creating' && was === 'creating') fsSync.rmSync(creatingFile, { force: true });
+        // (A record put without being read first - rare - may have been "creating" on disk: make sure.)
+        else if (r.status !== 'creating' && (was === 'creating' || !this.onDisk.has(name))) fsSync.rmSync(creatingFile, { force: true });
         this.onDisk.set(name, r.status);
       } else {
         let id = this.deletedIds.get(name);
