@@ -11,6 +11,7 @@
 // them fails halfway, what was made is removed again. After a reboot the
 // bridge is gone but the network is not: the next sandbox that attaches
 // recreates it (ensureBridge), as Docker recreates its bridges at start.
+import path from 'node:path';
 import { addrAdd } from '../kernel/addr.js';
 import { bridgeEnsure } from '../kernel/bridge.js';
 import { isExists, isNotFound } from '../kernel/errors.js';
@@ -27,7 +28,7 @@ import { addElements, deleteElements, dockerForwardAccept, dockerForwardRemove, 
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
-import { cleanStaleCreates, damagedOn, readableNetworks, wireRepairs } from './repair.js';
+import { cleanStaleCreates, damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 /**
@@ -44,10 +45,21 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
     if (!s.networksDamaged && !s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
       const builtins = builtinNetworks(s, reserved);
+      // Normally the first start (no record yet). Records on networks it doesn't list mean networks.json lost them: say so.
+      const known = new Set(s.networks.map((n) => n.id));
+      const lost = new Map<string, string[]>();
+      for (const r of (await s.sandboxes.scan({ orphans: false })).records) {
+        for (const e of r.endpoints) if (!known.has(e.networkId)) lost.set(e.networkId, [...(lost.get(e.networkId) ?? []), r.name]);
+      }
+      for (const [id, names] of lost) {
+        ctx.warn(`nsnet: warning: ${path.join(ctx.dirs.dataDir, 'networks.json')} lists no network ${id.slice(0, 12)}, which sandbox(es) ${names.join(', ')} are on; run "nsnet system reconcile" to recover it from the kernel and the sandbox records`);
+      }
       s.networks.unshift(...builtins);
       for (const n of builtins) if (n.subnet) createBitmap(s, n);
     }
-    return fn(s);
+    const result = await fn(s);
+    warnDamagedNetworks(ctx, s);
+    return result;
   }, { commit: !ctx.dryRun || ctx.scratchState === true });
   // The DNS server lets go of what it held in their namespaces.
   if (cleaned.length) await ctx.dns?.sync(false, cleaned).catch(() => {});

@@ -29,6 +29,13 @@ import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 const warned = new WeakSet<State>();
 
+/** Says once per section that networks.json is damaged and how to recover (for commands that did without it). */
+export function warnDamagedNetworks(ctx: Context, s: State): void {
+  if (!s.networksDamaged || warned.has(s)) return;
+  warned.add(s);
+  ctx.warn(`nsnet: warning: ${s.networksDamaged.path}: ${s.networksDamaged.problem}; run "nsnet system reconcile" to rebuild it from the kernel and the sandbox records (until then, commands that need the networks stop)`);
+}
+
 /**
  * The networks, or, when networks.json is damaged, those that can still be
  * read of it (with a warning naming the file, once per section). For what
