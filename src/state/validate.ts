@@ -20,7 +20,6 @@ const kindOf = (v: unknown) => (v === null ? 'null' : Array.isArray(v) ? 'a list
 /** Parses JSON text, then checks its shape; empty files, binary data and bad JSON are named as such. */
 export function parseState<T>(text: string, check: (v: unknown) => string | undefined): Parsed<T> {
   if (text.trim() === '') return { problem: text.length ? 'empty (only whitespace)' : 'empty (0 bytes)' };
-  // eslint-disable-next-line no-control-regex
   if (/[\x00-\x08\x0e-\x1f\ufffd]/.test(text)) return { problem: 'not valid JSON (binary data)' };
   let v: unknown;
   try {
