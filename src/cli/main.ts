@@ -75,6 +75,12 @@ export async function main(argv: string[], io: Io): Promise<number> {
       if (debug && e.equivalent) io.err(`  equivalent: ${e.equivalent}`);
       return runExit ?? EXIT_ERROR;
     }
+    if ((e as { kind?: string }).kind === 'DamagedState') {
+      // A damaged state file (src/state/damaged.ts): its path, what is wrong, the way out.
+      io.err(`Error: ${(e as Error).message}`);
+      if (debug) io.err('  kind: DamagedState');
+      return runExit ?? EXIT_ERROR;
+    }
     if (e instanceof NsnetError) {
       io.err(`Error: ${e.message}`);
       if (debug) io.err(`  kind: ${e.kind}`);

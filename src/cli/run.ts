@@ -10,12 +10,15 @@ import { forEachRef, NsnetError } from '../docker/errors.js';
 import { inspectNetwork } from '../docker/network.js';
 import { findNetwork, networkCreate, networkInspect, networkList, networkPrune, networkRemove, usingState } from '../docker/networks.js';
 import { liveStatus, sandboxExec, sandboxRemove, sandboxRun } from '../docker/process.js';
-import { inspectSandbox, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
+import { damagedId, inspectSandbox, psDamagedJson, psDamagedRow, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import { startOfDay } from '../docker/boot.js';
 import type { State } from '../docker/types.js';
 import { releaseDns, reviveDns, syncDns } from '../dns/control.js';
 import { defaultDirs } from '../state/store.js';
+import { DamagedStateError } from '../state/damaged.js';
+import { recordHint } from '../state/sandbox-store.js';
+import { readableNetworks } from '../docker/repair.js';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';
 
@@ -182,13 +185,27 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       }
       case 'ps': {
         const all = flagBool(f, 'all');
-        const rows = await usingState(ctx, async (s) => (await s.sandboxes.all())
-          .sort((a, b) => (a.created < b.created ? 1 : -1)) // newest first, as docker ps
-          .map((sb) => ({ sb, status: liveStatus(sb) })));
+        const noTrunc = flagBool(f, 'no-trunc');
+        const { rows, damaged } = await usingState(ctx, async (s) => {
+          const scan = await s.sandboxes.scan();
+          return {
+            rows: scan.records.sort((a, b) => (a.created < b.created ? 1 : -1)) // newest first, as docker ps
+              .map((sb) => ({ sb, status: liveStatus(sb) })),
+            damaged: scan.damaged,
+          };
+        });
         const shown = rows.filter((r) => all || r.status === 'running');
-        if (flagBool(f, 'quiet')) shown.forEach((r) => io.out(truncateId(r.sb.id, flagBool(f, 'no-trunc'))));
-        else if (flagString(f, 'format') === 'json') io.out(jsonLines(shown.map((r) => psJson(r.sb, r.status))));
-        else io.out(table(shown.map((r) => psRow(r.sb, r.status, flagBool(f, 'no-trunc'))), PS_HEADERS));
+        // Damaged records: listed by ps -a (their state is unknown), counted by ps.
+        const bad = all ? damaged : [];
+        if (!all && damaged.length) io.err(`nsnet: ${damaged.length} sandbox record(s) damaged: ${damaged.map((d) => d.name).join(', ')} (nsnet ps -a lists them)`);
+        if (flagBool(f, 'quiet')) {
+          shown.forEach((r) => io.out(truncateId(r.sb.id, noTrunc)));
+          bad.forEach((d) => io.out(damagedId(d) ? truncateId(damagedId(d)!, noTrunc) : d.name));
+        } else if (flagString(f, 'format') === 'json') {
+          io.out(jsonLines([...shown.map((r) => psJson(r.sb, r.status)), ...bad.map(psDamagedJson)]));
+        } else {
+          io.out(table([...shown.map((r) => psRow(r.sb, r.status, noTrunc)), ...bad.map((d) => psDamagedRow(d, noTrunc))], PS_HEADERS));
+        }
         return 0;
       }
       case 'system reconcile': {
@@ -209,7 +226,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       }
       case 'inspect': {
         const type = flagString(f, 'type');
-        return await inspectEach(io, p.args, (ref) => usingState(ctx, (s) => inspectOne(s, ref, type, ctx.etcNetns)));
+        return await inspectEach(io, p.args, (ref) => usingState(ctx, (s) => inspectOne(ctx, s, ref, type)));
       }
       default:
         throw new UsageError(`unknown command "${p.command}"`, p.command);
@@ -255,14 +272,18 @@ async function tour(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<nu
 }
 
 /** `nsnet inspect REF`: a sandbox, or else a network (`--type` picks one). */
-async function inspectOne(s: State, ref: string, type: string | undefined, etcNetns: string): Promise<object> {
+async function inspectOne(ctx: Context, s: State, ref: string, type: string | undefined): Promise<object> {
   if (type !== 'network') {
     try {
       const sb = await findSandbox(s, ref);
       const owner = sb.containerOf ? await s.sandboxes.byId(sb.containerOf) : sb;
-      return inspectSandbox(sb, owner, s.networks, liveStatus(sb), etcNetns);
+      return inspectSandbox(sb, owner, readableNetworks(ctx, s), liveStatus(sb), ctx.etcNetns);
     } catch (e) {
-      if (type === 'sandbox' || !(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+      if (!(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+      // A record gone while the id index still names it: as damaged as a broken file.
+      const orphan = (await s.sandboxes.scan()).damaged.find((d) => d.name === ref);
+      if (orphan) throw new DamagedStateError(orphan.path, orphan.problem, recordHint(orphan.name));
+      if (type === 'sandbox') throw e;
     }
   }
   try {

@@ -228,7 +228,9 @@ export class DnsServer {
     // `gone`: the caller is removing these; their records may not be gone yet.
     if (ids) for (const id of ids) records.set(id, gone ? undefined : await state.sandboxes.byId(id));
     else for (const sb of await state.sandboxes.all()) records.set(sb.id, sb);
-    const snap = { networks: state.networks, records };
+    // networks.json damaged: keep the networks known so far rather than drop the sandboxes of those that can't be read.
+    if (state.networksDamaged) this.log(`sync: ${state.networksDamaged.message}`);
+    const snap = { networks: state.networksDamaged && this.networks.length ? this.networks : state.networks, records };
     if (!ids) this.known.clear();
     for (const [id, sb] of snap.records) {
       if (sb) this.known.set(id, sb);

@@ -11,12 +11,14 @@
 // them fails halfway, what was made is removed again. After a reboot the
 // bridge is gone but the network is not: the next sandbox that attaches
 // recreates it (ensureBridge), as Docker recreates its bridges at start.
+import path from 'node:path';
 import { addrAdd } from '../kernel/addr.js';
 import { bridgeEnsure } from '../kernel/bridge.js';
 import { isExists, isNotFound } from '../kernel/errors.js';
 import { linkDel, linkGet, type Link } from '../kernel/link.js';
 import { sysctlSet } from '../kernel/sysctl.js';
 import { parsePrefix } from '../net/ip.js';
+import { parseIpv4Block } from '../net/subnet-pool.js';
 import { bridgeMac } from '../net/mac.js';
 import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
@@ -26,30 +28,65 @@ import { addElements, checkTables, deleteElements, dockerForwardAccept, dockerFo
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
+import { cleanStaleCreates, damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 /**
- * Runs `fn` on the state under the lock, with the built-in networks present,
- * after checking that nsnet's firewall tables are there and rebuilding them
- * from this state if not (firewall.ts): no command works on top of a
- * flushed firewall.
+ * Runs `fn` on the state under the lock, with the built-in networks present
+ * (made on first use; not over a damaged networks.json), its indexes
+ * rebuilding themselves from the records when damaged (repair.ts), the
+ * creates whose process died undone first, and nsnet's firewall tables
+ * checked and rebuilt from this state if missing (firewall.ts): no command
+ * works on top of a flushed firewall.
  */
 export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> | T, o: { checkTables?: boolean } = {}): Promise<T> {
-  return withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
-    if (!s.networks.some((n) => n.builtin)) {
+  const cleaned: string[] = [];
+  const out = await withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
+    wireRepairs(ctx, s);
+    if (!ctx.dryRun) cleaned.push(...await cleanStaleCreates(ctx, s));
+    if (!s.networksDamaged && !s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
-      s.networks.unshift(...builtinNetworks(s, reserved));
+      const builtins = builtinNetworks(s, reserved);
+      // Normally the first start (no record yet). Records on networks it doesn't list mean networks.json lost them: say so.
+      const known = new Set(s.networks.map((n) => n.id));
+      const lost = new Map<string, string[]>();
+      for (const r of (await s.sandboxes.scan({ orphans: false })).records) {
+        for (const e of r.endpoints) if (!known.has(e.networkId)) lost.set(e.networkId, [...(lost.get(e.networkId) ?? []), r.name]);
+      }
+      for (const [id, names] of lost) {
+        ctx.warn(`nsnet: warning: ${path.join(ctx.dirs.dataDir, 'networks.json')} lists no network ${id.slice(0, 12)}, which sandbox(es) ${names.join(', ')} are on; run "nsnet system reconcile" to recover it from the kernel and the sandbox records`);
+      }
+      s.networks.unshift(...builtins);
+      for (const n of builtins) if (n.subnet) createBitmap(s, n);
     }
     if (o.checkTables !== false) {
-      const repaired = await checkTables(ctx, s.networks, () => s.sandboxes.all());
+      // Over a damaged networks.json, from the networks still readable: better than no tables at all.
+      const repaired = await checkTables(ctx, readableNetworks(ctx, s), () => s.sandboxes.all());
       if (repaired) ctx.warn(`nsnet: ${repaired}`);
     }
-    return fn(s);
+    const result = await fn(s);
+    warnDamagedNetworks(ctx, s);
+    return result;
   }, { commit: !ctx.dryRun || ctx.scratchState === true });
+  // The DNS server lets go of what it held in their namespaces.
+  if (cleaned.length) await ctx.dns?.sync(false, cleaned).catch(() => {});
+  return out;
+}
+
+/** A bridge network's subnet as the bitmap wants it. */
+export function subnetBlock(n: NetworkRecord): { base: number; size: number } {
+  const b = parseIpv4Block(n.subnet!);
+  return { base: b.network, size: b.size };
+}
+
+/** A new network's empty address bitmap: from then on, a missing one means a lost one (rebuilt from the records). */
+function createBitmap(s: State, n: NetworkRecord): void {
+  const { base, size } = subnetBlock(n);
+  s.addresses.create(n.id, base, size);
 }
 
 /** A network by name, full id or unique id prefix, as Docker resolves them. */
-export function findNetwork(s: State, ref: string): NetworkRecord {
+export function findNetwork(s: { networks: NetworkRecord[] }, ref: string): NetworkRecord {
   const byName = s.networks.find((n) => n.name === ref);
   if (byName) return byName;
   const byId = s.networks.filter((n) => n.id.startsWith(ref));
@@ -144,6 +181,7 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     if (ctx.dryRun) ctx.plannedTables = true;
     await runSteps([...(tables ? [tables] : []), ...bridgeSteps(ctx, network)], ctx.observe, ctx.dryRun);
     s.networks.push(network);
+    createBitmap(s, network);
     return network;
   });
 }
@@ -151,11 +189,24 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
 /** Removes networks; each one that can't be removed is reported, the others still go. */
 export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
   return forEachRef(refs, (ref) => usingState(ctx, async (s) => {
-    const n = findNetwork(s, ref);
+    // A damaged networks.json: the networks that can still be read of it (rm of what it lists keeps working).
+    const nets = readableNetworks(ctx, s);
+    let n: NetworkRecord;
+    try {
+      n = findNetwork({ networks: nets }, ref);
+    } catch (e) {
+      if (s.networksDamaged && e instanceof NsnetError && e.kind === 'NotFound') throw s.networksDamaged;
+      throw e;
+    }
     if (n.builtin) throw new NsnetError('Conflict', `${n.name} is a pre-defined network and cannot be removed`);
-    if (await s.addresses.anyUsed(n.id)) {
-      const users = (await s.sandboxes.all()).filter((sb) => sb.endpoints.some((e) => e.networkId === n.id));
-      throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.map((u) => u.name).join(', ')})`);
+    const sub = subnetBlock(n);
+    if (await s.addresses.anyUsed(n.id, sub.base, sub.size)) {
+      const { records, damaged } = await s.sandboxes.scan();
+      const users = records.filter((sb) => sb.endpoints.some((e) => e.networkId === n.id)).map((u) => u.name);
+      for (const d of damaged) if (await damagedOn(d, { id: n.id, ...sub })) users.push(`${d.name} (its record ${d.path} is damaged: "nsnet rm -f ${d.name}" removes it)`);
+      if (users.length) throw conflict(`error while removing network: network ${n.name} id ${n.id} has active endpoints (${users.join(', ')})`);
+      // Addresses marked in use that no record (readable or damaged) and no namespace holds: a stale bitmap.
+      ctx.warn(`nsnet: ${s.addresses.file(n.id)} marks addresses in use that no sandbox holds; removing network ${n.name} anyway`);
     }
     if (ctx.dryRun) {
       await ctx.observe?.({
@@ -180,7 +231,12 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
     } catch (e) {
       if (!isNotFound(e)) throw e;
     }
-    s.networks = s.networks.filter((x) => x.id !== n.id);
+    if (s.networksDamaged) {
+      const kept = s.replaceDamagedNetworks(nets.filter((x) => x.id !== n.id));
+      ctx.warn(`nsnet: kept the damaged ${s.networksDamaged.path} as ${kept}, and wrote the ${nets.length - 1} network(s) that could still be read of it; "nsnet system reconcile" recovers the others from the kernel and the sandbox records`);
+    } else {
+      s.networks = s.networks.filter((x) => x.id !== n.id);
+    }
     await s.addresses.drop(n.id);
   }));
 }
@@ -200,7 +256,11 @@ export function networkInspect(ctx: Context, refs: string[]): Promise<object[]> 
 export async function networkPrune(ctx: Context): Promise<string[]> {
   const unused = await usingState(ctx, async (s) => {
     const names: string[] = [];
-    for (const n of s.networks) if (!n.builtin && !(await s.addresses.anyUsed(n.id))) names.push(n.name);
+    for (const n of s.networks) {
+      if (n.builtin || !n.subnet) continue;
+      const { base, size } = subnetBlock(n);
+      if (!(await s.addresses.anyUsed(n.id, base, size))) names.push(n.name);
+    }
     return names;
   });
   return unused.length ? networkRemove(ctx, unused) : [];

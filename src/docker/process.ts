@@ -11,22 +11,18 @@ import path from 'node:path';
 import { native } from '../native.js';
 import { attempt } from '../kernel/errors.js';
 import { netnsOpen } from '../kernel/netns.js';
+import { processStart } from './proc.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, invalidArg, NsnetError } from './errors.js';
 import { MARKS_DIR, sandboxBinds } from './files.js';
 import { usingState } from './networks.js';
 import { findSandbox, netnsOwner, releaseClaims, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
 import type { SandboxRecord, State } from './types.js';
+import { DamagedStateError, isDamaged } from '../state/damaged.js';
+import { recordHint, type DamagedRecord } from '../state/sandbox-store.js';
+import { readableNetworks, removeDamaged } from './repair.js';
 
-/** Field 22 of /proc/PID/stat: tells our process from a later one that reused its pid. */
-export function processStart(pid: number): string | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
+export { processStart };
 
 /** Is the sandbox's main process still running? */
 export function isRunning(sb: SandboxRecord): boolean {
@@ -219,6 +215,30 @@ export async function sandboxExec(ctx: Context, ref: string, command: string[], 
   return (await native().waitpid(pid)).code;
 }
 
+/**
+ * The sandbox `ref` names, or - by name - what is known of it when its record
+ * is damaged, or gone while the id index still names it (looked for only with
+ * --force, after the usual lookups found nothing).
+ */
+async function findForRemoval(s: State, ref: string, force: boolean): Promise<{ sb: SandboxRecord } | { damaged: DamagedRecord }> {
+  const name = ref.replace(/^\//, '');
+  const peek = await s.sandboxes.peek(name);
+  if (peek && 'damaged' in peek) return peek;
+  try {
+    return { sb: await findSandbox(s, ref) };
+  } catch (e) {
+    if (isDamaged(e)) {
+      // Found by id, through the index, to a damaged record.
+      const d = await s.sandboxes.peek(path.basename(e.path, '.json'));
+      if (d && 'damaged' in d) return d;
+    }
+    if (!force || !(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+    const orphan = (await s.sandboxes.scan()).damaged.find((d) => d.name === name || (d.id && d.id.startsWith(name)));
+    if (orphan) return { damaged: orphan };
+    throw e;
+  }
+}
+
 /** `nsnet rm`: removes sandboxes; a running one only with force (its processes are killed). */
 export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: boolean } = {}): Promise<string[]> {
   const removed: string[] = [];
@@ -227,7 +247,23 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
   const releases: Promise<boolean>[] = [];
   try {
     return await forEachRef(refs, (ref) => usingState(ctx, async (s) => {
-      const sb = await findSandbox(s, ref);
+      const found = await findForRemoval(s, ref, !!o.force);
+      if ('damaged' in found) {
+        const d = found.damaged;
+        if (!o.force) throw new DamagedStateError(d.path, d.problem, recordHint(d.name));
+        if (ctx.dryRun) {
+          await ctx.observe?.({
+            title: `removing sandbox ${d.name} (its record is damaged: ${d.problem})`,
+            equivalent: [`ip netns del ${d.name}`, `rm -rf ${ctx.etcNetns}/${d.name}`, `rm ${d.path}`],
+            do: async () => {},
+          });
+          return;
+        }
+        const id = await removeDamaged(ctx, s, d);
+        if (id) removed.push(id);
+        return;
+      }
+      const sb = found.sb;
       const running = isRunning(sb);
       if (running && !o.force) {
         throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
@@ -269,7 +305,7 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
           // already gone
         }
       }
-      await sandboxTeardown(ctx, sb, s.networks);
+      await sandboxTeardown(ctx, sb, readableNetworks(ctx, s));
       await releaseClaims(s, sb);
       s.sandboxes.delete(sb);
       removed.push(sb.id, ...(sb.joinedBy ?? []));

@@ -10,13 +10,9 @@ import { TABLE } from '../nft/table.js';
 import { checkTables } from './firewall.js';
 import type { Context } from './context.js';
 import { usingState } from './networks.js';
+import { reconcileState, type ReconcileReport } from './reconcile-state.js';
 
-export interface ReconcileReport {
-  /** One line per repair: what was found and what was done. */
-  repaired: string[];
-  /** What could not be repaired, and what the user can do. */
-  problems: string[];
-}
+export type { ReconcileReport };
 
 /**
  * Rebuilds nsnet's nftables tables from the state, always: an element deleted
@@ -55,8 +51,14 @@ async function tablesContent(ctx: Context): Promise<string> {
   return parts.join('\n');
 }
 
+/**
+ * The state first (records are the truth: networks.json, address maps and
+ * port claims are rebuilt from them and the kernel, damaged files kept
+ * aside), then the firewall from the repaired state.
+ */
 export async function systemReconcile(ctx: Context): Promise<ReconcileReport> {
-  const report: ReconcileReport = { repaired: [], problems: [] };
+  const report = await reconcileState(ctx, { dryRun: !!ctx.dryRun });
+  if (ctx.dryRun) for (const line of report.repaired) await ctx.observe?.({ title: line, do: async () => {} });
   const tables = await reconcileTables(ctx);
   if (tables) report.repaired.push(tables);
   return report;

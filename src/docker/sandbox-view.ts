@@ -1,6 +1,8 @@
 // How sandboxes look to users: `nsnet inspect` (Docker-shaped JSON) and
 // `nsnet ps` rows. Pure.
 import { formatPort } from './ports.js';
+import type { DamagedRecord } from '../state/sandbox-store.js';
+import { salvageRecord } from './salvage.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
 function networkOf(s: { networks: NetworkRecord[] }, id: string): NetworkRecord | undefined {
@@ -131,5 +133,36 @@ export function psJson(sb: SandboxRecord, status: SandboxRecord['status']): obje
     Ports: sb.ports.map(formatPort).join(', '),
     Networks: sb.networkMode,
     IPAddress: sb.endpoints[0]?.ip ?? '',
+  };
+}
+
+/** What ps says of a sandbox whose record is damaged. */
+export const damagedStatus = (name: string) => `Damaged (see nsnet inspect ${name})`;
+
+/** The id a damaged record still shows (its text, or the id index), if any. */
+export function damagedId(d: DamagedRecord): string | undefined {
+  return d.id ?? (d.text ? salvageRecord(d.text).id : undefined);
+}
+
+/** One `nsnet ps -a` row for a damaged record: its name, what id it still shows, and where to look. */
+export function psDamagedRow(d: DamagedRecord, noTrunc: boolean): string[] {
+  const id = damagedId(d) ?? '';
+  const network = d.text ? salvageRecord(d.text).networkMode ?? '' : '';
+  return [noTrunc ? id : id.slice(0, 12), '', '', damagedStatus(d.name), '', network, d.name];
+}
+
+/** `nsnet ps -a --format json` for a damaged record: State "damaged", and the file and its problem. */
+export function psDamagedJson(d: DamagedRecord): object {
+  return {
+    ID: (damagedId(d) ?? '').slice(0, 12),
+    Names: d.name,
+    Command: '',
+    CreatedAt: '',
+    State: 'damaged',
+    Status: damagedStatus(d.name),
+    Ports: '',
+    Networks: d.text ? salvageRecord(d.text).networkMode ?? '' : '',
+    IPAddress: '',
+    Problem: `${d.path}: ${d.problem}`,
   };
 }

@@ -14,8 +14,10 @@
 // (name, addresses, ports) with status "creating"; (2) without the lock, make
 // the kernel objects, undoing them all if a step fails, while the embedded DNS
 // server attaches to the new namespace in parallel; (3) under the lock,
-// mark it "created". A crash between phases leaves a "creating" record that
-// `nsnet rm -f` (or a later teardown) removes, kernel objects and all.
+// mark it "created". A crash between phases leaves a "creating" record (and
+// its creating/<name> index entry, with this process's pid and start time):
+// the next command that holds the lock finds the process gone and undoes it,
+// kernel objects and all (repair.ts cleanStaleCreates); `nsnet rm -f` too.
 import { closeSync, existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -28,6 +30,8 @@ import { checkMac } from '../net/mac.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
 import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
 import { withRecords } from '../state/store.js';
+import { ipv4ToInt } from '../net/ip.js';
+import { processStart } from './proc.js';
 import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
 import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
@@ -90,9 +94,12 @@ export async function netnsOwner(s: State, sb: SandboxRecord): Promise<SandboxRe
 
 /** Gives back what a sandbox holds in the state: its addresses, its host ports, its place in a container: owner. */
 export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
+  // With networks.json damaged, the bitmap's own header says which subnet it is for.
+  const nets = s.networksDamaged ? s.salvaged : s.networks;
   for (const e of sb.endpoints) {
-    const net = s.networks.find((n) => n.id === e.networkId);
+    const net = nets.find((n) => n.id === e.networkId);
     if (net) await releaseAddress(s, net, e.ip);
+    else await s.addresses.releaseByHeader(e.networkId, ipv4ToInt(e.ip));
   }
   await s.ports.release(sb.id, sb.ports);
   if (sb.containerOf) {
@@ -204,6 +211,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   const networkMode = req.network ?? 'bridge';
   const sb: SandboxRecord = {
     id, name, created: new Date().toISOString(), status: 'creating', mode: 'bridge', networkMode,
+    createdBy: { pid: process.pid, start: processStart(process.pid) ?? '0' },
     hostname: req.hostname ?? defaultHostname(id), endpoints: [], ports: [], links: [],
     dns: req.dns ?? [], dnsSearch: req.dnsSearch ?? [], dnsOptions: req.dnsOptions ?? [],
     extraHosts,

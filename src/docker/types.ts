@@ -76,6 +76,8 @@ export interface SandboxRecord {
   command?: string[];
   /** --label: metadata, as Docker's container labels (compose keeps its project and service here). */
   labels?: Record<string, string>;
+  /** While "creating": the nsnet process creating it (pid, /proc/PID/stat start time); a later command undoes the create if it is gone. */
+  createdBy?: { pid: number; start: string };
   pid?: number;
   /** /proc/PID/stat start time, to tell our process from a reused pid. */
   pidStart?: string;

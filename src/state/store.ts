@@ -12,8 +12,10 @@
 // same address or name.
 import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { damagedCopyName, DamagedStateError, keepDamaged, RECONCILE_HINT } from './damaged.js';
 import { withLock } from './lock.js';
 import { AddressBits, PortClaims, RecordFiles } from './sandbox-store.js';
+import { networksProblem, parseState, salvageNetworks } from './validate.js';
 
 export interface StoreDirs {
   dataDir: string;
@@ -28,13 +30,41 @@ export function defaultDirs(env: NodeJS.ProcessEnv = process.env, root?: string)
   };
 }
 
-async function readJson<T>(file: string, empty: T): Promise<T> {
+/** networks.json as read: the networks, or why it can't be used (and what could still be read of it). */
+export interface NetworksRead<N> {
+  networks: N[];
+  /** Set when the file is damaged: every network that could still be read from it. */
+  salvaged: N[];
+  damaged?: DamagedStateError;
+}
+
+/**
+ * Reads networks.json, checking it. Missing or without built-in networks is
+ * a first start - unless <runDir>/ipam holds address maps of networks it
+ * doesn't list: then it was lost or emptied, and is damaged.
+ */
+export function readNetworks<N extends { id: string; builtin?: boolean }>(dirs: StoreDirs): NetworksRead<N> {
+  const file = path.join(dirs.dataDir, 'networks.json');
+  let text: string | undefined;
   try {
-    return JSON.parse(readFileSync(file, 'utf8')) as T;
+    text = readFileSync(file, 'utf8');
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return empty;
-    throw new Error(`reading ${file}: ${(e as Error).message}`, { cause: e });
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
   }
+  const damaged = (problem: string, salvaged: N[] = []) =>
+    ({ networks: [], salvaged, damaged: new DamagedStateError(file, problem, RECONCILE_HINT) });
+  if (text === undefined) {
+    const lost = new AddressBits(dirs.runDir).ids();
+    return lost.length ? damaged(`missing, while ${path.join(dirs.runDir, 'ipam')} holds the address maps of ${lost.length} network(s)`) : { networks: [], salvaged: [] };
+  }
+  const p = parseState<N[]>(text, networksProblem);
+  if (p.problem !== undefined) return damaged(p.problem, salvageNetworks<N>(text));
+  if (!p.value.some((n) => n.builtin)) {
+    const known = new Set(p.value.map((n) => n.id));
+    const lost = new AddressBits(dirs.runDir).ids().filter((id) => !known.has(id));
+    if (lost.length) return damaged(`lists ${p.value.length ? 'no built-in networks' : 'no networks'}, while ${path.join(dirs.runDir, 'ipam')} holds the address maps of ${lost.length} network(s) it doesn't list`, p.value);
+  }
+  return { networks: p.value, salvaged: [] };
 }
 
 /**
@@ -57,7 +87,16 @@ export async function writeJsonAtomic(file: string, data: unknown, durable = tru
 
 /** The state as a locked section sees it: networks in full, sandboxes and their claims lazily. */
 export interface Stores<N, R extends { id: string; name: string }> {
+  /** The networks; reading them throws DamagedStateError when networks.json is damaged (see networksDamaged). */
   networks: N[];
+  /** Why networks.json can't be used, if it can't; `salvaged` then holds what could still be read of it. */
+  networksDamaged?: DamagedStateError;
+  salvaged: N[];
+  /**
+   * Replaces a damaged networks.json with `networks` when the section
+   * commits, keeping the damaged file as <file>.damaged-<time>. Returns that name.
+   */
+  replaceDamagedNetworks(networks: N[]): string;
   sandboxes: RecordFiles<R>;
   addresses: AddressBits;
   ports: PortClaims;
@@ -66,40 +105,63 @@ export interface Stores<N, R extends { id: string; name: string }> {
 /**
  * The state as it is now, read without the lock: every file is replaced by an
  * atomic rename, so a reader sees each one whole, old or new. For readers that
- * only look (the DNS server); anything that changes state uses withState.
+ * only look (the DNS server); anything that changes state uses withState. A
+ * damaged networks.json gives the networks that can still be read of it.
  */
-export async function readState<N, R extends { id: string; name: string }>(dirs: StoreDirs): Promise<{ networks: N[]; sandboxes: RecordFiles<R> }> {
-  return { networks: await readJson<N[]>(path.join(dirs.dataDir, 'networks.json'), []), sandboxes: new RecordFiles<R>(dirs.runDir) };
+export async function readState<N extends { id: string; builtin?: boolean }, R extends { id: string; name: string }>(dirs: StoreDirs):
+  Promise<{ networks: N[]; networksDamaged?: DamagedStateError; sandboxes: RecordFiles<R> }> {
+  const read = readNetworks<N>(dirs);
+  return { networks: read.damaged ? read.salvaged : read.networks, ...(read.damaged && { networksDamaged: read.damaged }), sandboxes: new RecordFiles<R>(dirs.runDir) };
 }
 
 /**
  * Runs `fn` on the state under the lock; when it returns, whatever it changed
  * is written back (networks.json if it changed, and each sandbox, address map
- * and port file it touched). If `fn` throws, nothing is written.
+ * and port file it touched). If `fn` throws, nothing is written. A damaged
+ * networks.json is never written over, except by replaceDamagedNetworks.
  */
-export async function withState<N, R extends { id: string; name: string }, T>(
+export async function withState<N extends { id: string; builtin?: boolean }, R extends { id: string; name: string }, T>(
   dirs: StoreDirs, fn: (s: Stores<N, R>) => Promise<T> | T, o: { commit?: boolean } = {},
 ): Promise<T> {
   const netFile = path.join(dirs.dataDir, 'networks.json');
   return withLock(path.join(dirs.runDir, 'lock'), async () => {
-    const networks = await readJson<N[]>(netFile, []);
+    const read = readNetworks<N>(dirs);
+    let networks = read.networks;
     const before = JSON.stringify(networks);
+    let replacement: { networks: N[]; keepAs: string } | undefined;
     const s: Stores<N, R> = {
-      networks,
+      get networks() {
+        if (read.damaged && !replacement) throw read.damaged;
+        return networks;
+      },
+      set networks(v: N[]) {
+        networks = v;
+      },
+      ...(read.damaged && { networksDamaged: read.damaged }),
+      salvaged: read.salvaged,
+      replaceDamagedNetworks(list: N[]) {
+        replacement = { networks: list, keepAs: damagedCopyName(netFile) };
+        networks = list;
+        return replacement.keepAs;
+      },
       sandboxes: new RecordFiles<R>(dirs.runDir),
       addresses: new AddressBits(dirs.runDir),
       ports: new PortClaims(dirs.runDir),
     };
     const out = await fn(s);
     if (o.commit === false) return out; // a dry run: plan against the state, change nothing
-    if (JSON.stringify(s.networks) !== before) await writeJsonAtomic(netFile, s.networks);
+    if (replacement) {
+      keepDamaged(netFile, replacement.keepAs);
+      await writeJsonAtomic(netFile, networks);
+    } else if (!read.damaged && JSON.stringify(networks) !== before) {
+      await writeJsonAtomic(netFile, networks);
+    }
     await s.sandboxes.flush();
     await s.addresses.flush();
     await s.ports.flush();
     return out;
   });
 }
-
 /**
  * Like withState for a section that only reads and writes sandbox records
  * (create's last phase, marking a record "created"): same lock, without
