@@ -211,11 +211,13 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
       case 'system reconcile': {
         const { systemReconcile } = await import('../docker/reconcile.js');
         const r = await systemReconcile(ctx);
+        // What it could not bring back (a lost network's options, say) is for the user to look at;
+        // the state itself is consistent again, so this is a warning, not a failure.
+        for (const line of r.problems) io.err(`warning: not repaired: ${line}`);
         if (ctx.dryRun) return 0;
         for (const line of r.repaired) io.out(`repaired: ${line}`);
-        for (const line of r.problems) io.err(`not repaired: ${line}`);
         if (!r.repaired.length && !r.problems.length) io.out('nothing to repair');
-        return r.problems.length ? 125 : 0; // EXIT_ERROR (main.ts)
+        return 0;
       }
       case 'graph': {
         const { topology, toDot, toMermaid, toSvg } = await import('../graph/topology.js');
