@@ -11,22 +11,20 @@ import path from 'node:path';
 import { describeKernel, eventually, ping, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 import { WAN, makeWan, type Wan } from '../helpers/wan.js';
+import { startWho, WHO } from '../helpers/who.js';
 
 let h: TestHost;
 let wan: Wan;
-let server: ReturnType<typeof execa> | undefined;
+let server: { stop(): Promise<void> } | undefined;
 
-// An HTTP server that answers with the client's address: who the server saw.
-const WHO = "require('http').createServer((q,s)=>s.end(q.socket.remoteAddress.replace('::ffff:',''))).listen(Number(process.argv[1]),process.argv[2])";
 
 beforeEach(async () => {
   h = await TestHost.make(tag());
   wan = await makeWan(h.ns, h.tag);
-  server = execa('ip', ['netns', 'exec', wan.name, 'node', '-e', WHO, '80', WAN.server], { reject: false });
+  server = startWho(wan.name, WAN.server);
 });
 afterEach(async () => {
-  server?.kill();
-  await server;
+  await server?.stop();
   await h.cleanup();
   await wan.remove().catch(() => {});
 });

@@ -8,12 +8,11 @@ import { execa } from 'execa';
 import { describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 import { WAN, makeWan, type Wan } from '../helpers/wan.js';
+import { WHO } from '../helpers/who.js';
 
 let h: TestHost;
 let wan: Wan;
 
-// Answers with the client's address: who the server saw.
-const WHO = "require('http').createServer((q,s)=>s.end(q.socket.remoteAddress.replace('::ffff:',''))).listen(Number(process.argv[1]),process.argv[2])";
 
 beforeEach(async () => {
   h = await TestHost.make(tag());
