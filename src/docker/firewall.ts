@@ -27,15 +27,14 @@ import { nftApply, nftList, nftTableGet } from '../kernel/nftables.js';
 import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
 import { readState, writeJsonAtomic } from '../state/store.js';
-import { MARK, TABLE, tablesText, type FirewallContent } from '../nft/table.js';
+import { MARK, TABLE, tablesText, type FirewallContent, type PortRule } from '../nft/table.js';
 import type { Context } from './context.js';
 import type { Step } from './plan.js';
-import type { NetworkRecord, SandboxRecord } from './types.js';
+import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
 
 /** Gone: the table, set or element (nft says "element does not exist" for interval sets, as EINVAL). */
 const missing = (e: unknown) => e instanceof KernelError
   && (e.code === 'ENOENT' || /element does not exist/.test(String((e.cause as { extack?: string } | undefined)?.extack ?? e.message)));
-
 
 const FAMILIES = ['ip', 'bridge'] as const;
 type Handles = Record<(typeof FAMILIES)[number], string>;
@@ -67,10 +66,14 @@ export function firewallContent(networks: NetworkRecord[], sandboxes: SandboxRec
   const iccOff = new Set(bridged.filter((n) => n.icc === false).map((n) => n.id));
   return {
     networks: bridged.map(networkRules),
-    ports: sandboxes.flatMap((sb) => sb.ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }))),
+    ports: sandboxes.flatMap((sb) => portRules(sb.ports)),
     iccPorts: sandboxes.flatMap((sb) => sb.endpoints.filter((e) => iccOff.has(e.networkId)).map((e) => e.hostVeth)),
   };
 }
+
+/** A sandbox's published ports as DNAT map elements. */
+export const portRules = (ports: PortBinding[]): PortRule[] =>
+  ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }));
 
 export const networkRules = (n: NetworkRecord) => ({ bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false });
 

@@ -24,7 +24,7 @@ import path from 'node:path';
 import { linkSet } from '../kernel/link.js';
 import { NETNS_RUN_DIR, netnsAdd, netnsDel, type Netns } from '../kernel/netns.js';
 import { socketBind } from '../kernel/socket.js';
-import { iccElements, portElements, type PortRule } from '../nft/table.js';
+import { iccElements, portElements } from '../nft/table.js';
 import { isIP } from '../net/ip.js';
 import { checkMac } from '../net/mac.js';
 import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
@@ -36,7 +36,7 @@ import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
 import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
 import { MARKS_DIR, removeSandboxFiles, writeSandboxFiles } from './files.js';
-import { addElements, deleteElements } from './firewall.js';
+import { addElements, deleteElements, portRules } from './firewall.js';
 import { hostResolvConf, localPortRange } from './host.js';
 import { checkName, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
@@ -149,8 +149,6 @@ async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: 
   return out;
 }
 
-const portRules = (ports: PortBinding[]): PortRule[] =>
-  ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }));
 
 type Files = Parameters<typeof writeSandboxFiles>[2];
 
