@@ -10,6 +10,7 @@ import { TABLE } from '../nft/table.js';
 import { checkTables } from './firewall.js';
 import type { Context } from './context.js';
 import { usingState } from './networks.js';
+import { readableNetworks } from './repair.js';
 import { reconcileState, type ReconcileReport } from './reconcile-state.js';
 
 export type { ReconcileReport };
@@ -23,7 +24,7 @@ export type { ReconcileReport };
 export function reconcileTables(ctx: Context): Promise<string | undefined> {
   return usingState(ctx, async (s) => {
     const before = ctx.dryRun ? '' : await tablesContent(ctx);
-    const done = await checkTables(ctx, s.networks, () => s.sandboxes.all(), 'on request');
+    const done = await checkTables(ctx, readableNetworks(ctx, s), () => s.sandboxes.all(), 'on request');
     if (ctx.dryRun || !done) return undefined;
     const after = await tablesContent(ctx);
     if (before === after) return undefined;
@@ -67,9 +68,13 @@ export async function systemReconcile(ctx: Context): Promise<ReconcileReport> {
 /**
  * The DNS server's watcher's repair (firewall.ts watchTables): the cheap
  * check, or with `force` a rebuild (rules of nsnet's were deleted from a
- * table that stayed).
+ * table that stayed). Over a damaged networks.json only missing tables are
+ * rebuilt (from the networks still readable): a forced rebuild would drop
+ * the elements of the networks it cannot read, opening them.
  */
 export function repairTables(ctx: Context, force: boolean): Promise<string | undefined> {
-  return usingState(ctx, (s) => checkTables(ctx, s.networks, () => s.sandboxes.all(), force ? 'rules, chains or sets of nsnet were deleted' : undefined),
-    { checkTables: false });
+  return usingState(ctx, (s) => {
+    const why = force && !s.networksDamaged ? 'rules, chains or sets of nsnet were deleted' : undefined;
+    return checkTables(ctx, readableNetworks(ctx, s), () => s.sandboxes.all(), why);
+  }, { checkTables: false });
 }
