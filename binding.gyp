@@ -15,6 +15,7 @@
         "native/nft_table.cc",
         "native/nft_monitor.cc",
         "native/socket.cc",
+        "native/udp_epoll.cc",
         "native/flock.cc",
         "native/spawn.cc",
         "native/rlimit.cc",

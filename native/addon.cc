@@ -26,7 +26,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"socketBind", SocketBindVerb},   {"flock", FlockVerb},
       {"spawn", SpawnVerb},             {"waitpid", WaitpidVerb},
       {"rlimitNofileRaise", RlimitNofileRaiseVerb}, {"unixRequest", UnixRequestVerb},
-      {"udpSocket", UdpSocketVerb},
+      {"udpSocket", UdpSocketVerb},     {"udpEpoll", UdpEpollVerb},
+      {"udpClose", UdpCloseVerb},
   };
   for (const auto& [name, fn] : verbs) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

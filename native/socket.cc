@@ -13,6 +13,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstring>
 #include <optional>
 #include <vector>
@@ -130,9 +131,13 @@ Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info) {
   std::optional<IpAddr> peer;
   int peerPort = 0;
   Napi::Buffer<uint8_t> data;
+  int epfd = -1;
+  uint32_t token = 0;
   if (info.Length() > 1 && info[1].IsObject()) {
     Napi::Object o = info[1].As<Napi::Object>();
     peer = OptIp(o, "peer");
+    epfd = static_cast<int>(OptInt(o, "epoll", 0, INT32_MAX).value_or(-1));
+    token = static_cast<uint32_t>(OptInt(o, "token", 0, UINT32_MAX).value_or(0));
     peerPort = static_cast<int>(OptInt(o, "peerPort", 0, 65535).value_or(0));
     Napi::Value d = o.Get("send");
     if (!d.IsUndefined()) {
@@ -158,9 +163,14 @@ Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info) {
     const char* op = "udpSocket";
     UniqueFd fd(::socket(addr->family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
     if (!fd.Valid()) ThrowErrno("socket", op);
-    sockaddr_storage ss{};
-    socklen_t len = sockaddrOf(*addr, 0, &ss);
-    if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("bind", op);
+    // A wildcard address with a peer: connect() binds the socket itself, to a random
+    // ephemeral port chosen exactly as bind(:0) would (inet_autobind); one call fewer.
+    bool wildcard = std::all_of(addr->bytes.begin(), addr->bytes.end(), [](uint8_t b) { return b == 0; });
+    if (!peer || !wildcard) {
+      sockaddr_storage ss{};
+      socklen_t len = sockaddrOf(*addr, 0, &ss);
+      if (::bind(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("bind", op);
+    }
     if (peer) {
       sockaddr_storage ps{};
       socklen_t plen = sockaddrOf(*peer, peerPort, &ps);
@@ -171,6 +181,7 @@ Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info) {
     socklen_t glen = sizeof got;
     if (::getsockname(fd.Get(), reinterpret_cast<sockaddr*>(&got), &glen) < 0) ThrowErrno("getsockname", op);
     MoveHigh(fd);
+    if (epfd >= 0) UdpEpollAdd(epfd, fd.Get(), token);
     Bound b;
     b.port = ntohs(got.ss_family == AF_INET ? reinterpret_cast<sockaddr_in*>(&got)->sin_port
                                             : reinterpret_cast<sockaddr_in6*>(&got)->sin6_port);

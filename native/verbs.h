@@ -5,6 +5,8 @@
 
 #include <napi.h>
 
+#include <cstdint>
+
 namespace nsnet {
 
 Napi::Value NetnsCreateVerb(const Napi::CallbackInfo& info);
@@ -31,6 +33,9 @@ Napi::Value NftTableGetVerb(const Napi::CallbackInfo& info);
 Napi::Value NftMonitorVerb(const Napi::CallbackInfo& info);
 Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
 Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info);  // synchronous
+Napi::Value UdpEpollVerb(const Napi::CallbackInfo& info);   // synchronous
+Napi::Value UdpCloseVerb(const Napi::CallbackInfo& info);   // synchronous
+void UdpEpollAdd(int epfd, int fd, uint32_t token);         // udp_epoll.cc, for udpSocket
 Napi::Value FlockVerb(const Napi::CallbackInfo& info);
 Napi::Value SpawnVerb(const Napi::CallbackInfo& info);
 Napi::Value WaitpidVerb(const Napi::CallbackInfo& info);

@@ -152,7 +152,11 @@ export interface NativeAddon {
   /** Connects to a unix stream socket, sends `text`, resolves with the first line of the reply. */
   unixRequest(path: string, text: string, o?: { timeoutMs?: number }): Promise<string>;
   /** Synchronous: a UDP socket in this process's namespace bound to address:0 (a random port), fd >= 1024; connected to `peer` and `send` sent, if given. */
-  udpSocket(address: string, o?: { peer?: string; peerPort?: number; send?: Buffer }): { fd: number; port: number };
+  udpSocket(address: string, o?: { peer?: string; peerPort?: number; send?: Buffer; epoll?: number; token?: number }): { fd: number; port: number };
+  /** Synchronous: an epoll set watched by the event loop (not keeping it alive); each turn, every datagram (or errno) read from its sockets, with their tokens. */
+  udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): { fd: number; close(): void };
+  /** Synchronous: removes fd from the epoll set (if given), then closes it. */
+  udpClose(fd: number, epollFd?: number): void;
 }
 
 export type NativeNftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';

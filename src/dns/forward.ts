@@ -19,6 +19,18 @@
 // query is in flight, and come from the upstream's address. Over TCP (after a
 // truncated answer) the kernel's connection does the same: unchanged.
 //
+// What it costs, and why not a pool: a socket per query is ~20 us of system
+// calls (socket, connect, send, dup to fd >= 1024, epoll_ctl add and del,
+// close), measured in C on this machine. Reading each socket through its own
+// dgram handle cost about as much again (a libuv handle, JS objects, a deferred
+// close): the replies are read instead by the addon from ONE epoll set
+// (udpEpoll), every reply of a loop turn in one call, tagged with its socket's
+// token. That roughly doubled forwarded queries/s (docs/dns.md has the numbers).
+// The rest is the kernel's. Reusing sockets (a pool, N queries each) would cut
+// it, but then a port learned from one query - say one the attacker made a
+// sandbox send, as test/kernel/dns-spoof.test.ts does - can be the live port of
+// a later one: a 1-in-pool-size chance instead of 1 in ~28,000. Not taken.
+//
 // Be aware:
 // - At most MAX_INFLIGHT queries at once (Docker's 1024), MAX_INFLIGHT_PER_SANDBOX per sandbox;
 //   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses), then the next one is tried on a new
@@ -26,10 +38,9 @@
 // - The sockets' fds live at 1024 and up (udpSocket in kernel/socket.ts): a thousand of them must
 //   not take the low fds libnftables' select() needs.
 import { randomFillSync } from 'node:crypto';
-import { closeSync } from 'node:fs';
-import dgram from 'node:dgram';
 import net from 'node:net';
-import { udpSocket } from '../kernel/socket.js';
+import { getSystemErrorName } from 'node:util';
+import { udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../kernel/socket.js';
 import { buildError, RCODE, withId, type Query } from './message.js';
 
 export const MAX_INFLIGHT = 1024;
@@ -121,7 +132,9 @@ interface Pending {
   upstreams: string[];
   next: number;
   timer?: NodeJS.Timeout;
-  sock?: dgram.Socket;
+  /** The socket of the query now out, and its token in the epoll set. */
+  fd?: number;
+  token?: number;
   sent?: Sent;
 }
 
@@ -132,6 +145,10 @@ export interface ForwarderOptions {
 
 export class Forwarder {
   private pending = new Set<Pending>();
+  /** Queries out, by their socket's token (never reused while the process lives: 2^32 of them). */
+  private byToken = new Map<number, Pending>();
+  private nextToken = 0;
+  private epoll?: UdpEpoll;
   readonly stats: ForwardStats = {
     sent: 0, accepted: 0, timeouts: 0, errors: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
@@ -171,6 +188,8 @@ export class Forwarder {
   /** Forgets every query and closes every socket. */
   close(): void {
     for (const p of this.pending) this.finish(p);
+    this.epoll?.close();
+    this.epoll = undefined;
   }
 
   private sendNext(p: Pending): void {
@@ -184,12 +203,13 @@ export class Forwarder {
     const upstream = p.upstreams[p.next++]!;
     const id = randomId();
     const query = withId(p.msg, id);
-    const v6 = net.isIPv6(upstream);
-    let sock: dgram.Socket;
+    const token = this.nextToken;
+    this.nextToken = (this.nextToken + 1) >>> 0;
+    this.epoll ??= udpEpoll((tokens, data) => this.onReplies(tokens, data));
     try {
-      // Bound, connected and sent in one call (the addon's udpSocket): the kernel filters the
-      // socket from before anything can arrive on it; dgram only reads it.
-      sock = adopt(udpSocket(v6 ? '::' : '0.0.0.0', { peer: upstream, peerPort: 53, send: query }).fd, v6);
+      // Connected, sent and in the epoll set in one call (the addon's udpSocket): the kernel
+      // filters the socket from before anything can arrive on it.
+      p.fd = udpSocket(net.isIPv6(upstream) ? '::' : '0.0.0.0', { peer: upstream, peerPort: 53, send: query, epoll: this.epoll, token }).fd;
     } catch (e) {
       // Out of fds, no route: this upstream is as good as silent.
       this.stats.errors++;
@@ -198,42 +218,50 @@ export class Forwarder {
       return;
     }
     this.stats.sent++;
-    p.sock = sock;
+    p.token = token;
+    this.byToken.set(token, p);
     p.sent = { id, question: query.subarray(HEADER, p.questionEnd), address: upstream, port: 53 };
-    sock.on('message', (m, from) => this.onReply(p, sock, m, from));
-    // An upstream that refuses (ICMP port unreachable, reported on a connected socket as
-    // ECONNREFUSED) is as good as silent: the next one is tried at once.
-    sock.on('error', (e) => {
-      if (p.sock !== sock) return;
-      this.stats.errors++;
-      this.o.log?.(`forward to ${upstream}: ${e.message}`);
-      this.sendNext(p);
-    });
     p.timer = setTimeout(() => {
       this.stats.timeouts++;
       this.sendNext(p);
     }, UPSTREAM_TIMEOUT_MS);
   }
 
-  private onReply(p: Pending, sock: dgram.Socket, msg: Buffer, from: dgram.RemoteInfo): void {
-    if (p.sock !== sock || !p.sent) return;
-    const verdict = acceptReply(p.sent, from, msg);
-    if (verdict !== 'ok') {
-      this.stats.dropped[verdict]++;
-      if (this.o.debug) this.o.log?.(`forward: dropped a reply from ${from.address}:${from.port} (${verdict})`);
-      return;
+  /** What the epoll set read this turn: per datagram, its socket's token; an errno instead of a datagram. */
+  private onReplies(tokens: number[], data: (Buffer | number)[]): void {
+    for (let i = 0; i < tokens.length; i++) {
+      const p = this.byToken.get(tokens[i]!);
+      if (!p?.sent) continue; // its query was answered earlier in this batch
+      const d = data[i]!;
+      if (typeof d === 'number') {
+        // An upstream that refuses (ICMP port unreachable, reported on a connected socket as
+        // ECONNREFUSED) is as good as silent: the next one is tried at once.
+        this.stats.errors++;
+        this.o.log?.(`forward to ${p.sent.address}: ${errnoName(d)}`);
+        this.sendNext(p);
+        continue;
+      }
+      // The socket is connected: the kernel delivers it only datagrams from the upstream's
+      // address and port (anything else finds no socket: UdpNoPorts), so that is their source.
+      const verdict = acceptReply(p.sent, p.sent, d);
+      if (verdict !== 'ok') {
+        this.stats.dropped[verdict]++;
+        if (this.o.debug) this.o.log?.(`forward: dropped a reply from ${p.sent.address}:${p.sent.port} (${verdict})`);
+        continue;
+      }
+      this.stats.accepted++;
+      this.finish(p);
+      // The upstream's answer, NXDOMAIN and TC included, goes back as it came.
+      p.reply(withId(d, (p.msg[0]! << 8) | p.msg[1]!));
     }
-    this.stats.accepted++;
-    this.finish(p);
-    // The upstream's answer, NXDOMAIN and TC included, goes back as it came.
-    p.reply(withId(msg, (p.msg[0]! << 8) | p.msg[1]!));
   }
 
   private closeSocket(p: Pending): void {
     clearTimeout(p.timer);
-    if (p.sock) {
-      p.sock.close();
-      p.sock = undefined;
+    if (p.fd !== undefined) {
+      udpClose(p.fd, this.epoll);
+      this.byToken.delete(p.token!);
+      p.fd = p.token = p.sent = undefined;
     }
   }
 
@@ -261,15 +289,11 @@ export class Forwarder {
   }
 }
 
-/** A dgram socket over `fd`; the fd is closed if dgram can't take it. */
-function adopt(fd: number, v6: boolean): dgram.Socket {
+function errnoName(errno: number): string {
   try {
-    const s = dgram.createSocket(v6 ? 'udp6' : 'udp4');
-    s.bind({ fd });
-    return s;
-  } catch (e) {
-    closeSync(fd);
-    throw e;
+    return getSystemErrorName(-errno);
+  } catch {
+    return `errno ${errno}`;
   }
 }
 

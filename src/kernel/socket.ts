@@ -43,15 +43,41 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
  * from anyone else) and `send` is sent on it, in the same call. Its fd is at
  * 1024 or above, clear of the fds select()-based libraries need; adopt it with
  * dgram's bind({fd}) to read. Synchronous and cheap: the DNS forwarder makes
- * one per query.
+ * one per query. With `epoll` (udpEpoll), the socket joins that set: its
+ * datagrams come to the set's callback, tagged with `token`.
  * Equivalent to: `nc -u -p 0 PEER PEERPORT < SEND`.
  */
-export function udpSocket(address = '0.0.0.0', o: { peer?: string; peerPort?: number; send?: Buffer } = {}): { fd: number; port: number } {
+export function udpSocket(address = '0.0.0.0', o: { peer?: string; peerPort?: number; send?: Buffer; epoll?: UdpEpoll; token?: number } = {}): { fd: number; port: number } {
   try {
-    return native().udpSocket(address, o);
+    const { epoll, ...rest } = o;
+    return native().udpSocket(address, epoll ? { ...rest, epoll: epoll.fd } : rest);
   } catch (e) {
     const to = o.peer ? ` to ${o.peer}:${o.peerPort ?? 0}` : '';
     if (typeof (e as { errno?: unknown }).errno === 'number') throw new KernelError(`udp socket ${address}:0${to}`, e as NativeError, `nc -u -s ${address} -p 0${o.peer ? ` ${o.peer} ${o.peerPort ?? 0}` : ''}`);
     throw e;
   }
+}
+
+/** An epoll set of UDP sockets read by the addon; see udpEpoll. */
+export interface UdpEpoll {
+  fd: number;
+  close(): void;
+}
+
+/**
+ * An epoll set watched by the event loop: every turn, the datagrams that
+ * arrived on its sockets (udpSocket's `epoll`) come to `onReplies` in one
+ * call, each with its socket's token; an errno (a number: ECONNREFUSED when
+ * the peer refused) in place of a datagram. Replaces a dgram socket per
+ * socket: no libuv handle, no JS object per socket. Does not keep the process
+ * alive by itself. Sockets leave it with udpClose.
+ * Equivalent to: epoll_create1() + epoll_wait() + recv() on each ready socket.
+ */
+export function udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): UdpEpoll {
+  return native().udpEpoll(onReplies);
+}
+
+/** Takes `fd` out of the set (if given), then closes it: no later event of the set can name its fd number. */
+export function udpClose(fd: number, epoll?: UdpEpoll): void {
+  native().udpClose(fd, epoll?.fd);
 }

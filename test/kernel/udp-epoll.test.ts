@@ -1,0 +1,88 @@
+// udpEpoll + udpSocket({epoll, token}) + udpClose: the addon's batch reader for
+// the DNS forwarder's per-query sockets (kernel/socket.ts). Against a real UDP
+// peer on loopback, in the test's own (sandboxed) namespace.
+import dgram from 'node:dgram';
+import { readdirSync } from 'node:fs';
+import { afterEach, expect, test } from 'vitest';
+import { udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../../src/kernel/socket.js';
+import { describeKernel, eventually } from '../helpers/kernel.js';
+
+let ep: UdpEpoll | undefined;
+let peer: dgram.Socket | undefined;
+afterEach(() => {
+  ep?.close();
+  peer?.close();
+  ep = peer = undefined;
+});
+
+const fds = () => readdirSync('/proc/self/fd').length;
+
+/** A peer on 127.0.0.1 that echoes each datagram `copies` times, prefixed by the sender's port. */
+async function echo(copies = 1): Promise<number> {
+  peer = dgram.createSocket('udp4');
+  peer.on('message', (m, from) => {
+    for (let i = 0; i < copies; i++) peer!.send(Buffer.concat([Buffer.from(`${from.port}:`), m]), from.port, from.address);
+  });
+  await new Promise<void>((r) => peer!.bind(0, '127.0.0.1', r));
+  return peer.address().port;
+}
+
+describeKernel('udpEpoll (kernel)', () => {
+  test('each reply comes with its socket\'s token, many sockets in one call; a random port each; closed sockets leave the set', async () => {
+    const port = await echo(2);
+    const got: [number, string][] = [];
+    let calls = 0;
+    ep = udpEpoll((tokens, data) => {
+      calls++;
+      tokens.forEach((t, i) => got.push([t, (data[i] as Buffer).toString()]));
+    });
+    const before = fds();
+    const socks = Array.from({ length: 50 }, (_, i) => udpSocket('0.0.0.0', { peer: '127.0.0.1', peerPort: port, send: Buffer.from(`q${i}`), epoll: ep, token: 1000 + i }));
+    for (const s of socks) expect(s.fd).toBeGreaterThanOrEqual(1024);
+    expect(fds()).toBe(before + 50);
+    await eventually(() => got.length === 100, 3000, '100 replies');
+    // Both copies of each reply, on the socket that asked, from its own port.
+    for (let i = 0; i < 50; i++) expect(got.filter(([t]) => t === 1000 + i).map(([, m]) => m)).toEqual([`${socks[i]!.port}:q${i}`, `${socks[i]!.port}:q${i}`]);
+    expect(calls).toBeLessThan(100); // batched
+    expect(new Set(socks.map((s) => s.port)).size).toBe(50);
+    for (const s of socks) udpClose(s.fd, ep);
+    expect(fds()).toBe(before);
+    // A closed socket's number, reused by a new socket of the set, gets only the new socket's replies.
+    got.length = 0;
+    const again = udpSocket('0.0.0.0', { peer: '127.0.0.1', peerPort: port, send: Buffer.from('new'), epoll: ep, token: 7 });
+    expect(socks.map((s) => s.fd)).toContain(again.fd);
+    await eventually(() => got.length === 2, 3000, 'the new socket\'s replies');
+    expect(got).toEqual([[7, `${again.port}:new`], [7, `${again.port}:new`]]);
+    udpClose(again.fd, ep);
+  });
+
+  test('a peer that refuses: ECONNREFUSED, as an errno, with the token', async () => {
+    // A port nobody listens on: bind one, note it, close it.
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const closed = probe.address().port;
+    probe.close();
+    const got: [number, Buffer | number][] = [];
+    ep = udpEpoll((tokens, data) => tokens.forEach((t, i) => got.push([t, data[i]!])));
+    const s = udpSocket('0.0.0.0', { peer: '127.0.0.1', peerPort: closed, send: Buffer.from('x'), epoll: ep, token: 42 });
+    await eventually(() => got.length > 0, 3000, 'the refusal');
+    expect(got[0]).toEqual([42, 111]); // ECONNREFUSED
+    udpClose(s.fd, ep);
+  });
+
+  test('a datagram from another source never reaches a connected socket', async () => {
+    const port = await echo(0); // silent
+    const got: number[] = [];
+    ep = udpEpoll((tokens) => got.push(...tokens));
+    const s = udpSocket('0.0.0.0', { peer: '127.0.0.1', peerPort: port, send: Buffer.from('x'), epoll: ep, token: 5 });
+    const other = dgram.createSocket('udp4');
+    await new Promise<void>((r) => other.send('forged', s.port, '127.0.0.1', () => r()));
+    other.close();
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got).toEqual([]);
+    // From the peer's own port it does arrive: the test above can fail.
+    await new Promise<void>((r) => peer!.send('real', s.port, '127.0.0.1', () => r()));
+    await eventually(() => got.length === 1, 3000, 'the peer\'s datagram');
+    udpClose(s.fd, ep);
+  });
+});
