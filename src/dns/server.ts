@@ -35,7 +35,7 @@ import { socketsBind } from '../kernel/socket.js';
 import { readState } from '../state/store.js';
 import type { Context } from '../docker/context.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
-import { watchTables, type TablesWatch } from '../docker/firewall.js';
+import { watchTables, type TablesWatch } from '../docker/firewall-watch.js';
 import { hostResolvConf } from '../docker/host.js';
 import { repairTables } from '../docker/reconcile.js';
 import { lockPath, pidPath, socketPath, tryLock, type ControlReply, type ControlRequest, type DnsManager } from './control.js';
