@@ -7,7 +7,7 @@
 //   two NFT_MSG_GETTABLE requests and a small file, a cost that doesn't grow
 //   with the number of sandboxes) and rebuilds them from the state it holds;
 // - the DNS server (a long-lived process) watches nftables events and does
-//   the same within milliseconds of an `nft flush ruleset` (watchTables);
+//   the same within milliseconds of an `nft flush ruleset` (firewall-watch.ts);
 // - `nsnet system reconcile` does it on demand.
 //
 // "The ones nsnet made": each table carries a comment naming the rules layout
