@@ -8,26 +8,19 @@ import { afterEach, beforeEach, expect, test } from 'vitest';
 import { execa } from 'execa';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { describeKernel, eventually, ping, tag } from '../helpers/kernel.js';
+import { describeKernel, eventually, ping } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
-import { WAN, makeWan, type Wan } from '../helpers/wan.js';
-import { startWho, WHO } from '../helpers/who.js';
+import { WAN, wanHost, type Wan } from '../helpers/wan.js';
+import { WHO } from '../helpers/who.js';
 
 let h: TestHost;
 let wan: Wan;
-let server: { stop(): Promise<void> } | undefined;
-
+let stop: () => Promise<void>;
 
 beforeEach(async () => {
-  h = await TestHost.make(tag());
-  wan = await makeWan(h.ns, h.tag);
-  server = startWho(wan.name, WAN.server);
+  ({ h, wan, stop } = await wanHost({ who: true }));
 });
-afterEach(async () => {
-  await server?.stop();
-  await h.cleanup();
-  await wan.remove().catch(() => {});
-});
+afterEach(() => stop());
 
 // Every check below runs without nsnet (ip netns exec, curl, ping): an nsnet command would repair.
 async function curl(ns: string | undefined, url: string, tries = 20): Promise<string> {

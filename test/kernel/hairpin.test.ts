@@ -5,23 +5,18 @@
 // the reply come back through the host too.
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { execa } from 'execa';
-import { describeKernel, tag } from '../helpers/kernel.js';
+import { describeKernel } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
-import { WAN, makeWan, type Wan } from '../helpers/wan.js';
+import { WAN, wanHost } from '../helpers/wan.js';
 import { WHO } from '../helpers/who.js';
 
 let h: TestHost;
-let wan: Wan;
-
+let stop: () => Promise<void>;
 
 beforeEach(async () => {
-  h = await TestHost.make(tag());
-  wan = await makeWan(h.ns, h.tag);
+  ({ h, stop } = await wanHost());
 });
-afterEach(async () => {
-  await h.cleanup();
-  await wan.remove().catch(() => {});
-});
+afterEach(() => stop());
 
 async function curl(sb: string, url: string, tries = 30): Promise<string> {
   for (let i = 0; i < tries; i++) {

@@ -3,26 +3,19 @@
 // 203.0.113.1) that lives in a namespace this test made.
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { execa } from 'execa';
-import { describeKernel, tag } from '../helpers/kernel.js';
+import { describeKernel } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
-import { WAN, makeWan, type Wan } from '../helpers/wan.js';
-import { startWho, WHO } from '../helpers/who.js';
+import { WAN, wanHost, type Wan } from '../helpers/wan.js';
+import { WHO } from '../helpers/who.js';
 
 let h: TestHost;
 let wan: Wan;
-let server: { stop(): Promise<void> } | undefined;
-
+let stop: () => Promise<void>;
 
 beforeEach(async () => {
-  h = await TestHost.make(tag());
-  wan = await makeWan(h.ns, h.tag);
-  server = startWho(wan.name, WAN.server);
+  ({ h, wan, stop } = await wanHost({ who: true }));
 });
-afterEach(async () => {
-  await server?.stop();
-  await h.cleanup();
-  await wan.remove().catch(() => {});
-});
+afterEach(() => stop());
 
 async function curl(run: (cmd: string[]) => Promise<{ stdout: unknown; exitCode?: number }>, url: string): Promise<string> {
   for (let i = 0; i < 30; i++) {
