@@ -16,7 +16,7 @@ import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { parsePrefix } from '../net/ip.js';
 import { bridgeMac } from '../net/mac.js';
 import { networkElements } from '../nft/table.js';
-import type { Context } from './context.js';
+import { shownBefore, type Context } from './context.js';
 import { dockerForwardAccept, dockerForwardRemove, dockerForwardRemoveCommand, dockerForwardText, elementsStep, networkRules, tablesStep } from './firewall.js';
 import { nftApplyCommand } from '../kernel/nftables.js';
 import type { Step } from './plan.js';
@@ -104,9 +104,10 @@ export async function missingBridgeSteps(ctx: Context, nets: NetworkRecord[], al
   const bridges = new Map<string, Link>();
   const steps: Step[] = [];
   for (const n of nets) {
+    if (ctx.planned?.has(`bridge ${n.bridge}`)) continue; // a dry run showed it made already
     const link = await findBridge(ctx, n);
     if (link) bridges.set(n.id, link);
-    else steps.push(...bridgeSteps(ctx, n).map(({ undo: _undo, ...step }) => step));
+    else if (!shownBefore(ctx, `bridge ${n.bridge}`)) steps.push(...bridgeSteps(ctx, n).map(({ undo: _undo, ...step }) => step));
   }
   if (steps.length) steps.unshift(...await tablesStep(ctx, all, sandboxes));
   return { bridges, steps };

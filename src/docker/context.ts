@@ -22,8 +22,11 @@ export interface Context {
    * what the ones before it planned. The kernel is still left alone.
    */
   scratchState?: boolean;
-  /** Set once a dry run has shown the nftables skeleton, so a long plan shows it once. */
-  plannedTables?: boolean;
+  /**
+   * What a dry run has shown being made ("tables", "bridge br-x"): the kernel
+   * does not change, so a long plan (compose up) would otherwise show it again.
+   */
+  planned?: Set<string>;
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
   /**
@@ -41,6 +44,17 @@ export interface Context {
     /** The shell command that does what sync (gone: false) or release (gone: true) asks, for plans. */
     command?(ids: string[], gone: boolean): string;
   };
+}
+
+/**
+ * For plans that would make `what`: true when a dry run already showed it
+ * made (leave it out); otherwise false, remembered in a dry run from now on.
+ */
+export function shownBefore(ctx: Context, what: string): boolean {
+  if (!ctx.dryRun) return false;
+  if (ctx.planned?.has(what)) return true;
+  (ctx.planned ??= new Set()).add(what);
+  return false;
 }
 
 /** A context for the machine nsnet runs on: the process's own namespace is the host. */

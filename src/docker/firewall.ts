@@ -27,7 +27,7 @@ import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
 import { readState, writeJsonAtomic } from '../state/store.js';
 import { MARK, TABLE, tablesText, type FirewallContent, type PortRule } from '../nft/table.js';
-import type { Context } from './context.js';
+import { shownBefore, type Context } from './context.js';
 import { runSteps, type Step } from './plan.js';
 import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
 
@@ -136,12 +136,9 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
   }
   const why = c.ok ? force! : c.why;
   // A dry run changes no table: it shows this once, as if it had.
-  if (ctx.plannedTables) return undefined;
+  if (shownBefore(ctx, 'tables')) return undefined;
   await runSteps([rebuildStep(ctx, firewallContent(networks, await sandboxes()), why)], ctx);
-  if (ctx.dryRun) {
-    ctx.plannedTables = true;
-    return undefined;
-  }
+  if (ctx.dryRun) return undefined;
   return `rebuilt nftables tables ip ${TABLE} and bridge ${TABLE} from the state (${why})`;
 }
 
@@ -170,10 +167,9 @@ async function startWatcher(ctx: Context): Promise<void> {
  * they exist (or a dry run already showed it).
  */
 export async function tablesStep(ctx: Context, networks: NetworkRecord[], sandboxes: () => Promise<SandboxRecord[]>): Promise<Step[]> {
-  if (ctx.plannedTables) return [];
+  if (ctx.planned?.has('tables')) return [];
   const c = await tablesCondition(ctx);
-  if (c.ok || !c.absent) return [];
-  if (ctx.dryRun) ctx.plannedTables = true;
+  if (c.ok || !c.absent || shownBefore(ctx, 'tables')) return [];
   return [{
     ...rebuildStep(ctx, firewallContent(networks, await sandboxes()), ''),
     title: `creating nftables tables ip ${TABLE} and bridge ${TABLE} (first network on this host)`,
