@@ -43,7 +43,8 @@ import { Forwarder, type Reply } from './forward.js';
 import { buildAnswer, buildError, parseQuery, RCODE, TYPE } from './message.js';
 import { lookup, NameIndexer, rotate } from './names.js';
 import { DNS_ADDRESS, DNS_TABLE, dnsRedirect } from './redirect.js';
-import { parseResolvConf, sandboxUpstreams } from './resolv-conf.js';
+import { parseResolvConf } from '../etc/resolv-conf.js';
+import { sandboxUpstreams } from '../etc/sandbox-resolv-conf.js';
 
 export { MAX_INFLIGHT, MAX_INFLIGHT_PER_SANDBOX, UPSTREAM_TIMEOUT_MS } from './forward.js';
 export const MAX_TCP_PER_SANDBOX = 64;

@@ -6,8 +6,9 @@
 //   ip netns exec web cat /etc/resolv.conf
 import { mkdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { sandboxHosts } from '../dns/hosts.js';
-import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
+import { sandboxHosts } from '../etc/hosts.js';
+import { parseResolvConf } from '../etc/resolv-conf.js';
+import { sandboxResolvConf } from '../etc/sandbox-resolv-conf.js';
 import type { Context } from './context.js';
 import { hostResolvConf } from './host.js';
 import type { Step } from './plan.js';

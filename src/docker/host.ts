@@ -5,7 +5,7 @@ import { routeList } from '../kernel/route.js';
 import { sysctlGet } from '../kernel/sysctl.js';
 import type { Netns } from '../kernel/netns.js';
 import { ipv4Network, parsePrefix } from '../net/ip.js';
-import { isSystemdStub, parseResolvConf, SYSTEMD_RESOLV_CONF } from '../dns/resolv-conf.js';
+import { isSystemdStub, parseResolvConf, SYSTEMD_RESOLV_CONF } from '../etc/resolv-conf.js';
 
 /**
  * The host's resolv.conf text ("" if unreadable). When it lists only

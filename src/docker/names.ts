@@ -45,8 +45,6 @@ const ID_HEX = 64;
 const SHORT_ID = 12;
 const VETH_HEX = 7;
 const NAME_MAX = 64;
-/** IFNAMSIZ - 1: the kernel's limit on interface names, in bytes. */
-const IFNAME_MAX = 15;
 
 /** A fresh object ID: 64 random lower-case hex digits, as Docker's. */
 export function newId(): string {
@@ -56,6 +54,12 @@ export function newId(): string {
 /** The 12-character form Docker prints and names things by. */
 export function shortId(id: string): string {
   return id.slice(0, SHORT_ID);
+}
+
+/** The hostname Docker gives a container that sets none: the first 12 characters of its ID. */
+export function defaultHostname(sandboxId: string): string {
+  if (sandboxId.length < SHORT_ID) throw new Error(`sandbox ID "${sandboxId}" is shorter than ${SHORT_ID} characters`);
+  return shortId(sandboxId);
 }
 
 /** The bridge of a user-defined network: "br-" + the first 12 hex of its ID (15 chars, the kernel's maximum). */
@@ -83,20 +87,4 @@ export function checkName(kind: 'network' | 'sandbox', name: string): void {
     throw new Error(`invalid ${kind} name ${JSON.stringify(name)}: ${why}`);
   }
   if (name.length > NAME_MAX) throw new Error(`invalid ${kind} name "${name}": at most ${NAME_MAX} characters are allowed`);
-}
-
-/**
- * A Linux interface name given by the user (--opt com.docker.network.bridge.name):
- * 1-15 bytes, not "." or "..", no '/', ':' or whitespace (the kernel's
- * `dev_valid_name`). kernel/link.ts `checkIfName` applies the same rule at the
- * kernel edge; this one fails before any plan is made, with a plain message.
- */
-export function checkIfaceName(name: string): void {
-  const bytes = Buffer.byteLength(name);
-  if (bytes < 1 || bytes > IFNAME_MAX) {
-    throw new Error(`invalid interface name ${JSON.stringify(name)}: must be 1 to ${IFNAME_MAX} characters (bytes) long`);
-  }
-  if (name === '.' || name === '..' || /[/:\s]/.test(name)) {
-    throw new Error(`invalid interface name ${JSON.stringify(name)}: no '/', ':' or whitespace, and not "." or ".."`);
-  }
 }

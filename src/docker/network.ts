@@ -5,7 +5,8 @@
 import { chooseSubnet, subnetConflict } from '../net/subnet-pool.js';
 import { planPool } from '../net/ipam.js';
 import { asInvalid, conflict, invalidArg } from './errors.js';
-import { bridgeNameFor, checkIfaceName, checkName, newId } from './names.js';
+import { checkIfName } from '../kernel/link.js';
+import { bridgeNameFor, checkName, newId } from './names.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 export const DEFAULT_BRIDGE = 'nsnet0';
@@ -72,7 +73,7 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
 
   const id = newId();
   const bridge = options['com.docker.network.bridge.name'] ?? bridgeNameFor(id);
-  asInvalid(() => checkIfaceName(bridge));
+  asInvalid(() => checkIfName(bridge));
   const taken = bridges.find((n) => n.bridge === bridge);
   if (taken) throw conflict(`bridge name ${bridge} is already used by network ${taken.name}`);
   let mtu: number | undefined;

@@ -24,7 +24,6 @@
 // kernel objects and all (repair.ts cleanStaleCreates); `nsnet rm -f` too.
 import { isIP, ipv4ToInt } from '../net/ip.js';
 import { checkMac } from '../net/mac.js';
-import { defaultHostname } from '../dns/hosts.js';
 import { withRecords } from '../state/store.js';
 import { processStart } from './proc.js';
 import { missingBridgeSteps } from './bridge.js';
@@ -40,7 +39,7 @@ import { hostMode } from './modes/host.js';
 import type { Mode, SandboxCreateRequest, SandboxEnv } from './modes/mode.js';
 import { noneMode } from './modes/none.js';
 import { SandboxNs } from './namespace.js';
-import { checkName, newId, shortId } from './names.js';
+import { checkName, defaultHostname, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
 import { removeSteps, runSteps, type Runner, type Step } from './plan.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';

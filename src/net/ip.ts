@@ -1,5 +1,5 @@
-// IPv4/IPv6 prefixes as text: "172.17.0.2/16" -> {address, prefixlen}.
-// Pure functions; IPAM and subnet arithmetic build on these.
+// IP addresses and prefixes as text: "172.17.0.2/16" -> {address, prefixlen}; IPv6 text -> groups.
+// Pure functions; IPAM, subnet arithmetic, the kernel verbs, the /etc renderers and the DNS codec build on these.
 
 /**
  * Is `s` a dotted-quad IPv4 address (four decimal octets, no leading zeros),
@@ -17,21 +17,40 @@ export function isIPv4(s: string): boolean {
  * first use, several milliseconds of every CLI call; this doesn't.
  */
 export function isIPv6(s: string): boolean {
-  if (s.length < 2 || s.length > 45 || !s.includes(':')) return false;
-  let groups = s.split(':');
-  let v4 = 0;
-  if (groups[groups.length - 1]!.includes('.')) {
-    if (!isIPv4(groups[groups.length - 1]!)) return false;
-    groups = groups.slice(0, -1);
-    v4 = 2; // the dotted quad stands for two groups
+  return parseIPv6(s) !== undefined;
+}
+
+/**
+ * IPv6 text as its 8 16-bit groups, or undefined if it is not one (RFC 4291
+ * section 2.2, as inet_pton reads it): `::` stands for one or more zero groups,
+ * and a dotted quad may end the address as its last two groups. No zone (`%eth0`).
+ * The one IPv6 parser: isIPv6, isLoopback and the DNS codec build on it.
+ */
+export function parseIPv6(s: string): number[] | undefined {
+  if (s.length < 2 || s.length > 45 || !s.includes(':')) return undefined;
+  let text = s;
+  const quad: number[] = [];
+  const lastColon = s.lastIndexOf(':');
+  const last = s.slice(lastColon + 1);
+  if (last.includes('.')) {
+    if (!isIPv4(last)) return undefined;
+    const n = ipv4ToInt(last);
+    quad.push(n >>> 16, n & 0xffff);
+    // Keep a `::` before the quad; drop a lone `:`, which only separated it.
+    text = s.endsWith(`::${last}`) ? s.slice(0, lastColon + 1) : s.slice(0, lastColon);
   }
-  const text = groups.join(':');
   const halves = text.split('::');
-  if (halves.length > 2) return false;
-  const parts = halves.map((h) => (h === '' ? [] : h.split(':')));
-  if (parts.some((p) => p.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g)))) return false;
-  const count = parts.reduce((n, p) => n + p.length, 0) + v4;
-  return halves.length === 2 ? count <= 7 : count === 8;
+  if (halves.length > 2) return undefined;
+  const groups: number[][] = [];
+  for (const half of halves) {
+    const parts = half === '' ? [] : half.split(':');
+    if (parts.some((g) => !/^[0-9a-fA-F]{1,4}$/.test(g))) return undefined;
+    groups.push(parts.map((g) => parseInt(g, 16)));
+  }
+  const count = groups.reduce((n, g) => n + g.length, 0) + quad.length;
+  if (halves.length === 1) return count === 8 ? [...groups[0]!, ...quad] : undefined;
+  if (count > 7) return undefined;
+  return [...groups[0]!, ...new Array<number>(8 - count).fill(0), ...groups[1]!, ...quad];
 }
 
 /** 4, 6, or 0 for text that is not an IP address (node:net isIP without its IPv6 pattern). */
@@ -78,4 +97,20 @@ export function intToIpv4(n: number): string {
 export function ipv4Network(p: Prefix): string {
   const mask = p.prefixlen === 0 ? 0 : (0xffffffff << (32 - p.prefixlen)) >>> 0;
   return intToIpv4((ipv4ToInt(p.address) & mask) >>> 0);
+}
+
+/**
+ * True for 127.0.0.0/8 and ::1: addresses that mean "this netns", so are useless elsewhere. Any
+ * spelling of ::1 counts, and IPv4-mapped forms of 127/8 (::ffff:127.0.0.1), which a string
+ * compare would miss; a zone (`::1%lo`) is ignored. (node:net's BlockList does the same, ~100
+ * times slower.)
+ */
+export function isLoopback(addr: string): boolean {
+  const pct = addr.indexOf('%');
+  const a = pct < 0 ? addr : addr.slice(0, pct);
+  if (isIPv4(a)) return a.startsWith('127.');
+  const g = parseIPv6(a);
+  if (!g || g.slice(0, 5).some((x) => x !== 0)) return false;
+  if (g[5] === 0 && g[6] === 0) return g[7] === 1; // ::1
+  return g[5] === 0xffff && g[6]! >> 8 === 127; // ::ffff:127.x.y.z
 }

@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { bridgeNameFor, checkIfaceName, checkName, newId, shortId, vethName } from '../../src/docker/names.js';
+import { bridgeNameFor, checkName, newId, shortId, vethName } from '../../src/docker/names.js';
+import { checkIfName } from '../../src/kernel/link.js';
 
 describe('IDs', () => {
   test('newId: 64 lower-case hex, different every time', () => {
@@ -17,7 +18,7 @@ describe('bridgeNameFor', () => {
     const name = bridgeNameFor('9c1b63917a7a' + 'f'.repeat(52));
     expect(name).toBe('br-9c1b63917a7a');
     expect(name).toHaveLength(15);
-    expect(() => checkIfaceName(bridgeNameFor(newId()))).not.toThrow();
+    expect(() => checkIfName(bridgeNameFor(newId()))).not.toThrow();
   });
   test('refuses what is not an ID', () => {
     expect(() => bridgeNameFor('web')).toThrow(/12 hex/);
@@ -53,17 +54,5 @@ describe('checkName', () => {
   });
   test('at most 64 characters', () => {
     expect(() => checkName('sandbox', 'x'.repeat(65))).toThrow(/at most 64 characters/);
-  });
-});
-
-describe('checkIfaceName', () => {
-  test.each(['eth0', 'docker0', 'br-0123456789ab', 'x', 'mybr.10'])('accepts %j', (ok) => {
-    expect(() => checkIfaceName(ok)).not.toThrow();
-  });
-  test.each(['', 'br-0123456789abc', 'ééééééééé'])('rejects %j with the 15-character limit', (bad) => {
-    expect(() => checkIfaceName(bad)).toThrow(/1 to 15 characters/);
-  });
-  test.each(['a/b', 'a:b', 'a b', 'a\tb', '.', '..'])('rejects %j', (bad) => {
-    expect(() => checkIfaceName(bad)).toThrow(/^invalid interface name/);
   });
 });

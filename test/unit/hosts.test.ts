@@ -1,5 +1,6 @@
 import { describe, expect, test } from 'vitest';
-import { defaultHostname, hostModeHosts, hostnameFile, sandboxHosts } from '../../src/dns/hosts.js';
+import { defaultHostname } from '../../src/docker/names.js';
+import { hostModeHosts, hostnameFile, sandboxHosts } from '../../src/etc/hosts.js';
 
 const DEFAULTS = `127.0.0.1\tlocalhost
 ::1\tlocalhost ip6-localhost ip6-loopback

@@ -1,6 +1,6 @@
 import { describe, expect, test } from 'vitest';
 import { isIPv4 as nodeIsIPv4, isIPv6 as nodeIsIPv6 } from 'node:net';
-import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, isIPv4, isIPv6, parsePrefix } from '../../src/net/ip.js';
+import { formatPrefix, intToIpv4, ipv4Network, ipv4ToInt, isIPv4, isIPv6, parseIPv6, parsePrefix } from '../../src/net/ip.js';
 
 describe('parsePrefix', () => {
   test('IPv4 and IPv6 prefixes', () => {
@@ -39,6 +39,35 @@ describe('isIPv6 (without node:net pattern)', () => {
   });
   test.each(['', ':', '1.2.3.4', ':::', '1::2::3', '12345::', 'g::1', '1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7', '::ffff:300.1.1.1', 'fe80::1%eth0'])('%j is not', (a) => {
     expect(isIPv6(a)).toBe(false);
+  });
+});
+
+describe('parseIPv6: text to 8 groups', () => {
+  test.each([
+    ['::', [0, 0, 0, 0, 0, 0, 0, 0]],
+    ['::1', [0, 0, 0, 0, 0, 0, 0, 1]],
+    ['1::', [1, 0, 0, 0, 0, 0, 0, 0]],
+    ['fe80::1:2', [0xfe80, 0, 0, 0, 0, 0, 1, 2]],
+    ['2001:DB8:0:0:8:800:200C:417A', [0x2001, 0xdb8, 0, 0, 8, 0x800, 0x200c, 0x417a]],
+    ['1:2:3:4:5:6:7::', [1, 2, 3, 4, 5, 6, 7, 0]],
+    ['::2:3:4:5:6:7:8', [0, 2, 3, 4, 5, 6, 7, 8]],
+    ['::ffff:192.0.2.1', [0, 0, 0, 0, 0, 0xffff, 0xc000, 0x0201]],
+    ['::192.0.2.1', [0, 0, 0, 0, 0, 0, 0xc000, 0x0201]],
+    ['64:ff9b::198.51.100.7', [0x64, 0xff9b, 0, 0, 0, 0, 0xc633, 0x6407]],
+    ['1:2:3:4:5:6:203.0.113.255', [1, 2, 3, 4, 5, 6, 0xcb00, 0x71ff]],
+  ])('%s', (text, groups) => {
+    expect(parseIPv6(text)).toEqual(groups);
+  });
+  // What inet_pton refuses: `::` for no group at all, a quad anywhere but last, a lone edge colon.
+  test.each(['1:2:3:4:5:6:7::8', '1:2:3:4:5:6::1.2.3.4', '1.2.3.4::', '::1.2.3.4:5', ':1.2.3.4', ':::1.2.3.4', ':1::', '1::2:',
+    '1:2:3:4:5:6:7:1.2.3.4', '::01.2.3.4', '00000::'])('%j is not IPv6', (bad) => {
+    expect(parseIPv6(bad)).toBeUndefined();
+  });
+  test('agrees with node:net isIPv6 (inet_pton) on every case above', () => {
+    const cases = ['::', '::1', '1::', 'fe80::1:2', '1:2:3:4:5:6:7::', '::ffff:192.0.2.1', '64:ff9b::198.51.100.7', '1:2:3:4:5:6:7::8',
+      '1:2:3:4:5:6::1.2.3.4', '1.2.3.4::', '::1.2.3.4:5', ':1.2.3.4', ':::1.2.3.4', ':1::', '1::2:', '1:2:3:4:5:6:7:1.2.3.4',
+      '1:2:3:4:5:6:203.0.113.255', '::2:3:4:5:6:7:8', '1:2:3:4:5:6:7:8', '1:2:3:4:5:6:7', '12345::', 'g::1', '::ffff:300.1.1.1'];
+    for (const c of cases) expect(parseIPv6(c) !== undefined, c).toBe(nodeIsIPv6(c));
   });
 });
 

@@ -1,14 +1,8 @@
 import { BlockList } from 'node:net';
-import { isIP } from '../../src/net/ip.js';
+import { isIP, isLoopback } from '../../src/net/ip.js';
 import { describe, expect, test } from 'vitest';
-import {
-  hostUpstreams,
-  isLoopback,
-  isSystemdStub,
-  parseResolvConf,
-  sandboxResolvConf,
-  sandboxUpstreams,
-} from '../../src/dns/resolv-conf.js';
+import { hostUpstreams, isSystemdStub, parseResolvConf } from '../../src/etc/resolv-conf.js';
+import { sandboxResolvConf, sandboxUpstreams } from '../../src/etc/sandbox-resolv-conf.js';
 
 // Ubuntu's /etc/resolv.conf when systemd-resolved manages DNS.
 const UBUNTU_STUB = `# This is /run/systemd/resolve/stub-resolv.conf managed by man:systemd-resolved(8).

@@ -31,26 +31,9 @@
 // /etc/resolv.conf, so `docker exec web cat /etc/resolv.conf` becomes
 // `ip netns exec web cat /etc/resolv.conf`.
 //
-// Pure: the caller reads the host's file (see `isSystemdStub`) and writes the result.
-import { isIP } from '../net/ip.js';
-
-/** A parsed resolv.conf. Comments and blank lines are not kept. */
-export interface ResolvConf {
-  /** Valid IP addresses from `nameserver` lines, in file order (unparseable ones are ignored, as glibc does). */
-  nameservers: string[];
-  /** The last `search` or `domain` line's domains (glibc: the last of the two wins). */
-  search: string[];
-  /** Every `options` line's options, in order (glibc accumulates them). */
-  options: string[];
-  /** Any other directive (`sortlist`, `lookup`, ...), as written. */
-  other: string[];
-  /**
-   * The file as read. Set by `parseResolvConf` so that the modes where Docker copies the host's
-   * file (host, default bridge, none) keep its comments and layout byte for byte. Objects built
-   * by hand may leave it out; they are then rendered canonically.
-   */
-  text?: string;
-}
+// Pure: the caller reads the host's file (resolv-conf.ts `parseResolvConf`) and writes the result.
+import { isIP, isLoopback } from '../net/ip.js';
+import { fieldsOf, hostUpstreams, MAX_UPSTREAMS, type ResolvConf } from './resolv-conf.js';
 
 export type ResolvMode = 'default-bridge' | 'user-network' | 'host' | 'none';
 
@@ -74,11 +57,6 @@ export interface SandboxResolvOptions {
 
 /** The embedded DNS server's address inside every sandbox on a user-defined network. */
 export const EMBEDDED_DNS = '127.0.0.11';
-/** Upstreams the embedded server uses at most (lnw `resolver.go` `maxExtDNS`). */
-export const MAX_UPSTREAMS = 3;
-/** systemd-resolved's stub listener, and the file with the servers it really uses. */
-export const SYSTEMD_STUB = '127.0.0.53';
-export const SYSTEMD_RESOLV_CONF = '/run/systemd/resolve/resolv.conf';
 
 // Google Public DNS: libnetwork's `defaultIPv4Dns` / `defaultIPv6Dns`.
 const FALLBACK_V4 = ['8.8.8.8', '8.8.4.4'];
@@ -89,99 +67,6 @@ const FALLBACK_NOTE =
   "# nsnet: no nameserver from the host's resolv.conf is reachable from this sandbox; using Docker's defaults";
 const NO_UPSTREAM_NOTE =
   "# nsnet: no upstream nameservers; only names on this sandbox's networks will resolve";
-
-function withoutZone(addr: string): string {
-  const pct = addr.indexOf('%');
-  return pct < 0 ? addr : addr.slice(0, pct);
-}
-
-/** An IPv6 address (valid, no zone) as its 8 groups; a trailing dotted quad becomes the last two. */
-function ipv6Groups(addr: string): number[] {
-  let text = addr;
-  const tail: number[] = [];
-  const dot = text.lastIndexOf(':');
-  if (text.includes('.')) {
-    const [a, b, c, d] = text.slice(dot + 1).split('.').map(Number) as [number, number, number, number];
-    tail.push(a * 256 + b, c * 256 + d);
-    text = text.slice(0, dot + 1) + (text[dot - 1] === ':' ? '' : '0');
-    if (text.endsWith(':0')) text = text.slice(0, -2);
-  }
-  const [head, rest] = text.split('::') as [string, string | undefined];
-  const parse = (s: string) => (s === '' ? [] : s.split(':').map((g) => parseInt(g, 16)));
-  const h = parse(head);
-  const r = rest === undefined ? [] : parse(rest);
-  const zeros = rest === undefined ? 0 : 8 - tail.length - h.length - r.length;
-  return [...h, ...Array<number>(Math.max(0, zeros)).fill(0), ...r, ...tail];
-}
-
-/**
- * True for 127.0.0.0/8 and ::1: addresses that mean "this netns", so are useless elsewhere. Any
- * spelling of ::1 counts, and IPv4-mapped forms of 127/8 (::ffff:127.0.0.1), which a string
- * compare would miss. (node:net's BlockList does the same, ~100 times slower.)
- */
-export function isLoopback(addr: string): boolean {
-  const a = withoutZone(addr);
-  const family = isIP(a);
-  if (family === 4) return a.startsWith('127.');
-  if (family !== 6) return false;
-  const g = ipv6Groups(a);
-  if (g.length !== 8 || g.slice(0, 5).some((x) => x !== 0)) return false;
-  if (g[5] === 0 && g[6] === 0) return g[7] === 1; // ::1
-  return g[5] === 0xffff && g[6]! >> 8 === 127; // ::ffff:127.x.y.z
-}
-
-/** The directive's words, with a trailing `# ...` or `; ...` comment cut off. */
-function fieldsOf(line: string): string[] {
-  const fields = line.trim().split(/\s+/).filter((f) => f !== '');
-  const comment = fields.findIndex((f) => f.startsWith('#') || f.startsWith(';'));
-  return comment < 0 ? fields : fields.slice(0, comment);
-}
-
-/** Parses resolv.conf text as glibc reads it. */
-export function parseResolvConf(text: string): ResolvConf {
-  const rc: ResolvConf = { nameservers: [], search: [], options: [], other: [], text };
-  for (const line of text.split('\n')) {
-    const fields = fieldsOf(line);
-    const [keyword, ...args] = fields;
-    // Blank lines and comments (`#` or `;` in the first column, resolv.conf(5)).
-    if (keyword === undefined) continue;
-    switch (keyword) {
-      case 'nameserver': {
-        const addr = args[0];
-        if (addr !== undefined && isIP(addr) !== 0) rc.nameservers.push(addr);
-        break;
-      }
-      case 'domain': // the obsolete spelling of a one-entry search list
-      case 'search':
-        if (args.length > 0) rc.search = args;
-        break;
-      case 'options':
-        rc.options.push(...args);
-        break;
-      default:
-        rc.other.push(line.trim());
-    }
-  }
-  return rc;
-}
-
-/**
- * The host lists only systemd-resolved's stub (127.0.0.53): the caller should read
- * /run/systemd/resolve/resolv.conf instead, whose servers are reachable from a sandbox
- * (libnetwork `resolvconf.Path`).
- */
-export function isSystemdStub(parsed: ResolvConf): boolean {
-  return parsed.nameservers.length === 1 && parsed.nameservers[0] === SYSTEMD_STUB;
-}
-
-/**
- * The host's nameservers the embedded DNS server can forward to from the sandbox: the
- * non-loopback ones, at most 3. (Docker dials loopback ones from the host netns; nsnet leaves
- * that to the caller, which should resolve the systemd stub with `isSystemdStub` first.)
- */
-export function hostUpstreams(parsed: ResolvConf): string[] {
-  return parsed.nameservers.filter((ns) => !isLoopback(ns)).slice(0, MAX_UPSTREAMS);
-}
 
 /**
  * Where the sandbox's embedded DNS server forwards: --dns if given, else `hostUpstreams`, at

@@ -22,7 +22,6 @@
 //
 // Pure.
 import { isIP } from '../net/ip.js';
-import { shortId } from '../docker/names.js';
 
 /** A --link to another container on the default bridge. */
 export interface HostsLink {
@@ -126,10 +125,4 @@ export function hostModeHosts(hostFile: string, extra: ExtraHost[] = []): string
 export function hostnameFile(hostname: string): string {
   if (!/^\S+$/.test(hostname)) throw new Error(`hostname "${hostname}" must be non-empty, without spaces`);
   return `${hostname}\n`;
-}
-
-/** The hostname Docker gives a container that sets none: the first 12 characters of its ID. */
-export function defaultHostname(sandboxId: string): string {
-  if (sandboxId.length < 12) throw new Error(`sandbox ID "${sandboxId}" is shorter than 12 characters`);
-  return shortId(sandboxId);
 }
