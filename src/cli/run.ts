@@ -17,7 +17,7 @@ import type { State } from '../docker/types.js';
 import { releaseDns, reviveDns, syncDns } from '../dns/control.js';
 import { defaultDirs } from '../state/store.js';
 import { DamagedStateError } from '../state/damaged.js';
-import { recordHint } from '../state/sandbox-store.js';
+import { recordHint } from '../state/sandbox-records.js';
 import { readableNetworks } from '../docker/repair.js';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';

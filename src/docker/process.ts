@@ -19,7 +19,7 @@ import { usingState } from './networks.js';
 import { findSandbox, netnsOwner, releaseClaims, sandboxCreate, sandboxTeardown, type SandboxCreateRequest } from './sandboxes.js';
 import type { SandboxRecord, State } from './types.js';
 import { DamagedStateError, isDamaged } from '../state/damaged.js';
-import { recordHint, type DamagedRecord } from '../state/sandbox-store.js';
+import { recordHint, type DamagedRecord } from '../state/sandbox-records.js';
 import { readableNetworks, removeDamaged } from './repair.js';
 
 export { processStart };
