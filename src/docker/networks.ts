@@ -28,7 +28,8 @@ import { addElements, checkTables, deleteElements, dockerForwardAccept, dockerFo
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { runSteps, type Step } from './plan.js';
-import { cleanStaleCreates, damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
+import { damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
+import { cleanStaleCreates } from './stale-creates.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 /**

@@ -20,7 +20,8 @@ import { findSandbox, netnsOwner, releaseClaims, sandboxCreate, sandboxTeardown,
 import type { SandboxRecord, State } from './types.js';
 import { DamagedStateError, isDamaged } from '../state/damaged.js';
 import { recordHint, type DamagedRecord } from '../state/sandbox-records.js';
-import { readableNetworks, removeDamaged } from './repair.js';
+import { removeDamaged } from './remove-damaged.js';
+import { readableNetworks } from './repair.js';
 
 export { processStart };
 

@@ -27,7 +27,8 @@ import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks } from './network.js';
 import { processAlive } from './proc.js';
 import { describeRecovered, recoverNetworks } from './recover-networks.js';
-import { addressesInUse, cleanStaleCreates, damagedHoldings, undoSandbox } from './repair.js';
+import { addressesInUse, damagedHoldings } from './repair.js';
+import { cleanStaleCreates, undoSandbox } from './stale-creates.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 export interface ReconcileReport {
