@@ -13,7 +13,7 @@ export type RebuildAddresses = (networkId: string, base: number, size: number, w
 
 /** Which addresses of a network's subnet are in use: one bit each, a fixed-size file per network (bitmap.ts). */
 export class AddressBits {
-  private maps = new Map<string, { m: Bitmap; dirty: boolean } | { dropped: true }>();
+  private bitmaps = new Map<string, { m: Bitmap; dirty: boolean } | { dropped: true }>();
   /** How a missing or damaged bitmap is rebuilt; without it, one is an error. */
   rebuildFrom?: RebuildAddresses;
 
@@ -40,12 +40,13 @@ export class AddressBits {
     return this.read(networkId, base, size).problem;
   }
 
-  private async map(networkId: string, base: number, size: number): Promise<Bitmap> {
-    const have = this.maps.get(networkId);
+  /** A network's bitmap: the one this section holds, else its file, else rebuilt from the records. */
+  private async bitmap(networkId: string, base: number, size: number): Promise<Bitmap> {
+    const have = this.bitmaps.get(networkId);
     if (have && 'm' in have) return have.m;
     const r = have ? { problem: 'removed' } : this.read(networkId, base, size);
     if (r.bitmap) {
-      this.maps.set(networkId, { m: r.bitmap, dirty: false });
+      this.bitmaps.set(networkId, { m: r.bitmap, dirty: false });
       return r.bitmap;
     }
     return this.rebuild(networkId, base, size, r.problem);
@@ -55,22 +56,22 @@ export class AddressBits {
   async rebuild(networkId: string, base: number, size: number, why: string): Promise<Bitmap> {
     if (!this.rebuildFrom) throw new DamagedStateError(this.file(networkId), why, 'nsnet rebuilds it from the sandbox records');
     this.replace(networkId, base, size, await this.rebuildFrom(networkId, base, size, why, this.file(networkId)));
-    return (this.maps.get(networkId) as { m: Bitmap }).m;
+    return (this.bitmaps.get(networkId) as { m: Bitmap }).m;
   }
 
   /** Replaces a network's bitmap with one holding `used` (a repair). */
   replace(networkId: string, base: number, size: number, used: Iterable<number>): void {
-    this.maps.set(networkId, { m: bitmapOf(base, size, used), dirty: true });
+    this.bitmaps.set(networkId, { m: bitmapOf(base, size, used), dirty: true });
   }
 
   /** A new network's bitmap, empty: from then on, a missing file means a lost one. */
   create(networkId: string, base: number, size: number): void {
-    this.maps.set(networkId, { m: emptyBitmap(base, size), dirty: true });
+    this.bitmaps.set(networkId, { m: emptyBitmap(base, size), dirty: true });
   }
 
   /** A test "is address n (an integer) in use?" for ipam.allocate/checkStatic. */
   async usedTest(networkId: string, base: number, size: number): Promise<(n: number) => boolean> {
-    const m = await this.map(networkId, base, size);
+    const m = await this.bitmap(networkId, base, size);
     return (n) => {
       const i = n - m.base;
       return i >= 0 && i < size && (m.bits[i >> 3]! & (1 << (i & 7))) !== 0;
@@ -78,12 +79,12 @@ export class AddressBits {
   }
 
   async set(networkId: string, base: number, size: number, n: number, used: boolean): Promise<void> {
-    const m = await this.map(networkId, base, size);
+    const m = await this.bitmap(networkId, base, size);
     const i = n - base;
     if (i < 0 || i >= size) return;
     if (used) m.bits[i >> 3]! |= 1 << (i & 7);
     else m.bits[i >> 3]! &= ~(1 << (i & 7));
-    this.maps.set(networkId, { m, dirty: true });
+    this.bitmaps.set(networkId, { m, dirty: true });
   }
 
   /**
@@ -92,7 +93,7 @@ export class AddressBits {
    * cannot be read is left alone: it is rebuilt from the records when next used.
    */
   async releaseByHeader(networkId: string, n: number): Promise<void> {
-    const have = this.maps.get(networkId);
+    const have = this.bitmaps.get(networkId);
     let h: { base: number; size: number } | undefined = have && 'm' in have ? have.m : undefined;
     if (!h) {
       try {
@@ -105,7 +106,7 @@ export class AddressBits {
   }
 
   async anyUsed(networkId: string, base: number, size: number): Promise<boolean> {
-    return (await this.map(networkId, base, size)).bits.some((b) => b !== 0);
+    return (await this.bitmap(networkId, base, size)).bits.some((b) => b !== 0);
   }
 
   /** The network ids that have a bitmap file. */
@@ -124,16 +125,16 @@ export class AddressBits {
 
   /** Removes a network's bitmap when the section commits. */
   async drop(networkId: string): Promise<void> {
-    this.maps.set(networkId, { dropped: true });
+    this.bitmaps.set(networkId, { dropped: true });
   }
 
   async flush(): Promise<void> {
-    for (const [id, e] of this.maps) {
+    for (const [id, e] of this.bitmaps) {
       if ('dropped' in e) fsSync.rmSync(this.file(id), { force: true });
       else if (e.dirty) await writeAtomic(this.file(id), encodeBitmap(e.m));
       if ('m' in e) e.dirty = false;
     }
-    for (const [id, e] of this.maps) if ('dropped' in e) this.maps.delete(id);
+    for (const [id, e] of this.bitmaps) if ('dropped' in e) this.bitmaps.delete(id);
   }
 }
 
