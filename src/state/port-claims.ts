@@ -8,6 +8,7 @@ import { DamagedStateError } from './damaged.js';
 import { listDir, readOrUndefined, writeAtomic } from './small-files.js';
 import { parseState, portClaimsProblem } from './validate.js';
 
+/** One sandbox's binding of a host port (on one host address, or all: 0.0.0.0). */
 export interface PortClaim {
   proto: 'tcp' | 'udp';
   hostIp: string;
