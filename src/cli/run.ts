@@ -18,7 +18,7 @@ import { releaseDns, requestCommand, reviveDns, syncDns } from '../dns/control.j
 import type { Action } from '../docker/plan.js';
 import { defaultDirs } from '../state/store.js';
 import { DamagedStateError } from '../state/damaged.js';
-import { recordHint } from '../state/sandbox-store.js';
+import { recordHint } from '../state/sandbox-records.js';
 import { readableNetworks } from '../docker/repair.js';
 import { flagBool, flagList, flagMap, flagString, UsageError, type Parsed } from './args.js';
 import { inspectJson, jsonLines, table, truncateId } from './output.js';

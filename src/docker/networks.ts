@@ -14,7 +14,8 @@ import { checkTables, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { removeSteps, runSteps } from './plan.js';
-import { cleanStaleCreates, damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
+import { damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
+import { cleanStaleCreates } from './stale-creates.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 /**

@@ -4,7 +4,7 @@
 // (sandboxSteps + removeSteps), so `rm --dry-run` prints exactly that.
 import path from 'node:path';
 import { DamagedStateError, isDamaged } from '../state/damaged.js';
-import { recordHint, type DamagedRecord } from '../state/sandbox-store.js';
+import { recordHint, type DamagedRecord } from '../state/sandbox-records.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, NsnetError } from './errors.js';
 import { findSandbox } from './lookup.js';
@@ -12,7 +12,8 @@ import { SandboxNs } from './namespace.js';
 import { usingState } from './networks.js';
 import { removeSteps } from './plan.js';
 import { isRunning, startStep } from './process.js';
-import { readableNetworks, removeDamaged } from './repair.js';
+import { removeDamaged } from './remove-damaged.js';
+import { readableNetworks } from './repair.js';
 import { releaseClaims, sandboxSteps } from './sandboxes.js';
 import type { SandboxRecord, State } from './types.js';
 

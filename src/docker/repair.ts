@@ -1,32 +1,24 @@
 // Repairs a locked section makes on its way, each said out loud (ctx.warn):
+// an address bitmap or port claim file that is missing or damaged is rebuilt
+// from the sandbox records (the truth), so no address or port is handed out
+// twice; a damaged record's addresses come from what its text still says and
+// from the kernel (the addresses in its namespace). And the networks, when
+// networks.json is damaged, as far as they can still be read.
 //
-// - an address bitmap or port claim file that is missing or damaged is
-//   rebuilt from the sandbox records (the truth), so no address or port is
-//   handed out twice; a damaged record's addresses come from what its text
-//   still says and from the kernel (the addresses in its namespace);
-// - a create whose process died (creating/<name>, its pid and start time) is
-//   undone by the next command that holds the lock;
-// - a damaged record is removed by name (rm -f) from what can still be found:
-//   its namespace, /etc/netns dir, host veths, port claims, id index entry.
-//
+// The other repairs: stale-creates.ts (a create whose process died is
+// undone), remove-damaged.ts (a damaged record removed by name, rm -f).
 // These are the rare paths: they may read every record. The normal path
 // reads one directory (creating/, empty) and nothing else.
 import { existsSync } from 'node:fs';
 import { addrList } from '../kernel/addr.js';
-import { linkDel, linkDelCommand, linkGet } from '../kernel/link.js';
 import { NETNS_RUN_DIR, netnsOpen } from '../kernel/netns.js';
 import { ipv4ToInt } from '../net/ip.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
-import type { DamagedRecord, PortClaim } from '../state/sandbox-store.js';
+import type { PortClaim } from '../state/port-claims.js';
+import type { DamagedRecord } from '../state/sandbox-records.js';
 import type { Context } from './context.js';
-import { dnsStep } from './embedded-dns.js';
-import { filesStep } from './files.js';
-import { namespaceStep, SandboxNs } from './namespace.js';
-import { removeSteps, type Step } from './plan.js';
-import { killAction, processAlive } from './proc.js';
-import { portsStep } from './publish.js';
 import { salvageRecord } from './salvage.js';
-import type { NetworkRecord, SandboxRecord, State } from './types.js';
+import type { NetworkRecord, State } from './types.js';
 
 const warned = new WeakSet<State>();
 
@@ -139,107 +131,4 @@ export function bitmapSubnets(ctx: Context, s: State): Map<string, { base: numbe
     if (h) out.set(id, h);
   }
   return out;
-}
-
-/**
- * Removes a sandbox whose record is damaged or missing, by name, from what
- * can still be found: its process (if the text still names it), its port
- * claims and their DNAT elements, its host veths, its namespace, its
- * /etc/netns dir, its id index entry; then the bitmaps of the networks it
- * may have been on are rebuilt from the records left. Returns its id, if known.
- */
-export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): Promise<string | undefined> {
-  const h = await damagedHoldings(d);
-  // A record too damaged to say its id: the id index still does (one read per sandbox: the rare path).
-  h.id ??= (await s.sandboxes.idsNaming(d.name))[0];
-  const claims: PortClaim[] = [];
-  if (h.id) {
-    for (const [proto, port] of s.ports.list()) claims.push(...(await s.ports.get(proto, port)).filter((c) => c.sandboxId === h.id));
-  }
-  // What is known of it, as a record, for the same steps that make a sandbox; their undos remove it.
-  const known = { id: h.id ?? '', name: d.name, joinedBy: [], ports: claims.map((c) => ({ ...c, ip: '', containerPort: 0 })) } as unknown as SandboxRecord;
-  const ns = new SandboxNs(d.name);
-  const alive = !!(h.sal.pid && h.sal.pidStart && processAlive(h.sal.pid, h.sal.pidStart));
-  await removeSteps([
-    ...(existsSync(`${NETNS_RUN_DIR}/${d.name}`) ? [namespaceStep(ns, `sandbox ${d.name}`)] : []),
-    filesStep(ctx, d.name, undefined),
-    ...(h.id && ctx.dns?.release ? [dnsStep(ctx, known, ns)] : []),
-    ...h.sal.endpoints.flatMap((e) => (e.hostVeth ? [hostVethStep(ctx, e.hostVeth)] : [])),
-    ...(claims.length ? [portsStep(ctx, known)] : []),
-    ...(alive ? [{ title: '', equivalent: [], do: async () => {}, undo: killAction(d.name, () => h.sal.pid) }] : []),
-  ], ctx);
-  for (const c of claims) await s.ports.release(h.id!, [{ proto: c.proto, hostPort: c.hostPort }]);
-  s.sandboxes.deleteDamaged(d.name, h.id);
-  // Its addresses go back: the bitmaps that may have held one are rebuilt without it (all of them if nothing is known).
-  for (const [id, sub] of bitmapSubnets(ctx, s)) {
-    const mayHold = h.networkIds.has(id) || h.addresses.some((n) => n >= sub.base && n < sub.base + sub.size) || (!h.networkIds.size && !h.addresses.length);
-    if (mayHold) s.addresses.replace(id, sub.base, sub.size, await addressesInUse(s, id, sub.base, sub.size));
-  }
-  return h.id;
-}
-
-/** A host-side veth left by a sandbox whose namespace is gone or unknown: removed on its own. */
-function hostVethStep(ctx: Context, name: string): Step {
-  return {
-    title: `creating veth ${name}`,
-    equivalent: [],
-    do: async () => {},
-    undo: {
-      title: `deleting veth ${name}`,
-      equivalent: [linkDelCommand(ctx.host.name, name)],
-      do: async () => linkDel(ctx.host, await linkGet(ctx.host, name)),
-    },
-  };
-}
-
-/** Is the create that wrote creating/<name> still running? */
-async function createAlive(s: State, name: string): Promise<boolean> {
-  const c = (await s.sandboxes.creator(name)) ?? (await s.sandboxes.peek(name).then((p) => (p && 'record' in p ? p.record.createdBy : undefined)));
-  return !!c && processAlive(c.pid, c.start);
-}
-
-/**
- * Undoes the creates whose process died halfway (creating/<name> entries
- * with a gone pid): kernel objects, files, addresses, ports and the record,
- * through the removal path. Returns the ids removed. Cheap when there is
- * none: one readdir of an empty directory.
- */
-export async function cleanStaleCreates(ctx: Context, s: State, o: { dryRun?: boolean; report?: (line: string) => void } = {}): Promise<string[]> {
-  const removed: string[] = [];
-  for (const name of s.sandboxes.creating()) {
-    if (await createAlive(s, name)) continue;
-    const p = await s.sandboxes.peek(name);
-    const report = o.report ?? ((l: string) => ctx.warn(`nsnet: ${l}`));
-    if (!p) {
-      if (!o.dryRun) s.sandboxes.dropCreating(name);
-      continue;
-    }
-    if ('damaged' in p) {
-      report(`sandbox ${name} was left half-created by a process that is gone, and its record is damaged (${p.damaged.problem}); ${o.dryRun ? 'would remove' : 'removed'} what could still be found`);
-      if (!o.dryRun) {
-        const id = await removeDamaged(ctx, s, p.damaged);
-        if (id) removed.push(id);
-      }
-      continue;
-    }
-    const sb = p.record;
-    if (sb.status !== 'creating') {
-      if (!o.dryRun) s.sandboxes.dropCreating(name);
-      continue;
-    }
-    report(`sandbox ${name} was left half-created by process ${sb.createdBy?.pid ?? '(unknown)'}, which is gone; ${o.dryRun ? 'would undo' : 'undid'} it`);
-    if (!o.dryRun) {
-      await undoSandbox(ctx, s, sb);
-      removed.push(sb.id);
-    }
-  }
-  return removed;
-}
-
-/** Undoes a sandbox that never finished being created (no process runs in it): kernel objects, then its claims and record. */
-export async function undoSandbox(ctx: Context, s: State, sb: SandboxRecord): Promise<void> {
-  const { releaseClaims, sandboxTeardown } = await import('./sandboxes.js');
-  await sandboxTeardown(ctx, sb, readableNetworks(ctx, s)).catch((e: unknown) => ctx.warn(`nsnet: undoing sandbox ${sb.name}: ${(e as Error).message}`));
-  await releaseClaims(s, sb);
-  s.sandboxes.delete(sb);
 }

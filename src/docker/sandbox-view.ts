@@ -1,7 +1,7 @@
 // How sandboxes look to users: `nsnet inspect` (Docker-shaped JSON) and
 // `nsnet ps` rows. Pure.
 import { formatPort } from './ports.js';
-import type { DamagedRecord } from '../state/sandbox-store.js';
+import type { DamagedRecord } from '../state/sandbox-records.js';
 import { salvageRecord } from './salvage.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 

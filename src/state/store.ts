@@ -14,7 +14,9 @@ import { promises as fs, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { damagedCopyName, DamagedStateError, keepDamaged, RECONCILE_HINT } from './damaged.js';
 import { withLock } from './lock.js';
-import { AddressBits, PortClaims, RecordFiles } from './sandbox-store.js';
+import { AddressBits } from './address-bits.js';
+import { PortClaims } from './port-claims.js';
+import { RecordFiles } from './sandbox-records.js';
 import { networksProblem, parseState, salvageNetworks } from './validate.js';
 
 export interface StoreDirs {
