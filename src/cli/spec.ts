@@ -65,6 +65,9 @@ export interface GroupSpec {
   readonly flags?: readonly FlagSpec[];
 }
 
+/** A parsed flag's value, whatever its kind (the parser's untyped view; handlers see FlagValueOf). */
+export type FlagValue = string | boolean | string[] | Record<string, string>;
+
 /**
  * The value a parsed flag has, from its spec. The parser fills every flag of
  * the command (args.ts `withDefaults`): bools default to false, lists to [],
