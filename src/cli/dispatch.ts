@@ -6,9 +6,8 @@
 // A handler gets its command's flags typed from the table (commands.ts
 // `FlagsOf`): `flags['ip-range']` is `string | undefined`, and a flag the
 // command does not declare is a compile error.
-import type { Parsed } from './args.js';
+import type { GlobalOptions, Parsed } from './args.js';
 import type { CommandName, FlagsOf } from './commands.js';
-import type { GlobalOptions } from './args.js';
 
 export interface Io {
   out: (s: string) => void;
