@@ -3,8 +3,7 @@
 // defaults live), clean up after sandboxes that vanished (start of day),
 // bring back a DNS server that was killed, and for --dry-run or NSNET_TRACE=1
 // print the plan's steps (step-printer.ts); then close the host namespace.
-import type { Context } from '../docker/context.js';
-import { openContext } from '../docker/context.js';
+import { openContext, type Context } from '../docker/context.js';
 import { startOfDay } from '../docker/boot.js';
 import { releaseDns, reviveDns, syncDns } from '../dns/control.js';
 import type { StoreDirs } from '../state/store.js';
