@@ -12,24 +12,27 @@
 // @esbuild/<platform> package (an optional dependency), nothing is downloaded.
 import { build } from 'esbuild';
 
-// The commands whose code only the full bundle carries (each is a dynamic
-// import in src/cli/run.ts). bin/nsnet.js loads the full bundle when one of
-// these words is on the command line, the core bundle otherwise.
-const FULL_ONLY = {
-  './compose.js': 'compose',
-  '../graph/topology.js': 'graph',
-  '../tour/tour.js': 'tour',
-  '../dns/server.js': 'dns',
-};
+// The commands whose code only the full bundle carries: each is a dynamic
+// import (of a handler, src/cli/dispatch.ts, or of what a handler draws with).
+// bin/nsnet.js loads the full bundle when one of these words is on the
+// command line, the core bundle otherwise.
+const FULL_ONLY = [
+  { importer: 'src/cli/dispatch.ts', path: './compose.js', command: 'compose' },
+  { importer: 'src/cli/dispatch.ts', path: './tour.js', command: 'tour' },
+  { importer: 'src/cli/dispatch.ts', path: './dns.js', command: 'dns' },
+  { importer: 'src/cli/system.ts', path: '../graph/topology.js', command: 'graph' },
+];
 
 // In the core bundle, those imports resolve to a module that says where the code is.
 const stubFullOnly = {
   name: 'stub-full-only',
   setup(b) {
-    b.onResolve({ filter: /^(\.\/compose|\.\.\/graph\/topology|\.\.\/tour\/tour|\.\.\/dns\/server)\.js$/ }, (args) =>
-      (args.importer.endsWith('src/cli/run.ts') ? { path: args.path, namespace: 'full-only' } : undefined));
+    b.onResolve({ filter: /^\.\.?\/[a-z/]+\.js$/ }, (args) => {
+      const hit = FULL_ONLY.find((f) => args.path === f.path && args.importer.endsWith(f.importer));
+      return hit ? { path: hit.command, namespace: 'full-only' } : undefined;
+    });
     b.onLoad({ filter: /.*/, namespace: 'full-only' }, (args) => ({
-      contents: `throw new Error('nsnet: "${FULL_ONLY[args.path]}" is in dist/cli/nsnet.cjs, not the core bundle: run nsnet through bin/nsnet.js');`,
+      contents: `throw new Error('nsnet: "${args.path}" is in dist/cli/nsnet.cjs, not the core bundle: run nsnet through bin/nsnet.js');`,
       loader: 'js',
     }));
   },

@@ -10,12 +10,12 @@ import { formatPort } from '../docker/ports.js';
 import { composeDown, composePs, composeUp, type OnEvent } from '../compose/compose.js';
 import { parseDotEnv } from '../compose/interpolate.js';
 import { ComposeError, loadProject, type ComposeProject } from '../compose/model.js';
-import { flagBool, flagList, flagString, type Parsed } from './args.js';
+import { withContext } from './context.js';
+import type { Command, Io } from './dispatch.js';
 import { jsonLines, shouldColor, table } from './output.js';
 import { Progress } from './progress.js';
-import type { Io } from './run.js';
 
-type Command = Extract<Parsed, { kind: 'command' }>;
+type ComposeCommand = Command<'compose up' | 'compose down' | 'compose ps'>;
 
 /** The names `docker compose` looks for, in its order of preference. */
 export const DEFAULT_FILES = ['compose.yaml', 'compose.yml', 'docker-compose.yaml', 'docker-compose.yml'];
@@ -31,11 +31,11 @@ interface Loaded {
  * for `down` and `ps` with -p and no file, just its name (its objects are
  * found by label).
  */
-export async function loadCompose(p: Command, io: Io, cwd = process.cwd()): Promise<Loaded> {
-  const files = flagList(p.flags, 'file');
+export async function loadCompose(p: ComposeCommand, io: Io, cwd = process.cwd()): Promise<Loaded> {
+  const files = p.flags.file;
   if (files.length > 1) throw invalidArg('nsnet compose reads one file: merging several -f files is not supported');
-  const dirFlag = flagString(p.flags, 'project-directory');
-  const given = flagString(p.flags, 'project-name') ?? (io.env.COMPOSE_PROJECT_NAME || undefined);
+  const dirFlag = p.flags['project-directory'];
+  const given = p.flags['project-name'] ?? (io.env.COMPOSE_PROJECT_NAME || undefined);
   const base = dirFlag ? path.resolve(cwd, dirFlag) : cwd;
   let file: string | undefined;
   if (files[0] !== undefined) {
@@ -99,77 +99,80 @@ function scratchContext(ctx: Context): { ctx: Context; dispose: () => void } {
   return { ctx: { ...rest, dirs, scratchState: true }, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
 
-export async function composeCommand(ctx0: Context, p: Command, io: Io): Promise<number> {
-  const loaded = await loadCompose(p, io);
-  const scratch = ctx0.dryRun && p.command !== 'compose ps' ? scratchContext(ctx0) : undefined;
+/** Runs `body` in `ctx`, or, for a dry run, in a scratch copy of its state (scratchContext). */
+async function planned(ctx: Context, body: (ctx: Context) => Promise<number>): Promise<number> {
+  const scratch = ctx.dryRun ? scratchContext(ctx) : undefined;
   try {
-    return await composeIn(scratch?.ctx ?? ctx0, p, io, loaded);
+    return await body(scratch?.ctx ?? ctx);
   } finally {
     scratch?.dispose();
   }
 }
 
-async function composeIn(ctx: Context, p: Command, io: Io, loaded: Loaded): Promise<number> {
-  switch (p.command) {
-    case 'compose up': {
-      const bar = progress(io);
-      try {
-        await composeUp(ctx, loaded.project!, { services: p.args, removeOrphans: flagBool(p.flags, 'remove-orphans'), onEvent: bar.onEvent });
-      } finally {
-        bar.finish();
-      }
-      return 0;
+export const composeUpCommand = withContext<'compose up'>(async (ctx0, p, io) => {
+  const loaded = await loadCompose(p, io);
+  return planned(ctx0, async (ctx) => {
+    const bar = progress(io);
+    try {
+      await composeUp(ctx, loaded.project!, { services: p.args, removeOrphans: p.flags['remove-orphans'], onEvent: bar.onEvent });
+    } finally {
+      bar.finish();
     }
-    case 'compose down': {
-      const bar = progress(io);
-      try {
-        const found = await composeDown(ctx, loaded.name, {
-          ...(loaded.project && { project: loaded.project }),
-          removeOrphans: flagBool(p.flags, 'remove-orphans'),
-          onEvent: bar.onEvent,
-        });
-        if (!found) io.err(`WARN[0000] No resource found to remove for project "${loaded.name}".`);
-      } finally {
-        bar.finish();
-      }
-      return 0;
+    return 0;
+  });
+});
+
+export const composeDownCommand = withContext<'compose down'>(async (ctx0, p, io) => {
+  const loaded = await loadCompose(p, io);
+  return planned(ctx0, async (ctx) => {
+    const bar = progress(io);
+    try {
+      const found = await composeDown(ctx, loaded.name, {
+        ...(loaded.project && { project: loaded.project }),
+        removeOrphans: p.flags['remove-orphans'],
+        onEvent: bar.onEvent,
+      });
+      if (!found) io.err(`WARN[0000] No resource found to remove for project "${loaded.name}".`);
+    } finally {
+      bar.finish();
     }
-    case 'compose ps': {
-      const rows = await composePs(ctx, loaded.name, p.args);
-      if (flagBool(p.flags, 'services')) {
-        [...new Set(rows.map((r) => r.service))].forEach((s) => io.out(s));
-      } else if (flagBool(p.flags, 'quiet')) {
-        rows.forEach((r) => io.out(r.sandbox.id));
-      } else if (flagString(p.flags, 'format') === 'json') {
-        io.out(jsonLines(rows.map((r) => ({
-          ID: r.sandbox.id,
-          Name: r.sandbox.name,
-          Command: r.sandbox.command?.join(' ') ?? '',
-          Project: loaded.name,
-          Service: r.service,
-          State: r.status,
-          ExitCode: r.sandbox.exitCode ?? 0,
-          CreatedAt: r.sandbox.created,
-          Ports: r.sandbox.ports.map(formatPort).join(', '),
-          Publishers: r.sandbox.ports.map((b) => ({ URL: b.hostIp, TargetPort: b.containerPort, PublishedPort: b.hostPort, Protocol: b.proto })),
-          Networks: r.networks,
-          IPAddress: r.sandbox.endpoints[0]?.ip ?? '',
-          Labels: r.sandbox.labels ?? {},
-        }))));
-      } else {
-        // docker-compose's columns (the seed's `docker-compose ps`), with the service and address added.
-        io.out(table(rows.map((r) => [
-          r.sandbox.name,
-          r.sandbox.command?.join(' ') ?? '',
-          r.service,
-          r.status === 'running' ? 'Up' : r.status === 'exited' ? `Exit ${r.sandbox.exitCode ?? ''}`.trim() : r.status === 'created' ? 'Created' : r.status,
-          r.sandbox.endpoints.map((e) => e.ip).join(', '),
-          r.sandbox.ports.map(formatPort).join(', '),
-        ]), ['NAME', 'COMMAND', 'SERVICE', 'STATE', 'IP ADDRESS', 'PORTS']));
-      }
-      return 0;
-    }
-    default:
-      throw invalidArg(`unknown command "${p.command}"`);
+    return 0;
+  });
+});
+
+export const composePsCommand = withContext<'compose ps'>(async (ctx, p, io) => {
+  const loaded = await loadCompose(p, io);
+  const rows = await composePs(ctx, loaded.name, p.args);
+  if (p.flags.services) {
+    [...new Set(rows.map((r) => r.service))].forEach((s) => io.out(s));
+  } else if (p.flags.quiet) {
+    rows.forEach((r) => io.out(r.sandbox.id));
+  } else if (p.flags.format === 'json') {
+    io.out(jsonLines(rows.map((r) => ({
+      ID: r.sandbox.id,
+      Name: r.sandbox.name,
+      Command: r.sandbox.command?.join(' ') ?? '',
+      Project: loaded.name,
+      Service: r.service,
+      State: r.status,
+      ExitCode: r.sandbox.exitCode ?? 0,
+      CreatedAt: r.sandbox.created,
+      Ports: r.sandbox.ports.map(formatPort).join(', '),
+      Publishers: r.sandbox.ports.map((b) => ({ URL: b.hostIp, TargetPort: b.containerPort, PublishedPort: b.hostPort, Protocol: b.proto })),
+      Networks: r.networks,
+      IPAddress: r.sandbox.endpoints[0]?.ip ?? '',
+      Labels: r.sandbox.labels ?? {},
+    }))));
+  } else {
+    // docker-compose's columns (the seed's `docker-compose ps`), with the service and address added.
+    io.out(table(rows.map((r) => [
+      r.sandbox.name,
+      r.sandbox.command?.join(' ') ?? '',
+      r.service,
+      r.status === 'running' ? 'Up' : r.status === 'exited' ? `Exit ${r.sandbox.exitCode ?? ''}`.trim() : r.status === 'created' ? 'Created' : r.status,
+      r.sandbox.endpoints.map((e) => e.ip).join(', '),
+      r.sandbox.ports.map(formatPort).join(', '),
+    ]), ['NAME', 'COMMAND', 'SERVICE', 'STATE', 'IP ADDRESS', 'PORTS']));
   }
-}
+  return 0;
+});

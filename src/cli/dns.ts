@@ -7,31 +7,30 @@
 //   nsnet dns --install-unit    the systemd unit instead (unit.ts)
 import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
-import { flagBool, flagString, type Parsed } from './args.js';
-import type { Io } from './run.js';
+import type { Command, Handler, Io } from './dispatch.js';
 import { defaultDirs, type StoreDirs } from '../state/store.js';
 import { DNS_LOCK_BUSY_STATUS, dnsHealth, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
 
-export async function dnsCommand(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+export const dnsCommand: Handler<'dns'> = async (p, io) => {
   const root = p.global.root;
   const dirs = defaultDirs(io.env, root);
-  if (flagBool(p.flags, 'install-unit')) return installUnit(p, io);
-  if (flagBool(p.flags, 'supervise')) {
+  if (p.flags['install-unit']) return installUnit(p, io);
+  if (p.flags.supervise) {
     const { supervise } = await import('../dns/supervise.js');
     process.title = `nsnet dns (supervisor)${root ? ` --root ${root}` : ''}`;
     // The server: this same command line without --supervise.
     const argv = process.argv.slice(1).filter((a) => a !== '--supervise');
     return supervise({ dirs, argv, env: io.env, log: (l) => io.err(l) });
   }
-  return runServer(dirs, flagBool(p.flags, 'debug'), io, root);
-}
+  return runServer(dirs, p.flags.debug, io, root);
+};
 
 /** `nsnet dns --install-unit [--unit-dir DIR]`. */
-async function installUnit(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
+async function installUnit(p: Command<'dns'>, io: Io): Promise<number> {
   const { installUnit: install } = await import('../dns/unit.js');
   const root = p.global.root && path.resolve(p.global.root);
   try {
-    const file = await install(flagString(p.flags, 'unit-dir')!, { node: process.execPath, bin: path.resolve(process.argv[1]!), ...(root && { root }), env: io.env });
+    const file = await install(p.flags['unit-dir'], { node: process.execPath, bin: path.resolve(process.argv[1]!), ...(root && { root }), env: io.env });
     io.out(`wrote ${file}\nnext: systemctl daemon-reload && systemctl enable --now nsnet-dns`);
     io.out('(a DNS server nsnet started on demand hands over to the unit\'s when it starts)');
     return 0;
@@ -66,7 +65,7 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
   process.on('SIGINT', onSignal);
   if (manager === 'systemd') await takeOver(dirs, io);
   // Loaded before any wait: a standby takes over in the time an attach takes.
-  const [{ DnsServer }, { netnsSelf }, { native }] = await Promise.all([import('../dns/server.js'), import('../kernel/netns.js'), import('../native.js')]);
+  const [{ DnsServer }, { openContext }, { native }] = await Promise.all([import('../dns/server.js'), import('../docker/context.js'), import('../native.js')]);
   let lockFd: number | undefined;
   if (manager === 'supervisor') {
     mkdirSync(dirs.runDir, { recursive: true });
@@ -89,8 +88,9 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
       log('standby: the server before died; taking over');
     }
   }
-  const host = await netnsSelf();
-  const server = new DnsServer({ host, dirs, etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns', warn: (w) => io.err(w) },
+  const ctx = await openContext({ env: io.env, dirs, warn: (w) => io.err(w) });
+  const host = ctx.host;
+  const server = new DnsServer(ctx,
     { debug, manager, log: (l) => io.err(l), ...(lockFd !== undefined && { lockFd }) });
   try {
     await server.start();

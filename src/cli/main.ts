@@ -1,5 +1,5 @@
-// The nsnet CLI: parse (args.ts), run one command against the Docker layer
-// (run.ts, loaded only when a command needs it), print like Docker.
+// The nsnet CLI: parse (args.ts), run the command's handler (dispatch.ts,
+// which loads only the handler the command needs), print like Docker.
 //
 // Exit codes, the same for every command (Docker's convention; docs/cli.md):
 //   0    success
@@ -9,11 +9,12 @@
 //   run/exec: the command's own exit status, or
 //   126  the command was found but cannot be invoked (EACCES: not executable)
 //   127  the command was not found
-import { readFileSync, writeSync } from 'node:fs';
+import { writeSync } from 'node:fs';
 import { parseArgv, UsageError, type Parsed } from './args.js';
+import { dispatch, type Io } from './dispatch.js';
 import { formatUsageError } from './help.js';
 import { missingPrivileges } from './privileges.js';
-import type { Io } from './run.js';
+import { printVersion } from './version.js';
 
 /** nsnet's own errors, whatever their kind (Docker's 125). */
 export const EXIT_ERROR = 125;
@@ -21,11 +22,6 @@ export const EXIT_ERROR = 125;
 export const EXIT_CANNOT_INVOKE = 126;
 /** run/exec: the command was not found. */
 export const EXIT_NOT_FOUND = 127;
-
-function version(): string {
-  const pkg = new URL('../../package.json', import.meta.url);
-  return (JSON.parse(readFileSync(pkg, 'utf8')) as { version: string }).version;
-}
 
 /** Runs the CLI; returns the exit code (the bin script calls process.exit with it). */
 export async function main(argv: string[], io: Io): Promise<number> {
@@ -43,10 +39,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
     io.out(parsed.text);
     return 0;
   }
-  if (parsed.kind === 'version' || parsed.command === 'version') {
-    io.out(`nsnet version ${version()}`);
-    return 0;
-  }
+  // The version needs no privileges.
+  if (parsed.kind === 'version' || parsed.command === 'version') return printVersion(io);
   const debug = parsed.global.debug;
   // Before any state or kernel work: one read of /proc/self/status, not a raw EACCES on /run/nsnet/lock.
   const missing = missingPrivileges();
@@ -55,9 +49,9 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (debug) io.err('  kind: Privileges');
     return EXIT_ERROR;
   }
-  // `nsnet dns` loads nothing of the Docker layer (a restarted server starts sooner), its supervisor not even the server.
-  if (parsed.command === 'dns') return (await import('./dns.js')).dnsCommand(parsed, io);
-  const { dispatch } = await import('./run.js');
+  // `nsnet dns` loads nothing of the Docker layer (a restarted server starts sooner), its supervisor not even the server;
+  // its errors are its own (the supervisor or systemd sees it exit).
+  if (parsed.command === 'dns') return dispatch(parsed, io);
   const { KernelError } = await import('../kernel/errors.js');
   const { NsnetError } = await import('../docker/errors.js');
   try {

@@ -57,16 +57,38 @@ export function shownBefore(ctx: Context, what: string): boolean {
   return false;
 }
 
-/** A context for the machine nsnet runs on: the process's own namespace is the host. */
-export async function openContext(o: { dirs?: StoreDirs; etcNetns?: string; observe?: StepObserver; warn?: (m: string) => void; dns?: Context['dns'] } = {}): Promise<Context> {
+export interface ContextOptions {
+  /** Where NSNET_DATA_DIR, NSNET_RUN_DIR and NSNET_ETC_NETNS are read (default: process.env). */
+  env?: NodeJS.ProcessEnv;
+  /** The state under this directory (`lib/`, `run/`), as `nsnet --root DIR`; default: from env, else /var/lib/nsnet and /run/nsnet. */
+  root?: string;
+  /** The state directories themselves (overrides env and root). */
+  dirs?: StoreDirs;
+  /** Default: NSNET_ETC_NETNS, else /etc/netns. */
+  etcNetns?: string;
+  observe?: StepObserver;
+  /** Default: a line on stderr. */
+  warn?: (m: string) => void;
+  /** The embedded DNS server's client, or a function making it for the context's state directories. */
+  dns?: Context['dns'] | ((dirs: StoreDirs) => Context['dns']);
+}
+
+/**
+ * A context for the machine nsnet runs on: the process's own namespace is the
+ * host. The one place the defaults live; the CLI builds its context here too.
+ */
+export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const { netnsSelf } = await import('../kernel/netns.js');
   const { defaultDirs } = await import('../state/store.js');
+  const env = o.env ?? process.env;
+  const dirs = o.dirs ?? defaultDirs(env, o.root);
+  const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
   return {
     host: await netnsSelf(),
-    dirs: o.dirs ?? defaultDirs(),
-    etcNetns: o.etcNetns ?? process.env.NSNET_ETC_NETNS ?? '/etc/netns',
+    dirs,
+    etcNetns: o.etcNetns ?? (env.NSNET_ETC_NETNS || '/etc/netns'),
     warn: o.warn ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.observe && { observe: o.observe }),
-    ...(o.dns && { dns: o.dns }),
+    ...(dns && { dns }),
   };
 }

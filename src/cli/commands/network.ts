@@ -1,0 +1,81 @@
+// `nsnet network ...`: the table entries of the network commands.
+import type { CommandSpec } from '../spec.js';
+import { DRY_RUN, FORCE, INSPECT_FORMAT, LIST_FORMAT, NO_TRUNC } from './flags.js';
+
+export const NETWORK_COMMANDS = [
+  {
+    name: 'network create',
+    usage: '[OPTIONS] NETWORK',
+    description: 'Create a network',
+    args: { min: 1, max: 1 },
+    flags: [
+      DRY_RUN,
+      { long: 'driver', short: 'd', type: 'string', default: 'bridge', description: 'Driver to manage the network' },
+      { long: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
+      { long: 'ip-range', type: 'string', description: 'Allocate sandbox IPs from a sub-range' },
+      { long: 'gateway', type: 'string', description: 'IPv4 gateway for the subnet' },
+      { long: 'internal', type: 'bool', description: 'Restrict external access to the network' },
+      { long: 'opt', short: 'o', type: 'map', description: 'Set driver specific options' },
+      { long: 'label', type: 'map', valueName: 'list', keyOnly: true, description: 'Set metadata on a network' },
+    ],
+    examples: [
+      'nsnet network create mynet',
+      'nsnet network create --subnet 10.10.0.0/24 --gateway 10.10.0.1 mynet',
+      'nsnet network create --internal -o com.docker.network.bridge.name=br-back backend',
+    ],
+  },
+  {
+    name: 'network ls',
+    aliases: ['network list'],
+    usage: '[OPTIONS]',
+    description: 'List networks',
+    args: { min: 0, max: 0 },
+    flags: [{ long: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' }, LIST_FORMAT, NO_TRUNC],
+    examples: ['nsnet network ls', 'nsnet network ls -q', 'nsnet network ls --format json'],
+  },
+  {
+    name: 'network inspect',
+    usage: '[OPTIONS] NETWORK [NETWORK...]',
+    description: 'Display detailed information on one or more networks',
+    args: { min: 1 },
+    flags: [INSPECT_FORMAT],
+    examples: ['nsnet network inspect mynet', 'nsnet network inspect mynet backend'],
+  },
+  {
+    name: 'network rm',
+    aliases: ['network remove'],
+    usage: '[OPTIONS] NETWORK [NETWORK...]',
+    description: 'Remove one or more networks',
+    args: { min: 1 },
+    flags: [DRY_RUN, FORCE('Do not error if the network does not exist')],
+    examples: ['nsnet network rm mynet', 'nsnet network rm -f mynet backend'],
+  },
+  {
+    name: 'network prune',
+    usage: '[OPTIONS]',
+    description: 'Remove all unused networks',
+    args: { min: 0, max: 0 },
+    flags: [DRY_RUN, FORCE('Do not prompt for confirmation')],
+    examples: ['nsnet network prune', 'nsnet network prune -f'],
+  },
+  {
+    name: 'network connect',
+    usage: '[OPTIONS] NETWORK SANDBOX',
+    description: 'Connect a sandbox to a network',
+    args: { min: 2, max: 2 },
+    flags: [
+      DRY_RUN,
+      { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+      { long: 'alias', type: 'list', description: 'Add network-scoped alias for the sandbox' },
+    ],
+    examples: ['nsnet network connect mynet web', 'nsnet network connect --ip 10.10.0.20 --alias api mynet web'],
+  },
+  {
+    name: 'network disconnect',
+    usage: '[OPTIONS] NETWORK SANDBOX',
+    description: 'Disconnect a sandbox from a network',
+    args: { min: 2, max: 2 },
+    flags: [DRY_RUN, FORCE('Force the sandbox to disconnect from a network')],
+    examples: ['nsnet network disconnect mynet web'],
+  },
+] as const satisfies readonly CommandSpec[];

@@ -1,0 +1,84 @@
+// The sandbox commands (create, run, exec, rm, ps, inspect): their table entries.
+import type { CommandSpec } from '../spec.js';
+import { DRY_RUN, ENV, FORCE, INSPECT_FORMAT, INTERACTIVE, LIST_FORMAT, NO_TRUNC, SANDBOX_OPTIONS, TTY, WORKDIR } from './flags.js';
+
+export const SANDBOX_COMMANDS = [
+  {
+    name: 'create',
+    usage: '[OPTIONS] [-- COMMAND [ARG...]]',
+    description: 'Create a new sandbox',
+    args: { min: 0, max: 0 },
+    rest: 'optional',
+    flags: SANDBOX_OPTIONS,
+    examples: [
+      'nsnet create --name db --network mynet',
+      'nsnet create --name web --network mynet --network-alias www -p 8080:80 -- python3 -m http.server 80',
+    ],
+  },
+  {
+    name: 'run',
+    usage: '[OPTIONS] [--] COMMAND [ARG...]',
+    description: 'Create and run a new sandbox',
+    args: { min: 0, max: 0 },
+    rest: 'required',
+    flags: [
+      ...SANDBOX_OPTIONS,
+      { long: 'detach', short: 'd', type: 'bool', description: 'Run sandbox in background and print sandbox ID' },
+      { long: 'rm', type: 'bool', description: 'Automatically remove the sandbox when it exits' },
+      INTERACTIVE,
+      TTY,
+    ],
+    examples: [
+      'nsnet run --name web --network mynet -p 8080:80 -d -- python3 -m http.server 80',
+      'nsnet run --rm --network mynet sh -c "ping -c 3 web"',
+      'nsnet run -it --rm --dns 1.1.1.1 bash',
+    ],
+  },
+  {
+    name: 'exec',
+    usage: '[OPTIONS] SANDBOX COMMAND [ARG...]',
+    description: 'Execute a command in a running sandbox',
+    args: { min: 1, max: 1 },
+    rest: 'required',
+    flags: [
+      { long: 'detach', short: 'd', type: 'bool', description: 'Detached mode: run command in the background' },
+      ENV,
+      WORKDIR,
+      INTERACTIVE,
+      TTY,
+    ],
+    examples: ['nsnet exec web ip addr', 'nsnet exec -it web sh', 'nsnet exec -e DEBUG=1 web -- curl -s http://db:5432'],
+  },
+  {
+    name: 'rm',
+    usage: '[OPTIONS] SANDBOX [SANDBOX...]',
+    description: 'Remove one or more sandboxes',
+    args: { min: 1 },
+    flags: [FORCE('Force the removal of a running sandbox'), DRY_RUN],
+    examples: ['nsnet rm web', 'nsnet rm -f web db', 'nsnet rm --dry-run -f web'],
+  },
+  {
+    name: 'ps',
+    usage: '[OPTIONS]',
+    description: 'List sandboxes',
+    args: { min: 0, max: 0 },
+    flags: [
+      { long: 'all', short: 'a', type: 'bool', description: 'Show all sandboxes (default shows just running)' },
+      { long: 'quiet', short: 'q', type: 'bool', description: 'Only display sandbox IDs' },
+      LIST_FORMAT,
+      NO_TRUNC,
+    ],
+    examples: ['nsnet ps', 'nsnet ps -a --no-trunc', 'nsnet ps -q'],
+  },
+  {
+    name: 'inspect',
+    usage: '[OPTIONS] SANDBOX|NETWORK [SANDBOX|NETWORK...]',
+    description: 'Return low-level information on nsnet objects',
+    args: { min: 1 },
+    flags: [
+      INSPECT_FORMAT,
+      { long: 'type', type: 'string', choices: ['sandbox', 'network'], description: 'Only look for this type ("sandbox" or "network")' },
+    ],
+    examples: ['nsnet inspect web', 'nsnet inspect --type network mynet'],
+  },
+] as const satisfies readonly CommandSpec[];

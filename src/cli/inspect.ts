@@ -1,0 +1,56 @@
+// `nsnet inspect` and `nsnet network inspect`: finding each object and
+// printing them all, as Docker does.
+import type { Context } from '../docker/context.js';
+import { forEachRef, NsnetError } from '../docker/errors.js';
+import { inspectNetwork } from '../docker/network.js';
+import { findNetwork } from '../docker/networks.js';
+import { liveStatus } from '../docker/process.js';
+import { readableNetworks } from '../docker/repair.js';
+import { inspectSandbox } from '../docker/sandbox-view.js';
+import { findSandbox } from '../docker/sandboxes.js';
+import type { State } from '../docker/types.js';
+import { DamagedStateError } from '../state/damaged.js';
+import { recordHint } from '../state/sandbox-store.js';
+import type { Io } from './dispatch.js';
+import { inspectJson } from './output.js';
+
+/** `nsnet inspect REF`: a sandbox, or else a network (`--type` picks one). */
+export async function inspectOne(ctx: Context, s: State, ref: string, type: 'sandbox' | 'network' | undefined): Promise<object> {
+  if (type !== 'network') {
+    try {
+      const sb = await findSandbox(s, ref);
+      const owner = sb.containerOf ? await s.sandboxes.byId(sb.containerOf) : sb;
+      return inspectSandbox(sb, owner, readableNetworks(ctx, s), liveStatus(sb), ctx.etcNetns);
+    } catch (e) {
+      if (!(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
+      // A record gone while the id index still names it: as damaged as a broken file.
+      const orphan = (await s.sandboxes.scan()).damaged.find((d) => d.name === ref);
+      if (orphan) throw new DamagedStateError(orphan.path, orphan.problem, recordHint(orphan.name));
+      if (type === 'sandbox') throw e;
+    }
+  }
+  try {
+    return inspectNetwork(findNetwork(s, ref), await s.sandboxes.all());
+  } catch (e) {
+    if (e instanceof NsnetError && e.kind === 'NotFound') throw new NsnetError('NotFound', `No such object: ${ref}`);
+    throw e;
+  }
+}
+
+/**
+ * `inspect` and `network inspect`, as Docker does them: every object found is
+ * printed (`[]` when none is), then each one that isn't is an error.
+ */
+export async function inspectEach(io: Io, refs: string[], one: (ref: string) => Promise<object>): Promise<number> {
+  const objects: object[] = [];
+  try {
+    await forEachRef(refs, async (ref) => {
+      objects.push(await one(ref));
+    });
+  } catch (e) {
+    if (e instanceof NsnetError && e.kind === 'NotFound') io.out(inspectJson(objects));
+    throw e;
+  }
+  io.out(inspectJson(objects));
+  return 0;
+}
