@@ -58,7 +58,7 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
     ...(h.id && ctx.dns?.release ? [dnsStep(ctx, known, ns)] : []),
     ...h.sal.endpoints.flatMap((e) => (e.hostVeth ? [hostVethStep(ctx, e.hostVeth)] : [])),
     ...(claims.length ? [portsStep(ctx, known)] : []),
-    ...(alive ? [{ title: '', equivalent: [], do: async () => {}, undo: killAction(d.name, () => h.sal.pid) }] : []),
+    ...(alive ? [{ title: `its process ${h.sal.pid}`, equivalent: [], do: async () => {}, undo: killAction(d.name, () => h.sal.pid) }] : []),
   ], ctx);
   for (const c of claims) await s.ports.release(h.id!, [{ proto: c.proto, hostPort: c.hostPort }]);
   s.sandboxes.deleteDamaged(d.name, h.id);
