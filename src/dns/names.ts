@@ -34,7 +34,8 @@
 //
 // Pure.
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
-import { ipFromPtr, TYPE } from './message.js';
+import { ipFromPtr } from './address.js';
+import { TYPE } from './message.js';
 
 export type LookupResult =
   | { kind: 'answer'; ips: string[] }

@@ -1,6 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxStatus } from '../../src/docker/types.js';
-import { TYPE, ptrName } from '../../src/dns/message.js';
+import { TYPE } from '../../src/dns/message.js';
+import { ptrName } from '../helpers/dns-client.js';
 import { buildIndex, lookup, NameIndexer, rotate, type NameIndex } from '../../src/dns/names.js';
 
 const netsById = new Map<string, NetworkRecord>();
