@@ -1,0 +1,116 @@
+// INTERIM copy of /work/wt/plan-new.ts (the lead's new src/docker/plan.ts, final in interface) until it lands on main:
+// then attach.ts and server.ts import '../docker/plan.js' and this file goes.
+// Plans: every change nsnet makes to the system is a list of steps, each a
+// do/undo pair written next to each other with the shell commands that do
+// the same (`ip ...`, `nft ...`). This file is the only code that executes,
+// undoes or prints a plan:
+//
+//   runSteps(plan, runner)      does the steps in order; if step k fails,
+//                               undoes k-1..1 in reverse and rethrows
+//   removeSteps(plan, runner)   the removal: each step's undo, in reverse,
+//                               every one even if some fail ("already gone"
+//                               is success) - derived, never written again
+//
+// With `runner.dryRun` nothing is done: each step (or undo) is only shown to
+// `runner.observe`, which --dry-run and NSNET_TRACE=1 both print the same way,
+// so the plan printed and the run traced are the same lines.
+// (netavark's setup/teardown, moby's Modifier.Reverse.)
+import { isNotFound } from '../kernel/errors.js';
+
+/** One change, in words, in shell commands, and in code. */
+export interface Action {
+  /** What it does, in words ("creating veth veth1a2b3c4"). */
+  title: string;
+  /** The shell commands that do the same (`ip ...`, `nft ...`), from the code that builds the kernel call. */
+  equivalent: string[];
+  do: () => Promise<void>;
+}
+
+export interface Step extends Action {
+  /**
+   * What takes it away: run in reverse when a later step fails, and, for
+   * every step of a plan, its removal (removeSteps). Absent when nothing
+   * must be undone (a read, a sysctl) or undoing another step removes it
+   * too (a veth goes with its namespace).
+   */
+  undo?: Action;
+  /**
+   * Started in its turn but not waited for: the steps after it run beside
+   * it, and runSteps waits for it before returning. For work that needs
+   * nothing from the steps before it; a later step that needs its result
+   * waits for that itself.
+   */
+  overlap?: boolean;
+}
+
+/** Sees each step or undo before it runs (--dry-run and NSNET_TRACE print it; tests inject faults). */
+export type StepObserver = (step: Action) => void | Promise<void>;
+
+/** How a plan is run: shown to `observe`, and carried out unless `dryRun`. */
+export interface Runner {
+  observe?: StepObserver | undefined;
+  dryRun?: boolean | undefined;
+}
+
+/**
+ * Runs `steps` in order (overlapping ones beside the next); on failure, waits
+ * for those still running, undoes the finished ones in reverse and rethrows.
+ */
+export async function runSteps(steps: Step[], runner: Runner = {}): Promise<void> {
+  const done: Step[] = [];
+  const running: Promise<void>[] = [];
+  let failed: { error: unknown } | undefined;
+  try {
+    for (const step of steps) {
+      if (failed) throw failed.error;
+      await runner.observe?.(step);
+      if (runner.dryRun) continue;
+      if (step.overlap) {
+        running.push(step.do().then(() => { done.push(step); }, (error: unknown) => {
+          failed ??= { error };
+        }));
+        continue;
+      }
+      await step.do();
+      done.push(step);
+    }
+    await Promise.all(running);
+    if (failed) throw failed.error;
+  } catch (e) {
+    await Promise.all(running); // never rejects: failures are caught into `failed`
+    const undoErrors = await undoAll(done, { observe: runner.observe });
+    if (undoErrors.length && e instanceof Error) {
+      e.message += `\n(cleaning up also failed: ${undoErrors.map((u) => u.message).join('; ')})`;
+    }
+    throw e;
+  }
+}
+
+/** The plan that removes what `steps` made: their undos, in reverse. */
+export function removalOf(steps: Step[]): Action[] {
+  return steps.flatMap((s) => (s.undo ? [s.undo] : [])).reverse();
+}
+
+/**
+ * Removes what `steps` made (their undos in reverse), every one even if some
+ * fail; throws at the end if any did (an AggregateError for several).
+ */
+export async function removeSteps(steps: Step[], runner: Runner = {}): Promise<void> {
+  const errors = await undoAll(steps, runner);
+  if (errors.length === 1) throw errors[0];
+  if (errors.length) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
+}
+
+async function undoAll(steps: Step[], runner: Runner): Promise<Error[]> {
+  const errors: Error[] = [];
+  for (const undo of removalOf(steps)) {
+    await runner.observe?.(undo);
+    if (runner.dryRun) continue;
+    try {
+      await undo.do();
+    } catch (e) {
+      if (!isNotFound(e)) errors.push(e instanceof Error ? e : new Error(`${undo.title}: ${String(e)}`));
+    }
+  }
+  return errors;
+}
