@@ -14,7 +14,8 @@ import { damagedId, inspectSandbox, psDamagedJson, psDamagedRow, psJson, psRow, 
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import { startOfDay } from '../docker/boot.js';
 import type { State } from '../docker/types.js';
-import { releaseDns, reviveDns, syncDns } from '../dns/control.js';
+import { releaseDns, requestCommand, reviveDns, syncDns } from '../dns/control.js';
+import type { Action } from '../docker/plan.js';
 import { defaultDirs } from '../state/store.js';
 import { DamagedStateError } from '../state/damaged.js';
 import { recordHint } from '../state/sandbox-store.js';
@@ -57,6 +58,12 @@ function sandboxRequest(f: Flags): SandboxCreateRequest {
 /** The DNS server is this same program, `nsnet dns`, started detached on first need under its supervisor. */
 const dnsArgv = (root: string | undefined) => [process.argv[1]!, ...(root ? ['--root', root] : []), 'dns', '--supervise'];
 
+/** A plan's step as --dry-run prints it (stdout) and NSNET_TRACE=1 traces it (stderr): the same lines. */
+const printStep = (write: (line: string) => void) => (step: Action) => {
+  write(`# ${step.title}`);
+  for (const e of step.equivalent) write(e);
+};
+
 async function context(io: Io, root: string | undefined): Promise<Context> {
   const trace = io.env.NSNET_TRACE === '1';
   const dirs = defaultDirs(io.env, root);
@@ -68,14 +75,12 @@ async function context(io: Io, root: string | undefined): Promise<Context> {
     dns: {
       sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, kept: false, ...(ids && { ids }) }),
       release: (ids) => releaseDns(dirs, ids, { kept: false }),
+      command: (ids, gone) => requestCommand(dirs, { op: 'sync', ids, ...(gone && { gone }) }),
     },
     etcNetns: io.env.NSNET_ETC_NETNS || '/etc/netns',
     warn: (m) => io.err(m),
     ...(trace && {
-      observe: (step) => {
-        io.err(`+ ${step.title}`);
-        for (const e of step.equivalent ?? []) io.err(`    ${e}`);
-      },
+      observe: printStep(io.err),
     }),
   };
 }
@@ -90,10 +95,7 @@ export async function dispatch(p: Extract<Parsed, { kind: 'command' }>, io: Io):
   if (flagBool(f, 'dry-run')) {
     // The plan, as the commands that would do the same by hand; nothing changes.
     ctx.dryRun = true;
-    ctx.observe = (step) => {
-      io.out(`# ${step.title}`);
-      for (const e of step.equivalent ?? []) io.out(e);
-    };
+    ctx.observe = printStep(io.out);
   }
   try {
     if (p.command.startsWith('compose ')) {

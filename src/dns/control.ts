@@ -55,6 +55,11 @@ export interface ControlReply {
  * doesn't load node:net for it); rejects with ENOENT/ECONNREFUSED when no
  * server is there.
  */
+/** The shell command that sends what `request` sends (a plan's equivalent of asking the server). */
+export function requestCommand(dirs: StoreDirs, req: ControlRequest): string {
+  return `echo '${JSON.stringify(req)}' | socat - UNIX-CONNECT:${socketPath(dirs)}`;
+}
+
 export async function request(dirs: StoreDirs, req: ControlRequest, timeoutMs = 10_000): Promise<ControlReply> {
   let line: string;
   try {

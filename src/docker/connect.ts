@@ -1,22 +1,28 @@
 // `nsnet network connect|disconnect`: adding an endpoint (eth1, eth2, ...) to
-// a live sandbox, or taking one away.
-import { isNotFound } from '../kernel/errors.js';
-import { linkDel, linkGet } from '../kernel/link.js';
-import { netnsOpen } from '../kernel/netns.js';
-import { routeAdd } from '../kernel/route.js';
-import { iccElements } from '../nft/table.js';
+// a live sandbox, or taking one away. Both are plans built from the same
+// endpoint steps (endpoint.ts): connect runs them, disconnect runs their
+// undos, then gives the default route to the next network if the endpoint
+// carried it, and rewrites the sandbox's files.
 import type { Context } from './context.js';
+import { defaultRouteStep, endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
 import { conflict, invalidArg, notFound } from './errors.js';
-import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
-import { writeSandboxFiles } from './files.js';
-import { deleteElements } from './firewall.js';
+import { missingBridgeSteps } from './bridge.js';
+import { renderFiles, rewriteFilesStep } from './files.js';
+import { findSandbox } from './lookup.js';
+import { nonEmpty } from './modes/mode.js';
+import { SandboxNs } from './namespace.js';
 import { findNetwork, usingState } from './networks.js';
-import { runSteps } from './plan.js';
-import { findSandbox, renderFiles, sameList } from './sandboxes.js';
+import { removeSteps, runSteps } from './plan.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord, State } from './types.js';
+
+/** The first endpoint, other than `except`, on a network with a gateway: the one that carries the default route. */
+function routeCarrier(s: State, sb: SandboxRecord, except?: EndpointRecord): EndpointRecord | undefined {
+  return sb.endpoints.find((x) => x !== except && !s.networks.find((n) => n.id === x.networkId)?.internal);
+}
 
 /** Connects a live sandbox to one more network: `nsnet network connect`. */
 export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string, o: { ip?: string; aliases?: string[] } = {}): Promise<void> {
-  const { sb, net, e, files, hasRoute } = await usingState(ctx, async (s) => {
+  const { sb, net, e, files, hasRoute, missing } = await usingState(ctx, async (s) => {
     const net = findNetwork(s, netRef);
     const sb = await findSandbox(s, sbRef);
     if (sb.mode === 'container') throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
@@ -24,26 +30,21 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
     if (sb.mode === 'none' || net.driver === 'null') throw conflict('container cannot be connected to multiple networks with one of the networks in private (none) mode');
     if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
     if (sb.endpoints.some((x) => x.networkId === net.id)) throw conflict(`endpoint with name ${sb.name} already exists in network ${net.name}`);
-    if (net.defaultBridge && sameList(o.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
-    const hasRoute = sb.endpoints.some((x) => !s.networks.find((n) => n.id === x.networkId)?.internal);
+    if (net.defaultBridge && nonEmpty(o.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
+    const hasRoute = !!routeCarrier(s, sb);
     const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), aliases: o.aliases ?? [] });
     const updated = { ...sb, endpoints: [...sb.endpoints, e] };
     s.sandboxes.put(updated);
-    return { sb: updated, net, e, hasRoute, files: await renderFiles(s, updated) };
+    const missing = await missingBridgeSteps(ctx, [net], s.networks, () => s.sandboxes.all());
+    return { sb: updated, net, e, hasRoute, files: await renderFiles(s, updated), missing };
   });
-  if (ctx.dryRun) {
-    await runSteps([
-      ...endpointSteps(ctx, sb, net, e, () => undefined as never, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
-      { title: 'rewriting hosts', equivalent: [`cat > ${ctx.etcNetns}/${sb.netns}/hosts <<'EOF'\n${files.hosts}EOF`], do: async () => {} },
-    ], ctx.observe, true);
-    return;
-  }
-  const ns = await netnsOpen({ name: sb.netns! });
+  const ns = new SandboxNs(sb.netns!);
   try {
     await runSteps([
-      ...endpointSteps(ctx, sb, net, e, () => ns, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
-      { title: 'rewriting hosts', do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files) },
-    ], ctx.observe);
+      ...missing.steps,
+      ...endpointSteps(ctx, sb, net, e, { ns, bridge: missing.bridges.get(net.id) }, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
+      rewriteFilesStep(ctx, sb.netns!, files),
+    ], ctx);
   } catch (err) {
     await usingState(ctx, async (s) => {
       const rec = await s.sandboxes.byId(sb.id);
@@ -55,41 +56,26 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
   } finally {
     await ns.close();
   }
-  if (!net.defaultBridge) await ctx.dns?.sync(true, [sb.id]);
+  if (!net.defaultBridge && !ctx.dryRun) await ctx.dns?.sync(true, [sb.id]);
 }
 
 /** Disconnects a sandbox from a network: `nsnet network disconnect`. */
 export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: string): Promise<void> {
   const sbId = await usingState(ctx, async (s) => {
-    const net = findNetwork(s, netRef);
+    const net: NetworkRecord = findNetwork(s, netRef);
     const sb = await findSandbox(s, sbRef);
     const e = sb.endpoints.find((x) => x.networkId === net.id);
     if (!e) throw notFound(`sandbox ${sb.name} is not connected to network ${net.name}`);
-    if (ctx.dryRun) {
-      const next = sb.endpoints.find((x) => x !== e && !s.networks.find((n) => n.id === x.networkId)?.internal);
-      await ctx.observe?.({
-        title: `disconnecting ${sb.name} from ${net.name}`,
-        equivalent: [
-          `ip -n ${sb.netns} link del ${e.ifname}`,
-          ...(net.icc === false ? [`nft delete element bridge nsnet icc_off_ports { "${e.hostVeth}" }`] : []),
-          ...(next ? [`ip -n ${sb.netns} route add default via ${next.gateway}  # if ${e.ifname} carried it`] : []),
-        ],
-        do: async () => {},
-      });
-      return sb.id;
-    }
-    const ns = await netnsOpen({ name: sb.netns! });
+    const ns = new SandboxNs(sb.netns!);
     try {
-      const peer = await linkGet(ns, e.ifname).catch((err: unknown) => (isNotFound(err) ? undefined : Promise.reject(err)));
-      if (peer) await linkDel(ns, peer, { for: `sandbox ${sb.name}` });
-      if (net.icc === false) await deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`);
+      await removeSteps(endpointSteps(ctx, sb, net, e, { ns }, { defaultRoute: false, ownVeth: true }), ctx);
+      const carried = routeCarrier(s, sb) === e;
       sb.endpoints = sb.endpoints.filter((x) => x !== e);
       await releaseAddress(s, net, e.ip);
       s.sandboxes.put(sb);
-      // If that link carried the default route, give it to the next network that has a gateway.
-      const next = sb.endpoints.find((x) => !s.networks.find((n) => n.id === x.networkId)?.internal);
-      if (next) await routeAdd(ns, { dst: 'default', via: next.gateway }).catch(() => {});
-      await writeSandboxFiles(ctx.etcNetns, sb.netns!, await renderFiles(s, sb));
+      // If that link carried the default route, it went with it: the next network with a gateway gets it.
+      const next = carried ? routeCarrier(s, sb) : undefined;
+      await runSteps([...(next ? [defaultRouteStep(sb, ns, next.gateway)] : []), rewriteFilesStep(ctx, sb.netns!, await renderFiles(s, sb))], ctx);
     } finally {
       await ns.close();
     }
@@ -97,4 +83,3 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
   });
   if (!ctx.dryRun) await ctx.dns?.sync(false, [sbId]);
 }
-

@@ -38,6 +38,8 @@ export interface Context {
      * the rest of the removal runs). Without it, rm syncs after the fact.
      */
     release?(ids: string[]): Promise<void>;
+    /** The shell command that does what sync (gone: false) or release (gone: true) asks, for plans. */
+    command?(ids: string[], gone: boolean): string;
   };
 }
 

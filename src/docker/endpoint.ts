@@ -7,12 +7,11 @@
 //   ip link set dev veth1a2b3c4 type bridge_slave hairpin on   (its own published ports, via the gateway)
 //   ip -n web addr add 172.18.0.2/16 dev eth0; ip -n web link set eth0 up
 //   ip -n web route add default via 172.18.0.1          (the first network with a gateway)
-import { addrAdd } from '../kernel/addr.js';
-import { bridgePortSet } from '../kernel/bridge.js';
-import { linkDel, linkGet, linkSet, type Link } from '../kernel/link.js';
-import type { Netns } from '../kernel/netns.js';
-import { routeAdd } from '../kernel/route.js';
-import { vethAdd } from '../kernel/veth.js';
+import { addrAdd, addrAddCommand } from '../kernel/addr.js';
+import { bridgePortSet, bridgePortSetCommand } from '../kernel/bridge.js';
+import { linkDel, linkDelCommand, linkGet, linkSet, linkSetCommand, type Link } from '../kernel/link.js';
+import { routeAdd, routeAddCommand } from '../kernel/route.js';
+import { vethAdd, vethAddCommand, type VethText } from '../kernel/veth.js';
 import { allocate, checkStatic } from '../net/ipam.js';
 import { ipv4ToInt, parsePrefix } from '../net/ip.js';
 import { macFromIPv4 } from '../net/mac.js';
@@ -20,9 +19,9 @@ import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements } from '../nft/table.js';
 import type { Context } from './context.js';
 import { asInvalid, invalidArg } from './errors.js';
-import { addElements, deleteElements } from './firewall.js';
+import { elementsStep } from './firewall.js';
 import { newId, vethName } from './names.js';
-import { ensureBridge } from './networks.js';
+import type { SandboxNs } from './namespace.js';
 import type { Step } from './plan.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, State } from './types.js';
 
@@ -63,68 +62,78 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
   };
 }
 
-/** The kernel steps that attach an existing namespace to a network through one endpoint. */
-export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: () => Netns | Promise<Netns>,
+/** What the endpoint steps work on: the sandbox's namespace, and the network's bridge if it was found. */
+export interface EndpointEnv {
+  ns: SandboxNs;
+  bridge?: Link | undefined;
+}
+
+/**
+ * The kernel steps that attach a sandbox's namespace to a network through one
+ * endpoint. `ownVeth`: the veth must be deleted to take the endpoint away (a
+ * live sandbox: connect/disconnect); else it goes with the namespace.
+ */
+export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
   o: { defaultRoute: boolean; ownVeth: boolean }): Step[] {
   const forWhom = `sandbox ${sb.name}`;
+  const netns = env.ns.name;
+  const veth: VethText = {
+    name: e.hostVeth, master: net.bridge!, up: true, ...(net.mtu && { mtu: net.mtu }),
+    peer: { name: e.ifname, netns, address: e.mac, ...(net.mtu && { mtu: net.mtu }) },
+  };
   let peer = { index: 0, name: e.ifname };
   let hostEnd = { index: 0, name: e.hostVeth };
-  let bridge: Promise<Link | undefined> | undefined; // looked up once, by the first step
   return [
     {
-      title: `making sure network ${net.name} (bridge ${net.bridge}) is up`,
-      equivalent: [`ip link show ${net.bridge} >/dev/null  # created with the network; made again if missing`],
-      // Beside the namespace's creation (a sandbox's first steps): the veth step waits for both.
-      overlap: true,
+      title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${netns})`,
+      equivalent: [vethAddCommand(ctx.host.name, veth)],
       do: async () => {
-        bridge = ensureBridge(ctx, net);
-        await bridge;
-      },
-    },
-    {
-      title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${sb.netns})`,
-      equivalent: [`ip link add ${e.hostVeth}${net.mtu ? ` mtu ${net.mtu}` : ''} master ${net.bridge} up type veth peer name ${e.ifname} netns ${sb.netns} address ${e.mac}`],
-      do: async () => {
-        const [master, netns] = [(await bridge) ?? await linkGet(ctx.host, net.bridge!), await ns()];
-        const v = await vethAdd(ctx.host, {
-          name: e.hostVeth, master, up: true, ...(net.mtu && { mtu: net.mtu }),
-          peer: { name: e.ifname, netns, address: e.mac, ...(net.mtu && { mtu: net.mtu }) }, for: forWhom,
-        });
+        const [master, ns] = [env.bridge ?? await linkGet(ctx.host, net.bridge!), await env.ns.get()];
+        const v = await vethAdd(ctx.host, { ...veth, master, peer: { ...veth.peer, netns: ns }, for: forWhom });
         peer = { index: v.peerIndex, name: e.ifname };
         hostEnd = { index: v.link.index, name: e.hostVeth };
       },
-      // A new sandbox's veth goes with its namespace; on a live one (connect) it must be deleted.
-      ...(o.ownVeth && { undo: async () => linkDel(await ns(), peer, { for: forWhom }) }),
+      ...(o.ownVeth && {
+        undo: {
+          title: `deleting ${e.ifname} in netns ${netns}`,
+          equivalent: [linkDelCommand(netns, e.ifname)],
+          do: async () => {
+            const ns = await env.ns.get();
+            await linkDel(ns, peer.index ? peer : await linkGet(ns, e.ifname), { for: forWhom });
+          },
+        },
+      }),
     },
     {
       // So the sandbox reaches its own published ports through the gateway or a host address,
       // as in Docker: the DNAT sends the frame back out of the port it came in on. Its own
       // request (the kernel ignores port options at creation), beside the next step's.
       title: `turning on hairpin on bridge port ${e.hostVeth}`,
-      equivalent: [`ip link set dev ${e.hostVeth} type bridge_slave hairpin on`],
+      equivalent: [bridgePortSetCommand(ctx.host.name, e.hostVeth, { hairpin: true })],
       overlap: true,
       do: () => bridgePortSet(ctx.host, hostEnd, { hairpin: true, for: forWhom }),
     },
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
-      equivalent: [`ip -n ${sb.netns} addr add ${e.ip}/${e.prefixlen} dev ${e.ifname}`, `ip -n ${sb.netns} link set ${e.ifname} up`],
+      equivalent: [addrAddCommand(netns, e.ifname, `${e.ip}/${e.prefixlen}`), linkSetCommand(netns, e.ifname, { up: true })],
       do: async () => {
-        const netns = await ns();
-        await Promise.all([addrAdd(netns, peer, `${e.ip}/${e.prefixlen}`, { for: forWhom }), linkSet(netns, peer, { up: true, for: forWhom })]);
+        const ns = await env.ns.get();
+        await Promise.all([addrAdd(ns, peer, `${e.ip}/${e.prefixlen}`, { for: forWhom }), linkSet(ns, peer, { up: true, for: forWhom })]);
       },
     },
-    ...(o.defaultRoute ? [{
-      title: `adding default route via ${e.gateway}`,
-      equivalent: [`ip -n ${sb.netns} route add default via ${e.gateway}`],
-      do: async () => routeAdd(await ns(), { dst: 'default', via: e.gateway, for: forWhom }),
-    }] : []),
-    ...(net.icc === false ? [{
-      title: `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,
-      equivalent: [`nft ${iccElements('add', e.hostVeth).trim()}`],
-      do: () => addElements(ctx, iccElements('add', e.hostVeth), `isolating ${e.hostVeth} (enable_icc=false) for ${forWhom}`),
-      undo: () => deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`),
-    }] : []),
+    ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
+    ...(net.icc === false ? [elementsStep(ctx, `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,
+      (op) => iccElements(op, e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`)] : []),
   ];
+}
+
+/** The step that routes a sandbox's traffic out through `gateway` (the first network with one). */
+export function defaultRouteStep(sb: SandboxRecord, ns: SandboxNs, gateway: string): Step {
+  return {
+    title: `adding default route via ${gateway}`,
+    equivalent: [routeAddCommand(ns.name, { dst: 'default', via: gateway })],
+    do: async () => routeAdd(await ns.get(), { dst: 'default', via: gateway, for: `sandbox ${sb.name}` }),
+  };
 }
 
 /** Gives an endpoint's address back to its network's pool. */

@@ -6,6 +6,12 @@
 //   ip netns exec web cat /etc/resolv.conf
 import { mkdirSync, renameSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { sandboxHosts } from '../dns/hosts.js';
+import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
+import type { Context } from './context.js';
+import { hostResolvConf } from './host.js';
+import type { Step } from './plan.js';
+import type { SandboxRecord, State } from './types.js';
 
 export const SANDBOX_FILES = ['resolv.conf', 'hosts', 'hostname'] as const;
 export type SandboxFile = (typeof SANDBOX_FILES)[number];
@@ -60,6 +66,69 @@ export async function removeSandboxFiles(etcNetns: string, netns: string): Promi
     if (code !== 'ENOENT') rmSync(dir, { recursive: true, force: true }); // something else in there (a temp file left by a crash)
   }
   rmSync(sandboxEtcMark(etcNetns, netns), { force: true });
+}
+
+/** What writeSandboxFiles does, as shell commands. */
+export function writeSandboxFilesCommand(etcNetns: string, netns: string, files: Record<SandboxFile, string>): string[] {
+  const dir = sandboxEtcDir(etcNetns, netns);
+  return [`mkdir -p ${path.dirname(sandboxEtcMark(etcNetns, netns))} && touch ${sandboxEtcMark(etcNetns, netns)}  # marks ${dir} as nsnet's`,
+    `mkdir -p ${dir}`, ...SANDBOX_FILES.map((f) => `cat > ${dir}/${f} <<'EOF'\n${files[f]}EOF`)];
+}
+
+/** What removeSandboxFiles does, as a shell command. */
+export function removeSandboxFilesCommand(etcNetns: string, netns: string): string {
+  return `rm -rf ${sandboxEtcDir(etcNetns, netns)} ${sandboxEtcMark(etcNetns, netns)}`;
+}
+
+export type SandboxFiles = Record<SandboxFile, string>;
+
+/**
+ * The step that writes a sandbox's files, undone by removing them. `files`
+ * is what the step writes: absent when the plan is only for its removal.
+ */
+export function filesStep(ctx: Context, netns: string, files: SandboxFiles | undefined): Step {
+  const dir = sandboxEtcDir(ctx.etcNetns, netns);
+  return {
+    title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
+    equivalent: files ? writeSandboxFilesCommand(ctx.etcNetns, netns, files) : [],
+    do: () => writeSandboxFiles(ctx.etcNetns, netns, files!),
+    // Plain file writes on this thread, done while the namespace is being made on another.
+    overlap: true,
+    undo: {
+      title: `removing ${dir}`,
+      equivalent: [removeSandboxFilesCommand(ctx.etcNetns, netns)],
+      do: () => removeSandboxFiles(ctx.etcNetns, netns),
+    },
+  };
+}
+
+/** The step that rewrites a live sandbox's files (its networks changed). */
+export function rewriteFilesStep(ctx: Context, netns: string, files: SandboxFiles): Step {
+  const dir = sandboxEtcDir(ctx.etcNetns, netns);
+  return {
+    title: `rewriting ${dir}/{resolv.conf,hosts,hostname}`,
+    equivalent: SANDBOX_FILES.map((f) => `cat > ${dir}/${f} <<'EOF'\n${files[f]}EOF`),
+    do: () => writeSandboxFiles(ctx.etcNetns, netns, files),
+  };
+}
+
+/** Renders the sandbox's resolv.conf, hosts and hostname (under the lock: links name other sandboxes). */
+export async function renderFiles(s: State, sb: SandboxRecord): Promise<SandboxFiles> {
+  const firstNet = sb.endpoints[0] && s.networks.find((n) => n.id === sb.endpoints[0]!.networkId);
+  const mode = sb.mode === 'none' ? 'none' : firstNet?.defaultBridge ? 'default-bridge' : 'user-network';
+  const host = parseResolvConf(await hostResolvConf());
+  const links = [];
+  // Docker writes /etc/hosts entries for links only on the default bridge; on a
+  // user-defined network a link is an alias the embedded DNS answers for this sandbox.
+  for (const l of mode === 'default-bridge' ? sb.links : []) {
+    const target = await s.sandboxes.get(l.name);
+    if (target?.endpoints[0]) links.push({ name: l.name, alias: l.alias, ip: target.endpoints[0].ip, hostname: target.hostname });
+  }
+  return {
+    'resolv.conf': sandboxResolvConf({ host, mode, dns: sb.dns, dnsSearch: sb.dnsSearch, dnsOptions: sb.dnsOptions }),
+    hosts: sandboxHosts({ hostname: sb.hostname, addresses: sb.endpoints.map((e) => e.ip), links, extra: sb.extraHosts, ipv6: false }),
+    hostname: `${sb.hostname}\n`,
+  };
 }
 
 /** [source, target] bind mounts for a process in the sandbox. */

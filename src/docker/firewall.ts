@@ -22,13 +22,13 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { isNotFound, KernelError } from '../kernel/errors.js';
-import { nftApply, nftList, nftTableGet } from '../kernel/nftables.js';
+import { nftApply, nftApplyCommand, nftList, nftTableGet } from '../kernel/nftables.js';
 import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
 import { readState, writeJsonAtomic } from '../state/store.js';
 import { MARK, TABLE, tablesText, type FirewallContent, type PortRule } from '../nft/table.js';
 import type { Context } from './context.js';
-import type { Step } from './plan.js';
+import { runSteps, type Step } from './plan.js';
 import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
 
 /** Gone: the table, set or element (nft says "element does not exist" for interval sets, as EINVAL). */
@@ -102,7 +102,7 @@ export function rebuildStep(ctx: Context, content: FirewallContent, why: string)
   const text = tablesText(content);
   return {
     title: `rebuilding nftables tables ip ${TABLE} and bridge ${TABLE} from nsnet's state (${why})`,
-    equivalent: [`nft -f - <<'EOF'\n${text}EOF`],
+    equivalent: nftApplyCommand(ctx.host.name, text),
     do: async () => {
       await withLock(path.join(ctx.dirs.runDir, 'nft.lock'), async () => {
         await nftApply(ctx.host, text, { what: `rebuilding nftables tables ip ${TABLE} and bridge ${TABLE}` });
@@ -110,6 +110,7 @@ export function rebuildStep(ctx: Context, content: FirewallContent, why: string)
         for (const family of FAMILIES) handles[family] = (await tableGet(ctx.host, family))?.handle ?? '';
         await writeJsonAtomic(marksFile(ctx), handles, false);
       });
+      await startWatcher(ctx);
     },
   };
 }
@@ -134,14 +135,13 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
     return undefined;
   }
   const why = c.ok ? force! : c.why;
-  const step = rebuildStep(ctx, firewallContent(networks, await sandboxes()), why);
+  // A dry run changes no table: it shows this once, as if it had.
+  if (ctx.plannedTables) return undefined;
+  await runSteps([rebuildStep(ctx, firewallContent(networks, await sandboxes()), why)], ctx);
   if (ctx.dryRun) {
-    if (!ctx.plannedTables) await ctx.observe?.(step);
     ctx.plannedTables = true;
     return undefined;
   }
-  await step.do();
-  await startWatcher(ctx);
   return `rebuilt nftables tables ip ${TABLE} and bridge ${TABLE} from the state (${why})`;
 }
 
@@ -153,8 +153,7 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
 async function rebuildFromDisk(ctx: Context): Promise<void> {
   checkedAt.delete(ctx);
   const s = await readState<NetworkRecord, SandboxRecord>(ctx.dirs);
-  await rebuildStep(ctx, firewallContent(s.networks, await s.sandboxes.all()), 'missing during an operation').do();
-  await startWatcher(ctx);
+  await runSteps([rebuildStep(ctx, firewallContent(s.networks, await s.sandboxes.all()), 'missing during an operation')], ctx);
 }
 
 /**
@@ -165,13 +164,29 @@ async function startWatcher(ctx: Context): Promise<void> {
   await ctx.dns?.sync(true, []).catch((e: Error) => ctx.warn(`nsnet: the DNS server, which also watches the firewall, did not start: ${e.message}`));
 }
 
-/** The step that creates nsnet's tables, shown in a plan (--dry-run) when they don't exist yet. */
-export async function tablesStep(ctx: Context): Promise<Step | undefined> {
+/**
+ * The step that creates nsnet's tables from the state, for a plan that makes
+ * a bridge while there are none yet (the first network this boot); none when
+ * they exist (or a dry run already showed it).
+ */
+export async function tablesStep(ctx: Context, networks: NetworkRecord[], sandboxes: () => Promise<SandboxRecord[]>): Promise<Step[]> {
+  if (ctx.plannedTables) return [];
   const c = await tablesCondition(ctx);
-  if (c.ok || !c.absent) return undefined;
-  return {
-    ...rebuildStep(ctx, { networks: [], ports: [], iccPorts: [] }, ''),
+  if (c.ok || !c.absent) return [];
+  if (ctx.dryRun) ctx.plannedTables = true;
+  return [{
+    ...rebuildStep(ctx, firewallContent(networks, await sandboxes()), ''),
     title: `creating nftables tables ip ${TABLE} and bridge ${TABLE} (first network on this host)`,
+  }];
+}
+
+/** The step that adds a set of elements, undone by deleting them (built by the same element builder). */
+export function elementsStep(ctx: Context, title: string, text: (op: 'add' | 'delete') => string, undoTitle: string): Step {
+  return {
+    title,
+    equivalent: nftApplyCommand(ctx.host.name, text('add')),
+    do: () => addElements(ctx, text('add'), title),
+    undo: { title: undoTitle, equivalent: nftApplyCommand(ctx.host.name, text('delete')), do: () => deleteElements(ctx, text('delete'), undoTitle) },
   };
 }
 
@@ -228,15 +243,23 @@ async function dockerUserExists(host: Netns): Promise<boolean> {
   }
 }
 
+/** The rules that let a bridge's traffic through DOCKER-USER (insert: the last one ends up first). */
+export function dockerForwardText(bridge: string): string {
+  const q = JSON.stringify(bridge);
+  return [`insert rule ip filter DOCKER-USER oifname ${q} accept ${DOCKER_MARK}`,
+    `insert rule ip filter DOCKER-USER iifname ${q} accept ${DOCKER_MARK}`].join('\n');
+}
+
 /** Lets a bridge's traffic through Docker's FORWARD policy, when Docker is there. */
 export async function dockerForwardAccept(ctx: Context, bridge: string): Promise<boolean> {
   if (!(await dockerUserExists(ctx.host))) return false;
-  const q = JSON.stringify(bridge);
-  await nftApply(ctx.host, [
-    `insert rule ip filter DOCKER-USER oifname ${q} accept ${DOCKER_MARK}`,
-    `insert rule ip filter DOCKER-USER iifname ${q} accept ${DOCKER_MARK}`,
-  ].join('\n'), { what: `letting ${bridge} through Docker's FORWARD chain (DOCKER-USER)` });
+  await nftApply(ctx.host, dockerForwardText(bridge), { what: `letting ${bridge} through Docker's FORWARD chain (DOCKER-USER)` });
   return true;
+}
+
+/** What dockerForwardRemove does, in shell terms (the rules' handles are found when it runs). */
+export function dockerForwardRemoveCommand(bridge: string): string[] {
+  return [`nft -a list chain ip filter DOCKER-USER  # and delete its two "nsnet" rules for ${bridge}, if Docker is here`];
 }
 
 /** Removes the DOCKER-USER rules of a bridge (found by bridge name and nsnet's comment). */

@@ -1,33 +1,19 @@
 // Networks, the impure part: `nsnet network create|rm|ls|inspect|prune`.
 //
-// A bridge network is, in the kernel:
-//   ip link add br-0123456789ab type bridge; ip link set br-0123456789ab up
-//   ip addr add 172.18.0.1/16 dev br-0123456789ab        the gateway
-//   sysctl -w net.ipv4.ip_forward=1
-//   sysctl -w net.ipv4.conf.br-0123456789ab.route_localnet=1   (published ports on 127.0.0.1)
-//   nft add element ip nsnet bridges { "br-0123456789ab" } ...   (src/nft/table.ts)
-//
-// The state record is written when the kernel objects exist; if creating
-// them fails halfway, what was made is removed again. After a reboot the
-// bridge is gone but the network is not: the next sandbox that attaches
-// recreates it (ensureBridge), as Docker recreates its bridges at start.
+// A bridge network's kernel objects are one plan (bridge.ts): `network create`
+// runs it and writes the record once they exist (a failure halfway undoes
+// what was made); `network rm` runs its undos. Also here: usingState, the
+// way every operation takes the state.
 import path from 'node:path';
-import { addrAdd } from '../kernel/addr.js';
-import { bridgeEnsure } from '../kernel/bridge.js';
-import { isExists, isNotFound } from '../kernel/errors.js';
-import { linkDel, linkGet, type Link } from '../kernel/link.js';
-import { sysctlSet } from '../kernel/sysctl.js';
-import { parsePrefix } from '../net/ip.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
-import { bridgeMac } from '../net/mac.js';
-import { networkElements } from '../nft/table.js';
 import { withState } from '../state/store.js';
+import { bridgeSteps } from './bridge.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
-import { addElements, checkTables, deleteElements, dockerForwardAccept, dockerForwardRemove, networkRules as fw, tablesStep } from './firewall.js';
+import { checkTables, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
-import { runSteps, type Step } from './plan.js';
+import { removeSteps, runSteps } from './plan.js';
 import { cleanStaleCreates, damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
@@ -95,91 +81,14 @@ export function findNetwork(s: { networks: NetworkRecord[] }, ref: string): Netw
   throw notFound(`network ${ref} not found`);
 }
 
-function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
-  const bridge = n.bridge!;
-  const prefixlen = parsePrefix(n.subnet!).prefixlen;
-  let created = false;
-  return [
-    {
-      title: `creating bridge ${bridge}`,
-      equivalent: [`ip link add ${bridge}${n.mtu ? ` mtu ${n.mtu}` : ''} address ${bridgeMac(n.id)} up type bridge`],
-      do: async () => {
-        created = (await bridgeEnsure(ctx.host, { name: bridge, up: true, address: bridgeMac(n.id), ...(n.mtu && { mtu: n.mtu }), for: `network ${n.name}` })).created;
-      },
-      undo: async () => {
-        if (created) await linkDel(ctx.host, await linkGet(ctx.host, bridge));
-      },
-    },
-    {
-      title: `adding gateway ${n.gateway}/${prefixlen} to ${bridge}`,
-      equivalent: [`ip addr add ${n.gateway}/${prefixlen} dev ${bridge}`],
-      do: async () => {
-        const link = await linkGet(ctx.host, bridge);
-        await addrAdd(ctx.host, link, `${n.gateway}/${prefixlen}`, { for: `network ${n.name}` }).catch((e: unknown) => {
-          if (!isExists(e)) throw e;
-        });
-      },
-    },
-    {
-      title: 'turning on IPv4 forwarding',
-      equivalent: ['sysctl -w net.ipv4.ip_forward=1', `sysctl -w net.ipv4.conf.${bridge}.route_localnet=1`],
-      do: async () => {
-        await sysctlSet(ctx.host, 'net.ipv4.ip_forward', 1, { for: `network ${n.name}` });
-        // Lets a DNAT of 127.0.0.1:PORT leave through the bridge (published ports from the host itself).
-        await sysctlSet(ctx.host, `net/ipv4/conf/${bridge}/route_localnet`, 1, { for: `network ${n.name}` });
-      },
-    },
-    ...(n.internal ? [{
-      // --internal without nftables: the kernel itself routes nothing that comes in on this
-      // bridge, so an `nft flush ruleset` can't open an internal network to the world.
-      // After ip_forward (writing that one resets every interface's forwarding).
-      title: `turning off routing from ${bridge} (internal network)`,
-      equivalent: [`sysctl -w net.ipv4.conf.${bridge}.forwarding=0`],
-      do: () => sysctlSet(ctx.host, `net/ipv4/conf/${bridge}/forwarding`, 0, { for: `network ${n.name}` }),
-    }] : []),
-    {
-      title: `adding ${bridge} to the nsnet firewall`,
-      equivalent: [networkElements('add', fw(n)).trim().split('\n').map((l) => `nft ${l}`).join('\n')],
-      do: () => addElements(ctx, networkElements('add', fw(n)), `adding network ${n.name} to the firewall`),
-      undo: () => deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`),
-    },
-    {
-      title: `letting ${bridge} through Docker's FORWARD chain, if Docker is here`,
-      equivalent: [`nft insert rule ip filter DOCKER-USER iifname ${JSON.stringify(bridge)} accept comment "nsnet"`,
-        `nft insert rule ip filter DOCKER-USER oifname ${JSON.stringify(bridge)} accept comment "nsnet"`],
-      do: async () => {
-        if (await dockerForwardAccept(ctx, bridge)) ctx.warn(`nsnet: Docker's FORWARD policy is drop here; added accept rules for ${bridge} to DOCKER-USER`);
-      },
-      undo: () => dockerForwardRemove(ctx, bridge),
-    },
-  ];
-}
-
-
-/**
- * Makes sure a bridge network's kernel objects exist (after a reboot, or the
- * default bridge's first use). Returns the bridge (undefined in a dry run).
- */
-export async function ensureBridge(ctx: Context, n: NetworkRecord): Promise<Link | undefined> {
-  if (ctx.dryRun) return undefined;
-  try {
-    return await linkGet(ctx.host, n.bridge!);
-  } catch (e) {
-    if (!isNotFound(e)) throw e;
-  }
-  await runSteps(bridgeSteps(ctx, n), ctx.observe, ctx.dryRun);
-  return linkGet(ctx.host, n.bridge!);
-}
-
 export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Promise<NetworkRecord> {
   return usingState(ctx, async (s) => {
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
     const { network, warnings } = planNetwork(req, s, reserved);
     warnings.forEach(ctx.warn);
-    // Otherwise made on first use; a multi-step plan shows them once.
-    const tables = ctx.dryRun && !ctx.plannedTables ? await tablesStep(ctx) : undefined;
-    if (ctx.dryRun) ctx.plannedTables = true;
-    await runSteps([...(tables ? [tables] : []), ...bridgeSteps(ctx, network)], ctx.observe, ctx.dryRun);
+    // The first network this boot makes nsnet's tables too.
+    const tables = await tablesStep(ctx, s.networks, () => s.sandboxes.all());
+    await runSteps([...tables, ...bridgeSteps(ctx, network)], ctx);
     s.networks.push(network);
     createBitmap(s, network);
     return network;
@@ -208,29 +117,7 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
       // Addresses marked in use that no record (readable or damaged) and no namespace holds: a stale bitmap.
       ctx.warn(`nsnet: ${s.addresses.file(n.id)} marks addresses in use that no sandbox holds; removing network ${n.name} anyway`);
     }
-    if (ctx.dryRun) {
-      await ctx.observe?.({
-        title: `removing network ${n.name}`,
-        equivalent: [
-          ...networkElements('delete', fw(n)).trim().split('\n').map((l) => `nft ${l}`),
-          `nft -a list chain ip filter DOCKER-USER  # and delete its two "nsnet" rules for ${n.bridge}, if Docker is here`,
-          `ip link del ${n.bridge}`,
-        ],
-        do: async () => {},
-      });
-      if (ctx.scratchState) {
-        s.networks = s.networks.filter((x) => x.id !== n.id);
-        await s.addresses.drop(n.id);
-      }
-      return;
-    }
-    await deleteElements(ctx, networkElements('delete', fw(n)), `removing network ${n.name} from the firewall`);
-    await dockerForwardRemove(ctx, n.bridge!);
-    try {
-      await linkDel(ctx.host, await linkGet(ctx.host, n.bridge!), { for: `network ${n.name}` });
-    } catch (e) {
-      if (!isNotFound(e)) throw e;
-    }
+    await removeSteps(bridgeSteps(ctx, n), ctx);
     if (s.networksDamaged) {
       const kept = s.replaceDamagedNetworks(nets.filter((x) => x.id !== n.id));
       ctx.warn(`nsnet: kept the damaged ${s.networksDamaged.path} as ${kept}, and wrote the ${nets.length - 1} network(s) that could still be read of it; "nsnet system reconcile" recovers the others from the kernel and the sandbox records`);

@@ -1,43 +1,68 @@
-// Running a list of setup steps so that a failure halfway undoes what was
-// done: each step is a do/undo pair, written next to each other; if step k
-// fails, steps k-1..1 are undone in reverse; teardown never stops early and
-// treats "already gone" as success (netavark's setup/teardown, moby's
-// Modifier.Reverse).
+// Plans: every change nsnet makes to the system is a list of steps, each a
+// do/undo pair written next to each other with the shell commands that do
+// the same (`ip ...`, `nft ...`). This file is the only code that executes,
+// undoes or prints a plan:
+//
+//   runSteps(plan, runner)      does the steps in order; if step k fails,
+//                               undoes k-1..1 in reverse and rethrows
+//   removeSteps(plan, runner)   the removal: each step's undo, in reverse,
+//                               every one even if some fail ("already gone"
+//                               is success) - derived, never written again
+//
+// With `runner.dryRun` nothing is done: each step (or undo) is only shown to
+// `runner.observe`, which --dry-run and NSNET_TRACE=1 both print the same way,
+// so the plan printed and the run traced are the same lines.
+// (netavark's setup/teardown, moby's Modifier.Reverse.)
 import { isNotFound } from '../kernel/errors.js';
 
-export interface Step {
-  /** What the step does, in words ("creating veth veth1a2b3c4"). */
+/** One change, in words, in shell commands, and in code. */
+export interface Action {
+  /** What it does, in words ("creating veth veth1a2b3c4"). */
   title: string;
-  /** The equivalent shell commands (`ip ...`, `nft ...`), for traces and --dry-run. */
-  equivalent?: string[];
+  /** The shell commands that do the same (`ip ...`, `nft ...`), from the code that builds the kernel call. */
+  equivalent: string[];
   do: () => Promise<void>;
-  /** Undoes `do`; absent when undoing something else already removes it. */
-  undo?: () => Promise<void>;
   /**
    * Started in its turn but not waited for: the steps after it run beside
-   * it, and runSteps waits for it before returning. For work that needs
-   * nothing from the steps before it (looking up the bridge while the
-   * namespace is made); a later step that needs its result waits for that.
+   * it, and the runner waits for it before returning. For work that needs
+   * nothing from the steps before it; a later step that needs its result
+   * waits for that itself.
    */
   overlap?: boolean;
 }
 
-/** Observes each step before it runs (NSNET_TRACE, tests that inject a fault). */
-export type StepObserver = (step: Step) => void | Promise<void>;
+export interface Step extends Action {
+  /**
+   * What takes it away: run in reverse when a later step fails, and, for
+   * every step of a plan, its removal (removeSteps). Absent when nothing
+   * must be undone (a read, a sysctl) or undoing another step removes it
+   * too (a veth goes with its namespace).
+   */
+  undo?: Action;
+}
+
+/** Sees each step or undo before it runs (--dry-run and NSNET_TRACE print it; tests inject faults). */
+export type StepObserver = (step: Action) => void | Promise<void>;
+
+/** How a plan is run: shown to `observe`, and carried out unless `dryRun`. */
+export interface Runner {
+  observe?: StepObserver | undefined;
+  dryRun?: boolean | undefined;
+}
 
 /**
  * Runs `steps` in order (overlapping ones beside the next); on failure, waits
  * for those still running, undoes the finished ones in reverse and rethrows.
  */
-export async function runSteps(steps: Step[], observe?: StepObserver, dryRun = false): Promise<void> {
+export async function runSteps(steps: Step[], runner: Runner = {}): Promise<void> {
   const done: Step[] = [];
   const running: Promise<void>[] = [];
   let failed: { error: unknown } | undefined;
   try {
     for (const step of steps) {
       if (failed) throw failed.error;
-      await observe?.(step);
-      if (dryRun) continue;
+      await runner.observe?.(step);
+      if (runner.dryRun) continue;
       if (step.overlap) {
         running.push(step.do().then(() => { done.push(step); }, (error: unknown) => {
           failed ??= { error };
@@ -51,7 +76,7 @@ export async function runSteps(steps: Step[], observe?: StepObserver, dryRun = f
     if (failed) throw failed.error;
   } catch (e) {
     await Promise.all(running); // never rejects: failures are caught into `failed`
-    const undoErrors = await undoSteps(done);
+    const undoErrors = await undoAll(done, { observe: runner.observe });
     if (undoErrors.length && e instanceof Error) {
       e.message += `\n(cleaning up also failed: ${undoErrors.map((u) => u.message).join('; ')})`;
     }
@@ -59,30 +84,33 @@ export async function runSteps(steps: Step[], observe?: StepObserver, dryRun = f
   }
 }
 
-/** Undoes steps in reverse order, every one of them; returns the failures (not-found is success). */
-export async function undoSteps(steps: Step[]): Promise<Error[]> {
-  const errors: Error[] = [];
-  for (const step of [...steps].reverse()) {
-    if (!step.undo) continue;
-    try {
-      await step.undo();
-    } catch (e) {
-      if (!isNotFound(e)) errors.push(e instanceof Error ? e : new Error(String(e)));
-    }
-  }
-  return errors;
+/** The plan that removes what `steps` made: their undos, in reverse. */
+export function removalOf(steps: Step[]): Action[] {
+  return steps.flatMap((s) => (s.undo ? [s.undo] : [])).reverse();
 }
 
-/** Runs every teardown action even when some fail; throws an AggregateError at the end if any did. */
-export async function teardown(actions: { title: string; run: () => Promise<void> }[]): Promise<void> {
-  const errors: Error[] = [];
-  for (const a of actions) {
-    try {
-      await a.run();
-    } catch (e) {
-      if (!isNotFound(e)) errors.push(e instanceof Error ? e : new Error(`${a.title}: ${String(e)}`));
-    }
-  }
+/**
+ * Removes what `steps` made (their undos in reverse), every one even if some
+ * fail; throws at the end if any did (an AggregateError for several).
+ */
+export async function removeSteps(steps: Step[], runner: Runner = {}): Promise<void> {
+  const errors = await undoAll(steps, runner);
   if (errors.length === 1) throw errors[0];
   if (errors.length) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
+}
+
+async function undoAll(steps: Step[], runner: Runner): Promise<Error[]> {
+  const errors: Error[] = [];
+  const running: Promise<void>[] = [];
+  const failed = (undo: Action) => (e: unknown) => {
+    if (!isNotFound(e)) errors.push(e instanceof Error ? e : new Error(`${undo.title}: ${String(e)}`));
+  };
+  for (const undo of removalOf(steps)) {
+    await runner.observe?.(undo);
+    if (runner.dryRun) continue;
+    if (undo.overlap) running.push(undo.do().catch(failed(undo)));
+    else await undo.do().catch(failed(undo));
+  }
+  await Promise.all(running);
+  return errors;
 }

@@ -22,3 +22,23 @@ export function processAlive(pid: number, start: string): boolean {
     return false;
   }
 }
+
+/**
+ * Killing a sandbox's main process: PID 1 of its PID namespace, so the kernel
+ * kills the rest with it (the undo of starting it).
+ */
+export function killAction(name: string, pid: () => number | undefined) {
+  return {
+    title: `killing the processes of sandbox ${name}`,
+    get equivalent() {
+      return [`kill -KILL ${pid() ?? '<pid>'}`];
+    },
+    do: async () => {
+      try {
+        process.kill(pid()!, 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    },
+  };
+}

@@ -59,7 +59,7 @@ async function tablesContent(ctx: Context): Promise<string> {
  */
 export async function systemReconcile(ctx: Context): Promise<ReconcileReport> {
   const report = await reconcileState(ctx, { dryRun: !!ctx.dryRun });
-  if (ctx.dryRun) for (const line of report.repaired) await ctx.observe?.({ title: line, do: async () => {} });
+  if (ctx.dryRun) for (const line of report.repaired) await ctx.observe?.({ title: line, equivalent: [], do: async () => {} });
   const tables = await reconcileTables(ctx);
   if (tables) report.repaired.push(tables);
   return report;

@@ -13,17 +13,18 @@
 // reads one directory (creating/, empty) and nothing else.
 import { existsSync } from 'node:fs';
 import { addrList } from '../kernel/addr.js';
-import { isNotFound } from '../kernel/errors.js';
-import { linkDel, linkGet } from '../kernel/link.js';
-import { NETNS_RUN_DIR, netnsDel, netnsOpen } from '../kernel/netns.js';
+import { linkDel, linkDelCommand, linkGet } from '../kernel/link.js';
+import { NETNS_RUN_DIR, netnsOpen } from '../kernel/netns.js';
 import { ipv4ToInt } from '../net/ip.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
-import { portElements } from '../nft/table.js';
 import type { DamagedRecord, PortClaim } from '../state/sandbox-store.js';
 import type { Context } from './context.js';
-import { removeSandboxFiles } from './files.js';
-import { deleteElements } from './firewall.js';
-import { processAlive } from './proc.js';
+import { dnsStep } from './embedded-dns.js';
+import { filesStep } from './files.js';
+import { namespaceStep, SandboxNs } from './namespace.js';
+import { removeSteps, type Step } from './plan.js';
+import { killAction, processAlive } from './proc.js';
+import { portsStep } from './publish.js';
 import { salvageRecord } from './salvage.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
@@ -151,36 +152,23 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
   const h = await damagedHoldings(d);
   // A record too damaged to say its id: the id index still does (one read per sandbox: the rare path).
   h.id ??= (await s.sandboxes.idsNaming(d.name))[0];
-  if (h.sal.pid && h.sal.pidStart && processAlive(h.sal.pid, h.sal.pidStart)) {
-    try {
-      process.kill(h.sal.pid, 'SIGKILL');
-    } catch {
-      // already gone
-    }
-  }
-  if (h.id && ctx.dns?.release) await ctx.dns.release([h.id]).catch(() => {});
+  const claims: PortClaim[] = [];
   if (h.id) {
-    for (const [proto, port] of s.ports.list()) {
-      const mine = (await s.ports.get(proto, port)).filter((c) => c.sandboxId === h.id);
-      if (!mine.length) continue;
-      await deleteElements(ctx, portElements('delete', mine.map((c) => ({ proto, hostIp: c.hostIp, hostPort: port, ip: '', port: 0 }))), `unpublishing ports of sandbox ${d.name}`);
-      await s.ports.release(h.id, [{ proto, hostPort: port }]);
-    }
+    for (const [proto, port] of s.ports.list()) claims.push(...(await s.ports.get(proto, port)).filter((c) => c.sandboxId === h.id));
   }
-  for (const e of h.sal.endpoints) {
-    if (!e.hostVeth) continue;
-    try {
-      await linkDel(ctx.host, await linkGet(ctx.host, e.hostVeth));
-    } catch (err) {
-      if (!isNotFound(err)) throw err;
-    }
-  }
-  if (existsSync(`${NETNS_RUN_DIR}/${d.name}`)) {
-    await netnsDel(d.name, { for: `sandbox ${d.name}` }).catch((err: unknown) => {
-      if (!isNotFound(err)) throw err;
-    });
-  }
-  await removeSandboxFiles(ctx.etcNetns, d.name);
+  // What is known of it, as a record, for the same steps that make a sandbox; their undos remove it.
+  const known = { id: h.id ?? '', name: d.name, joinedBy: [], ports: claims.map((c) => ({ ...c, ip: '', containerPort: 0 })) } as unknown as SandboxRecord;
+  const ns = new SandboxNs(d.name);
+  const alive = !!(h.sal.pid && h.sal.pidStart && processAlive(h.sal.pid, h.sal.pidStart));
+  await removeSteps([
+    ...(existsSync(`${NETNS_RUN_DIR}/${d.name}`) ? [namespaceStep(ns, `sandbox ${d.name}`)] : []),
+    filesStep(ctx, d.name, undefined),
+    ...(h.id && ctx.dns?.release ? [dnsStep(ctx, known, ns)] : []),
+    ...h.sal.endpoints.flatMap((e) => (e.hostVeth ? [hostVethStep(ctx, e.hostVeth)] : [])),
+    ...(claims.length ? [portsStep(ctx, known)] : []),
+    ...(alive ? [{ title: '', equivalent: [], do: async () => {}, undo: killAction(d.name, () => h.sal.pid) }] : []),
+  ], ctx);
+  for (const c of claims) await s.ports.release(h.id!, [{ proto: c.proto, hostPort: c.hostPort }]);
   s.sandboxes.deleteDamaged(d.name, h.id);
   // Its addresses go back: the bitmaps that may have held one are rebuilt without it (all of them if nothing is known).
   for (const [id, sub] of bitmapSubnets(ctx, s)) {
@@ -188,6 +176,20 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
     if (mayHold) s.addresses.replace(id, sub.base, sub.size, await addressesInUse(s, id, sub.base, sub.size));
   }
   return h.id;
+}
+
+/** A host-side veth left by a sandbox whose namespace is gone or unknown: removed on its own. */
+function hostVethStep(ctx: Context, name: string): Step {
+  return {
+    title: `creating veth ${name}`,
+    equivalent: [],
+    do: async () => {},
+    undo: {
+      title: `deleting veth ${name}`,
+      equivalent: [linkDelCommand(ctx.host.name, name)],
+      do: async () => linkDel(ctx.host, await linkGet(ctx.host, name)),
+    },
+  };
 }
 
 /** Is the create that wrote creating/<name> still running? */

@@ -10,6 +10,10 @@
 //   none                new netns with only lo, up
 //   container:NAME      the other sandbox's namespace: same interfaces, address, ports
 //
+// Each mode has its planner in modes/ (what it validates and claims, and
+// the steps that make it); removing a sandbox runs the undos of those same
+// steps (removeSteps), so creation and removal cannot drift apart.
+//
 // Creating is three phases: (1) under the state lock, validate and reserve
 // (name, addresses, ports) with status "creating"; (2) without the lock, make
 // the kernel objects, undoing them all if a step fails, while the embedded DNS
@@ -18,79 +22,36 @@
 // its creating/<name> index entry, with this process's pid and start time):
 // the next command that holds the lock finds the process gone and undoes it,
 // kernel objects and all (repair.ts cleanStaleCreates); `nsnet rm -f` too.
-import { closeSync, existsSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { linkSet } from '../kernel/link.js';
-import { NETNS_RUN_DIR, netnsAdd, netnsDel, type Netns } from '../kernel/netns.js';
-import { socketBind } from '../kernel/socket.js';
-import { iccElements, portElements } from '../nft/table.js';
-import { isIP } from '../net/ip.js';
+import { isIP, ipv4ToInt } from '../net/ip.js';
 import { checkMac } from '../net/mac.js';
-import { defaultHostname, sandboxHosts } from '../dns/hosts.js';
-import { parseResolvConf, sandboxResolvConf } from '../dns/resolv-conf.js';
+import { defaultHostname } from '../dns/hosts.js';
 import { withRecords } from '../state/store.js';
-import { ipv4ToInt } from '../net/ip.js';
 import { processStart } from './proc.js';
+import { missingBridgeSteps } from './bridge.js';
 import type { Context } from './context.js';
-import { asInvalid, conflict, invalidArg, notFound } from './errors.js';
-import { endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
-import { MARKS_DIR, removeSandboxFiles, writeSandboxFiles } from './files.js';
-import { addElements, deleteElements, portRules } from './firewall.js';
-import { hostResolvConf, localPortRange } from './host.js';
+import { usesEmbeddedDns } from './embedded-dns.js';
+import { releaseAddress } from './endpoint.js';
+import { asInvalid, conflict, invalidArg } from './errors.js';
+import { renderFiles } from './files.js';
+import { findSandbox } from './lookup.js';
+import { bridgeMode } from './modes/bridge.js';
+import { containerMode } from './modes/container.js';
+import { hostMode } from './modes/host.js';
+import type { Mode, SandboxCreateRequest, SandboxEnv } from './modes/mode.js';
+import { noneMode } from './modes/none.js';
+import { SandboxNs } from './namespace.js';
 import { checkName, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
-import { runSteps, teardown, type Step } from './plan.js';
-import { parsePublish, portsClash, type PortSpec } from './ports.js';
-import type { NetworkRecord, PortBinding, SandboxRecord, State } from './types.js';
+import { removeSteps, runSteps, type Runner, type Step } from './plan.js';
+import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
-export interface SandboxCreateRequest {
-  name?: string;
-  /** "bridge" (default), a network name or id, "host", "none" or "container:NAME". */
-  network?: string;
-  ip?: string;
-  mac?: string;
-  hostname?: string;
-  aliases?: string[];
-  links?: string[];
-  publish?: string[];
-  /** -P: every --expose port gets an ephemeral host port. */
-  publishAll?: boolean;
-  expose?: string[];
-  dns?: string[];
-  dnsSearch?: string[];
-  dnsOptions?: string[];
-  addHosts?: string[];
-  /** "container:NAME" or "host" */
-  pid?: string;
-  command?: string[];
-  labels?: Record<string, string>;
-}
+export { findSandbox, netnsOwner } from './lookup.js';
+export { SANDBOX_SYSCTLS } from './namespace.js';
+export { renderFiles } from './files.js';
+export { usesEmbeddedDns } from './embedded-dns.js';
+export type { SandboxCreateRequest } from './modes/mode.js';
 
-/** A sandbox by name, full id or unique id prefix. */
-export async function findSandbox(s: State, ref: string): Promise<SandboxRecord> {
-  const r = ref.replace(/^\//, '');
-  const byName = await s.sandboxes.get(r);
-  if (byName) return byName;
-  const ids = await s.sandboxes.idsWithPrefix(r);
-  if (ids.length === 1) {
-    const byId = await s.sandboxes.byId(ids[0]!);
-    if (byId) return byId;
-  }
-  if (ids.length > 1) throw invalidArg(`multiple sandboxes match "${ref}": be more specific`);
-  throw notFound(`No such sandbox: ${ref}`);
-}
-
-/** The sandbox whose network namespace `sb` uses (itself, or its container: target). */
-export async function netnsOwner(s: State, sb: SandboxRecord): Promise<SandboxRecord> {
-  let cur = sb;
-  for (let i = 0; cur.containerOf && i < 10; i++) {
-    const next = await s.sandboxes.byId(cur.containerOf);
-    if (!next) throw notFound(`sandbox ${sb.name} joins a sandbox that no longer exists`);
-    cur = next;
-  }
-  return cur;
-}
+const MODES: Record<SandboxRecord['mode'], Mode> = { bridge: bridgeMode, host: hostMode, none: noneMode, container: containerMode };
 
 /** Gives back what a sandbox holds in the state: its addresses, its host ports, its place in a container: owner. */
 export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
@@ -108,69 +69,6 @@ export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> 
   }
 }
 
-export function sameList(a: string[] | undefined): boolean {
-  return !!a && a.length > 0;
-}
-
-/** Resolves -p / -P into bindings, refusing host ports already published. */
-async function planPorts(ctx: Context, s: State, req: SandboxCreateRequest, ip: string, sandboxId: string): Promise<PortBinding[]> {
-  const specs: PortSpec[] = [];
-  for (const p of req.publish ?? []) specs.push(...asInvalid(() => parsePublish(p)));
-  if (req.publishAll) for (const e of req.expose ?? []) specs.push(...asInvalid(() => parsePublish(e.includes(':') ? e : `${e.split('/')[0]}${e.includes('/') ? `/${e.split('/')[1]}` : ''}`)).map((x) => ({ ...x, hostPort: 0 })));
-  const out: PortBinding[] = [];
-  const taken = async (p: PortSpec) =>
-    [...(await s.ports.get(p.proto, p.hostPort)).map((c) => ({ ...c, containerPort: 0 })), ...out].some((o) => portsClash(o, p));
-  // A host process listening on the port would never see its traffic again: refuse it, as Docker does.
-  const free = async (p: PortSpec) => {
-    const probe = await socketBind(ctx.host, { type: p.proto, address: p.hostIp, port: p.hostPort }).catch((e: unknown) => e);
-    if (probe instanceof Error) {
-      if ((probe as NodeJS.ErrnoException).code === 'EADDRINUSE') return false;
-      throw probe;
-    }
-    closeSync((probe as { fd: number }).fd);
-    return true;
-  };
-  let range: [number, number] | undefined;
-  for (const spec of specs) {
-    let p = { ...spec };
-    if (p.hostPort === 0) {
-      // An ephemeral port: the lowest one of the kernel's range that nobody holds.
-      range ??= await localPortRange(ctx.host);
-      let port = range[0];
-      while (port <= range[1] && ((await taken({ ...p, hostPort: port })) || !(await free({ ...p, hostPort: port })))) port++;
-      if (port > range[1]) throw conflict('no free host port left in net.ipv4.ip_local_port_range');
-      p = { ...p, hostPort: port };
-    } else if ((await taken(p)) || !(await free(p))) {
-      throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
-    }
-    out.push({ ...p, ip });
-  }
-  for (const p of out) await s.ports.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, sandboxId });
-  return out;
-}
-
-
-type Files = Parameters<typeof writeSandboxFiles>[2];
-
-/** Renders the sandbox's resolv.conf, hosts and hostname (under the lock: links name other sandboxes). */
-export async function renderFiles(s: State, sb: SandboxRecord): Promise<Files> {
-  const firstNet = sb.endpoints[0] && s.networks.find((n) => n.id === sb.endpoints[0]!.networkId);
-  const mode = sb.mode === 'none' ? 'none' : firstNet?.defaultBridge ? 'default-bridge' : 'user-network';
-  const host = parseResolvConf(await hostResolvConf());
-  const links = [];
-  // Docker writes /etc/hosts entries for links only on the default bridge; on a
-  // user-defined network a link is an alias the embedded DNS answers for this sandbox.
-  for (const l of mode === 'default-bridge' ? sb.links : []) {
-    const target = await s.sandboxes.get(l.name);
-    if (target?.endpoints[0]) links.push({ name: l.name, alias: l.alias, ip: target.endpoints[0].ip, hostname: target.hostname });
-  }
-  return {
-    'resolv.conf': sandboxResolvConf({ host, mode, dns: sb.dns, dnsSearch: sb.dnsSearch, dnsOptions: sb.dnsOptions }),
-    hosts: sandboxHosts({ hostname: sb.hostname, addresses: sb.endpoints.map((e) => e.ip), links, extra: sb.extraHosts, ipv6: false }),
-    hostname: `${sb.hostname}\n`,
-  };
-}
-
 /** Checks one flag's value; a refusal reads as Docker's: invalid argument "V" for "--FLAG" flag: WHY. */
 function flagValue<T>(flag: string, value: string, check: (v: string) => T): T {
   try {
@@ -180,17 +78,13 @@ function flagValue<T>(flag: string, value: string, check: (v: string) => T): T {
   }
 }
 
-/** Validates a create request against the state and reserves what it needs. */
-async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): Promise<SandboxRecord> {
-  const id = newId();
-  const name = req.name ?? `sb_${shortId(id)}`;
-  asInvalid(() => checkName('sandbox', name));
-  const dup = await s.sandboxes.get(name);
-  if (dup) throw conflict(`Conflict. The sandbox name "/${name}" is already in use by sandbox "${dup.id}". You have to remove (or rename) that sandbox to be able to reuse that name.`);
-
-  // Checked before anything is claimed, in Docker's words. A MAC: the kernel's own answer to a
-  // multicast one is a bare EADDRNOTAVAIL. The others end up as lines of resolv.conf and hosts,
-  // where a space or newline would make lines of its own.
+/**
+ * The request's own values, checked before anything is claimed, in Docker's
+ * words. A MAC: the kernel's own answer to a multicast one is a bare
+ * EADDRNOTAVAIL. The others end up as lines of resolv.conf and hosts, where a
+ * space or newline would make lines of its own.
+ */
+function checkRequest(req: SandboxCreateRequest): { mac?: string; extraHosts: { host: string; ip: string }[] } {
   const mac = req.mac === undefined ? undefined : flagValue('mac-address', req.mac, checkMac);
   for (const d of req.dns ?? []) flagValue('dns', d, (v) => { if (!isIP(v)) throw new Error('IP address is not correctly formatted'); });
   for (const d of req.dnsSearch ?? []) {
@@ -206,6 +100,20 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
     if (!isIP(ip)) throw new Error(`invalid IP address in add-host: ${JSON.stringify(ip)}`);
     return { host, ip };
   }));
+  if (req.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(req.hostname)) {
+    throw invalidArg(`invalid hostname "${req.hostname}"`);
+  }
+  return { ...(mac && { mac }), extraHosts };
+}
+
+/** Validates a create request against the state and reserves what it needs (the mode's planner does its part). */
+async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): Promise<SandboxRecord> {
+  const id = newId();
+  const name = req.name ?? `sb_${shortId(id)}`;
+  asInvalid(() => checkName('sandbox', name));
+  const dup = await s.sandboxes.get(name);
+  if (dup) throw conflict(`Conflict. The sandbox name "/${name}" is already in use by sandbox "${dup.id}". You have to remove (or rename) that sandbox to be able to reuse that name.`);
+  const { mac, extraHosts } = checkRequest(req);
   const networkMode = req.network ?? 'bridge';
   const sb: SandboxRecord = {
     id, name, created: new Date().toISOString(), status: 'creating', mode: 'bridge', networkMode,
@@ -216,216 +124,72 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
     ...(req.command && { command: req.command }),
     ...(req.labels && Object.keys(req.labels).length > 0 && { labels: req.labels }),
   };
-  if (req.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9.-]{0,62})$/.test(req.hostname)) {
-    throw invalidArg(`invalid hostname "${req.hostname}"`);
-  }
   if (req.pid) {
     if (req.pid.startsWith('container:')) await findSandbox(s, req.pid.slice('container:'.length));
     else if (req.pid !== 'host') throw invalidArg(`invalid PID mode "${req.pid}": use container:NAME or host`);
     sb.pidMode = req.pid;
   }
-
+  const checked = { ...req, ...(mac && { mac }) };
   if (networkMode.startsWith('container:')) {
-    // Docker refuses what would contradict the shared namespace.
-    const refuse = (what: string) => invalidArg(`conflicting options: ${what} and the network mode`);
-    if (sameList(req.publish) || req.publishAll) throw invalidArg('conflicting options: port publishing and the container type network mode');
-    if (req.hostname !== undefined) throw refuse('hostname');
-    if (sameList(req.dns) || sameList(req.dnsSearch) || sameList(req.dnsOptions)) throw refuse('dns');
-    if (sameList(req.aliases)) throw refuse('network-scoped alias');
-    if (sameList(req.links)) throw refuse('links');
-    if (req.mac) throw refuse('mac-address');
-    if (req.ip) throw refuse('ip');
-    const target = await findSandbox(s, networkMode.slice('container:'.length));
-    const owner = await netnsOwner(s, target);
-    if (!owner.netns) throw invalidArg(`cannot join the network namespace of ${target.name}: it has none of its own (${target.networkMode} mode)`);
-    sb.mode = 'container';
-    sb.containerOf = owner.id;
-    sb.hostname = owner.hostname;
-    s.sandboxes.put({ ...owner, joinedBy: [...(owner.joinedBy ?? []), sb.id] });
+    await containerMode.plan(ctx, s, checked, sb);
     return sb;
   }
-  const netRef = networkMode === 'default' ? 'bridge' : networkMode;
-  const net = findNetwork(s, netRef);
-  if (net.driver === 'host') {
-    sb.mode = 'host';
-    sb.networkMode = 'host';
-    sb.hostname = req.hostname ?? os.hostname();
-    if (sameList(req.publish) || req.publishAll) ctx.warn('WARNING: Published ports are discarded when using host network mode');
-    if (sameList(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
-    return sb;
-  }
-  if (existsSync(path.join(NETNS_RUN_DIR, name))) {
-    throw conflict(`a network namespace named ${name} already exists (${path.join(NETNS_RUN_DIR, name)}); choose another sandbox name`);
-  }
-  sb.netns = name;
-  if (net.driver === 'null') {
-    sb.mode = 'none';
-    sb.networkMode = 'none';
-    if (sameList(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
-    return sb;
-  }
-  if (net.defaultBridge && sameList(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
-  sb.networkMode = net.name;
-  sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(mac && { mac }), aliases: req.aliases ?? [] }));
-  for (const l of req.links ?? []) {
-    const [lname, alias] = l.split(':');
-    const target = await findSandbox(s, lname!);
-    if (net.defaultBridge && !target.endpoints.some((e) => e.networkId === net.id)) {
-      throw invalidArg(`Cannot link to /${target.name}, as it does not belong to the default network`);
-    }
-    sb.links.push({ name: target.name, alias: alias || target.name });
-  }
-  if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id);
+  const net = findNetwork(s, networkMode === 'default' ? 'bridge' : networkMode);
+  const mode = net.driver === 'host' ? hostMode : net.driver === 'null' ? noneMode : bridgeMode;
+  await mode.plan(ctx, s, checked, sb, net);
   return sb;
+}
+
+/** The steps that make a sandbox's kernel objects and files: its mode's plan (a removal runs their undos). */
+export function sandboxSteps(ctx: Context, sb: SandboxRecord, env: SandboxEnv): Step[] {
+  return MODES[sb.mode].steps(ctx, sb, env);
 }
 
 /** Creates a sandbox (no process): `nsnet create`. */
 export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Promise<SandboxRecord> {
-  const { sb, networks, files } = await usingState(ctx, async (s) => {
+  const { sb, networks, files, missing } = await usingState(ctx, async (s) => {
     const sb = await planSandbox(ctx, s, req);
     s.sandboxes.put(sb);
-    return {
-      sb,
-      networks: s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id)),
-      files: sb.netns ? await renderFiles(s, sb) : undefined,
-    };
+    const networks = s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id));
+    // Bridges gone since a reboot are made first (the network's objects, outside the sandbox's undo).
+    const missing = await missingBridgeSteps(ctx, networks, s.networks, () => s.sandboxes.all());
+    return { sb, networks, files: sb.netns ? await renderFiles(s, sb) : undefined, missing };
   });
-  if (ctx.dryRun) {
-    await runSteps(createSteps(ctx, sb, networks, files, () => undefined, () => {}), ctx.observe, true);
-    if (!ctx.scratchState) return sb;
-    return usingState(ctx, (s) => {
-      const rec = { ...sb, status: 'created' as const };
-      s.sandboxes.put(rec);
-      return rec;
-    });
-  }
-  let ns: Netns | undefined;
-  // The embedded DNS server attaches (its sockets and DNAT rules in the new
-  // namespace) while this process makes the rest: asked as soon as it exists,
-  // awaited before create returns, so a name still resolves the moment it does.
-  let dns: Promise<void> | undefined;
-  const startDns = ctx.dns && usesEmbeddedDns(networks, sb)
-    ? () => {
-      dns = ctx.dns!.sync(true, [sb.id]);
-      dns.catch(() => {}); // awaited below; never an unhandled rejection meanwhile
-    }
-    : undefined;
-  let built = false;
+  const ns = sb.netns ? new SandboxNs(sb.netns) : undefined;
+  const dns = !!ctx.dns && usesEmbeddedDns(networks, sb);
   try {
-    await runSteps(createSteps(ctx, sb, networks, files, () => ns, (n) => { ns = n; }, startDns), ctx.observe);
-    built = true;
-    await dns;
+    await runSteps([...missing.steps, ...sandboxSteps(ctx, sb, { networks, ns, files, bridges: missing.bridges })], ctx);
   } catch (e) {
-    await ns?.close();
-    // Setup failed (its steps are undone), or the DNS server could not attach (undo it all).
-    if (built) await sandboxTeardown(ctx, sb, networks).catch(() => {});
+    // Its steps are undone: give back what it claimed.
     await usingState(ctx, async (s) => {
       await releaseClaims(s, sb);
       s.sandboxes.delete(sb);
     });
-    if (dns) {
-      // The server may hold sockets in the namespace (they keep it alive): let it see the record gone.
-      await dns.catch(() => {});
-      await ctx.dns!.sync(false, [sb.id]).catch(() => {});
-    }
+    // The server may have attached in part (its sockets keep the namespace alive): let it see the record gone.
+    if (dns) await ctx.dns!.sync(false, [sb.id]).catch(() => {});
     throw e;
   } finally {
     await ns?.close();
   }
-  // Phase 3: only the record (the lock, no networks to read).
+  return markCreated(ctx, sb);
+}
+
+/** Phase 3: the record says "created" (only the record: the lock, no networks to read). */
+async function markCreated(ctx: Context, sb: SandboxRecord): Promise<SandboxRecord> {
+  const rec = { ...sb, status: 'created' as const };
+  // A dry run wrote no record to mark, but a scratch state (compose --dry-run) keeps one for the next step.
+  if (ctx.dryRun) return ctx.scratchState ? usingState(ctx, (s) => { s.sandboxes.put(rec); return rec; }) : rec;
   return withRecords<SandboxRecord, SandboxRecord>(ctx.dirs, async (records) => {
     const cur = await records.get(sb.name);
     if (cur?.id !== sb.id) throw conflict(`sandbox ${sb.name} was removed while it was being created`);
-    const rec = { ...cur, status: 'created' as const };
-    records.put(rec);
-    return rec;
+    const done = { ...cur, status: 'created' as const };
+    records.put(done);
+    return done;
   });
 }
 
-/** Sandboxes on user-defined networks get the embedded DNS server (never the default bridge). */
-export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): boolean {
-  return sb.endpoints.some((e) => networks.some((n) => n.id === e.networkId && n.driver === 'bridge' && !n.defaultBridge));
+/** Removes a sandbox's kernel objects and files: the undos of its steps, every one even if some fail. */
+export async function sandboxTeardown(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], runner: Runner = {}): Promise<void> {
+  const ns = sb.netns ? new SandboxNs(sb.netns) : undefined;
+  await removeSteps(sandboxSteps(ctx, sb, { networks, ns }), runner);
 }
-
-/**
- * Set in every sandbox namespace as it is made. nsnet's networks are IPv4
- * only, and Docker disables IPv6 on the interfaces of an IPv4-only network
- * (moby libnetwork/osl setInterfaceIPv6: "if IPv6 isn't disabled, the
- * interface will be put into IPv6 multicast groups"): an eth0 with IPv6 on
- * gets a link-local address, runs DAD, joins multicast groups and solicits
- * routers, and the bridge floods every one of those packets to every other
- * sandbox - work for the whole host that grows with the number of
- * sandboxes (measured in docs/bench/analysis.md). Set as the namespace's
- * default, so eth0, eth1 ... are born with it; lo keeps ::1.
- */
-export const SANDBOX_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.disable_ipv6': '1' };
-
-/** The steps that make a planned sandbox's kernel objects and files, each with its undo. */
-function createSteps(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], files: Files | undefined,
-  getNs: () => Netns | undefined, setNs: (n: Netns) => void, nsReady?: () => void): Step[] {
-  const steps: Step[] = [];
-  let made: Promise<Netns> | undefined;
-  const ns = () => made!;
-  if (sb.netns) {
-    steps.push({
-      title: `creating network namespace ${sb.netns}`,
-      equivalent: [`ip netns add ${sb.netns}`, ...Object.entries(SANDBOX_SYSCTLS).map(([k, v]) => `ip netns exec ${sb.netns} sysctl -qw ${k}=${v}`),
-        `ip -n ${sb.netns} link set lo up`],
-      // The bridge lookup (host side) runs beside it; the veth step waits for both.
-      overlap: true,
-      do: async () => {
-        made = (async () => {
-          const n = await netnsAdd(sb.netns!, { for: `sandbox ${sb.name}`, sysctls: SANDBOX_SYSCTLS });
-          setNs(n);
-          await linkSet(n, 1, { up: true, for: `sandbox ${sb.name}` }); // lo is ifindex 1 in a new namespace
-          // Not before: 127.0.0.0/8 is lo's address, which exists only once lo is up (else EADDRNOTAVAIL).
-          nsReady?.();
-          return n;
-        })();
-        await made;
-      },
-      undo: async () => {
-        if (getNs()) await netnsDel(getNs()!);
-      },
-    });
-    const dir = `${ctx.etcNetns}/${sb.netns}`;
-    steps.push({
-      title: `writing ${dir}/{resolv.conf,hosts,hostname}`,
-      equivalent: [`mkdir -p ${ctx.etcNetns}/${MARKS_DIR} && touch ${ctx.etcNetns}/${MARKS_DIR}/${sb.netns}  # marks ${dir} as nsnet's`,
-        `mkdir -p ${dir}`, ...Object.entries(files ?? {}).map(([f, text]) => `cat > ${dir}/${f} <<'EOF'\n${text}EOF`)],
-      do: () => writeSandboxFiles(ctx.etcNetns, sb.netns!, files!),
-      undo: () => removeSandboxFiles(ctx.etcNetns, sb.netns!),
-      // Plain file writes on this thread, done while the namespace is being made on another.
-      overlap: true,
-    });
-    for (const [i, e] of sb.endpoints.entries()) {
-      const net = networks.find((n) => n.id === e.networkId)!;
-      steps.push(...endpointSteps(ctx, sb, net, e, ns, { defaultRoute: i === 0 && !net.internal, ownVeth: false }));
-    }
-    if (sb.ports.length) {
-      steps.push({
-        title: `publishing ${sb.ports.length} port(s)`,
-        equivalent: portElements('add', portRules(sb.ports)).trim().split('\n').map((l) => `nft ${l}`),
-        overlap: true, // host-side map elements: beside the DNS server's attach
-        do: () => addElements(ctx, portElements('add', portRules(sb.ports)), `publishing ports of sandbox ${sb.name}`),
-        undo: () => deleteElements(ctx, portElements('delete', portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`),
-      });
-    }
-  }
-  return steps;
-}
-
-/** Tears down a sandbox's kernel objects and files; every step runs even if one fails. */
-export async function sandboxTeardown(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[]): Promise<void> {
-  const iccOff = sb.endpoints.filter((e) => networks.find((n) => n.id === e.networkId)?.icc === false);
-  await teardown([
-    ...(sb.ports.length ? [{ title: 'unpublishing ports', run: () => deleteElements(ctx, portElements('delete', portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`) }] : []),
-    ...iccOff.map((e) => ({ title: `icc ${e.hostVeth}`, run: () => deleteElements(ctx, iccElements('delete', e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`) })),
-    // Deleting the namespace takes the veths with it, asynchronously and far
-    // faster than deleting each link (docs/netns.md).
-    ...(sb.netns ? [{ title: 'deleting the namespace', run: () => netnsDel(sb.netns!, { for: `sandbox ${sb.name}` }) }] : []),
-    ...(sb.netns ? [{ title: 'removing files', run: () => removeSandboxFiles(ctx.etcNetns, sb.netns!) }] : []),
-  ]);
-}
-
-

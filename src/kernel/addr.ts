@@ -8,7 +8,7 @@
 import { native, type NativeAddr } from '../native.js';
 import { parsePrefix } from '../net/ip.js';
 import { attempt, invalid } from './errors.js';
-import { indexOf, nameOf, type LinkRef } from './link.js';
+import { indexOf, ipNs, nameOf, type LinkRef } from './link.js';
 import type { Netns } from './netns.js';
 
 export type Addr = NativeAddr;
@@ -21,6 +21,11 @@ function prefixOrThrow(cidr: string) {
   }
 }
 
+/** The `ip addr add` command that addrAdd's request amounts to. */
+export function addrAddCommand(ns: string | undefined, dev: string, cidr: string, o: { broadcast?: string } = {}): string {
+  return `ip ${ipNs(ns)}addr add ${cidr} dev ${dev}${o.broadcast ? ` broadcast ${o.broadcast}` : ''}`;
+}
+
 /**
  * Adds an address ("10.0.0.2/24") to a link.
  * Equivalent to: `ip -n NS addr add CIDR dev LINK [broadcast B]`
@@ -30,7 +35,7 @@ export async function addrAdd(ns: Netns, link: LinkRef, cidr: string,
   const p = prefixOrThrow(cidr);
   const fd = await ns.rtnl();
   await attempt(`adding address ${cidr} to ${nameOf(link)} in ${ns}`,
-    `ip ${ns.ipFlag}addr add ${cidr} dev ${nameOf(link)}${o.broadcast ? ` broadcast ${o.broadcast}` : ''}`,
+    addrAddCommand(ns.name, nameOf(link), cidr, o),
     () => native().addrAdd(fd, { index: indexOf(link), address: p.address, prefixlen: p.prefixlen,
       ...(o.broadcast && { broadcast: o.broadcast }) }),
     o.for);

@@ -10,7 +10,7 @@
 // Man pages: ip-link(8) (type bridge), bridge(8).
 import { native } from '../native.js';
 import { attempt, invalid, isExists } from './errors.js';
-import { checkIfName, linkGet, linkList, indexOf, nameOf, type Link, type LinkRef } from './link.js';
+import { checkIfName, linkGet, linkList, indexOf, ipNs, nameOf, type Link, type LinkRef } from './link.js';
 import type { Netns } from './netns.js';
 
 export interface BridgeOptions {
@@ -21,6 +21,17 @@ export interface BridgeOptions {
   for?: string;
 }
 
+/** The `ip link add ... type bridge` command that bridgeAdd's request amounts to. */
+export function bridgeAddCommand(ns: string | undefined, o: BridgeOptions): string {
+  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`, o.up && 'up'].filter(Boolean).join(' ');
+  return `ip ${ipNs(ns)}link add ${o.name}${opts ? ` ${opts}` : ''} type bridge`;
+}
+
+/** The `ip link set ... type bridge_slave` command that bridgePortSet's request amounts to. */
+export function bridgePortSetCommand(ns: string | undefined, port: string, o: BridgePortOptions): string {
+  return `ip ${ipNs(ns)}link set dev ${port} type bridge_slave hairpin ${o.hairpin ? 'on' : 'off'}`;
+}
+
 /**
  * Creates a bridge.
  * Equivalent to: `ip link add NAME [mtu N] [address MAC] [up] type bridge`
@@ -28,9 +39,7 @@ export interface BridgeOptions {
 export async function bridgeAdd(ns: Netns, o: BridgeOptions): Promise<Link> {
   checkIfName(o.name);
   const fd = await ns.rtnl();
-  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`, o.up && 'up'].filter(Boolean).join(' ');
-  const link = await attempt(`creating bridge ${o.name} in ${ns}`,
-    `ip ${ns.ipFlag}link add ${o.name}${opts ? ` ${opts}` : ''} type bridge`,
+  const link = await attempt(`creating bridge ${o.name} in ${ns}`, bridgeAddCommand(ns.name, o),
     () => native().linkAdd(fd, {
       name: o.name,
       kind: 'bridge',
@@ -91,7 +100,7 @@ export async function bridgePortSet(ns: Netns, port: LinkRef, o: BridgePortOptio
   const fd = await ns.rtnl();
   const mode = o.hairpin ? 'on' : 'off';
   await attempt(`setting hairpin ${mode} on bridge port ${nameOf(port)} in ${ns}`,
-    `ip ${ns.ipFlag}link set dev ${nameOf(port)} type bridge_slave hairpin ${mode}`,
+    bridgePortSetCommand(ns.name, nameOf(port), o),
     () => native().linkSet(fd, indexOf(port), { hairpin: o.hairpin! }),
     o.for);
 }

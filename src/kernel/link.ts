@@ -72,16 +72,32 @@ export interface LinkChanges {
   for?: string;
 }
 
-function describeChanges(c: LinkChanges): string {
+/** `-n NAME ` for `ip` commands in a named namespace; "" for the host's (undefined). */
+export const ipNs = (ns: string | undefined): string => (ns ? `-n ${ns} ` : '');
+
+/** LinkChanges with links and namespaces by name: what `ip link set` shows. */
+export type LinkChangesText = Omit<LinkChanges, 'master' | 'netns' | 'for'> & { master?: string | null; netns?: string };
+
+function describeChanges(c: LinkChangesText): string {
   const parts: string[] = [];
   if (c.up !== undefined) parts.push(c.up ? 'up' : 'down');
-  if (c.master !== undefined) parts.push(c.master === null ? 'nomaster' : `master ${nameOf(c.master)}`);
+  if (c.master !== undefined) parts.push(c.master === null ? 'nomaster' : `master ${c.master}`);
   if (c.mtu !== undefined) parts.push(`mtu ${c.mtu}`);
   if (c.address !== undefined) parts.push(`address ${c.address}`);
   if (c.name !== undefined) parts.push(`name ${c.name}`);
   if (c.txqlen !== undefined) parts.push(`txqueuelen ${c.txqlen}`);
-  if (c.netns !== undefined) parts.push(`netns ${c.netns.name ?? c.netns.path}`);
+  if (c.netns !== undefined) parts.push(`netns ${c.netns}`);
   return parts.join(' ');
+}
+
+/** The `ip link set` command that linkSet's request amounts to. */
+export function linkSetCommand(ns: string | undefined, dev: string, c: LinkChangesText): string {
+  return `ip ${ipNs(ns)}link set dev ${dev} ${describeChanges(c)}`;
+}
+
+/** The `ip link del` command that linkDel's request amounts to. */
+export function linkDelCommand(ns: string | undefined, dev: string): string {
+  return `ip ${ipNs(ns)}link del dev ${dev}`;
 }
 
 /**
@@ -92,10 +108,12 @@ function describeChanges(c: LinkChanges): string {
 export async function linkSet(ns: Netns, link: LinkRef, c: LinkChanges): Promise<void> {
   if (c.name !== undefined) checkIfName(c.name);
   const fd = await ns.rtnl();
-  const what = describeChanges(c);
+  const { master, netns, for: _for, ...rest } = c;
+  const text: LinkChangesText = { ...rest, ...(master !== undefined && { master: master === null ? null : nameOf(master) }),
+    ...(netns !== undefined && { netns: netns.name ?? netns.path }) };
   await attempt(
-    `setting ${what} on link ${nameOf(link)} in ${ns}`,
-    `ip ${ns.ipFlag}link set dev ${nameOf(link)} ${what}`,
+    `setting ${describeChanges(text)} on link ${nameOf(link)} in ${ns}`,
+    linkSetCommand(ns.name, nameOf(link), text),
     () => native().linkSet(fd, indexOf(link), {
       ...(c.up !== undefined && { up: c.up }),
       ...(c.master !== undefined && { master: c.master === null ? 0 : indexOf(c.master) }),
@@ -116,6 +134,6 @@ export async function linkSet(ns: Netns, link: LinkRef, c: LinkChanges): Promise
  */
 export async function linkDel(ns: Netns, link: LinkRef, opts: { for?: string } = {}): Promise<void> {
   const fd = await ns.rtnl();
-  await attempt(`deleting link ${nameOf(link)} in ${ns}`, `ip ${ns.ipFlag}link del dev ${nameOf(link)}`,
+  await attempt(`deleting link ${nameOf(link)} in ${ns}`, linkDelCommand(ns.name, nameOf(link)),
     () => native().linkDel(fd, { index: indexOf(link) }), opts.for);
 }

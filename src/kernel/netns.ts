@@ -90,6 +90,14 @@ export function checkNetnsName(name: string): void {
   }
 }
 
+/** The commands that netnsAdd amounts to. */
+export function netnsAddCommand(name: string, sysctls: Record<string, string> = {}): string[] {
+  return [`ip netns add ${name}`, ...Object.entries(sysctls).map(([k, v]) => `ip netns exec ${name} sysctl -qw ${k}=${v}`)];
+}
+
+/** The command that netnsDel amounts to. */
+export const netnsDelCommand = (name: string): string => `ip netns del ${name}`;
+
 /**
  * Creates a named network namespace and returns a handle to it. `sysctls`
  * are set inside it as it is made, before any interface but lo exists
@@ -100,7 +108,7 @@ export async function netnsAdd(name: string, opts: { for?: string; sysctls?: Rec
   checkNetnsName(name);
   const sysctls = Object.entries(opts.sysctls ?? {});
   const h = await attempt(`creating namespace ${name}`,
-    [`ip netns add ${name}`, ...sysctls.map(([k, v]) => `ip netns exec ${name} sysctl -qw ${k}=${v}`)].join('; '),
+    netnsAddCommand(name, opts.sysctls).join('; '),
     () => native().netnsCreate({ name, rtnl: true, ...(sysctls.length > 0 && { sysctls }) }), opts.for);
   return new Netns(h, name);
 }
@@ -115,7 +123,7 @@ export async function netnsDel(ns: Netns | string, opts: { for?: string } = {}):
   if (!name) throw invalid(`${ns} has no name to delete`);
   checkNetnsName(name);
   if (typeof ns !== 'string') await ns.close();
-  await attempt(`deleting namespace ${name}`, `ip netns del ${name}`, () => native().netnsDelete({ name }), opts.for);
+  await attempt(`deleting namespace ${name}`, netnsDelCommand(name), () => native().netnsDelete({ name }), opts.for);
 }
 
 /**

@@ -16,6 +16,18 @@ import { attempt } from './errors.js';
 import type { Netns } from './netns.js';
 
 /**
+ * The shell commands that nftApply(text) amounts to: one `nft LINE` per line
+ * when each line is a command of its own (element and rule changes), else the
+ * text as a file on stdin (`nft -f -`, a table's whole definition).
+ */
+export function nftApplyCommand(ns: string | undefined, text: string): string[] {
+  const exec = ns ? `ip netns exec ${ns} ` : '';
+  const lines = text.split('\n').filter((l) => l.trim());
+  if (lines.every((l) => /^(add|create|insert|delete|destroy|flush|replace) (element|rule) /.test(l))) return lines.map((l) => `${exec}nft ${l}`);
+  return [`${exec}nft -f - <<'EOF'\n${text.endsWith('\n') ? text : `${text}\n`}EOF`];
+}
+
+/**
  * Applies nft commands (one or many lines, as in a file for `nft -f`) atomically.
  * Returns what nft printed (empty for changes).
  * Equivalent to: `ip netns exec NS nft -f FILE`
@@ -23,7 +35,7 @@ import type { Netns } from './netns.js';
 export function nftApply(ns: Netns, text: string, o: { for?: string; what?: string } = {}): Promise<string> {
   const first = text.trim().split('\n')[0] ?? '';
   return attempt(o.what ?? `applying nftables rules in ${ns} (${first}${text.includes('\n') ? ' ...' : ''})`,
-    `ip netns exec ${ns.name ?? '?'} nft -f -`, () => native().nftApply(ns.fd, text), o.for);
+    nftApplyCommand(ns.name, text).join('\n'), () => native().nftApply(ns.fd, text), o.for);
 }
 
 /**

@@ -9,7 +9,7 @@
 import { native, type NativeRoute, type NativeRouteReq } from '../native.js';
 import { parsePrefix } from '../net/ip.js';
 import { attempt, invalid } from './errors.js';
-import { indexOf, nameOf, type LinkRef } from './link.js';
+import { indexOf, ipNs, nameOf, type LinkRef } from './link.js';
 import type { Netns } from './netns.js';
 
 export type Route = NativeRoute;
@@ -50,10 +50,19 @@ function toNative(r: RouteSpec): NativeRouteReq {
   return req;
 }
 
-function describe(r: RouteSpec): string {
-  return [r.type && r.type !== 'unicast' ? r.type : '', r.dst, r.via && `via ${r.via}`, r.dev !== undefined && `dev ${nameOf(r.dev)}`,
+function describe(r: RouteText): string {
+  return [r.type && r.type !== 'unicast' ? r.type : '', r.dst, r.via && `via ${r.via}`,
+    r.dev !== undefined && `dev ${typeof r.dev === 'string' ? r.dev : nameOf(r.dev)}`,
     r.src && `src ${r.src}`, r.metric !== undefined && `metric ${r.metric}`, r.table !== undefined && `table ${r.table}`,
     r.scope && `scope ${r.scope}`].filter(Boolean).join(' ');
+}
+
+/** A RouteSpec whose link may be given by name: what `ip route` shows. */
+export type RouteText = Omit<RouteSpec, 'dev'> & { dev?: LinkRef | string };
+
+/** The `ip route add` command that routeAdd's request amounts to. */
+export function routeAddCommand(ns: string | undefined, r: RouteText): string {
+  return `ip ${ipNs(ns)}route add ${describe(r)}`;
 }
 
 /**
@@ -63,7 +72,7 @@ function describe(r: RouteSpec): string {
 export async function routeAdd(ns: Netns, r: RouteSpec): Promise<void> {
   const req = toNative(r);
   const fd = await ns.rtnl();
-  await attempt(`adding route ${describe(r)} in ${ns}`, `ip ${ns.ipFlag}route add ${describe(r)}`,
+  await attempt(`adding route ${describe(r)} in ${ns}`, routeAddCommand(ns.name, r),
     () => native().routeAdd(fd, req), r.for);
 }
 

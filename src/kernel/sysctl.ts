@@ -18,11 +18,19 @@ export function sysctlGet(ns: Netns, key: string): Promise<string> {
     () => native().sysctlRead(ns.fd, key));
 }
 
+/** A key as sysctl(8) shows it: dotted, unless a part (an interface name) has a dot of its own. */
+const shown = (key: string) => (key.includes('/') && !key.split('/').some((p) => p.includes('.')) ? key.replaceAll('/', '.') : key);
+
+/** The `sysctl -w` command that sysctlSet amounts to (in a named namespace, or the host's: undefined). */
+export function sysctlSetCommand(ns: string | undefined, key: string, value: string | number): string {
+  return `${ns ? `ip netns exec ${ns} ` : ''}sysctl -w ${shown(key)}=${value}`;
+}
+
 /**
  * Writes a sysctl inside the namespace.
  * Equivalent to: `ip netns exec NS sysctl -w KEY=VALUE`
  */
 export function sysctlSet(ns: Netns, key: string, value: string | number, o: { for?: string } = {}): Promise<void> {
-  return attempt(`setting sysctl ${key}=${value} in ${ns}`, `ip netns exec ${ns.name ?? '?'} sysctl -w ${key}=${value}`,
+  return attempt(`setting sysctl ${key}=${value} in ${ns}`, sysctlSetCommand(ns.name, key, value),
     () => native().sysctlWrite(ns.fd, key, String(value)), o.for);
 }

@@ -14,7 +14,7 @@
 // Man pages: veth(4), ip-link(8).
 import { native } from '../native.js';
 import { attempt } from './errors.js';
-import { checkIfName, indexOf, nameOf, type Link, type LinkRef } from './link.js';
+import { checkIfName, indexOf, ipNs, nameOf, type Link, type LinkRef } from './link.js';
 import type { Netns } from './netns.js';
 
 export interface VethOptions {
@@ -42,6 +42,25 @@ export interface Veth {
   peerIndex: number;
 }
 
+/** VethOptions with links and namespaces by name: what `ip link add` shows. */
+export interface VethText {
+  name: string;
+  peer: { name: string; netns?: string; address?: string; mtu?: number };
+  master?: string;
+  up?: boolean;
+  mtu?: number;
+  address?: string;
+}
+
+/** The `ip link add ... type veth peer ...` command that vethAdd's request amounts to. */
+export function vethAddCommand(ns: string | undefined, o: VethText): string {
+  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`, o.master !== undefined && `master ${o.master}`, o.up && 'up']
+    .filter(Boolean).join(' ');
+  const peerOpts = [o.peer.netns && `netns ${o.peer.netns}`, o.peer.address && `address ${o.peer.address}`, o.peer.mtu && `mtu ${o.peer.mtu}`]
+    .filter(Boolean).join(' ');
+  return `ip ${ipNs(ns)}link add ${o.name}${opts ? ` ${opts}` : ''} type veth peer name ${o.peer.name}${peerOpts ? ` ${peerOpts}` : ''}`;
+}
+
 /**
  * Creates a veth pair, the peer directly in its own namespace.
  * Equivalent to: `ip link add NAME [master BR] [up] type veth peer name PEER [netns NS]`
@@ -51,14 +70,13 @@ export async function vethAdd(ns: Netns, o: VethOptions): Promise<Veth> {
   checkIfName(o.peer.name);
   const peerNs = o.peer.netns && !o.peer.netns.sameAs(ns) ? o.peer.netns : undefined;
   const fd = await ns.rtnl();
-  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`,
-    o.master !== undefined && `master ${nameOf(o.master)}`, o.up && 'up'].filter(Boolean).join(' ');
-  const peerOpts = [peerNs && `netns ${peerNs.name ?? peerNs.path}`, o.peer.address && `address ${o.peer.address}`,
-    o.peer.mtu && `mtu ${o.peer.mtu}`].filter(Boolean).join(' ');
   const where = peerNs ? ` (peer ${o.peer.name} in ${peerNs})` : ` (peer ${o.peer.name})`;
   const link = await attempt(
     `creating veth ${o.name}${where}`,
-    `ip ${ns.ipFlag}link add ${o.name}${opts ? ` ${opts}` : ''} type veth peer name ${o.peer.name}${peerOpts ? ` ${peerOpts}` : ''}`,
+    vethAddCommand(ns.name, {
+      ...o, master: o.master === undefined ? undefined : nameOf(o.master),
+      peer: { ...o.peer, netns: peerNs && (peerNs.name ?? peerNs.path) },
+    } as VethText),
     () => native().linkAdd(fd, {
       name: o.name,
       kind: 'veth',

@@ -2,14 +2,15 @@
 // every finished step undone in reverse - including overlapping ones that
 // were still running when another step failed.
 import { describe, expect, test } from 'vitest';
-import { runSteps, type Step } from '../../src/docker/plan.js';
+import { removalOf, removeSteps, runSteps, type Step } from '../../src/docker/plan.js';
 
 const tick = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 function recorder() {
   const log: string[] = [];
-  const step = (name: string, o: { ms?: number; fail?: boolean; overlap?: boolean } = {}): Step => ({
+  const step = (name: string, o: { ms?: number; fail?: boolean; overlap?: boolean; undoFails?: 'gone' | 'error' } = {}): Step => ({
     title: name,
+    equivalent: [`do ${name}`],
     ...(o.overlap && { overlap: true }),
     do: async () => {
       log.push(`start ${name}`);
@@ -17,8 +18,13 @@ function recorder() {
       if (o.fail) throw new Error(`${name} failed`);
       log.push(`end ${name}`);
     },
-    undo: async () => {
-      log.push(`undo ${name}`);
+    undo: {
+      title: `undo ${name}`,
+      equivalent: [`undo ${name}`],
+      do: async () => {
+        log.push(`undo ${name}`);
+        if (o.undoFails) throw Object.assign(new Error(`undo ${name} failed`), o.undoFails === 'gone' ? { errno: -2, code: 'ENOENT' } : {});
+      },
     },
   });
   return { log, step };
@@ -49,8 +55,24 @@ describe('runSteps', () => {
   test('a dry run observes every step in order and runs none', async () => {
     const { log, step } = recorder();
     const seen: string[] = [];
-    await runSteps([step('a', { overlap: true }), step('b')], (s) => { seen.push(s.title); }, true);
+    await runSteps([step('a', { overlap: true }), step('b')], { observe: (s) => { seen.push(s.title); }, dryRun: true });
     expect(seen).toEqual(['a', 'b']);
+    expect(log).toEqual([]);
+  });
+
+  test('the removal of a plan is its undos in reverse, each run even when one fails; not-found is success', async () => {
+    const { log, step } = recorder();
+    const plan = [step('a'), step('b', { undoFails: 'error' }), step('c', { undoFails: 'gone' }), { title: 'read', equivalent: [], do: async () => {} }];
+    expect(removalOf(plan).map((u) => u.title)).toEqual(['undo c', 'undo b', 'undo a']);
+    await expect(removeSteps(plan)).rejects.toThrow('undo b failed');
+    expect(log).toEqual(['undo c', 'undo b', 'undo a']);
+  });
+
+  test('a dry-run removal observes the undos and runs none', async () => {
+    const { log, step } = recorder();
+    const seen: string[] = [];
+    await removeSteps([step('a'), step('b')], { observe: (s) => { seen.push(...s.equivalent); }, dryRun: true });
+    expect(seen).toEqual(['undo b', 'undo a']);
     expect(log).toEqual([]);
   });
 });

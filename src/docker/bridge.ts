@@ -1,0 +1,113 @@
+// A bridge network's kernel objects, as one plan:
+//   ip link add br-0123456789ab address 02:... up type bridge
+//   ip addr add 172.18.0.1/16 dev br-0123456789ab        the gateway
+//   sysctl -w net.ipv4.ip_forward=1
+//   sysctl -w net.ipv4.conf.br-0123456789ab.route_localnet=1   (published ports on 127.0.0.1)
+//   nft add element ip nsnet bridges { "br-0123456789ab" } ...   (src/nft/table.ts)
+// `network create` runs it, `network rm` runs its removal (removeSteps). After
+// a reboot the bridge is gone but the network is not: the next sandbox that
+// attaches finds it missing and runs this plan first (missingBridgeSteps), as
+// Docker recreates its bridges at start.
+import { addrAdd, addrAddCommand } from '../kernel/addr.js';
+import { bridgeAddCommand, bridgeEnsure, type BridgeOptions } from '../kernel/bridge.js';
+import { isExists, isNotFound } from '../kernel/errors.js';
+import { linkDel, linkDelCommand, linkGet, type Link } from '../kernel/link.js';
+import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
+import { parsePrefix } from '../net/ip.js';
+import { bridgeMac } from '../net/mac.js';
+import { networkElements } from '../nft/table.js';
+import type { Context } from './context.js';
+import { dockerForwardAccept, dockerForwardRemove, dockerForwardRemoveCommand, dockerForwardText, elementsStep, networkRules, tablesStep } from './firewall.js';
+import { nftApplyCommand } from '../kernel/nftables.js';
+import type { Step } from './plan.js';
+import type { NetworkRecord, SandboxRecord } from './types.js';
+
+/** The steps that make a bridge network's kernel objects, each with its undo. */
+export function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
+  const bridge = n.bridge!;
+  const forWhom = `network ${n.name}`;
+  const prefixlen = parsePrefix(n.subnet!).prefixlen;
+  const opts: BridgeOptions = { name: bridge, up: true, address: bridgeMac(n.id), ...(n.mtu && { mtu: n.mtu }), for: forWhom };
+  // Set when this plan ran the step: a bridge that was there before (a user's own) is not deleted by a rollback.
+  let created: boolean | undefined;
+  const sysctl = (key: string, value: number) => ({ equivalent: sysctlSetCommand(ctx.host.name, key, value), set: () => sysctlSet(ctx.host, key, value, { for: forWhom }) });
+  const forwarding = [sysctl('net.ipv4.ip_forward', 1), sysctl(`net/ipv4/conf/${bridge}/route_localnet`, 1)];
+  // --internal without nftables: the kernel itself routes nothing that comes in on this bridge,
+  // so an `nft flush ruleset` can't open an internal network to the world.
+  const noRouting = sysctl(`net/ipv4/conf/${bridge}/forwarding`, 0);
+  return [
+    {
+      title: `creating bridge ${bridge}`,
+      equivalent: [bridgeAddCommand(ctx.host.name, opts)],
+      do: async () => {
+        created = (await bridgeEnsure(ctx.host, opts)).created;
+      },
+      undo: {
+        title: `deleting bridge ${bridge}`,
+        equivalent: [linkDelCommand(ctx.host.name, bridge)],
+        do: async () => {
+          if (created !== false) await linkDel(ctx.host, await linkGet(ctx.host, bridge), { for: forWhom });
+        },
+      },
+    },
+    {
+      title: `adding gateway ${n.gateway}/${prefixlen} to ${bridge}`,
+      equivalent: [addrAddCommand(ctx.host.name, bridge, `${n.gateway}/${prefixlen}`)],
+      do: async () => {
+        const link = await linkGet(ctx.host, bridge);
+        await addrAdd(ctx.host, link, `${n.gateway}/${prefixlen}`, { for: forWhom }).catch((e: unknown) => {
+          if (!isExists(e)) throw e;
+        });
+      },
+    },
+    {
+      // route_localnet lets a DNAT of 127.0.0.1:PORT leave through the bridge (published ports from the host itself).
+      title: 'turning on IPv4 forwarding',
+      equivalent: forwarding.map((f) => f.equivalent),
+      do: async () => {
+        for (const f of forwarding) await f.set();
+      },
+    },
+    // After ip_forward: writing that one resets every interface's forwarding.
+    ...(n.internal ? [{ title: `turning off routing from ${bridge} (internal network)`, equivalent: [noRouting.equivalent], do: noRouting.set }] : []),
+    elementsStep(ctx, `adding ${bridge} to the nsnet firewall`, (op) => networkElements(op, networkRules(n)), `removing ${bridge} from the nsnet firewall`),
+    {
+      title: `letting ${bridge} through Docker's FORWARD chain, if Docker is here`,
+      equivalent: nftApplyCommand(ctx.host.name, dockerForwardText(bridge)),
+      do: async () => {
+        if (await dockerForwardAccept(ctx, bridge)) ctx.warn(`nsnet: Docker's FORWARD policy is drop here; added accept rules for ${bridge} to DOCKER-USER`);
+      },
+      undo: { title: `removing ${bridge} from Docker's FORWARD chain`, equivalent: dockerForwardRemoveCommand(bridge), do: () => dockerForwardRemove(ctx, bridge) },
+    },
+  ];
+}
+
+/** A bridge by name, or undefined when it doesn't exist. */
+export async function findBridge(ctx: Context, n: NetworkRecord): Promise<Link | undefined> {
+  try {
+    return await linkGet(ctx.host, n.bridge!);
+  } catch (e) {
+    if (isNotFound(e)) return undefined;
+    throw e;
+  }
+}
+
+/**
+ * For a plan that attaches to `nets`: the bridges found (by network id), and
+ * the steps that make those missing (after a reboot; the default bridge's
+ * first use), with nsnet's tables first if there are none yet. Those steps
+ * make the network's objects, not the sandbox's: no undo, whatever happens
+ * to the sandbox.
+ */
+export async function missingBridgeSteps(ctx: Context, nets: NetworkRecord[], all: NetworkRecord[], sandboxes: () => Promise<SandboxRecord[]>):
+  Promise<{ bridges: Map<string, Link>; steps: Step[] }> {
+  const bridges = new Map<string, Link>();
+  const steps: Step[] = [];
+  for (const n of nets) {
+    const link = await findBridge(ctx, n);
+    if (link) bridges.set(n.id, link);
+    else steps.push(...bridgeSteps(ctx, n).map(({ undo: _undo, ...step }) => step));
+  }
+  if (steps.length) steps.unshift(...await tablesStep(ctx, all, sandboxes));
+  return { bridges, steps };
+}

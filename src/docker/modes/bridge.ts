@@ -1,0 +1,50 @@
+// --network bridge (the default bridge) or a user-defined network: a namespace
+// of its own, wired to the network's bridge by a veth, with an address from
+// the network's pool, the default route via its gateway, its published ports
+// as DNAT map elements, and (user-defined networks) the embedded DNS server.
+//
+//   ip netns add web; ip -n web link set lo up
+//   ip link add veth1a2b3c4 master br-0123456789ab up type veth peer name eth0 netns web address 02:42:ac:12:00:02
+//   ip -n web addr add 172.18.0.2/16 dev eth0; ip -n web link set eth0 up
+//   ip -n web route add default via 172.18.0.1
+//   nft add element ip nsnet ports { tcp . 8080 : 172.18.0.2 . 80 }
+import { dnsStep, usesEmbeddedDns } from '../embedded-dns.js';
+import { endpointSteps, planEndpoint } from '../endpoint.js';
+import { invalidArg } from '../errors.js';
+import { findSandbox } from '../lookup.js';
+import { planPorts, portsStep } from '../publish.js';
+import type { Step } from '../plan.js';
+import { nonEmpty, type Mode } from './mode.js';
+import { claimNetnsName, namespaceSteps } from './none.js';
+
+export const bridgeMode: Mode = {
+  async plan(ctx, s, req, sb, net) {
+    claimNetnsName(sb);
+    if (!net) throw new Error('bridge mode needs a network');
+    if (net.defaultBridge && nonEmpty(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
+    sb.networkMode = net.name;
+    sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+    for (const l of req.links ?? []) {
+      const [lname, alias] = l.split(':');
+      const target = await findSandbox(s, lname!);
+      if (net.defaultBridge && !target.endpoints.some((e) => e.networkId === net.id)) {
+        throw invalidArg(`Cannot link to /${target.name}, as it does not belong to the default network`);
+      }
+      sb.links.push({ name: target.name, alias: alias || target.name });
+    }
+    if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id);
+  },
+
+  steps(ctx, sb, env) {
+    const steps: Step[] = namespaceSteps(ctx, sb, env);
+    // Asked as soon as the namespace exists, awaited before create returns.
+    if (ctx.dns && usesEmbeddedDns(env.networks, sb)) steps.push(dnsStep(ctx, sb, env.ns!, env.dnsReleased));
+    for (const [i, e] of sb.endpoints.entries()) {
+      const net = env.networks.find((n) => n.id === e.networkId);
+      if (!net) continue; // a network lost from a damaged networks.json: its bridge side can't be known
+      steps.push(...endpointSteps(ctx, sb, net, e, { ns: env.ns!, bridge: env.bridges?.get(net.id) }, { defaultRoute: i === 0 && !net.internal, ownVeth: false }));
+    }
+    if (sb.ports.length) steps.push(portsStep(ctx, sb));
+    return steps;
+  },
+};

@@ -1,0 +1,75 @@
+// A sandbox's network namespace: made with only lo, up; everything else of
+// the sandbox (eth0, its address and routes) lives in it, and deleting it
+// takes them all, far faster than deleting each link (docs/netns.md).
+//
+//   ip netns add web; ip -n web link set lo up
+//   ip netns del web
+import { linkSet, linkSetCommand } from '../kernel/link.js';
+import { netnsAdd, netnsAddCommand, netnsDel, netnsDelCommand, netnsOpen, type Netns } from '../kernel/netns.js';
+import type { Step } from './plan.js';
+
+/**
+ * Set in every sandbox namespace as it is made. nsnet's networks are IPv4
+ * only, and Docker disables IPv6 on the interfaces of an IPv4-only network
+ * (moby libnetwork/osl setInterfaceIPv6: "if IPv6 isn't disabled, the
+ * interface will be put into IPv6 multicast groups"): an eth0 with IPv6 on
+ * gets a link-local address, runs DAD, joins multicast groups and solicits
+ * routers, and the bridge floods every one of those packets to every other
+ * sandbox - work for the whole host that grows with the number of
+ * sandboxes (measured in docs/bench/analysis.md). Set as the namespace's
+ * default, so eth0, eth1 ... are born with it; lo keeps ::1.
+ */
+export const SANDBOX_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.disable_ipv6': '1' };
+
+/**
+ * A sandbox's namespace for the steps of one plan: the one its first step
+ * makes, or the existing one, opened on first use. Steps that work inside it
+ * wait for it; the plan's caller closes it.
+ */
+export class SandboxNs {
+  #ns: Promise<Netns> | undefined;
+  constructor(readonly name: string) {}
+
+  /** The namespace, once made (or opened) and lo is up. */
+  get(): Promise<Netns> {
+    this.#ns ??= netnsOpen({ name: this.name });
+    return this.#ns;
+  }
+
+  made(ns: Promise<Netns>): void {
+    this.#ns = ns;
+    ns.catch(() => {}); // awaited by the step that made it
+  }
+
+  async close(): Promise<void> {
+    const ns = this.#ns;
+    this.#ns = undefined;
+    await (await ns?.catch(() => undefined))?.close();
+  }
+}
+
+/** The step that makes the sandbox's namespace (lo up), undone by deleting it. */
+export function namespaceStep(ns: SandboxNs, forWhom: string): Step {
+  return {
+    title: `creating network namespace ${ns.name}`,
+    equivalent: [...netnsAddCommand(ns.name, SANDBOX_SYSCTLS), linkSetCommand(ns.name, 'lo', { up: true })],
+    // The steps after it that need it wait for it (SandboxNs.get); the others run beside it.
+    overlap: true,
+    do: async () => {
+      ns.made((async () => {
+        const n = await netnsAdd(ns.name, { for: forWhom, sysctls: SANDBOX_SYSCTLS });
+        await linkSet(n, 1, { up: true, for: forWhom }); // lo is ifindex 1 in a new namespace
+        return n;
+      })());
+      await ns.get();
+    },
+    undo: {
+      title: `deleting network namespace ${ns.name}`,
+      equivalent: [netnsDelCommand(ns.name)],
+      do: async () => {
+        await ns.close();
+        await netnsDel(ns.name, { for: forWhom });
+      },
+    },
+  };
+}

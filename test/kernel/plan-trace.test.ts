@@ -1,0 +1,59 @@
+// One shape for every operation: for each state-changing command, the plan
+// --dry-run prints and the trace NSNET_TRACE=1 gives of the real run are the
+// same lines in the same order (both print each step as the runner sees it).
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { describeKernel, tag } from '../helpers/kernel.js';
+import { TestHost } from '../helpers/host.js';
+
+let h: TestHost;
+beforeEach(async () => {
+  h = await TestHost.make(tag());
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+/** What differs between two runs of one command: random veth names, new ids and the MACs made from them. */
+const normalize = (text: string) => text
+  .replace(/veth[0-9a-f]{7}/g, 'vethID')
+  .replace(/\b[0-9a-f]{64}\b/g, 'ID')
+  .replace(/\b[0-9a-f]{12}\b/g, 'SHORTID')
+  .replace(/address 02(:[0-9a-f]{2}){5} up type bridge/g, 'address BRMAC up type bridge');
+
+/** The plan of `args`, then its real run's trace; the real run must succeed. */
+async function planAndTrace(args: string[]): Promise<{ plan: string[]; trace: string[] }> {
+  const words = args[0] === 'network' ? 2 : 1; // the command, then its flags and arguments
+  const dry = await h.nsnet([...args.slice(0, words), '--dry-run', ...args.slice(words)]);
+  expect(dry.code, dry.stderr).toBe(0);
+  const real = await h.nsnet(args, { env: { NSNET_TRACE: '1' } });
+  expect(real.code, real.stderr).toBe(0);
+  // The trace is stderr's lines from the first step on (warnings are not steps).
+  const lines = (t: string) => normalize(t).split('\n').filter(Boolean);
+  const plan = lines(dry.stdout);
+  return { plan, trace: lines(real.stderr).filter((l) => !l.startsWith('nsnet: ') && !l.startsWith('WARNING')).slice(0, plan.length + 5) };
+}
+
+describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
+  test('network create/connect/disconnect/rm, create, run, rm: the same lines in the same order', async () => {
+    const net = `n-${h.tag}`;
+    const other = `m-${h.tag}`;
+    const [web, db] = [h.sb('web'), h.sb('db')];
+    await h.ok(['network', 'ls']); // the built-in networks first: not part of any plan
+    const commands = [
+      ['network', 'create', '--subnet', '10.81.0.0/24', net],
+      ['network', 'create', '--subnet', '10.82.0.0/24', '--internal', other],
+      ['create', '--name', db, '--network', net, '-p', '9191:91'],
+      ['run', '-d', '--name', web, '--network', net, '--', 'sleep', '300'],
+      ['network', 'connect', other, db],
+      ['network', 'disconnect', other, db],
+      ['rm', '-f', web],
+      ['rm', db],
+      ['network', 'rm', other],
+    ];
+    for (const args of commands) {
+      const { plan, trace } = await planAndTrace(args);
+      expect(plan.length, args.join(' ')).toBeGreaterThan(1);
+      expect(trace, args.join(' ')).toEqual(plan);
+    }
+  });
+});
