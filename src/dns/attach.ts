@@ -16,7 +16,7 @@ import net from 'node:net';
 import { netnsOpenNameSync } from '../kernel/netns.js';
 import { nftApply } from '../kernel/nftables.js';
 import { socketsBind } from '../kernel/socket.js';
-import type { Step } from './plan-interim.js';
+import type { Step } from '../docker/plan.js';
 import type { SandboxRecord } from '../docker/types.js';
 import { DNS_ADDRESS, DNS_REDIRECT_DELETE, dnsRedirect } from './redirect.js';
 

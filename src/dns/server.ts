@@ -16,7 +16,7 @@
 // the control socket resolves `stopRequested`, and the owner decides.
 import type net from 'node:net';
 import { native } from '../native.js';
-import { removeSteps, runSteps, type Runner } from './plan-interim.js';
+import { removeSteps, runSteps, type Runner } from '../docker/plan.js';
 import type { Context } from '../docker/context.js';
 import type { SandboxRecord } from '../docker/types.js';
 import { watchTables, type TablesWatch } from '../docker/firewall-watch.js';
