@@ -10,7 +10,8 @@ import path from 'node:path';
 import { flagBool, flagString, type Parsed } from './args.js';
 import type { Io } from './run.js';
 import { defaultDirs, type StoreDirs } from '../state/store.js';
-import { DNS_LOCK_BUSY_STATUS, dnsHealth, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
+import { DNS_LOCK_BUSY_STATUS, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
+import { dnsHealth } from '../dns/health.js';
 
 export async function dnsCommand(p: Extract<Parsed, { kind: 'command' }>, io: Io): Promise<number> {
   const root = p.global.root;

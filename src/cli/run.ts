@@ -14,7 +14,8 @@ import { damagedId, inspectSandbox, psDamagedJson, psDamagedRow, psJson, psRow, 
 import { findSandbox, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import { startOfDay } from '../docker/boot.js';
 import type { State } from '../docker/types.js';
-import { releaseDns, requestCommand, reviveDns, syncDns } from '../dns/control.js';
+import { releaseDns, requestCommand, syncDns } from '../dns/control.js';
+import { reviveDns } from '../dns/health.js';
 import type { Action } from '../docker/plan.js';
 import { defaultDirs } from '../state/store.js';
 import { DamagedStateError } from '../state/damaged.js';

@@ -55,7 +55,7 @@ export async function takeInstance(dirs: StoreDirs, manager: DnsManager, lockFd?
   return fd;
 }
 
-/** A clean stop: dns.pid removed, then the lock let go (in that order: see control.ts dnsHealth). */
+/** A clean stop: dns.pid removed, then the lock let go (in that order: see health.ts dnsHealth). */
 export async function releaseInstance(dirs: StoreDirs, lockFd: number): Promise<void> {
   await fs.unlink(pidPath(dirs)).catch(() => {});
   closeSync(lockFd);

@@ -37,7 +37,7 @@ export { DnsLockBusyError } from './lock.js';
 export interface DnsServerOptions {
   log?: (line: string) => void;
   debug?: boolean;
-  /** Who runs this server, written into dns.lock for the CLI's health check (control.ts dnsHealth). */
+  /** Who runs this server, written into dns.lock for the CLI's health check (health.ts dnsHealth). */
   manager?: DnsManager;
   /** dns.lock, opened and locked by the caller already (a standby that waited for it); the server closes it at stop. */
   lockFd?: number;

@@ -19,7 +19,7 @@
 //   500 ms, ... up to 4 s; after RESTART_RESET_MS without a crash, at once again.
 // - Killed itself, the supervisor leaves the server serving (its standby
 //   sees its parent gone and exits); the next nsnet command starts a new
-//   supervisor (control.ts reviveDns), whose standbys wait for the running
+//   supervisor (health.ts reviveDns), whose standbys wait for the running
 //   server's lock like any other.
 // - One supervisor at a time: dns-supervisor.lock.
 import { spawn, type ChildProcess } from 'node:child_process';
