@@ -12,7 +12,8 @@ import type net from 'node:net';
 import type { Attachment, Serving } from './attach.js';
 import type { Forwarder, Reply } from './forward.js';
 import { QueryParser, RCODE, TYPE } from './message.js';
-import { lookup, rotate, type NameIndexer } from './names.js';
+import { lookup, rotate } from './lookup.js';
+import type { NameIndexer } from './names.js';
 import { buildAnswer, buildError } from './reply.js';
 
 export const MAX_TCP_PER_SANDBOX = 64;

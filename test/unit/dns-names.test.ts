@@ -2,7 +2,8 @@ import { describe, expect, test } from 'vitest';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxStatus } from '../../src/docker/types.js';
 import { TYPE } from '../../src/dns/message.js';
 import { ptrName } from '../helpers/dns-client.js';
-import { buildIndex, lookup, NameIndexer, rotate, type NameIndex } from '../../src/dns/names.js';
+import { lookup, rotate } from '../../src/dns/lookup.js';
+import { buildIndex, NameIndexer, type NameIndex } from '../../src/dns/names.js';
 
 const netsById = new Map<string, NetworkRecord>();
 
