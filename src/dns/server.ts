@@ -14,6 +14,7 @@
 // Library code: nothing here ends the process. Failures are thrown (start),
 // returned (sync), or logged (a sandbox's socket error); a stop request on
 // the control socket resolves `stopRequested`, and the owner decides.
+import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
 import { native } from '../native.js';
 import { removeSteps, runSteps, type Runner } from '../docker/plan.js';
@@ -111,7 +112,6 @@ export class DnsServer implements Attacher {
     if (this.lockFd >= 0) {
       const fd = this.lockFd;
       this.lockFd = -1;
-      const { unlink } = await import('node:fs/promises');
       await unlink(socketPath(this.ctx.dirs)).catch(() => {});
       await releaseInstance(this.ctx.dirs, fd);
     }
