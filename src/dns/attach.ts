@@ -69,7 +69,7 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
   att.steps = [
     {
       title: `binding ${DNS_ADDRESS} udp and tcp in sandbox ${sb.name}, redirecting its port 53 to them`,
-      equivalent: [`${nftIn(netns, rules)}  # $port0, $port1: the ports of the two sockets, bound in the same trip`],
+      equivalent: [`# $port0, $port1: the ports the kernel gave the two sockets, bound in the same trip (socketsBind)\n${nftIn(netns, rules)}`],
       do: async () => {
         const ns = netnsOpenNameSync(netns);
         try {
