@@ -3,7 +3,7 @@
 //   npm run lint:layers          (by hand; test/unit/layers.test.ts runs the same rules in `npm test`)
 //
 // Bottom first. A module may import its own layer and the layers below it, never one above:
-//   pure    src/net, src/nft, src/etc (the /etc file renderers), src/dns/message.ts (the DNS
+//   pure    src/net, src/nft, src/etc (the /etc file renderers), src/dns/{message,reply,domain-name,address}.ts (the DNS
 //           wire codec): decisions and formats only, no I/O, so the kernel layer may use them
 //           to parse addresses. They import nothing but each other.
 //   native  src/native.ts: loads the addon. Imports nothing from src/.
@@ -19,12 +19,12 @@
 
 /** Path patterns (relative to the cruised base dir), bottom layer first. */
 const LAYERS = [
-  { name: 'pure', path: '^src/(net|nft|etc)/|^src/dns/message\\.ts$' },
+  { name: 'pure', path: '^src/(net|nft|etc)/|^src/dns/(message|reply|domain-name|address)\\.ts$' },
   { name: 'native', path: '^src/native\\.ts$' },
   { name: 'kernel', path: '^src/kernel/' },
   { name: 'state', path: '^src/state/' },
   { name: 'docker', path: '^src/docker/' },
-  { name: 'service', path: '^src/(dns|compose|graph)/', pathNot: '^src/dns/message\\.ts$' },
+  { name: 'service', path: '^src/(dns|compose|graph)/', pathNot: '^src/dns/(message|reply|domain-name|address)\\.ts$' },
   { name: 'cli', path: '^src/(cli|tour)/|^src/index\\.ts$' },
 ];
 
@@ -50,7 +50,7 @@ module.exports = {
       comment: 'src/dns, src/compose and src/graph do not import each other (the DNS codec is pure, so it may be imported)',
       severity: 'error',
       from: { path: '^src/(dns|compose|graph)/' },
-      to: { path: '^src/(dns|compose|graph)/', pathNot: ['^src/$1/', '^src/dns/message\\.ts$'] },
+      to: { path: '^src/(dns|compose|graph)/', pathNot: ['^src/$1/', '^src/dns/(message|reply|domain-name|address)\\.ts$'] },
     },
     {
       // In the top layer, the library's entry stands apart from the CLI: it re-exports the

@@ -5,7 +5,8 @@
 // print the plan's steps (step-printer.ts); then close the host namespace.
 import { openContext, type Context } from '../docker/context.js';
 import { startOfDay } from '../docker/boot.js';
-import { releaseDns, requestCommand, reviveDns, syncDns } from '../dns/control.js';
+import { releaseDns, requestCommand, syncDns } from '../dns/control.js';
+import { reviveDns } from '../dns/health.js';
 import type { StoreDirs } from '../state/store.js';
 import type { CommandName } from './commands.js';
 import { DRY_RUN } from './commands/flags.js';

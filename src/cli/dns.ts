@@ -9,7 +9,8 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Command, Handler, Io } from './dispatch.js';
 import { defaultDirs, type StoreDirs } from '../state/store.js';
-import { DNS_LOCK_BUSY_STATUS, dnsHealth, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
+import { DNS_LOCK_BUSY_STATUS, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
+import { dnsHealth } from '../dns/health.js';
 
 export const dnsCommand: Handler<'dns'> = async (p, io) => {
   const root = p.global.root;

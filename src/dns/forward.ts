@@ -6,10 +6,10 @@
 //   kernel picks (net.ipv4.ip_local_port_range) and connect()ed to the
 //   upstream's address and port 53: the kernel itself drops datagrams from any
 //   other source, and the port lives only as long as the query;
-// - its id comes from a cryptographic random source (node:crypto);
+// - its id comes from a cryptographic random source (node:crypto; upstream-reply.ts);
 // - a reply is accepted only from that upstream's address and port, on that
 //   socket, with that id and the same question (QDCOUNT 1, QNAME compared
-//   case-insensitively as RFC 4343 says, QTYPE, QCLASS): acceptReply, pure.
+//   case-insensitively as RFC 4343 says, QTYPE, QCLASS): acceptReply (upstream-reply.ts), pure.
 //   Anything else is dropped and counted (stats; `nsnet dns --debug` logs each).
 //
 //   ss -uanp | grep ':53 '           one socket per query in flight, peer <upstream>:53
@@ -37,11 +37,12 @@
 //   socket, and the old one is closed (so a query holds one fd at a time). No answer: SERVFAIL.
 // - The sockets' fds live at 1024 and up (udpSocket in kernel/socket.ts): a thousand of them must
 //   not take the low fds libnftables' select() needs.
-import { randomFillSync } from 'node:crypto';
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../kernel/socket.js';
-import { buildError, RCODE, withId, type Query } from './message.js';
+import { HEADER, RCODE, withId, type Query } from './message.js';
+import { buildError } from './reply.js';
+import { acceptReply, DROP_REASONS, randomId, type DropReason, type Sent } from './upstream-reply.js';
 
 export const MAX_INFLIGHT = 1024;
 export const MAX_INFLIGHT_PER_SANDBOX = 256;
@@ -55,20 +56,6 @@ export interface Asker {
   inflight: number;
 }
 
-/** One query as it went out. */
-export interface Sent {
-  id: number;
-  /** The question as sent, in wire form: QNAME, QTYPE, QCLASS. */
-  question: Buffer;
-  /** Where it went. */
-  address: string;
-  port: number;
-}
-
-/** Why a reply was dropped. */
-export const DROP_REASONS = ['source-address', 'source-port', 'malformed', 'not-response', 'id', 'qdcount', 'name', 'type', 'class'] as const;
-export type DropReason = (typeof DROP_REASONS)[number];
-
 export interface ForwardStats {
   /** Queries sent upstream over UDP (a retry to the next upstream counts again). */
   sent: number;
@@ -79,48 +66,6 @@ export interface ForwardStats {
   errors: number;
   /** Replies that reached a query's socket and were not accepted, by reason. */
   dropped: Record<DropReason, number>;
-}
-
-const HEADER = 12;
-
-/** ASCII letters folded to lower case (RFC 4343); length bytes (<= 63) are never letters. */
-const fold = (c: number) => (c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-
-/**
- * Whether `reply`, received from `from`, answers `sent`. Pure; never throws.
- * Checked in the order a forger gets them wrong: source, shape, QR, id, question.
- */
-export function acceptReply(sent: Sent, from: { address: string; port: number }, reply: Buffer): 'ok' | DropReason {
-  if (from.address.toLowerCase() !== sent.address.toLowerCase()) return 'source-address';
-  if (from.port !== sent.port) return 'source-port';
-  if (reply.length < HEADER) return 'malformed';
-  if (!(reply[2]! & 0x80)) return 'not-response';
-  if (((reply[0]! << 8) | reply[1]!) !== sent.id) return 'id';
-  if (reply[4] !== 0 || reply[5] !== 1) return 'qdcount';
-  const q = sent.question;
-  if (reply.length < HEADER + q.length) return 'malformed';
-  // Byte by byte over the sent name: equal after folding means the same labels (a length byte
-  // can't fold to or from a letter), and its final 0 ends both names at the same place.
-  const nameEnd = q.length - 4;
-  for (let i = 0; i < nameEnd; i++) if (fold(reply[HEADER + i]!) !== fold(q[i]!)) return 'name';
-  if (reply[HEADER + nameEnd] !== q[nameEnd] || reply[HEADER + nameEnd + 1] !== q[nameEnd + 1]) return 'type';
-  if (reply[HEADER + nameEnd + 2] !== q[nameEnd + 2] || reply[HEADER + nameEnd + 3] !== q[nameEnd + 3]) return 'class';
-  return 'ok';
-}
-
-// Query ids: 2 bytes each from a buffer refilled by the kernel's CSPRNG (one getrandom per 1024 ids).
-const ids = Buffer.allocUnsafe(2048);
-let idAt = ids.length;
-
-/** A query id from a cryptographic random source. */
-export function randomId(): number {
-  if (idAt >= ids.length) {
-    randomFillSync(ids);
-    idAt = 0;
-  }
-  const id = (ids[idAt]! << 8) | ids[idAt + 1]!;
-  idAt += 2;
-  return id;
 }
 
 interface Pending {
@@ -171,7 +116,8 @@ export class Forwarder {
       return;
     }
     if (tcp) {
-      void this.forwardTcp(asker, msg, reply);
+      // Never rejects in practice; if it did, an unhandled rejection would end the process.
+      this.forwardTcp(asker, msg, reply).catch((e: Error) => this.o.log?.(`forward over tcp: ${e.message}`));
       return;
     }
     const p: Pending = { asker, msg, questionEnd: q.questionEnd, reply, upstreams: asker.upstreams, next: 0 };

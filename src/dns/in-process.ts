@@ -12,6 +12,11 @@
 // process, and that process's turn on the CPU. The server is the same one
 // (server.ts): it takes the same single-instance lock and opens the same
 // control socket, so `nsnet` CLI calls on this host sync with it too.
+//
+// It never ends the host process: a server that can't start rejects (another
+// one holds the lock: DnsLockBusyError, code EBUSY), a failed sync rejects the
+// nsnet call that asked for it, and a failure while stopping on a client's
+// request goes to `onError`.
 import type { Context } from '../docker/context.js';
 import type { ControlReply } from './control.js';
 import { DnsServer } from './server.js';
@@ -27,7 +32,7 @@ function check(r: ControlReply): void {
 }
 
 /** Starts the DNS server in this process and points `ctx.dns` at it. */
-export async function inProcessDns(ctx: Context, o: { log?: (line: string) => void } = {}): Promise<InProcessDns> {
+export async function inProcessDns(ctx: Context, o: { log?: (line: string) => void; onError?: (e: Error) => void } = {}): Promise<InProcessDns> {
   const server = new DnsServer(ctx, { ...(o.log && { log: o.log }) });
   await server.start();
   const previous = ctx.dns;
@@ -42,6 +47,6 @@ export async function inProcessDns(ctx: Context, o: { log?: (line: string) => vo
     else delete ctx.dns;
   })());
   // `{"op":"stop"}` on the control socket stops the server, never this process.
-  void server.stopRequested.then(stop);
+  void server.stopRequested.then(stop).catch((e: Error) => (o.onError ?? ((x: Error) => o.log?.(`DNS server: stopping: ${x.message}`)))(e));
   return { server, stop };
 }

@@ -7,7 +7,7 @@
 // name only in the networks it is attached to (libnetwork `sandbox.go` `ResolveName`), so
 // isolation between networks holds for names too. aardvark-dns has the same model as a pure
 // function of the requester (`DNSBackend::lookup(requester, ...)`, `src/backend/mod.rs`); this
-// file copies that shape: `buildIndex` once per state change, `lookup` per query.
+// file copies that shape: `buildIndex` once per state change, `lookup` per query (lookup.ts).
 // See it inside a sandbox: `dig @127.0.0.11 db A`, `dig @127.0.0.11 db.mynet A`,
 // `dig @127.0.0.11 -x 172.18.0.3` (→ `db.mynet.`).
 //
@@ -34,18 +34,9 @@
 //
 // Pure.
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
-import { ipFromPtr, TYPE } from './message.js';
-
-export type LookupResult =
-  | { kind: 'answer'; ips: string[] }
-  | { kind: 'nodata' }
-  | { kind: 'ptr'; name: string }
-  | { kind: 'forward' }
-  /** Never produced by `lookup` (Docker never invents NXDOMAIN); for servers that must refuse names. */
-  | { kind: 'nxdomain' };
 
 /** One user-defined network's records. */
-interface NetNames {
+export interface NetNames {
   name: string;
   /** Lower-cased name → its IPv4 addresses, de-duplicated, in registration order; frozen. */
   byName: Map<string, string[]>;
@@ -54,7 +45,7 @@ interface NetNames {
 }
 
 /** What one sandbox sees: its networks in endpoint order, by name, and its --link aliases. */
-interface View {
+export interface View {
   nets: NetNames[];
   netsByName: Map<string, NetNames>;
   /** The network the links apply to (the one given at create), alias → target name, lower-cased. */
@@ -247,72 +238,3 @@ export class NameIndexer {
 }
 
 const live = (sb: SandboxRecord) => sb.status !== 'removing';
-
-// Shared results: lookups allocate nothing unless they answer.
-const FORWARD: LookupResult = Object.freeze({ kind: 'forward' });
-const NODATA: LookupResult = Object.freeze({ kind: 'nodata' });
-
-/** `name` in one network: a --link alias of the requester first, then the network's records. */
-function inNet(view: View, net: NetNames, name: string): string[] | undefined {
-  if (view.links?.net === net) {
-    const target = view.links.aliases.get(name);
-    const ips = target === undefined ? undefined : net.byName.get(target);
-    if (ips) return ips;
-  }
-  return net.byName.get(name);
-}
-
-/** Docker's `ResolveName` order: the full name in every joined network, then `a.b`+`c`, `a`+`b.c`. */
-function resolve(view: View, name: string): string[] | undefined {
-  for (const net of view.nets) {
-    const ips = inNet(view, net, name);
-    if (ips) return ips;
-  }
-  for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) {
-    const net = view.netsByName.get(name.slice(i + 1));
-    if (!net) continue;
-    const ips = inNet(view, net, name.slice(0, i));
-    if (ips) return ips;
-  }
-  return undefined;
-}
-
-/**
- * What the embedded server should do with a query from sandbox `requesterSandboxId`. `qname` may
- * be in any case, with or without the trailing dot. The `ips` of an answer are A records, shared
- * with the index: don't modify them (rotate() copies).
- */
-export function lookup(index: NameIndex, requesterSandboxId: string, qname: string, qtype: number): LookupResult {
-  const view = index.views.get(requesterSandboxId);
-  if (!view) return FORWARD;
-  let name = qname.toLowerCase();
-  if (name.endsWith('.')) name = name.slice(0, -1);
-  if (name === '') return FORWARD;
-
-  if (qtype === TYPE.PTR) {
-    const ip = ipFromPtr(name);
-    if (ip !== undefined) {
-      // Docker `ResolveIP`: the first joined network that knows the address; `<name>.<network>`.
-      for (const net of view.nets) {
-        const n = net.byIp.get(ip);
-        if (n !== undefined) return { kind: 'ptr', name: `${n}.${net.name}` };
-      }
-      return FORWARD;
-    }
-  }
-  const ips = resolve(view, name);
-  if (!ips) return FORWARD;
-  if ((qtype === TYPE.A || qtype === TYPE.ANY) && ips.length > 0) return { kind: 'answer', ips };
-  return NODATA;
-}
-
-/**
- * Round robin: `ips` rotated left by `counter` (mod its length). Docker shuffles on every query;
- * a per-name counter spreads load the same way and is deterministic. Returns a new array.
- */
-export function rotate(ips: readonly string[], counter: number): string[] {
-  const n = ips.length;
-  if (n <= 1) return ips.slice();
-  const k = ((Math.trunc(counter) % n) + n) % n;
-  return k === 0 ? ips.slice() : [...ips.slice(k), ...ips.slice(0, k)];
-}

@@ -35,3 +35,6 @@ add rule ip ${DNS_TABLE} postrouting ip saddr ${DNS_ADDRESS} udp sport ${udpPort
 add rule ip ${DNS_TABLE} postrouting ip saddr ${DNS_ADDRESS} tcp sport ${tcpPort} snat to :53
 `;
 }
+
+/** Takes the redirect away (the DNS server detaching from a live sandbox). */
+export const DNS_REDIRECT_DELETE = `delete table ip ${DNS_TABLE}\n`;

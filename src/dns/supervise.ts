@@ -19,7 +19,7 @@
 //   500 ms, ... up to 4 s; after RESTART_RESET_MS without a crash, at once again.
 // - Killed itself, the supervisor leaves the server serving (its standby
 //   sees its parent gone and exits); the next nsnet command starts a new
-//   supervisor (control.ts reviveDns), whose standbys wait for the running
+//   supervisor (health.ts reviveDns), whose standbys wait for the running
 //   server's lock like any other.
 // - One supervisor at a time: dns-supervisor.lock.
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -110,22 +110,30 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
     stopping = true;
     clearTimeout(pending);
     // The serving server (ours, or one we found running) stops cleanly; standbys exit at once.
+    const ours = () => new Set([...children].map((c) => c.pid));
     void lockHolder(o.dirs).then((serving) => {
-      const pids = new Set([...children].map((c) => c.pid));
+      const pids = ours();
       if (serving) pids.add(serving);
       for (const pid of pids) signal(pid, 'SIGTERM');
+    }, () => {
+      for (const pid of ours()) signal(pid, 'SIGTERM'); // the lock unreadable: our own children at least
     });
     setTimeout(() => {
       for (const c of children) c.kill('SIGKILL'); // one that hangs in its stop
     }, 5000).unref();
     if (!children.size) done();
   };
+  const ignore = () => {};
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGHUP', () => {}); // detached: no terminal to hang up on
+  process.on('SIGHUP', ignore); // detached: no terminal to hang up on
 
   start();
   await finished;
+  // The process is the caller's again (the CLI returns our status as its exit status).
+  process.off('SIGTERM', stop);
+  process.off('SIGINT', stop);
+  process.off('SIGHUP', ignore);
   try {
     unlinkSync(supervisorPidPath(o.dirs));
   } catch {

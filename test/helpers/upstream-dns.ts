@@ -9,7 +9,8 @@
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { socketBind, type Netns } from '../../src/index.js';
-import { buildAnswer, parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
+import { parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
+import { buildAnswer } from '../../src/dns/reply.js';
 import { WAN } from './wan.js';
 
 export interface Upstream {

@@ -6,12 +6,12 @@
 //
 // Resolution is checked with `ip netns exec SANDBOX dig @127.0.0.11`, never
 // `nsnet exec`: that is an nsnet command, and would revive the server itself.
-import { chmodSync, existsSync, readFileSync, statSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmdirSync, statSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, test, vi } from 'vitest';
 import { describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 import { request } from '../../src/dns/control.js';
@@ -220,6 +220,46 @@ describeKernel('DNS server supervision (kernel)', () => {
     // This process is alive (this line runs), and the CLI starts no server for a cleanly stopped one.
     await h.ok(['ps']);
     expect(h.procs()).toEqual([]);
+  });
+
+  test('in-process: a server that cannot start rejects, and the process that embeds it carries on (issue 12)', async () => {
+    const exit = vi.spyOn(process, 'exit');
+    const lost: unknown[] = [];
+    const onLost = (e: unknown) => lost.push(e);
+    process.on('unhandledRejection', onLost);
+    try {
+      const ctx: Context = { host: h.ns, dirs: dirs(), etcNetns: h.etc, warn: () => {} };
+      const first = await inProcessDns(ctx);
+      // Another server in this same process: the lock is held (a flock per open file), so it can't start.
+      const other: Context = { ...ctx };
+      delete other.dns;
+      await expect(inProcessDns(other)).rejects.toMatchObject({ code: 'EBUSY', message: expect.stringMatching(/another nsnet DNS server is running \(lock .*dns\.lock\)/) });
+      expect(other.dns).toBeUndefined();
+      // The failed start took nothing from the running server: its pid file, lock and socket.
+      expect(h.dnsPid()).toBe(process.pid);
+      expect((await request(dirs(), { op: 'ping' })).ok).toBe(true);
+      await first.stop();
+
+      // A damaged run directory (something else where the control socket goes): the start fails
+      // after taking the lock, and undoes what it did: lock released, no dns.pid left behind.
+      mkdirSync(run('dns.sock/x'), { recursive: true });
+      await expect(inProcessDns(ctx)).rejects.toThrow();
+      expect(existsSync(run('dns.pid'))).toBe(false);
+      expect(ctx.dns).toBeUndefined();
+      rmdirSync(run('dns.sock/x'));
+      rmdirSync(run('dns.sock'));
+      // So a later start succeeds (the lock is free again).
+      const again = await inProcessDns(ctx);
+      expect((await request(dirs(), { op: 'ping' })).ok).toBe(true);
+      await again.stop();
+
+      await sleep(100); // a stray rejection would surface by now
+      expect(lost).toEqual([]);
+      expect(exit).not.toHaveBeenCalled();
+    } finally {
+      process.off('unhandledRejection', onLost);
+      exit.mockRestore();
+    }
   });
 
   test("under systemd (NSNET_DNS_MANAGER=systemd): the unit's server takes over from the on-demand one, and commands start no supervisor for it", async () => {

@@ -1,8 +1,10 @@
 // The forwarder's decision (forward.ts acceptReply): which upstream replies it
 // takes, and which it drops and why; and its query ids.
 import { describe, expect, test } from 'vitest';
-import { acceptReply, randomId, type Sent } from '../../src/dns/forward.js';
-import { buildAnswer, buildQuery, parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
+import { acceptReply, randomId, type Sent } from '../../src/dns/upstream-reply.js';
+import { parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
+import { buildAnswer } from '../../src/dns/reply.js';
+import { buildQuery } from '../helpers/dns-client.js';
 
 const UPSTREAM = { address: '203.0.113.53', port: 53 };
 

@@ -1,20 +1,9 @@
 import { describe, expect, test } from 'vitest';
-import {
-  buildAnswer,
-  buildError,
-  buildQuery,
-  encodeName,
-  idOf,
-  ipFromPtr,
-  parseQuery,
-  parseResponse,
-  ptrName,
-  RCODE,
-  rcodeOf,
-  TYPE,
-  withId,
-  type Query,
-} from '../../src/dns/message.js';
+import { ipFromPtr } from '../../src/dns/address.js';
+import { encodeName } from '../../src/dns/domain-name.js';
+import { parseQuery, RCODE, TYPE, withId, type Query } from '../../src/dns/message.js';
+import { buildAnswer, buildError } from '../../src/dns/reply.js';
+import { buildQuery, idOf, parseResponse, ptrName, rcodeOf } from '../helpers/dns-client.js';
 
 const QR = 0x8000;
 const AA = 0x0400;

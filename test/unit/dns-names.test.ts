@@ -1,7 +1,9 @@
 import { describe, expect, test } from 'vitest';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, SandboxStatus } from '../../src/docker/types.js';
-import { TYPE, ptrName } from '../../src/dns/message.js';
-import { buildIndex, lookup, NameIndexer, rotate, type NameIndex } from '../../src/dns/names.js';
+import { TYPE } from '../../src/dns/message.js';
+import { ptrName } from '../helpers/dns-client.js';
+import { lookup, rotate } from '../../src/dns/lookup.js';
+import { buildIndex, NameIndexer, type NameIndex } from '../../src/dns/names.js';
 
 const netsById = new Map<string, NetworkRecord>();
 

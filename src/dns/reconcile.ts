@@ -1,0 +1,103 @@
+// Keeping the server in step with nsnet's state: the server keeps no state of
+// its own. On start, and whenever the CLI says "sync" on the control socket,
+// it reads the state and attaches to (or detaches from) sandboxes to match.
+// Killed and restarted, it re-attaches to every live sandbox.
+//
+// Which sandboxes it attaches to: those with a namespace of their own on a
+// user-defined bridge network (Docker gives the default bridge no embedded DNS).
+import { readState, type StoreDirs } from '../state/store.js';
+import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
+import { hostResolvConf } from '../docker/host.js';
+import type { ControlReply } from './control.js';
+import type { NameIndexer } from './names.js';
+import { parseResolvConf } from '../etc/resolv-conf.js';
+import { sandboxUpstreams } from '../etc/sandbox-resolv-conf.js';
+
+/** What reconciling acts on (server.ts): the attached sandboxes, and how to attach and detach. */
+export interface Attacher {
+  /** The ids of the sandboxes attached to now. */
+  attachedIds(): Iterable<string>;
+  /** Attached already: its record and upstreams are updated in place and true returned. */
+  update(id: string, sb: SandboxRecord, upstreams: string[]): boolean;
+  attach(sb: SandboxRecord, upstreams: string[]): Promise<void>;
+  /** `keepRules`: leave the port-53 redirect (the sandbox is being removed: attach.ts detachSteps). */
+  detach(id: string, keepRules: boolean): Promise<void>;
+  readonly count: number;
+}
+
+export class Reconciler {
+  /** Every sandbox the server knows of, by id (user networks or not: names.ts decides who sees whom). */
+  private readonly known = new Map<string, SandboxRecord>();
+  private networks: NetworkRecord[] = [];
+  private syncing: Promise<ControlReply> = Promise.resolve({ ok: true });
+
+  constructor(private readonly dirs: StoreDirs, private readonly names: NameIndexer, private readonly attacher: Attacher,
+    private readonly log: (line: string) => void) {}
+
+  /**
+   * Reads the state and attaches/detaches to match it. Calls are serialized.
+   * `ids`: the sandboxes the caller changed; only their failures fail the call.
+   * `gone`: the caller is removing them.
+   */
+  sync(ids?: string[], gone = false): Promise<ControlReply> {
+    this.syncing = this.syncing.then(() => this.reconcile(ids, gone), () => this.reconcile(ids, gone));
+    return this.syncing;
+  }
+
+  /**
+   * Without ids (at start, or when asked): reads every sandbox and
+   * reconciles all of them. With ids: reads only those sandboxes, so a
+   * change costs the same with 10 sandboxes as with 1000.
+   */
+  private async reconcile(ids: string[] | undefined, gone: boolean): Promise<ControlReply> {
+    // Reads only; no lock needed (state files are replaced atomically).
+    const state = await readState<NetworkRecord, SandboxRecord>(this.dirs);
+    const records = new Map<string, SandboxRecord | undefined>();
+    // `gone`: the caller is removing these; their records may not be gone yet.
+    if (ids) for (const id of ids) records.set(id, gone ? undefined : await state.sandboxes.byId(id));
+    else for (const sb of await state.sandboxes.all()) records.set(sb.id, sb);
+    // networks.json damaged: keep the networks known so far rather than drop the sandboxes of those that can't be read.
+    if (state.networksDamaged) this.log(`sync: ${state.networksDamaged.message}`);
+    const networks = state.networksDamaged && this.networks.length ? this.networks : state.networks;
+    if (!ids) this.known.clear();
+    for (const [id, sb] of records) {
+      if (sb) this.known.set(id, sb);
+      else this.known.delete(id);
+    }
+    this.networks = networks;
+    const userNets = new Set(networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
+    const wants = (sb: SandboxRecord | undefined): sb is SandboxRecord =>
+      !!sb && !!sb.netns && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId));
+    const consider = ids ?? [...new Set([...this.known.keys(), ...this.attacher.attachedIds()])];
+    const hostConf = parseResolvConf(await hostResolvConf());
+    const errors: string[] = [];
+    // The names index follows from memory (no file is read for it), only what changed. Before the
+    // attaches: a sandbox's first query (a restarted server's sockets answer at once) finds its names.
+    this.names.update(this.networks, this.known, ids);
+    for (const id of consider) {
+      const sb = this.known.get(id);
+      if (!wants(sb)) {
+        await this.attacher.detach(id, gone); // a sandbox being removed takes its rules with its namespace
+        continue;
+      }
+      const upstreams = sandboxUpstreams({ host: hostConf, mode: 'user-network', dns: sb.dns });
+      if (this.attacher.update(id, sb, upstreams)) continue;
+      try {
+        await this.attacher.attach(sb, upstreams);
+      } catch (e) {
+        // A sandbox another nsnet process is still creating has a /run/netns
+        // file that is not a namespace yet (EINVAL), or none (ENOENT): its own
+        // sync will attach it. Other failures are reported to the caller that
+        // asked about that sandbox, and logged.
+        // (Only those two: EADDRNOTAVAIL, say, is a real failure, and the caller must hear of it.)
+        const code = (e as { code?: string }).code;
+        if (code === 'ENOENT' || (sb.status === 'creating' && code === 'EINVAL')) continue;
+        const msg = `${sb.name}: ${(e as Error).message}`;
+        this.log(`sync: ${msg}`);
+        errors.push(msg);
+      }
+    }
+    const attached = this.attacher.count;
+    return errors.length ? { ok: false, error: errors.join('; '), attached } : { ok: true, attached };
+  }
+}
