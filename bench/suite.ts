@@ -321,7 +321,7 @@ if (saved) for (const [n, mb] of Object.entries(saved.dnsRss as Record<string, n
 
 // ---- report --------------------------------------------------------------------
 
-const all = (m: string, n: number, k: 'setup' | 'teardown') => (results[m]![n] ?? []).flatMap((r) => r[k]);
+const all = (m: string, n: number, k: 'setup' | 'teardown') => (results[m]?.[n] ?? []).flatMap((r) => r[k]);
 const largest = Math.max(...NS);
 const rows: string[] = [];
 for (const n of NS) {

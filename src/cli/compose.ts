@@ -95,8 +95,13 @@ function scratchContext(ctx: Context): { ctx: Context; dispose: () => void } {
   };
   copy(ctx.dirs.dataDir, dirs.dataDir);
   copy(ctx.dirs.runDir, dirs.runDir);
-  const { dns: _dns, ...rest } = ctx;
-  return { ctx: { ...rest, dirs, scratchState: true }, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  // The plan shows the DNS server's part as a real run has it, but nothing here ever asks the server.
+  const dns: Context['dns'] = ctx.dns && {
+    sync: () => Promise.resolve(),
+    release: () => Promise.resolve(),
+    ...(ctx.dns.command && { command: ctx.dns.command }),
+  };
+  return { ctx: { ...ctx, dirs, scratchState: true, ...(dns && { dns }) }, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** Runs `body` in `ctx`, or, for a dry run, in a scratch copy of its state (scratchContext). */

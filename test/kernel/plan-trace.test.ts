@@ -1,6 +1,8 @@
 // One shape for every operation: for each state-changing command, the plan
 // --dry-run prints and the trace NSNET_TRACE=1 gives of the real run are the
 // same lines in the same order (both print each step as the runner sees it).
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
@@ -22,15 +24,16 @@ const normalize = (text: string) => text
 
 /** The plan of `args`, then its real run's trace; the real run must succeed. */
 async function planAndTrace(args: string[]): Promise<{ plan: string[]; trace: string[] }> {
-  const words = args[0] === 'network' ? 2 : 1; // the command, then its flags and arguments
+  // The command's words, then its flags and arguments (compose: its own flags come first).
+  const words = args[0] === 'network' ? 2 : args[0] === 'compose' ? args.findIndex((a) => a === 'up' || a === 'down') + 1 : 1;
   const dry = await h.nsnet([...args.slice(0, words), '--dry-run', ...args.slice(words)]);
   expect(dry.code, dry.stderr).toBe(0);
   const real = await h.nsnet(args, { env: { NSNET_TRACE: '1' } });
   expect(real.code, real.stderr).toBe(0);
-  // The trace is stderr's lines from the first step on (warnings are not steps).
+  // The trace is stderr's lines from the first step on (warnings and compose's progress lines are not steps).
   const lines = (t: string) => normalize(t).split('\n').filter(Boolean);
   const plan = lines(dry.stdout);
-  return { plan, trace: lines(real.stderr).filter((l) => !l.startsWith('nsnet: ') && !l.startsWith('WARNING')).slice(0, plan.length + 5) };
+  return { plan, trace: lines(real.stderr).filter((l) => !l.startsWith('nsnet: ') && !l.startsWith('WARNING') && !/^ (Network|Sandbox) /.test(l)).slice(0, plan.length + 5) };
 }
 
 describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
@@ -51,6 +54,23 @@ describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
       ['network', 'rm', other],
     ];
     for (const args of commands) {
+      const { plan, trace } = await planAndTrace(args);
+      expect(plan.length, args.join(' ')).toBeGreaterThan(1);
+      expect(trace, args.join(' ')).toEqual(plan);
+    }
+  });
+
+  test('compose up and down, network prune: the same lines in the same order', async () => {
+    const shop = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/compose/shop/compose.yaml');
+    const p = `tr${h.tag}`;
+    h.names.add(`${p}_web_1`).add(`${p}_api_1`).add(`${p}_db_1`).add(`${p}_sidecar_1`);
+    await h.ok(['network', 'ls']);
+    await h.ok(['network', 'create', '--subnet', '10.83.0.0/24', `unused-${h.tag}`]);
+    for (const args of [
+      ['compose', '-f', shop, '-p', p, 'up', '-d'],
+      ['compose', '-f', shop, '-p', p, 'down'],
+      ['network', 'prune', '-f'],
+    ]) {
       const { plan, trace } = await planAndTrace(args);
       expect(plan.length, args.join(' ')).toBeGreaterThan(1);
       expect(trace, args.join(' ')).toEqual(plan);
