@@ -12,7 +12,10 @@ import type { State } from '../docker/types.js';
 import { DamagedStateError } from '../state/damaged.js';
 import { recordHint } from '../state/sandbox-store.js';
 import type { Io } from './dispatch.js';
+import { renderInspect } from './format.js';
 import { inspectJson } from './output.js';
+
+type Template = NonNullable<ReturnType<typeof import('./format.js').inspectFormat>>;
 
 /** `nsnet inspect REF`: a sandbox, or else a network (`--type` picks one). */
 export async function inspectOne(ctx: Context, s: State, ref: string, type: 'sandbox' | 'network' | undefined): Promise<object> {
@@ -39,18 +42,21 @@ export async function inspectOne(ctx: Context, s: State, ref: string, type: 'san
 
 /**
  * `inspect` and `network inspect`, as Docker does them: every object found is
- * printed (`[]` when none is), then each one that isn't is an error.
+ * printed (`[]` when none is; with `-f TEMPLATE`, one line each), then each
+ * one that isn't is an error.
  */
-export async function inspectEach(io: Io, refs: string[], one: (ref: string) => Promise<object>): Promise<number> {
+export async function inspectEach(io: Io, refs: string[], one: (ref: string) => Promise<object>, template?: Template): Promise<number> {
   const objects: object[] = [];
+  // Docker prints an empty template result too (an empty line), but nothing for no objects.
+  const print = (objs: object[]) => (template ? objs.length && io.out(renderInspect(template, objs)) : io.out(inspectJson(objs)));
   try {
     await forEachRef(refs, async (ref) => {
       objects.push(await one(ref));
     });
   } catch (e) {
-    if (e instanceof NsnetError && e.kind === 'NotFound') io.out(inspectJson(objects));
+    if (e instanceof NsnetError && e.kind === 'NotFound') print(objects);
     throw e;
   }
-  io.out(inspectJson(objects));
+  print(objects);
   return 0;
 }

@@ -1,9 +1,12 @@
 // `nsnet network ...`: what each network command does once its line is parsed.
 import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
-import { networkCreate as create, networkInspect as inspect, networkList, networkPrune as prune, networkRemove } from '../docker/networks.js';
+import { networkCreate as create, networkInspect as inspect, networkPrune as prune, networkRemove, usingState } from '../docker/networks.js';
 import { withContext } from './context.js';
 import { inspectEach } from './inspect.js';
-import { jsonLines, table, truncateId } from './output.js';
+import { filterNetworks, NETWORK_FILTERS, parseFilters } from './filter.js';
+import { inspectFormat, listFormat, renderList } from './format.js';
+import { byNaturalName, networkContext, NETWORK_FIELD_HEADERS } from './list-context.js';
+import { table, truncateId } from './output.js';
 
 export const networkCreate = withContext<'network create'>(async (ctx, { flags, args }, io) => {
   const n = await create(ctx, {
@@ -21,18 +24,28 @@ export const networkCreate = withContext<'network create'>(async (ctx, { flags, 
 });
 
 export const networkLs = withContext<'network ls'>(async (ctx, { flags }, io) => {
-  const nets = await networkList(ctx);
-  if (flags.quiet) nets.forEach((n) => io.out(truncateId(n.id, flags['no-trunc'])));
-  else if (flags.format === 'json') {
-    io.out(jsonLines(nets.map((n) => ({ ID: n.id.slice(0, 12), Name: n.name, Driver: n.driver, Scope: 'local', Internal: n.internal, CreatedAt: n.created, Labels: n.labels }))));
+  const noTrunc = flags['no-trunc'];
+  const format = listFormat(flags.format);
+  const filters = parseFilters(flags.filter, NETWORK_FILTERS);
+  const nets = await usingState(ctx, async (s) => {
+    // Which networks a sandbox is on: read only for `dangling`, the one filter that needs the sandboxes.
+    const used = new Set<string>();
+    if (filters.has('dangling')) for (const sb of await s.sandboxes.all()) sb.endpoints.forEach((e) => used.add(e.networkId));
+    return filterNetworks(s.networks, filters, (n) => used.has(n.id)).sort(byNaturalName);
+  });
+  // As Docker: a custom template wins over -q; -q wins over the default table.
+  if (flags.quiet && format.kind !== 'template') nets.forEach((n) => io.out(truncateId(n.id, noTrunc)));
+  else if (format.kind === 'default') {
+    io.out(table(nets.map((n) => [truncateId(n.id, noTrunc), n.name, n.driver, 'local']), ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE']));
   } else {
-    io.out(table(nets.map((n) => [truncateId(n.id, flags['no-trunc']), n.name, n.driver, 'local']), ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE']));
+    const text = renderList(format, nets.map((n) => networkContext(n, noTrunc)), NETWORK_FIELD_HEADERS);
+    if (nets.length || (format.kind === 'template' && format.table)) io.out(text);
   }
   return 0;
 });
 
-export const networkInspect = withContext<'network inspect'>(async (ctx, { args }, io) =>
-  inspectEach(io, args, (ref) => inspect(ctx, [ref]).then((o) => o[0]!)),
+export const networkInspect = withContext<'network inspect'>(async (ctx, { flags, args }, io) =>
+  inspectEach(io, args, (ref) => inspect(ctx, [ref]).then((o) => o[0]!), inspectFormat(flags.format)),
 );
 
 export const networkRm = withContext<'network rm'>(async (ctx, { args }, io) => {

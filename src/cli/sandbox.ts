@@ -2,12 +2,17 @@
 // inspect (run and exec, which run a program, are in run.ts).
 import { usingState } from '../docker/networks.js';
 import { liveStatus, sandboxRemove } from '../docker/process.js';
-import { damagedId, psDamagedJson, psDamagedRow, psJson, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
+import { damagedId, psDamagedJson, psDamagedRow, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import type { FlagsOf } from './commands.js';
+import { readableNetworks } from '../docker/repair.js';
 import { withContext } from './context.js';
+import { filterSandboxes, filtersImplyAll, parseFilters, PS_FILTERS } from './filter.js';
+import { inspectFormat, listFormat, renderList } from './format.js';
 import { inspectEach, inspectOne } from './inspect.js';
-import { jsonLines, table, truncateId } from './output.js';
+import { psContext, PS_FIELD_HEADERS } from './list-context.js';
+import { table, truncateId } from './output.js';
+import { struct } from './template/exec.js';
 
 /** The sandbox `create` and `run` describe (run takes create's options, and more). */
 export function sandboxRequest(f: FlagsOf<'create'>): SandboxCreateRequest {
@@ -44,31 +49,47 @@ export const rm = withContext<'rm'>(async (ctx, { flags, args }, io) => {
 });
 
 export const ps = withContext<'ps'>(async (ctx, { flags }, io) => {
-  const all = flags.all;
   const noTrunc = flags['no-trunc'];
-  const { rows, damaged } = await usingState(ctx, async (s) => {
+  // Checked before any work, as Docker checks them before asking the daemon.
+  const format = listFormat(flags.format);
+  const filters = parseFilters(flags.filter, PS_FILTERS);
+  const all = flags.all || filtersImplyAll(filters);
+  const needNetworks = format.kind !== 'default' || filters.has('network');
+  const { rows, damaged, networks } = await usingState(ctx, async (s) => {
     const scan = await s.sandboxes.scan();
     return {
       rows: scan.records.sort((a, b) => (a.created < b.created ? 1 : -1)) // newest first, as docker ps
         .map((sb) => ({ sb, status: liveStatus(sb) })),
       damaged: scan.damaged,
+      networks: needNetworks ? readableNetworks(ctx, s) : [],
     };
   });
-  const shown = rows.filter((r) => all || r.status === 'running');
-  // Damaged records: listed by ps -a (their state is unknown), counted by ps.
-  const bad = all ? damaged : [];
+  const shown = filterSandboxes(rows.filter((r) => all || r.status === 'running'), filters, networks);
+  // Damaged records: listed by ps -a (their state is unknown), counted by ps; a filter can't judge them.
+  const bad = all && filters.size === 0 ? damaged : [];
   if (!all && damaged.length) io.err(`nsnet: ${damaged.length} sandbox record(s) damaged: ${damaged.map((d) => d.name).join(', ')} (nsnet ps -a lists them)`);
   if (flags.quiet) {
+    if (format.kind === 'template') io.err('WARNING: Ignoring custom format, because both --format and --quiet are set.');
     shown.forEach((r) => io.out(truncateId(r.sb.id, noTrunc)));
     bad.forEach((d) => io.out(damagedId(d) ? truncateId(damagedId(d)!, noTrunc) : d.name));
-  } else if (flags.format === 'json') {
-    io.out(jsonLines([...shown.map((r) => psJson(r.sb, r.status)), ...bad.map(psDamagedJson)]));
-  } else {
+  } else if (format.kind === 'default') {
     io.out(table([...shown.map((r) => psRow(r.sb, r.status, noTrunc)), ...bad.map((d) => psDamagedRow(d, noTrunc))], PS_HEADERS));
+  } else {
+    const now = Date.now();
+    const items = [
+      ...shown.map((r) => psContext(r.sb, r.status, networks, { noTrunc, now })),
+      ...bad.map((d) => (format.kind === 'json' ? psDamagedJson(d) : struct('sandbox row', { ...emptyPsRow, ...psDamagedJson(d) }, { Label: () => '' }))),
+    ];
+    const text = renderList(format, items, PS_FIELD_HEADERS);
+    // Nothing at all for no rows, but a table's header; an empty line for a row whose template printed nothing.
+    if (items.length || (format.kind === 'template' && format.table)) io.out(text);
   }
   return 0;
 });
 
+/** A damaged record's row for templates: every placeholder there, empty but for what psDamagedJson knows. */
+const emptyPsRow = Object.fromEntries(Object.keys(PS_FIELD_HEADERS).map((k) => [k, '']));
+
 export const inspect = withContext<'inspect'>(async (ctx, { flags, args }, io) =>
-  inspectEach(io, args, (ref) => usingState(ctx, (s) => inspectOne(ctx, s, ref, flags.type))),
+  inspectEach(io, args, (ref) => usingState(ctx, (s) => inspectOne(ctx, s, ref, flags.type)), inspectFormat(flags.format)),
 );

@@ -85,55 +85,61 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
   };
 }
 
-function ago(iso: string, now = Date.now()): string {
-  const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
-  if (s < 60) return s <= 1 ? 'Less than a second ago' : `${s} seconds ago`;
-  const m = Math.round(s / 60);
-  if (m < 60) return m === 1 ? 'About a minute ago' : `${m} minutes ago`;
-  const h = Math.round(m / 60);
-  return h === 1 ? 'About an hour ago' : h < 48 ? `${h} hours ago` : `${Math.round(h / 24)} days ago`;
+/** Docker's units.HumanDuration: whole seconds and minutes, rounded hours, then days, weeks, months, years. */
+export function humanDuration(ms: number): string {
+  const seconds = Math.floor(ms / 1000);
+  if (seconds < 1) return 'Less than a second';
+  if (seconds === 1) return '1 second';
+  if (seconds < 60) return `${seconds} seconds`;
+  const minutes = Math.floor(seconds / 60);
+  if (minutes === 1) return 'About a minute';
+  if (minutes < 60) return `${minutes} minutes`;
+  const hours = Math.round(ms / 3_600_000);
+  if (hours === 1) return 'About an hour';
+  if (hours < 48) return `${hours} hours`;
+  if (hours < 24 * 7 * 2) return `${Math.floor(hours / 24)} days`;
+  if (hours < 24 * 30 * 2) return `${Math.floor(hours / 24 / 7)} weeks`;
+  if (hours < 24 * 365 * 2) return `${Math.floor(hours / 24 / 30)} months`;
+  return `${Math.floor(ms / 3_600_000 / 24 / 365)} years`;
 }
 
-function statusText(sb: SandboxRecord, status: SandboxRecord['status']): string {
+/** `docker ps` CREATED (.RunningFor): "2 minutes ago". */
+export function ago(iso: string, now = Date.now()): string {
+  return `${humanDuration(Math.max(0, now - Date.parse(iso)))} ago`;
+}
+
+/** `docker ps` STATUS: "Up 2 minutes", "Exited (0) 2 minutes ago", "Created", as Docker's container state String(). */
+export function statusText(sb: SandboxRecord, status: SandboxRecord['status'], now = Date.now()): string {
   switch (status) {
-    case 'running': return `Up ${ago(sb.startedAt ?? sb.created).replace(/ ago$/, '').replace('Less than a second', 'Less than a second')}`;
-    case 'exited': return sb.exitCode !== undefined ? `Exited (${sb.exitCode}) ${ago(sb.finishedAt ?? sb.created)}` : 'Exited';
-    case 'creating': return 'Creating';
+    case 'running': return `Up ${humanDuration(Math.max(0, now - Date.parse(sb.startedAt ?? sb.created)))}`;
+    case 'exited': return sb.exitCode !== undefined ? `Exited (${sb.exitCode}) ${ago(sb.finishedAt ?? sb.created, now)}` : 'Exited';
+    case 'creating': return 'Created';
     case 'removing': return 'Removal In Progress';
     default: return 'Created';
   }
+}
+
+/** Docker's quoted COMMAND column: at most 20 characters, the 20th an ellipsis, then strconv.Quote. */
+export function quotedCommand(sb: SandboxRecord, noTrunc: boolean): string {
+  const cmd = sb.command ? sb.command.join(' ') : '';
+  const chars = [...cmd];
+  const shown = noTrunc || chars.length <= 20 ? cmd : `${chars.slice(0, 19).join('')}…`;
+  return cmd ? JSON.stringify(shown) : '';
 }
 
 export const PS_HEADERS = ['SANDBOX ID', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NETWORK', 'NAMES'];
 
 /** One `nsnet ps` row. */
 export function psRow(sb: SandboxRecord, status: SandboxRecord['status'], noTrunc: boolean): string[] {
-  const cmd = sb.command ? sb.command.join(' ') : '';
-  const shown = noTrunc || cmd.length <= 20 ? cmd : `${cmd.slice(0, 19)}…`;
   return [
     noTrunc ? sb.id : sb.id.slice(0, 12),
-    cmd ? `"${shown}"` : '',
+    quotedCommand(sb, noTrunc),
     ago(sb.created),
     statusText(sb, status),
     sb.ports.map(formatPort).join(', '),
     sb.networkMode,
     sb.name,
   ];
-}
-
-/** `nsnet ps --format json`: one object per sandbox. */
-export function psJson(sb: SandboxRecord, status: SandboxRecord['status']): object {
-  return {
-    ID: sb.id.slice(0, 12),
-    Names: sb.name,
-    Command: sb.command ? sb.command.join(' ') : '',
-    CreatedAt: sb.created,
-    State: status,
-    Status: statusText(sb, status),
-    Ports: sb.ports.map(formatPort).join(', '),
-    Networks: sb.networkMode,
-    IPAddress: sb.endpoints[0]?.ip ?? '',
-  };
 }
 
 /** What ps says of a sandbox whose record is damaged. */

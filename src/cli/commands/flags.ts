@@ -32,23 +32,24 @@ export const WORKDIR = { long: 'workdir', short: 'w', type: 'string', descriptio
 export const INTERACTIVE = { long: 'interactive', short: 'i', type: 'bool', description: 'Keep STDIN open even if not attached' } as const satisfies FlagSpec;
 export const TTY = { long: 'tty', short: 't', type: 'bool', description: 'Allocate a pseudo-TTY' } as const satisfies FlagSpec;
 export const NO_TRUNC = { long: 'no-trunc', type: 'bool', description: "Don't truncate output" } as const satisfies FlagSpec;
+// Docker's --format: "table", "json", "table TEMPLATE" or a Go TEMPLATE (src/cli/format.ts).
 export const LIST_FORMAT = {
   long: 'format',
   type: 'string',
   default: 'table',
-  choices: ['table', 'json'],
-  description: 'Format output: "table" or "json" (one object per line)',
+  description: 'Format output: "table", "table TEMPLATE", "json" (one object per line) or a Go TEMPLATE',
 } as const satisfies FlagSpec;
-// Docker's inspect takes a Go template here; nsnet prints JSON only, but keeps
-// the flag so scripts passing `-f json` / `--format json` still work.
 export const INSPECT_FORMAT = {
   long: 'format',
   short: 'f',
   type: 'string',
   default: 'json',
-  choices: ['json'],
-  description: 'Format output (only "json")',
+  description: 'Format output: "json" or a Go TEMPLATE (e.g. \'{{.NetworkSettings.IPAddress}}\')',
 } as const satisfies FlagSpec;
+// Docker's --filter: key=value, repeatable (src/cli/filter.ts).
+const checkFilter = (v: string) => (v.includes('=') ? undefined : 'bad format of filter (expected name=value)');
+export const FILTER = (example: string) =>
+  ({ long: 'filter', short: 'f', type: 'list', valueName: 'filter', description: `Filter output based on conditions provided (e.g. '${example}')`, check: checkFilter }) as const satisfies FlagSpec;
 
 /** Print the plan as the equivalent ip, nft and shell commands; change nothing. */
 export const DRY_RUN = { long: 'dry-run', type: 'bool', description: 'Print the equivalent ip/nft/shell commands, in order, and change nothing' } as const satisfies FlagSpec;

@@ -1,6 +1,6 @@
 // `nsnet network ...`: the table entries of the network commands.
 import type { CommandSpec } from '../spec.js';
-import { DRY_RUN, FORCE, INSPECT_FORMAT, LIST_FORMAT, NO_TRUNC } from './flags.js';
+import { DRY_RUN, FILTER, FORCE, INSPECT_FORMAT, LIST_FORMAT, NO_TRUNC } from './flags.js';
 
 export const NETWORK_COMMANDS = [
   {
@@ -30,8 +30,14 @@ export const NETWORK_COMMANDS = [
     usage: '[OPTIONS]',
     description: 'List networks',
     args: { min: 0, max: 0 },
-    flags: [{ long: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' }, LIST_FORMAT, NO_TRUNC],
-    examples: ['nsnet network ls', 'nsnet network ls -q', 'nsnet network ls --format json'],
+    flags: [FILTER('driver=bridge'), { long: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' }, LIST_FORMAT, NO_TRUNC],
+    examples: [
+      'nsnet network ls',
+      'nsnet network ls -q --filter type=custom',
+      'nsnet network ls --filter dangling=true',
+      'nsnet network ls --format json',
+      "nsnet network ls --format '{{.ID}}: {{.Driver}}'",
+    ],
   },
   {
     name: 'network inspect',
@@ -39,7 +45,7 @@ export const NETWORK_COMMANDS = [
     description: 'Display detailed information on one or more networks',
     args: { min: 1 },
     flags: [INSPECT_FORMAT],
-    examples: ['nsnet network inspect mynet', 'nsnet network inspect mynet backend'],
+    examples: ['nsnet network inspect mynet', 'nsnet network inspect mynet backend', "nsnet network inspect -f '{{range .IPAM.Config}}{{.Subnet}}{{end}}' mynet"],
   },
   {
     name: 'network rm',

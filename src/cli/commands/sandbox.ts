@@ -1,6 +1,6 @@
 // The sandbox commands (create, run, exec, rm, ps, inspect): their table entries.
 import type { CommandSpec } from '../spec.js';
-import { DRY_RUN, ENV, FORCE, INSPECT_FORMAT, INTERACTIVE, LIST_FORMAT, NO_TRUNC, SANDBOX_OPTIONS, TTY, WORKDIR } from './flags.js';
+import { DRY_RUN, ENV, FILTER, FORCE, INSPECT_FORMAT, INTERACTIVE, LIST_FORMAT, NO_TRUNC, SANDBOX_OPTIONS, TTY, WORKDIR } from './flags.js';
 
 export const SANDBOX_COMMANDS = [
   {
@@ -64,11 +64,19 @@ export const SANDBOX_COMMANDS = [
     args: { min: 0, max: 0 },
     flags: [
       { long: 'all', short: 'a', type: 'bool', description: 'Show all sandboxes (default shows just running)' },
+      FILTER('name=web'),
       { long: 'quiet', short: 'q', type: 'bool', description: 'Only display sandbox IDs' },
       LIST_FORMAT,
       NO_TRUNC,
     ],
-    examples: ['nsnet ps', 'nsnet ps -a --no-trunc', 'nsnet ps -q'],
+    examples: [
+      'nsnet ps',
+      'nsnet ps -a --no-trunc',
+      'nsnet ps -q',
+      'nsnet ps -a --filter status=exited --filter network=mynet',
+      "nsnet ps --format '{{.Names}}\\t{{.Status}}'",
+      "nsnet ps --format 'table {{.ID}}\\t{{.Names}}\\t{{.Networks}}'",
+    ],
   },
   {
     name: 'inspect',
@@ -79,6 +87,6 @@ export const SANDBOX_COMMANDS = [
       INSPECT_FORMAT,
       { long: 'type', type: 'string', choices: ['sandbox', 'network'], description: 'Only look for this type ("sandbox" or "network")' },
     ],
-    examples: ['nsnet inspect web', 'nsnet inspect --type network mynet'],
+    examples: ['nsnet inspect web', 'nsnet inspect --type network mynet', "nsnet inspect -f '{{.NetworkSettings.IPAddress}}' web", "nsnet inspect -f '{{json .Config}}' web"],
   },
 ] as const satisfies readonly CommandSpec[];
