@@ -82,8 +82,9 @@ describe('aliases', () => {
 
 describe('network subcommands', () => {
   test('ls: quiet, format, no-trunc', () => {
-    expect(cmd('network', 'ls').flags).toEqual({ quiet: false, format: 'table', 'no-trunc': false });
-    expect(cmd('network', 'ls', '-q', '--format', 'json', '--no-trunc').flags).toEqual({
+    expect(cmd('network', 'ls').flags).toEqual({ filter: [], quiet: false, format: 'table', 'no-trunc': false });
+    expect(cmd('network', 'ls', '-q', '--format', 'json', '--no-trunc', '-f', 'type=custom').flags).toEqual({
+      filter: ['type=custom'],
       quiet: true,
       format: 'json',
       'no-trunc': true,
@@ -205,7 +206,7 @@ describe('exec', () => {
 describe('sandbox commands', () => {
   test('rm, ps, inspect, dns, version', () => {
     expect(cmd('rm', '-f', 'a', 'b')).toMatchObject({ command: 'rm', args: ['a', 'b'], flags: { force: true } });
-    expect(cmd('ps', '-aq', '--no-trunc').flags).toEqual({ all: true, quiet: true, format: 'table', 'no-trunc': true });
+    expect(cmd('ps', '-aq', '--no-trunc').flags).toEqual({ all: true, filter: [], quiet: true, format: 'table', 'no-trunc': true });
     expect(cmd('inspect', '--type', 'network', 'a').flags).toEqual({ format: 'json', type: 'network' });
     expect(cmd('dns', '--debug').flags).toEqual({ debug: true, supervise: false, 'install-unit': false, 'unit-dir': '/etc/systemd/system' });
     expect(cmd('version')).toMatchObject({ command: 'version', args: [], flags: {} });
@@ -363,8 +364,9 @@ describe('errors', () => {
     expect(usageError('network', 'create', '--label', '=v', 'n').message).toBe(
       'invalid argument "=v" for "--label" flag: expected key=value',
     );
-    expect(usageError('network', 'ls', '--format', '{{json .}}').message).toBe(
-      'invalid argument "{{json .}}" for "--format" flag: expected table or json',
+    // --format takes Go templates now (src/cli/format.ts checks them); --filter wants key=value.
+    expect(usageError('network', 'ls', '--filter', 'bridge').message).toBe(
+      'invalid argument "bridge" for "-f, --filter" flag: bad format of filter (expected name=value)',
     );
     expect(usageError('inspect', '--type', 'volume', 'x').message).toBe(
       'invalid argument "volume" for "--type" flag: expected sandbox or network',
@@ -421,5 +423,5 @@ describe('table consistency', () => {
 
 /** Enough of sh's word splitting for the examples: spaces and double quotes. */
 function shellWords(line: string): string[] {
-  return [...line.matchAll(/"([^"]*)"|(\S+)/g)].map((m) => m[1] ?? m[2] ?? '');
+  return [...line.matchAll(/"([^"]*)"|'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2] ?? m[3] ?? ''); // single quotes too: --format examples
 }

@@ -1,6 +1,6 @@
 // `nsnet compose ...`: the group's own options and its commands' table entries.
 import type { CommandSpec, FlagSpec } from '../spec.js';
-import { DRY_RUN, LIST_FORMAT } from './flags.js';
+import { DRY_RUN, TABLE_OR_JSON } from './flags.js';
 
 /** `docker compose`'s own options: which file, which project. */
 export const COMPOSE_OPTIONS = [
@@ -43,7 +43,7 @@ export const COMPOSE_COMMANDS = [
       { long: 'all', short: 'a', type: 'bool', description: 'Show all sandboxes (nsnet always does, as docker-compose v1 did: a service without a command never runs)' },
       { long: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
       { long: 'services', type: 'bool', description: 'Display services' },
-      LIST_FORMAT,
+      TABLE_OR_JSON,
     ],
     examples: ['nsnet compose ps', 'nsnet compose ps --format json', 'nsnet compose -p simpleweb ps -q'],
   },

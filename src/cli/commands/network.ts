@@ -32,10 +32,8 @@ export const NETWORK_COMMANDS = [
     args: { min: 0, max: 0 },
     flags: [FILTER('driver=bridge'), { long: 'quiet', short: 'q', type: 'bool', description: 'Only display network IDs' }, LIST_FORMAT, NO_TRUNC],
     examples: [
-      'nsnet network ls',
       'nsnet network ls -q --filter type=custom',
       'nsnet network ls --filter dangling=true',
-      'nsnet network ls --format json',
       "nsnet network ls --format '{{.ID}}: {{.Driver}}'",
     ],
   },

@@ -70,9 +70,6 @@ export const SANDBOX_COMMANDS = [
       NO_TRUNC,
     ],
     examples: [
-      'nsnet ps',
-      'nsnet ps -a --no-trunc',
-      'nsnet ps -q',
       'nsnet ps -a --filter status=exited --filter network=mynet',
       "nsnet ps --format '{{.Names}}\\t{{.Status}}'",
       "nsnet ps --format 'table {{.ID}}\\t{{.Names}}\\t{{.Networks}}'",
@@ -87,6 +84,6 @@ export const SANDBOX_COMMANDS = [
       INSPECT_FORMAT,
       { long: 'type', type: 'string', choices: ['sandbox', 'network'], description: 'Only look for this type ("sandbox" or "network")' },
     ],
-    examples: ['nsnet inspect web', 'nsnet inspect --type network mynet', "nsnet inspect -f '{{.NetworkSettings.IPAddress}}' web", "nsnet inspect -f '{{json .Config}}' web"],
+    examples: ['nsnet inspect web', "nsnet inspect -f '{{.NetworkSettings.IPAddress}}' web", "nsnet inspect -f '{{json .Config}}' web"],
   },
 ] as const satisfies readonly CommandSpec[];
