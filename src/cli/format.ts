@@ -6,8 +6,9 @@
 //   replaced by its column title (Docker's HeaderFunctions), then one row per
 //   item, aligned by tabs like Docker's tabwriter (output.ts `table`);
 // - "TEMPLATE": one line per item, exactly as the template says.
-// The two-character escapes `\t` and `\n` in the text become a tab and a newline,
-// as Docker does, so `--format '{{.Names}}\t{{.Status}}'` works from a shell.
+// In list formats the two-character escapes `\t` and `\n` become a tab and a
+// newline, as Docker does, so `--format '{{.Names}}\t{{.Status}}'` works from a
+// shell (inspect's templates are taken as they are, as Docker's are).
 //
 // Pure.
 import { NsnetError } from '../docker/errors.js';
@@ -83,7 +84,7 @@ export function renderList(f: Exclude<ListFormat, { kind: 'default' }>, items: r
 export function inspectFormat(value: string | undefined): { tree: Node[]; src: string } | undefined {
   const v = value ?? '';
   if (v === '' || v === 'json') return undefined;
-  return compileTemplate(unescape(v));
+  return compileTemplate(v); // as is: Docker's inspect does not rewrite \t there
 }
 
 export function renderInspect(f: { tree: Node[]; src: string }, objects: readonly object[]): string {

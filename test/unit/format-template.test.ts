@@ -60,6 +60,7 @@ describe('Go semantics', () => {
     ['range else on empty', '{{range .Mounts}}m{{else}}no mounts{{end}}', 'no mounts'],
     ['range over a list with index', '{{range $i, $a := .Args}}{{$i}}:{{$a}};{{end}}', '0:-g;1:daemon off;;'],
     ['variables and $', '{{$n := .Name}}{{with .Config}}{{$n}} {{$.Image}}{{end}}', '/Web_Server nginx:1.25'],
+    ['= assigns, := declares', '{{$n := 1}}{{range .Args}}{{$n = 2}}{{end}}{{$n}}', '2'],
     ['pipelines pass the last value', '{{.Name | upper | printf "%s!"}}', '/WEB_SERVER!'],
     ['trim markers', 'a  {{- .Image -}}  b', 'anginx:1.25b'],
     ['comments', '{{/* nothing */}}x{{- /* trimmed */ -}} y', 'xy'],

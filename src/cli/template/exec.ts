@@ -110,7 +110,7 @@ export function execute(tree: Node[], dot: unknown, src: string, funcs: Funcs = 
         case 'text': out += n.text; break;
         case 'action': {
           const v = evalPipe(n.pipe, d);
-          if (n.pipe.decl.length) setVar(n.pipe.decl[0]!, v, true);
+          if (n.pipe.decl.length) setVar(n.pipe.decl[0]!, v, !n.pipe.assign);
           else out += printValue(v);
           break;
         }

@@ -18,6 +18,8 @@ export type Arg =
 
 export interface Pipe {
   decl: string[]; // $x := / $i, $v := (range)
+  /** `$x = value`: assigns an existing variable rather than declaring one. */
+  assign: boolean;
   cmds: Arg[][];
   pos: number;
 }
@@ -151,12 +153,14 @@ export function parseTemplate(src: string, funcNames: ReadonlySet<string> = new 
   function parsePipe(toks: Tok[], pos: number, top: boolean, range = false): Pipe {
     let i = 0;
     const decl: string[] = [];
+    let assign = false;
     // `$x :=` or, in range, `$i, $v :=`
     const declEnd = toks.findIndex((t) => t.t === ':=' || t.t === '=');
     if (top && declEnd > 0 && toks.slice(0, declEnd).every((t, n) => (n % 2 ? t.t === ',' : t.t === 'var'))) {
       for (let n = 0; n < declEnd; n += 2) decl.push(toks[n]!.v);
       if (decl.length > (range ? 2 : 1)) throw errorAt(src, pos, 'too many declarations');
-      if (toks[declEnd]!.t === ':=') vars[vars.length - 1]!.push(...decl);
+      assign = toks[declEnd]!.t === '=';
+      if (!assign) vars[vars.length - 1]!.push(...decl);
       i = declEnd + 1;
     }
     const cmds: Arg[][] = [[]];
@@ -186,7 +190,7 @@ export function parseTemplate(src: string, funcNames: ReadonlySet<string> = new 
       if (cmds.length > 1) throw errorAt(src, pos, 'missing command');
       cmds.pop();
     }
-    return { decl, cmds, pos };
+    return { decl, assign, cmds, pos };
   }
 
   function operand(t: Tok): Arg {
