@@ -36,13 +36,16 @@ export const tour: Handler<'tour'> = async ({ flags }, io) => {
     }
   }
   const { runTour, STEP_COUNT } = await import('../tour/tour.js');
+  const { wrap } = await import('../tour/render.js');
   const tty = !!process.stdout.isTTY;
+  const width = tty ? process.stdout.columns : undefined;
+  const say = (write: (s: string) => void, text: string) => write(`\n${wrap(text, width).join('\n')}`);
   const { steps, stopped } = await runTour({
     json: flags.json,
     step: flags.step,
     out: io.out,
     color: tty && !io.env.NO_COLOR,
-    ...(tty && process.stdout.columns && { width: process.stdout.columns }),
+    ...(width && { width }),
     waitForEnter: async () => {
       io.err('  (Enter for the next step, q to quit)');
       const line = await io.stdin();
@@ -55,9 +58,9 @@ export const tour: Handler<'tour'> = async ({ flags }, io) => {
   if (flags.json) io.out(JSON.stringify({ ok, ...(stopped && { stopped }), steps }, null, 2));
   if (stopped) {
     const why = stopped === 'quit' ? 'Stopped' : `Stopped by ${stopped}`;
-    io.err(`\n${why} at step ${steps.length} of ${STEP_COUNT}; everything the tour made is removed.`);
+    say(io.err, `${why} at step ${steps.length} of ${STEP_COUNT}; everything the tour made is removed.`);
     return stopped === 'quit' ? 0 : 128 + constants.signals[stopped];
   }
-  if (!flags.json) io.out(ok ? '\nEvery expectation met; everything the tour made is removed.' : '\nSome expectations were NOT met (see above); everything the tour made is removed.');
+  if (!flags.json) say(io.out, ok ? 'Every expectation met; everything the tour made is removed.' : 'Some expectations were NOT met (see above); everything the tour made is removed.');
   return ok ? 0 : 1;
 };
