@@ -14,12 +14,14 @@ import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Context } from '../docker/context.js';
+import { networkRules } from '../docker/firewall.js';
 import { networkCreate } from '../docker/networks.js';
 import { sandboxRemove, sandboxRun } from '../docker/process.js';
 import { pidPath, request, supervisorPidPath, syncDns } from '../dns/control.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { netnsSelf } from '../kernel/netns.js';
 import { linkSet } from '../kernel/link.js';
+import { networkElements } from '../nft/table.js';
 import { renderIntro, renderResult } from './render.js';
 import { makeWan, WAN, type Wan } from './wan.js';
 
@@ -171,7 +173,10 @@ const STEPS: Step[] = [
   {
     title: '3. Isolation: networks do not talk to each other; the host reaches everyone',
     explain: 'nsnet drops what would be routed between two of its bridges (one rule, with the bridges in an nftables set). Each gateway is the host itself, so it stays reachable; the host reaches every sandbox.',
-    equivalent: () => [],
+    // What creating mynet added to the rules' sets (the rules themselves are there once for all networks).
+    equivalent: (m) => {
+      return networkElements('add', networkRules(m.network('mynet'))).trim().split('\n').map((l) => `nft ${l}`);
+    },
     run: async (t) => {
       t.show(['nft', 'list', 'chain', 'ip', 'nsnet', 'forward']);
       t.check('db (default bridge) cannot ping web2 (mynet)', t.inSandbox('db', ['ping', '-c1', '-W1', '172.18.0.2']).code !== 0);
