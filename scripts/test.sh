@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `npm test`: the whole suite. As root it runs inside the hermetic sandbox
-# (scripts/sandbox.sh: private network + mount namespace, tmpfs over /run),
+# (scripts/sandbox.sh: private network, mount and PID namespaces, tmpfs over /run),
 # so no test can touch the machine's own network. Without root, the unit
 # tests run and the kernel tests show as skipped - except under CI=true,
 # where a kernel test that cannot run is a failure.

@@ -13,7 +13,8 @@ export interface Io {
   out: (s: string) => void;
   err: (s: string) => void;
   env: NodeJS.ProcessEnv;
-  stdin: () => Promise<string>;
+  /** One line of stdin (without its newline); null at end of input. */
+  stdin: () => Promise<string | null>;
 }
 
 /** Command `N` as its handler sees it (for a union of names, a union of commands). */

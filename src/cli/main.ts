@@ -87,19 +87,51 @@ export async function main(argv: string[], io: Io): Promise<number> {
   }
 }
 
-function readStdinLine(): Promise<string> {
+/**
+ * One line of stdin per call (without its newline), or null at end of input.
+ * The stream is read on demand: resumed while a caller waits, paused between
+ * calls (so an idle prompt does not keep the process alive), and what arrived
+ * past the first newline is kept for the next call - `nsnet tour --step` asks
+ * once per step, and a pasted block of Enters must count once per line.
+ */
+const stdinLines = { buf: '', ended: false, started: false, waiting: [] as ((line: string | null) => void)[] };
+function readStdinLine(): Promise<string | null> {
+  const s = stdinLines;
+  const deliver = () => {
+    while (s.waiting.length) {
+      const nl = s.buf.indexOf('\n');
+      if (nl >= 0) {
+        const line = s.buf.slice(0, nl).replace(/\r$/, '');
+        s.buf = s.buf.slice(nl + 1);
+        s.waiting.shift()!(line);
+      } else if (s.ended) {
+        const rest = s.buf;
+        s.buf = '';
+        s.waiting.shift()!(rest === '' ? null : rest);
+      } else return;
+    }
+    process.stdin.pause();
+  };
   return new Promise((resolve) => {
-    if (process.stdin.isTTY === undefined && process.stdin.readableEnded) return resolve('');
-    let buf = '';
-    process.stdin.setEncoding('utf8');
-    process.stdin.on('data', (d) => {
-      buf += d;
-      if (buf.includes('\n')) {
-        process.stdin.pause();
-        resolve(buf.split('\n')[0]!);
-      }
-    });
-    process.stdin.on('end', () => resolve(buf));
+    s.waiting.push(resolve);
+    if (!s.started) {
+      s.started = true;
+      process.stdin.setEncoding('utf8');
+      process.stdin.on('data', (d: string) => {
+        s.buf += d;
+        deliver();
+      });
+      process.stdin.on('end', () => {
+        s.ended = true;
+        deliver();
+      });
+      process.stdin.on('error', () => {
+        s.ended = true;
+        deliver();
+      });
+    }
+    deliver();
+    if (s.waiting.length) process.stdin.resume();
   });
 }
 

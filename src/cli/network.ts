@@ -57,7 +57,7 @@ export const networkRm = withContext<'network rm'>(async (ctx, { args }, io) => 
 export const networkPrune = withContext<'network prune'>(async (ctx, { flags }, io) => {
   if (!flags.force && !ctx.dryRun) {
     io.err('WARNING! This will remove all custom networks not used by at least one sandbox.\nAre you sure you want to continue? [y/N] ');
-    const answer = (await io.stdin()).trim().toLowerCase();
+    const answer = ((await io.stdin()) ?? '').trim().toLowerCase();
     if (answer !== 'y' && answer !== 'yes') return 0; // as Docker: nothing removed, not an error
   }
   const removed = await prune(ctx);

@@ -20,11 +20,13 @@ function whyNot(): string | null {
   // Never run against the machine's own network: our namespaces must differ
   // from the ones sandbox.sh started in (and from PID 1's, where readable).
   const outer = { net: process.env.NSNET_OUTER_NETNS, mnt: process.env.NSNET_OUTER_MNTNS };
+  // In the sandbox's own PID namespace, PID 1 is the sandbox's shell (in our namespaces by design), not the machine's init.
+  const ownPidns = !!process.env.NSNET_OUTER_PIDNS && readlinkSync('/proc/self/ns/pid') !== process.env.NSNET_OUTER_PIDNS;
   for (const kind of ['net', 'mnt'] as const) {
     const mine = readlinkSync(`/proc/self/ns/${kind}`);
     let init: string | undefined;
     try {
-      init = readlinkSync(`/proc/1/ns/${kind}`);
+      if (!ownPidns) init = readlinkSync(`/proc/1/ns/${kind}`);
     } catch {
       // PID 1 may be out of reach (another user namespace, an LSM); the outer value suffices.
     }

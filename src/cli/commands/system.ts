@@ -25,7 +25,7 @@ export const SYSTEM_COMMANDS = [
     description: "Replay Docker networking's classic walkthrough live, in a private sandbox, checking each step",
     args: { min: 0, max: 0 },
     flags: [
-      { long: 'step', type: 'bool', description: 'Wait for Enter between steps' },
+      { long: 'step', type: 'bool', description: 'Wait for Enter between steps (q quits, still cleaning up)' },
       { long: 'json', type: 'bool', description: 'Print the steps and their checks as JSON' },
       { long: 'graph', type: 'string', description: "Write an SVG of the tour's topology to this file, before cleaning up" },
     ],
