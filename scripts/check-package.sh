@@ -18,7 +18,7 @@ repo=$PWD
 tmp=$(mktemp -d /tmp/nsnet-package-XXXXXX)
 trap 'rm -rf "$tmp"' EXIT
 t0=$SECONDS
-say() { echo "check-package: $*"; }
+say() { echo "check-package: [$((SECONDS - t0)) s] $*"; }
 # Runs a command with its output in a log, printed only if it fails.
 quiet() {
   local log=$tmp/step.log

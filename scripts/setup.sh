@@ -25,9 +25,11 @@ if [[ " $* " == *" --bench "* ]]; then
   packages+=(containernetworking-plugins netavark aardvark-dns dnsmasq-base dnsperf iptables)
 fi
 
+# One dpkg-query for all (one per package took 1.7 s on a loaded machine, at every `npm start`).
+installed=" $(dpkg-query -W -f='${Package}:${Status} ' "${packages[@]}" 2>/dev/null || true) "
 missing=()
 for p in "${packages[@]}"; do
-  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+  [[ $installed == *" $p:install ok installed "* ]] || missing+=("$p")
 done
 if ((${#missing[@]})); then
   if [[ $(id -u) -ne 0 ]]; then
