@@ -12,7 +12,7 @@
 // It records what it built for in build/nsnet-addon.json: scripts/setup.sh
 // rebuilds when the running Node's ABI (process.versions.modules) differs.
 import { spawnSync } from 'node:child_process';
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,9 +50,13 @@ const r = spawnSync(process.execPath, [gyp, 'rebuild', `--nodedir=${nodedir}`, '
   env: gypEnv(process.env),
 });
 if (r.status !== 0) process.exit(r.status ?? 1);
+// nodeBinary: setup.sh's quick check (no Node start) that the same binary runs.
+const bin = realpathSync(process.execPath);
+const st = statSync(bin);
 writeFileSync(path.join(root, 'build', 'nsnet-addon.json'), JSON.stringify({
   node: process.version,
   modules: process.versions.modules,
   napi: process.versions.napi,
   nodedir,
+  nodeBinary: `${bin}:${Math.floor(st.mtimeMs / 1000)}:${st.size}`,
 }, null, 2) + '\n');

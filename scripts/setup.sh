@@ -75,10 +75,16 @@ if [[ ! -d node_modules || $(cat node_modules/.nsnet-lock-hash 2>/dev/null) != "
 fi
 
 # The addon, when it was built for another Node ABI (process.versions.modules,
-# recorded by scripts/build-addon.mjs) or its sources changed since.
+# recorded by scripts/build-addon.mjs) or its sources changed since. The same
+# node binary as at build time (path, mtime, size) needs no Node start to tell.
 addon=build/Release/nsnet.node
-built_for=$(sed -n 's/^ *"modules": *"\([0-9]*\)".*/\1/p' build/nsnet-addon.json 2>/dev/null || true)
-if [[ ! -e $addon || $built_for != "$(node -p process.versions.modules)" ]] || newer_than "$addon" native binding.gyp; then
+recorded() { sed -n "s/^ *\"$1\": *\"\(.*\)\",\{0,1\}\$/\1/p" build/nsnet-addon.json 2>/dev/null || true; }
+node_bin=$(readlink -f "$(command -v node)")
+built_for_this_node() {
+  [[ $(recorded nodeBinary) == "$node_bin:$(stat -c %Y:%s "$node_bin")" ]] ||
+    [[ $(recorded modules) == "$(node -p process.versions.modules)" ]]
+}
+if [[ ! -e $addon ]] || ! built_for_this_node || newer_than "$addon" native binding.gyp; then
   # (the package's install script: scripts/build-addon.mjs, then the CLI's V8 code cache for this Node)
   quietly "building the native addon for Node $(node --version)" npm run --silent install
 fi
