@@ -69,6 +69,8 @@ quiet env npm_config_nodedir=/nonexistent/node-headers \
 built=node_modules/nsnet/build/nsnet-addon.json
 [[ -f node_modules/nsnet/build/Release/nsnet.node && -f $built ]] ||
   { say "FAILED: the install built no addon" >&2; exit 1; }
+[[ -f node_modules/nsnet/dist/cli/nsnet.cjs.cache ]] ||
+  { say "FAILED: the install made no V8 code cache for the CLI (scripts/code-cache.mjs)" >&2; exit 1; }
 node -e '
   const b = require(process.argv[1]);
   const nodedir = require("path").resolve(process.execPath, "../..");
