@@ -4,7 +4,8 @@
 //
 // It runs the CLI bundled into one file, dist/cli/nsnet-core.cjs or
 // dist/cli/nsnet.cjs, with V8's code cache for it (FILE.cache): made by
-// scripts/bundle-cli.mjs at build time (npm ci, npm run build). Node 20 has
+// scripts/code-cache.mjs at build time (npm ci, npm run build) and, as the
+// package ships none, by its install script for the installing Node. Node 20 has
 // no module compile cache of its own; this is the same thing done by hand. A
 // cache made by another Node/V8 is rejected by V8 and the file is simply
 // compiled. With no bundle at all, the ES modules of dist/ are used.

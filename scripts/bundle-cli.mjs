@@ -65,22 +65,6 @@ await build({ ...common, outfile: 'dist/cli/nsnet.cjs' });
 // cache to read and deserialize at every call (measured in docs/bench/analysis.md).
 await build({ ...common, outfile: 'dist/cli/nsnet-core.cjs', plugins: [stubFullOnly] });
 
-// V8's code cache for each bundle, with every function compiled (not only the
-// top level), so a CLI call compiles almost nothing. Made in a child process
-// with the Node that builds: V8 checks its version, flags and the source when
-// loading it (bin/nsnet.js) and rejects a mismatch, which only costs the compile.
-const { execFileSync } = await import('node:child_process');
-for (const name of ['nsnet.cjs', 'nsnet-core.cjs']) {
-  execFileSync(process.execPath, ['-e', `
-    const fs = require('node:fs'), v8 = require('node:v8'), vm = require('node:vm'), Module = require('node:module');
-    const file = ${JSON.stringify(new URL(`../dist/cli/${name}`, import.meta.url).pathname)};
-    v8.setFlagsFromString('--no-lazy');
-    const script = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file });
-    v8.setFlagsFromString('--lazy'); // the flags the cache records must be the ones it is loaded with
-    fs.writeFileSync(file + '.cache.tmp', script.createCachedData());
-    fs.renameSync(file + '.cache.tmp', file + '.cache');
-    // Check it as bin/nsnet.js will use it.
-    const again = new vm.Script(Module.wrap(fs.readFileSync(file, 'utf8')), { filename: file, cachedData: fs.readFileSync(file + '.cache') });
-    if (again.cachedDataRejected) { fs.rmSync(file + '.cache'); console.warn('bundle-cli: V8 rejected its own code cache for ${name}; the CLI will compile it at start'); }
-  `], { stdio: 'inherit' });
-}
+// V8's code cache for each bundle, for the Node that builds (never shipped:
+// the package's install script makes it for the Node that installs).
+await import('./code-cache.mjs');
