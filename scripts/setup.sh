@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Sets up a Debian/Ubuntu machine for nsnet: the Debian packages nsnet and its
-# tests use, then the npm dependencies (`npm ci`, which also builds the
-# native addon). Safe to run again: it installs only what is missing.
+# tests use, a supported Node (scripts/install-node.sh), then the npm
+# dependencies (`npm ci`, which also builds the native addon). Safe to run
+# again: it installs only what is missing.
 #
 #   sudo bash scripts/setup.sh           nsnet + its tests
 #   sudo bash scripts/setup.sh --bench   also the peers the benchmarks compare against
@@ -38,7 +39,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (!((a===20&&b>=17)||a>=22)) { console.error(`setup.sh: Node ${process.version} found; nsnet needs Node 20.17+ or 22+`); process.exit(1) }'
+# A supported Node (22, 24, 26): if `node` is not one, Node 24 from the npm registry into /usr/local.
+bash scripts/install-node.sh
+hash -r
 
 # npm ci installs exactly package-lock.json and runs our install script,
 # which builds native/ with node-gyp against this Node's own headers.
