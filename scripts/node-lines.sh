@@ -20,17 +20,23 @@ cd "$root"
 # The Node of each supported line that CI runs (bump with the release lines).
 declare -A PINNED=([22]=22.23.5 [24]=24.22.3 [26]=26.12.1)
 
-# The kernel smoke set: a few fast kernel test files that still cover
-# namespaces and veth (bridge), the bridge and NAT (nat), the DNS server
-# (dns), the CLI end to end with its errors (cli-errors), and the addon's
-# libnftables + nft monitor (nft-monitor). With the unit tests, what a Node
-# line has to pass besides the line that runs the whole suite.
+# The kernel smoke set: the few fast kernel test files (about a minute together)
+# that cover what a new Node could break - namespaces, veth and a bridge
+# (bridge), kernel errors through N-API exceptions (errors), sysctl, nft,
+# sockets and flock in a namespace (namespace-services), the DNS server's
+# epoll thread (udp-epoll), libnftables and the monitor's thread
+# (nft-monitor), the CLI's errors and exit codes (cli-errors) and the CLI end
+# to end: networks, DNS by name, a published port, masquerade, the modes
+# (tour). With the unit tests: what every line runs besides the one that
+# runs the whole suite.
 SMOKE=(
   test/kernel/bridge.test.ts
-  test/kernel/nat.test.ts
-  test/kernel/dns.test.ts
-  test/kernel/cli-errors.test.ts
+  test/kernel/errors.test.ts
+  test/kernel/namespace-services.test.ts
+  test/kernel/udp-epoll.test.ts
   test/kernel/nft-monitor.test.ts
+  test/kernel/cli-errors.test.ts
+  test/kernel/tour.test.ts
 )
 
 usage() { echo "usage: node-lines.sh LINE|VERSION (build|unit|smoke|full|TEST_FILE)..." >&2; exit 2; }
