@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Sets up a Debian/Ubuntu machine for nsnet: the Debian packages nsnet and its
-# tests use, then the npm dependencies (`npm ci`, which also builds the
-# native addon and dist/). Safe and quick to run again (`npm start` runs it
-# every time): it installs only what is missing, redoes a build only when
-# its inputs changed, and prints nothing when there is nothing to do. Build
-# output goes to a log that is printed only if the build fails.
+# tests use, a supported Node (scripts/install-node.sh), then the npm
+# dependencies (`npm ci`, which also builds the native addon and dist/). Safe
+# and quick to run again (`npm start` runs it every time): it installs only
+# what is missing, redoes a build only when its inputs changed, and prints
+# nothing when there is nothing to do. Build output goes to a log that is
+# printed only if the build fails.
 #
 #   sudo bash scripts/setup.sh           nsnet + its tests
 #   sudo bash scripts/setup.sh --bench   also the peers the benchmarks compare against
@@ -43,7 +44,9 @@ if ((${#missing[@]})); then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
-node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (!((a===20&&b>=17)||a>=22)) { console.error(`setup.sh: Node ${process.version} found; nsnet needs Node 20.17+ or 22+`); process.exit(1) }'
+# A supported Node (22, 24, 26): if `node` is not one, Node 24 from the npm registry into /usr/local.
+bash scripts/install-node.sh
+hash -r
 
 # Runs a build step with its output in a log, shown only if it fails.
 quietly() {

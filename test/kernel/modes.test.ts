@@ -1,5 +1,6 @@
 // The seeds' walkthroughs, replayed with nsnet's CLI and real packets:
 // the default bridge, user-defined networks, host, none, container:, --pid container:.
+import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, ipJson, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
@@ -125,10 +126,13 @@ describeKernel('Docker network modes through the CLI (kernel)', () => {
     expect(joined.code).toBe(0);
     expect(joined.stdout.split('\n')).toEqual(['02:42:ac:11:00:02', '172.17.0.2/16', 'from-web']);
 
-    const ps = await h.nsnet(['run', '--rm', '--network', `container:${web}`, '--pid', `container:${web}`, '--', 'ps', '-e', '-o', 'pid=,comm=']);
+    // args= (/proc/PID/cmdline), not comm=: a thread's name changes between Node versions
+    // (Node 24 names its main thread MainThread, Node 26 node-MainThread).
+    const ps = await h.nsnet(['run', '--rm', '--network', `container:${web}`, '--pid', `container:${web}`, '--', 'ps', '-e', '-o', 'pid=,args=']);
     expect(ps.code).toBe(0);
-    const procs = ps.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/));
-    expect(procs).toContainEqual(['1', 'node']);
+    // pid, program (argv[0] is the path nsnet ran: /usr/bin/ps), first argument.
+    const procs = ps.stdout.trim().split('\n').map((l) => l.trim().split(/\s+/)).map(([pid, argv0, arg1]) => [pid, path.basename(argv0!), arg1]);
+    expect(procs).toContainEqual(['1', 'node', '-e']);
     expect(procs.map((p) => p[1])).toContain('ps');
 
     // Options that contradict a shared namespace are refused, as Docker does.
