@@ -1,6 +1,7 @@
 // `nsnet network ...`: what each network command does once its line is parsed.
 import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
 import { networkCreate as create, networkInspect as inspect, networkPrune as prune, networkRemove, usingState } from '../docker/networks.js';
+import { completedRefs } from '../docker/errors.js';
 import { withContext } from './context.js';
 import { inspectEach } from './inspect.js';
 import { filterNetworks, NETWORK_FILTERS, parseFilters } from './filter.js';
@@ -49,8 +50,16 @@ export const networkInspect = withContext<'network inspect'>(async (ctx, { flags
 );
 
 export const networkRm = withContext<'network rm'>(async (ctx, { args }, io) => {
-  const removed = await networkRemove(ctx, args);
-  if (!ctx.dryRun) removed.forEach((r) => io.out(r));
+  // Each one removed is printed, also when another one failed (then the error follows, as Docker does).
+  const print = (refs: string[]) => {
+    if (!ctx.dryRun) refs.forEach((r) => io.out(r));
+  };
+  try {
+    print(await networkRemove(ctx, args));
+  } catch (e) {
+    print(completedRefs(e));
+    throw e;
+  }
   return 0;
 });
 

@@ -6,6 +6,7 @@ import { damagedId, psDamagedJson, psDamagedRow, psRow, PS_HEADERS } from '../do
 import { sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import type { FlagsOf } from './commands.js';
 import { readableNetworks } from '../docker/repair.js';
+import { completedRefs } from '../docker/errors.js';
 import { withContext } from './context.js';
 import { filterSandboxes, filtersImplyAll, parseFilters, PS_FILTERS } from './filter.js';
 import { inspectFormat, listFormat, renderList } from './format.js';
@@ -43,8 +44,16 @@ export const create = withContext<'create'>(async (ctx, { flags, rest }, io) => 
 });
 
 export const rm = withContext<'rm'>(async (ctx, { flags, args }, io) => {
-  const removed = await sandboxRemove(ctx, args, { force: flags.force });
-  if (!ctx.dryRun) removed.forEach((r) => io.out(r));
+  // Each one removed is printed, also when another one failed (then the error follows, as Docker does).
+  const print = (refs: string[]) => {
+    if (!ctx.dryRun) refs.forEach((r) => io.out(r));
+  };
+  try {
+    print(await sandboxRemove(ctx, args, { force: flags.force }));
+  } catch (e) {
+    print(completedRefs(e));
+    throw e;
+  }
   return 0;
 });
 

@@ -50,10 +50,14 @@ export async function forEachRef(refs: string[], fn: (ref: string) => Promise<vo
       errors.push(e as Error);
     }
   }
-  if (errors.length === 1) throw errors[0];
-  if (errors.length) {
-    const kind = errors[0] instanceof NsnetError ? errors[0].kind : 'Internal';
-    throw new NsnetError(kind, errors.map((e) => e.message).join('\n'));
-  }
-  return done;
+  if (!errors.length) return done;
+  const kind = errors[0] instanceof NsnetError ? errors[0].kind : 'Internal';
+  const error = errors.length === 1 ? errors[0]! : new NsnetError(kind, errors.map((e) => e.message).join('\n'));
+  // Docker prints the ones that went, then the errors: the caller can too.
+  throw Object.assign(error, { completed: done });
+}
+
+/** The refs a failed forEachRef did get through (printed before its error, as Docker does). */
+export function completedRefs(e: unknown): string[] {
+  return (e as { completed?: string[] } | undefined)?.completed ?? [];
 }

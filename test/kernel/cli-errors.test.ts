@@ -82,6 +82,23 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     expect(u.stderr).toContain('"nsnet network create" requires exactly 1 argument.');
   });
 
+  test('rm and network rm of several, one missing: the others go and are printed, then the error (as Docker)', async () => {
+    const [a, b] = [h.sb('a'), h.sb('b')];
+    await h.ok(['create', '--name', a, '--network', 'none']);
+    await h.ok(['create', '--name', b, '--network', 'none']);
+    const r = await h.nsnet(['rm', a, `missing-${h.tag}`, b]);
+    expect(r.code).toBe(125);
+    expect(r.stdout.trim().split('\n')).toEqual([a, b]);
+    expect(r.stderr).toMatch(/No such sandbox: missing-/);
+    expect(await h.ok(['ps', '-aq'])).toBe('');
+    const n = `n-${h.tag}`;
+    await h.ok(['network', 'create', '--subnet', '10.11.0.0/24', n]);
+    const rn = await h.nsnet(['network', 'rm', `missing-${h.tag}`, n]);
+    expect(rn.code).toBe(125);
+    expect(rn.stdout.trim()).toBe(n);
+    expect(rn.stderr).toMatch(/network missing-\S+ not found/);
+  });
+
   test('exit codes: 125 for every nsnet error, the command\'s status for run/exec, 126 cannot invoke, 127 not found', async () => {
     const web = h.sb('web');
     await h.ok(['run', '-d', '--name', web, '--', 'sleep', '60']);
