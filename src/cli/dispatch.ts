@@ -48,6 +48,7 @@ const HANDLERS: Handlers = {
   rm: async () => (await import('./sandbox.js')).rm,
   ps: async () => (await import('./sandbox.js')).ps,
   inspect: async () => (await import('./sandbox.js')).inspect,
+  port: async () => (await import('./port.js')).port,
   'compose up': async () => (await import('./compose.js')).composeUpCommand,
   'compose down': async () => (await import('./compose.js')).composeDownCommand,
   'compose ps': async () => (await import('./compose.js')).composePsCommand,

@@ -99,6 +99,15 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     expect(rn.stderr).toMatch(/network missing-\S+ not found/);
   });
 
+  test('port: the published ports as docker port prints them', async () => {
+    const web = h.sb('web');
+    await h.ok(['create', '--name', web, '-p', '8080:80', '-p', '127.0.0.1:5353:53/udp']);
+    expect(await h.ok(['port', web])).toBe('53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080');
+    expect(await h.ok(['port', web, '80'])).toBe('0.0.0.0:8080');
+    await expectError(['port', web, '81/tcp'], 125, new RegExp(`No public port '81/tcp' published for ${web}`));
+    await expectError(['port', `missing-${h.tag}`], 125, /No such sandbox/);
+  });
+
   test('exit codes: 125 for every nsnet error, the command\'s status for run/exec, 126 cannot invoke, 127 not found', async () => {
     const web = h.sb('web');
     await h.ok(['run', '-d', '--name', web, '--', 'sleep', '60']);

@@ -1,4 +1,4 @@
-// The sandbox commands (create, run, exec, rm, ps, inspect): their table entries.
+// The sandbox commands (create, run, exec, rm, ps, inspect, port): their table entries.
 import type { CommandSpec } from '../spec.js';
 import { DRY_RUN, ENV, FILTER, FORCE, INSPECT_FORMAT, INTERACTIVE, LIST_FORMAT, NO_TRUNC, SANDBOX_OPTIONS, TTY, WORKDIR } from './flags.js';
 
@@ -85,5 +85,13 @@ export const SANDBOX_COMMANDS = [
       { long: 'type', type: 'string', choices: ['sandbox', 'network'], description: 'Only look for this type ("sandbox" or "network")' },
     ],
     examples: ['nsnet inspect web', "nsnet inspect -f '{{.NetworkSettings.IPAddress}}' web", "nsnet inspect -f '{{json .Config}}' web"],
+  },
+  {
+    name: 'port',
+    usage: 'SANDBOX [PRIVATE_PORT[/PROTO]]',
+    description: 'List port mappings or a specific mapping for the sandbox',
+    args: { min: 1, max: 2 },
+    flags: [],
+    examples: ['nsnet port web', 'nsnet port web 80/tcp'],
   },
 ] as const satisfies readonly CommandSpec[];
