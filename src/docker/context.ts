@@ -46,14 +46,18 @@ export interface Context {
   };
 }
 
+/** In a dry run, notes that `what` was shown made, so later plans of the same run leave it out (shownBefore). */
+export function remember(ctx: Context, what: string): void {
+  if (ctx.dryRun) (ctx.planned ??= new Set()).add(what);
+}
+
 /**
  * For plans that would make `what`: true when a dry run already showed it
  * made (leave it out); otherwise false, remembered in a dry run from now on.
  */
 export function shownBefore(ctx: Context, what: string): boolean {
-  if (!ctx.dryRun) return false;
-  if (ctx.planned?.has(what)) return true;
-  (ctx.planned ??= new Set()).add(what);
+  if (ctx.dryRun && ctx.planned?.has(what)) return true;
+  remember(ctx, what);
   return false;
 }
 

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { withState } from '../state/store.js';
 import { bridgeSteps } from './bridge.js';
-import { shownBefore, type Context } from './context.js';
+import { remember, type Context } from './context.js';
 import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
 import { checkTables, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
@@ -89,7 +89,7 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     warnings.forEach(ctx.warn);
     // The first network this boot makes nsnet's tables too.
     const tables = await tablesStep(ctx, s.networks, () => s.sandboxes.all());
-    shownBefore(ctx, `bridge ${network.bridge}`); // in a dry run, later plans (compose up) see it as made
+    remember(ctx, `bridge ${network.bridge}`); // in a dry run, later plans (compose up) see it as made
     await runSteps([...tables, ...bridgeSteps(ctx, network)], ctx);
     s.networks.push(network);
     createBitmap(s, network);

@@ -76,7 +76,7 @@ export async function runSteps(steps: Step[], runner: Runner = {}): Promise<void
     if (failed) throw failed.error;
   } catch (e) {
     await Promise.all(running); // never rejects: failures are caught into `failed`
-    const undoErrors = await undoAll(done, { observe: runner.observe });
+    const undoErrors = await attemptAll(removalOf(done), { observe: runner.observe });
     if (undoErrors.length && e instanceof Error) {
       e.message += `\n(cleaning up also failed: ${undoErrors.map((u) => u.message).join('; ')})`;
     }
@@ -94,18 +94,28 @@ export function removalOf(steps: Step[]): Action[] {
  * fail; throws at the end if any did (an AggregateError for several).
  */
 export async function removeSteps(steps: Step[], runner: Runner = {}): Promise<void> {
-  const errors = await undoAll(steps, runner);
+  return runRemoval(removalOf(steps), runner);
+}
+
+/**
+ * Runs a removal: each action in order, every one even if some fail (a
+ * not-found is success); throws at the end if any did. For removals that
+ * are not the undo of a known plan (a damaged record's leftovers).
+ */
+export async function runRemoval(removal: Action[], runner: Runner = {}): Promise<void> {
+  const errors = await attemptAll(removal, runner);
   if (errors.length === 1) throw errors[0];
   if (errors.length) throw new AggregateError(errors, errors.map((e) => e.message).join('; '));
 }
 
-async function undoAll(steps: Step[], runner: Runner): Promise<Error[]> {
+/** Runs every action even if some fail; returns the failures (a not-found is success). */
+async function attemptAll(removal: Action[], runner: Runner): Promise<Error[]> {
   const errors: Error[] = [];
   const running: Promise<void>[] = [];
   const failed = (undo: Action) => (e: unknown) => {
     if (!isNotFound(e)) errors.push(e instanceof Error ? e : new Error(`${undo.title}: ${String(e)}`));
   };
-  for (const undo of removalOf(steps)) {
+  for (const undo of removal) {
     await runner.observe?.(undo);
     if (runner.dryRun) continue;
     if (undo.overlap) running.push(undo.do().catch(failed(undo)));

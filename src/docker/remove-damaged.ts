@@ -13,23 +13,18 @@ import type { Context } from './context.js';
 import { dnsStep } from './embedded-dns.js';
 import { filesStep } from './files.js';
 import { namespaceStep, SandboxNs } from './namespace.js';
-import { removeSteps, type Step } from './plan.js';
+import { removalOf, runRemoval, type Action } from './plan.js';
 import { killAction, processAlive } from './proc.js';
 import { portsStep } from './publish.js';
 import { addressesInUse, bitmapSubnets, damagedHoldings } from './repair.js';
 import type { SandboxRecord, State } from './types.js';
 
-/** A host-side veth left by a sandbox whose namespace is gone or unknown: removed on its own. */
-function hostVethStep(ctx: Context, name: string): Step {
+/** Deleting a host-side veth left by a sandbox whose namespace is gone or unknown. */
+function hostVethDel(ctx: Context, name: string): Action {
   return {
-    title: `creating veth ${name}`,
-    equivalent: [],
-    do: async () => {},
-    undo: {
-      title: `deleting veth ${name}`,
-      equivalent: [linkDelCommand(ctx.host.name, name)],
-      do: async () => linkDel(ctx.host, await linkGet(ctx.host, name)),
-    },
+    title: `deleting veth ${name}`,
+    equivalent: [linkDelCommand(ctx.host.name, name)],
+    do: async () => linkDel(ctx.host, await linkGet(ctx.host, name)),
   };
 }
 
@@ -52,13 +47,17 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
   const known = { id: h.id ?? '', name: d.name, joinedBy: [], ports: claims.map((c) => ({ ...c, ip: '', containerPort: 0 })) } as unknown as SandboxRecord;
   const ns = new SandboxNs(d.name);
   const alive = !!(h.sal.pid && h.sal.pidStart && processAlive(h.sal.pid, h.sal.pidStart));
-  await removeSteps([
-    ...(existsSync(`${NETNS_RUN_DIR}/${d.name}`) ? [namespaceStep(ns, `sandbox ${d.name}`)] : []),
-    filesStep(ctx, d.name, undefined),
-    ...(h.id && ctx.dns?.release ? [dnsStep(ctx, known, ns)] : []),
-    ...h.sal.endpoints.flatMap((e) => (e.hostVeth ? [hostVethStep(ctx, e.hostVeth)] : [])),
-    ...(claims.length ? [portsStep(ctx, known)] : []),
-    ...(alive ? [{ title: `its process ${h.sal.pid}`, equivalent: [], do: async () => {}, undo: killAction(d.name, () => h.sal.pid) }] : []),
+  // In the order a removal goes: its process, its ports, its veths, then the undos of the
+  // steps a create would have run for its DNS names, files and namespace.
+  await runRemoval([
+    ...(alive ? [killAction(d.name, () => h.sal.pid)] : []),
+    ...(claims.length ? removalOf([portsStep(ctx, known)]) : []),
+    ...h.sal.endpoints.flatMap((e) => (e.hostVeth ? [hostVethDel(ctx, e.hostVeth)] : [])).reverse(),
+    ...removalOf([
+      ...(existsSync(`${NETNS_RUN_DIR}/${d.name}`) ? [namespaceStep(ns, `sandbox ${d.name}`)] : []),
+      filesStep(ctx, d.name, undefined),
+      ...(h.id && ctx.dns?.release ? [dnsStep(ctx, known, ns)] : []),
+    ]),
   ], ctx);
   for (const c of claims) await s.ports.release(h.id!, [{ proto: c.proto, hostPort: c.hostPort }]);
   s.sandboxes.deleteDamaged(d.name, h.id);
