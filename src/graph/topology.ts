@@ -244,7 +244,7 @@ export interface Layout {
   paths: Path[];
   texts: { x: number; y: number; text: string; style: 'heading' | 'legend' | 'label' }[];
   /** The legend's lines, each with the kind of path it explains (a sample of it is drawn before it). */
-  legend: { x: number; y: number; text: string; kind?: PathKind | 'dashed' }[];
+  legend: { x: number; y: number; text: string; kind: PathKind | 'dashed' | 'dns'; more?: boolean }[];
 }
 
 const SIZE: Record<LineStyle, number> = { title: 12, plain: 12, dim: 12, veth: 11, dns: 11, dnat: 11, flag: 12 };
@@ -415,17 +415,31 @@ export function layout(t: Topology): Layout {
 
   // The legend.
   const legendY = Math.max(y, hostBottom) + 24;
-  const entries: { kind?: PathKind | 'dashed'; text: string }[] = [
+  const entries: { kind: PathKind | 'dashed' | 'dns'; text: string }[] = [
     { kind: 'veth', text: 'a veth pair: its host end (veth...) is a port of the bridge, its peer (eth0) is inside the sandbox' },
     ...(t.bridges.some((b) => b.masquerade) ? [{ kind: 'masquerade' as const, text: `masquerade: what a network sends out by ${t.uplink?.ifname ?? 'the uplink'} leaves with the host's address (nft table ip nsnet)` }] : []),
     ...(t.dnats.length ? [{ kind: 'dnat' as const, text: 'DNAT: a published port, host:PORT -> sandbox:PORT (nft table ip nsnet, maps ports and ports_addr)' }] : []),
-    ...(t.bridges.some((b) => b.dns) ? [{ text: 'DNS DNAT: in the sandbox, 127.0.0.11:53 -> the sockets nsnet dns bound there (nft table ip nsnet_dns)' }] : []),
+    ...(t.bridges.some((b) => b.dns) ? [{ kind: 'dns' as const, text: 'DNS DNAT: in the sandbox, 127.0.0.11:53 -> the sockets nsnet dns bound there (nft table ip nsnet_dns)' }] : []),
     ...(t.bridges.length > 1 ? [{ kind: 'isolation' as const, text: 'isolation: nothing is routed between two networks' }] : []),
     ...(t.host.length || t.none.length || Object.keys(t.joinedTo).length
       ? [{ kind: 'dashed' as const, text: 'a sandbox without a veth of its own: --network host, none, container:' }] : []),
   ];
-  const legend = entries.map((e, k) => ({ ...e, x: 20, y: legendY + k * 18, text: fit(e.text, width - 80, 11) }));
-  const height = legendY + legend.length * 18;
+  // Each entry on as many lines as the width needs, broken between words; the sample is drawn before the first.
+  const legend: Layout['legend'] = [];
+  let ly = legendY;
+  for (const e of entries) {
+    const lines: string[] = [];
+    for (const w of e.text.split(' ')) {
+      const last = lines[lines.length - 1];
+      if (last !== undefined && fit(`${last} ${w}`, width - 90, 11) === `${last} ${w}`) lines[lines.length - 1] = `${last} ${w}`;
+      else lines.push(fit(w, width - 90, 11));
+    }
+    lines.forEach((text, k) => {
+      legend.push({ x: 20, y: ly, text, kind: e.kind, ...(k > 0 && { more: true }) });
+      ly += 18;
+    });
+  }
+  const height = ly;
   return { width, height, host: hostPath, boxes, paths, texts, legend };
 }
 
@@ -483,9 +497,11 @@ export function toSvg(t: Topology): string {
   }
   for (const l of L.legend) {
     const y = l.y - 4;
-    if (l.kind === 'dashed') out.push(`<rect x="${l.x}" y="${y - 6}" width="40" height="12" rx="3" ${BOX_STYLE.none}/>`);
-    else if (l.kind) out.push(`<polyline points="${l.x},${y} ${l.x + 40},${y}" fill="none" ${PATH_STYLE[l.kind]}/>`);
-    out.push(text(l.x + 50, l.y, l.text, `font-size="11" fill="${l.kind ? '#333' : COLOURS.dns}"`));
+    if (l.more || l.kind === 'dns') {
+      // no sample: a continued line, or the DNS DNAT (text in the boxes, no line)
+    } else if (l.kind === 'dashed') out.push(`<rect x="${l.x}" y="${y - 6}" width="40" height="12" rx="3" ${BOX_STYLE.none}/>`);
+    else out.push(`<polyline points="${l.x},${y} ${l.x + 40},${y}" fill="none" ${PATH_STYLE[l.kind]}/>`);
+    out.push(text(l.x + 50, l.y, l.text, `font-size="11" fill="${l.kind === 'dns' ? COLOURS.dns : '#333'}"`));
   }
   out.push('</svg>');
   return out.join('\n') + '\n';
