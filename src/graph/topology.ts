@@ -228,7 +228,7 @@ const wrap = (items: string[], px: number) => {
   return lines.map((l) => fit(l, px));
 };
 
-export type LineStyle = 'title' | 'plain' | 'dim' | 'veth' | 'dns' | 'dnat' | 'flag';
+export type LineStyle = 'title' | 'plain' | 'dim' | 'small' | 'veth' | 'dns' | 'dnat' | 'flag';
 export interface Line { text: string; style: LineStyle }
 export type BoxKind = 'uplink' | 'bridge' | 'sandbox' | 'host' | 'none' | 'joined';
 export interface Box { kind: BoxKind; name: string; x: number; y: number; w: number; h: number; lines: Line[]; title: string }
@@ -247,7 +247,7 @@ export interface Layout {
   legend: { x: number; y: number; text: string; kind: PathKind | 'dashed' | 'dns'; more?: boolean }[];
 }
 
-const SIZE: Record<LineStyle, number> = { title: 12, plain: 12, dim: 12, veth: 11, dns: 11, dnat: 11, flag: 12 };
+const SIZE: Record<LineStyle, number> = { title: 12, plain: 12, dim: 12, small: 11, veth: 11, dns: 11, dnat: 11, flag: 12 };
 const LH = 16, PAD = 10, BOX_W = 216, MAX_PORTS = 3;
 const SPINE_X = 10, SPINE_W = 220, SPINE_IN = 170; // the host column: content 20..190, then the trunks
 const MASQ_X = 214, DNAT_X = 200;
@@ -307,13 +307,13 @@ export function layout(t: Topology): Layout {
 
   // The host column: its heading, the uplink, the --network host sandboxes.
   texts.push({ x: 20, y: top + 18, text: fit('host network namespace', SPINE_IN, 12, true), style: 'heading' });
-  const upLines = uplinkText(t.uplink).map((s, i) => ln(s, i ? 'plain' : 'title', SPINE_IN));
+  const upLines = uplinkText(t.uplink).map((s, i) => ln(s, i === 0 ? 'title' : i === 1 ? 'plain' : 'small', SPINE_IN));
   const uplink: Box = { kind: 'uplink', name: t.uplink?.ifname ?? 'host', x: 20, y: top + 28, w: SPINE_IN, h: boxH(upLines), lines: upLines,
     title: t.uplink ? `uplink ${t.uplink.ifname} ${t.uplink.address}${t.uplink.gateway ? `, default via ${t.uplink.gateway}` : ''}` : 'no default route: published ports arrive on the host addresses' };
   boxes.push(uplink);
   let spineY = uplink.y + uplink.h + 16;
   for (const h of t.host) {
-    const lines = [ln(h.name, 'title', SPINE_IN), ln('--network host', 'dim', SPINE_IN), ln("the host's own namespace", 'dim', SPINE_IN)];
+    const lines = [ln(h.name, 'title', SPINE_IN), ln('--network host', 'small', SPINE_IN), ln("the host's own namespace", 'small', SPINE_IN)];
     const b: Box = { kind: 'host', name: h.name, x: 20, y: spineY, w: SPINE_IN, h: boxH(lines), lines, title: `${h.name}: --network host, in the host's own network namespace` };
     boxes.push(b);
     spineY = joinedBoxes(h.name, h.joined, b.x, b.y + b.h, b.w) + 12;
@@ -443,7 +443,7 @@ export function layout(t: Topology): Layout {
   return { width, height, host: hostPath, boxes, paths, texts, legend };
 }
 
-const COLOURS: Record<LineStyle, string> = { title: '#000', plain: '#000', dim: '#555', veth: '#2b6cb0', dns: '#2f855a', dnat: '#c53030', flag: '#c53030' };
+const COLOURS: Record<LineStyle, string> = { title: '#000', plain: '#000', dim: '#555', small: '#555', veth: '#2b6cb0', dns: '#2f855a', dnat: '#c53030', flag: '#c53030' };
 const BOX_STYLE: Record<BoxKind, string> = {
   uplink: 'fill="#e6fffa" stroke="#2c7a7b"',
   bridge: 'fill="#dbe9f6" stroke="#2b6cb0"',

@@ -164,7 +164,8 @@ describe('the layout of a busy host: 30 sandboxes on 2 networks, host, none and 
     expect(api3.lines.map((l) => l.text)).toContain('DNS DNAT 127.0.0.11:53 ->');
     expect(api3.lines.map((l) => l.text)).toContain('udp :40004  tcp :40005');
     expect(L.boxes.find((b) => b.name === 'web-3')!.lines.map((l) => l.text)).toContain('no embedded DNS');
-    for (const b of L.boxes) for (const l of b.lines) expect(fit(l.text, b.w - 20, l.style === 'veth' || l.style === 'dns' || l.style === 'dnat' ? 11 : 12, l.style === 'title')).toBe(l.text);
+    for (const b of L.boxes) for (const l of b.lines) expect(fit(l.text, b.w - 20, ['small', 'veth', 'dns', 'dnat'].includes(l.style) ? 11 : 12, l.style === 'title')).toBe(l.text);
+    expect(L.boxes.find((b) => b.kind === 'uplink')!.lines.map((l) => l.text)).toEqual(['uplink eth0', '192.0.2.10/24', 'default via 192.0.2.1']);
   });
 
   test('DOT and Mermaid carry the same: uplink, masquerade, DNAT edges, the other modes', () => {
