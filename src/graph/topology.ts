@@ -322,16 +322,15 @@ export function layout(t: Topology): Layout {
   // One lane per network: its band (bridge), then its sandboxes in rows.
   let y = uplink.y + uplink.h + 16;
   const bands: { y: number; h: number }[] = [];
-  const masqYs: number[] = [], dnatYs: number[] = [];
   let right = GRID_X + 300;
   for (const b of t.bridges) {
     const n = b.sandboxes.length;
     const chW = (rows: number) => 12 + 5 * (rows - 1);
     let cols = Math.max(1, Math.min(n, Math.floor(avail / (BOX_W + 12))));
     while (cols > 1 && cols * (BOX_W + chW(Math.ceil(n / cols))) > avail) cols--;
-    const rows = Math.max(1, Math.ceil(n / cols));
-    cols = Math.max(1, Math.ceil(n / rows)); // as many rows, the columns evened out
-    const ch = chW(rows);
+    const rows = Math.ceil(n / cols); // 0 for a network without sandboxes: its band only
+    if (rows) cols = Math.ceil(n / rows); // as many rows, the columns evened out
+    const ch = chW(Math.max(1, rows));
     const gridW = Math.max(1, cols) * (ch + BOX_W);
     const bw = Math.min(avail, Math.max(300, gridW));
     right = Math.max(right, GRID_X + bw);
@@ -346,7 +345,6 @@ export function layout(t: Topology): Layout {
     bands.push(band);
     if (b.masquerade) {
       const my = br.y + 14;
-      masqYs.push(my);
       paths.push({ kind: 'masquerade', points: [[br.x, my], [MASQ_X, my], [MASQ_X, uplink.y + 14], [uplink.x + uplink.w, uplink.y + 14]], arrow: true,
         label: `masquerade: ${b.subnet} leaving by ${t.uplink?.ifname ?? 'the host'} gets its address`, from: b.bridge, to: uplink.name });
       texts.push({ x: SPINE_X + SPINE_W + 6, y: my - 4, text: 'masquerade', style: 'label' });
@@ -354,7 +352,6 @@ export function layout(t: Topology): Layout {
     const dnats = b.sandboxes.flatMap((s) => s.dnat);
     if (dnats.length) {
       const dy = br.y + 34;
-      dnatYs.push(dy);
       paths.push({ kind: 'dnat', points: [[uplink.x + uplink.w, uplink.y + uplink.h - 12], [DNAT_X, uplink.y + uplink.h - 12], [DNAT_X, dy], [br.x, dy]], arrow: true,
         label: `DNAT to network ${b.name}: ${dnats.map((d) => d.label.slice(5)).join(', ')}`, from: uplink.name, to: b.bridge });
       texts.push({ x: SPINE_X + SPINE_W + 6, y: dy - 4, text: 'DNAT', style: 'label' });

@@ -201,3 +201,24 @@ test('the uplink and the DNS facts reach the topology; a missing DNS table reads
   expect(L.paths.filter((p) => p.kind === 'masquerade')).toEqual([]);
   expect(L.boxes.find((b) => b.name === 'db')!.lines.map((l) => l.text)).toContain('not attached');
 });
+
+test('any number of networks and sandboxes: within the width, no box over another, nothing outside the picture', () => {
+  // A few shapes, from empty to 8 networks of 0..40 sandboxes with many ports and joins.
+  for (const sizes of [[], [0], [1], [7, 0, 3], [40], [5, 12, 1, 25, 0, 2, 9, 33]]) {
+    const nets = sizes.map((_, i) => net(`n${i}`, `net-${i}-with-a-rather-long-name`, `br-${String(i).padStart(12, '0')}`, `10.${i}.0.0/16`, { internal: i % 3 === 1 }));
+    const sbs: SandboxRecord[] = sizes.flatMap((n, i) => Array.from({ length: n }, (_, k) => sb(`s${i}-${k}-${'x'.repeat(k % 40)}`, `n${i}`, `10.${i}.${k >> 8}.${(k % 250) + 2}`, {
+      id: `${i}-${k}`.padEnd(64, 'a'),
+      ports: k % 4 === 0 ? Array.from({ length: k % 6 }, (_, p) => ({ proto: 'tcp' as const, hostIp: p % 2 ? '127.0.0.1' : '0.0.0.0', hostPort: 1000 * i + k + p, containerPort: 80 + p, ip: `10.${i}.${k >> 8}.${(k % 250) + 2}` })) : [],
+    })));
+    const owners = sbs.filter((_, k) => k % 5 === 0);
+    for (const [k, o] of owners.entries()) sbs.push({ ...sb(`j${k}`, 'x', ''), endpoints: [], id: `j${k}`.padEnd(64, 'b'), mode: 'container', containerOf: o.id });
+    sbs.push({ ...sb('h', 'x', ''), endpoints: [], id: 'h'.padEnd(64, 'c'), mode: 'host' }, { ...sb('z', 'x', ''), endpoints: [], id: 'z'.padEnd(64, 'd'), mode: 'none' });
+    const L = layout(topology(nets, sbs, { uplink: { ifname: 'eth0', address: '192.0.2.10' } }));
+    expect(L.width, `${sizes}`).toBeLessThanOrEqual(MAX_WIDTH);
+    expect(new Set(L.boxes.filter((b) => b.kind !== 'bridge' && b.kind !== 'uplink').map((b) => b.name)).size).toBe(sbs.length);
+    for (const [i, a] of L.boxes.entries()) {
+      expect(a.x + a.w <= L.width && a.y + a.h <= L.height, `${a.name} inside`).toBe(true);
+      for (const b of L.boxes.slice(i + 1)) expect(overlap(a, b), `${sizes}: ${a.name} / ${b.name}`).toBe(false);
+    }
+  }
+});
