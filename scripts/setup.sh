@@ -21,6 +21,7 @@ packages=(
   tcpdump                    # packet captures in tests and docs
   util-linux procps          # unshare, mount, flock; sysctl, ps
   g++ make python3           # node-gyp
+  chromium                   # renders `nsnet graph`'s SVG in a test and the PNGs in docs/graph
 )
 if [[ " $* " == *" --bench "* ]]; then
   packages+=(containernetworking-plugins netavark aardvark-dns dnsmasq-base dnsperf iptables)

@@ -38,3 +38,13 @@ add rule ip ${DNS_TABLE} postrouting ip saddr ${DNS_ADDRESS} tcp sport ${tcpPort
 
 /** Takes the redirect away (the DNS server detaching from a live sandbox). */
 export const DNS_REDIRECT_DELETE = `delete table ip ${DNS_TABLE}\n`;
+
+/**
+ * The two ports dnsRedirect sent port 53 to, read back from `nft list table
+ * ip nsnet_dns` (what `nsnet graph` draws); undefined if either rule is missing.
+ */
+export function parseDnsRedirect(listing: string): { udp: number; tcp: number } | undefined {
+  const port = (proto: string) => new RegExp(`${proto} dport 53 dnat (?:ip )?to ${DNS_ADDRESS.replace(/\./g, '\\.')}:(\\d+)`).exec(listing)?.[1];
+  const udp = port('udp'), tcp = port('tcp');
+  return udp && tcp ? { udp: Number(udp), tcp: Number(tcp) } : undefined;
+}

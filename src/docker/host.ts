@@ -1,6 +1,7 @@
 // Facts about the host that network and port choices depend on.
 import { readFileSync } from 'node:fs';
 import { addrList } from '../kernel/addr.js';
+import { linkGet } from '../kernel/link.js';
 import { routeList } from '../kernel/route.js';
 import { sysctlGet } from '../kernel/sysctl.js';
 import type { Netns } from '../kernel/netns.js';
@@ -56,4 +57,26 @@ export async function reservedPrefixes(host: Netns, resolvConf: string): Promise
 export async function localPortRange(host: Netns): Promise<[number, number]> {
   const [lo, hi] = (await sysctlGet(host, 'net.ipv4.ip_local_port_range')).trim().split(/\s+/).map(Number);
   return [lo ?? 32768, hi ?? 60999];
+}
+
+/**
+ * The host's uplink: the interface of its default route (the lowest metric
+ * in the main table) and its address there (the route's preferred source,
+ * else the interface's first IPv4 address). Undefined without a default route.
+ * Equivalent to: `ip route show default`, `ip -4 addr show dev IF`
+ */
+export async function hostUplink(host: Netns): Promise<{ ifname: string; address: string; prefixlen?: number; gateway?: string } | undefined> {
+  const defaults = (await routeList(host, { family: 4 })).filter((r) => r.dst === 'default' && r.oif !== undefined)
+    .sort((a, b) => (a.priority ?? 0) - (b.priority ?? 0));
+  const r = defaults[0];
+  if (!r) return undefined;
+  const ifname = (await linkGet(host, r.oif!)).name;
+  const addrs = await addrList(host, { link: r.oif!, family: 4 });
+  const a = addrs.find((x) => x.address === r.prefsrc) ?? addrs[0];
+  return {
+    ifname,
+    address: r.prefsrc ?? a?.address ?? '?',
+    ...(a && { prefixlen: a.prefixlen }),
+    ...(r.gateway && { gateway: r.gateway }),
+  };
 }

@@ -321,7 +321,9 @@ export async function runTour(o: TourOptions): Promise<TourResult> {
     if (o.graphFile && !tour.stop) {
       const { topology, toSvg } = await import('../graph/topology.js');
       const { usingState } = await import('../docker/networks.js');
-      writeFileSync(o.graphFile, toSvg(await usingState(ctx, async (s) => topology(s.networks, await s.sandboxes.all()))));
+      const { graphFacts } = await import('../cli/system.js');
+      const { networks, sandboxes } = await usingState(ctx, async (s) => ({ networks: s.networks, sandboxes: await s.sandboxes.all() }));
+      writeFileSync(o.graphFile, toSvg(topology(networks, sandboxes, await graphFacts(ctx, networks, sandboxes))));
     }
   } finally {
     await cleanup(ctx, wan, root);
