@@ -5,8 +5,7 @@
 // Docker's marshalling sorts them.
 //
 // Pure.
-import { formatPort } from '../docker/ports.js';
-import { ago, quotedCommand, statusText } from '../docker/sandbox-view.js';
+import { ago, psPorts, quotedCommand, statusText } from '../docker/sandbox-view.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { struct } from './template/exec.js';
 
@@ -34,7 +33,7 @@ export function sandboxNetworks(sb: SandboxRecord, networks: readonly NetworkRec
 }
 
 export const PS_FIELD_HEADERS: Record<string, string> = {
-  ID: 'SANDBOX ID', // Docker's "CONTAINER ID"; nsnet's default table says SANDBOX ID
+  ID: 'CONTAINER ID',
   Image: 'IMAGE',
   Command: 'COMMAND',
   CreatedAt: 'CREATED AT',
@@ -67,7 +66,7 @@ export function psContext(sb: SandboxRecord, status: SandboxRecord['status'], ne
       Mounts: '',
       Names: sb.name,
       Networks: sb.mode === 'container' ? '' : nets.map((n) => n.name).sort().join(','),
-      Ports: sb.ports.map(formatPort).join(', '),
+      Ports: psPorts(sb),
       RunningFor: ago(sb.created, o.now),
       Size: '0B',
       State: status === 'creating' ? 'created' : status,
