@@ -49,11 +49,9 @@ export const COMPOSE_COMMANDS = [
       NO_TRUNC,
     ],
     examples: [
-      'nsnet compose ps',
-      'nsnet compose ps -a --status exited',
+      'nsnet compose -p simpleweb ps -a --status exited',
       'nsnet compose ps --format json',
       "nsnet compose ps --format 'table {{.Service}}\\t{{.Ports}}'",
-      'nsnet compose -p simpleweb ps -q',
     ],
   },
 ] as const satisfies readonly CommandSpec[];
