@@ -90,7 +90,7 @@ describeKernel('compose (kernel)', () => {
     // Docker Compose v2's columns, the networks in IMAGE's place.
     const table = await h.ok(['compose', '-p', p, 'ps']); // by label: no file needed
     expect(table.split('\n')[0]).toMatch(/^NAME\s+NETWORKS\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
-    expect(table).toMatch(new RegExp(`${p}_postgres_1\\s+${p}_default\\s+"python3 -m http\\.se…"\\s+postgres\\s+\\S.* ago\\s+Up `));
+    expect(table).toMatch(new RegExp(`${p}_postgres_1\\s+${p}_default\\s+"python3 -m http\\.ser…"\\s+postgres\\s+\\S.* ago\\s+Up `));
 
     // Service name and sandbox name resolve; the "database" answers.
     const apache = `${p}_apache_1`;

@@ -86,5 +86,5 @@ describeKernel('Docker shapes (kernel)', () => {
     const unpublished = await h.nsnet(['port', web, '443']);
     expect(unpublished.code).toBe(125);
     expect(unpublished.stderr).toContain(`No public port '443/tcp' published for ${web}`);
-  });
+  }, 120_000); // some twenty CLI calls, each a fresh Node
 });
