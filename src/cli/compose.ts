@@ -6,13 +6,14 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Context } from '../docker/context.js';
 import { invalidArg } from '../docker/errors.js';
-import { formatPort } from '../docker/ports.js';
-import { composeDown, composePs, composeUp, type OnEvent } from '../compose/compose.js';
+import { composeDown, composePs, composeUp, type OnEvent, type PsEntry } from '../compose/compose.js';
 import { parseDotEnv } from '../compose/interpolate.js';
 import { ComposeError, loadProject, type ComposeProject } from '../compose/model.js';
 import { withContext } from './context.js';
 import type { Command, Io } from './dispatch.js';
-import { jsonLines, shouldColor, table } from './output.js';
+import { listFormat, renderList, type ListFormat } from './format.js';
+import { COMPOSE_PS_FIELD_HEADERS, COMPOSE_PS_TABLE, composePsContext } from './list-context.js';
+import { shouldColor } from './output.js';
 import { Progress } from './progress.js';
 
 type ComposeCommand = Command<'compose up' | 'compose down' | 'compose ps'>;
@@ -145,39 +146,41 @@ export const composeDownCommand = withContext<'compose down'>(async (ctx0, p, io
   });
 });
 
+/** Compose's `--filter status=X` (its one filter) and `--status X`: the states to list, none for all. */
+export function composeStatuses(filter: string | undefined, status: readonly string[]): string[] {
+  const out = [...status];
+  if (filter) {
+    const i = filter.indexOf('=');
+    if (i < 0) throw invalidArg('arguments to --filter should be in form KEY=VAL');
+    const key = filter.slice(0, i);
+    if (key !== 'status') throw invalidArg(`unknown filter ${key}`);
+    out.push(filter.slice(i + 1));
+  }
+  return out;
+}
+
 export const composePsCommand = withContext<'compose ps'>(async (ctx, p, io) => {
   const loaded = await loadCompose(p, io);
-  const rows = await composePs(ctx, loaded.name, p.args);
-  if (p.flags.services) {
-    [...new Set(rows.map((r) => r.service))].forEach((s) => io.out(s));
-  } else if (p.flags.quiet) {
+  const format = listFormat(p.flags.format); // checked before any work, as Compose does
+  const statuses = composeStatuses(p.flags.filter, p.flags.status);
+  const noTrunc = p.flags['no-trunc'];
+  // As Compose v2: without -a a sandbox whose command has exited is not listed
+  // (a filter on status lists them all). One without a command is: its network is up.
+  const all = p.flags.all || statuses.length > 0;
+  const state = (s: PsEntry['status']) => (s === 'creating' ? 'created' : s);
+  const rows = (await composePs(ctx, loaded.name, p.args))
+    .filter((r) => all || r.status !== 'exited')
+    .filter((r) => statuses.length === 0 || statuses.includes(state(r.status)));
+  if (p.flags.quiet) {
     rows.forEach((r) => io.out(r.sandbox.id));
-  } else if (p.flags.format === 'json') {
-    io.out(jsonLines(rows.map((r) => ({
-      ID: r.sandbox.id,
-      Name: r.sandbox.name,
-      Command: r.sandbox.command?.join(' ') ?? '',
-      Project: loaded.name,
-      Service: r.service,
-      State: r.status,
-      ExitCode: r.sandbox.exitCode ?? 0,
-      CreatedAt: r.sandbox.created,
-      Ports: r.sandbox.ports.map(formatPort).join(', '),
-      Publishers: r.sandbox.ports.map((b) => ({ URL: b.hostIp, TargetPort: b.containerPort, PublishedPort: b.hostPort, Protocol: b.proto })),
-      Networks: r.networks,
-      IPAddress: r.sandbox.endpoints[0]?.ip ?? '',
-      Labels: r.sandbox.labels ?? {},
-    }))));
+  } else if (p.flags.services) {
+    [...new Set(rows.map((r) => r.service))].forEach((s) => io.out(s));
   } else {
-    // docker-compose's columns (the seed's `docker-compose ps`), with the service and address added.
-    io.out(table(rows.map((r) => [
-      r.sandbox.name,
-      r.sandbox.command?.join(' ') ?? '',
-      r.service,
-      r.status === 'running' ? 'Up' : r.status === 'exited' ? `Exit ${r.sandbox.exitCode ?? ''}`.trim() : r.status === 'created' ? 'Created' : r.status,
-      r.sandbox.endpoints.map((e) => e.ip).join(', '),
-      r.sandbox.ports.map(formatPort).join(', '),
-    ]), ['NAME', 'COMMAND', 'SERVICE', 'STATE', 'IP ADDRESS', 'PORTS']));
+    const now = Date.now();
+    const items = rows.map((r) => composePsContext(r.sandbox, r.status, { project: loaded.name, service: r.service, networks: r.networks, noTrunc, now }));
+    const f = format.kind === 'default' ? listFormat(COMPOSE_PS_TABLE) : format;
+    const text = renderList(f as Exclude<ListFormat, { kind: 'default' }>, items, COMPOSE_PS_FIELD_HEADERS);
+    if (items.length || (f.kind === 'template' && f.table)) io.out(text);
   }
   return 0;
 });

@@ -175,6 +175,8 @@ export function cliMarkdown(): string {
     '',
     ...EXIT_CODES,
     '',
+    ...OUTPUT_SHAPES,
+    '',
     '## Commands',
     '',
     ...commands.map((c) => `- [\`${PROGRAM} ${c.name}\`](#${anchor(c.name)}): ${c.description}`),
@@ -200,6 +202,28 @@ const EXIT_CODES = [
   '',
   '`inspect` and `network inspect` print every object they found (`[]` if none) and then exit 125 if any',
   'reference was not found, as Docker does.',
+];
+
+/** What scripts written for Docker 20.10 find where they look (test/unit/docker-shapes.test.ts checks each against Docker's docs). */
+const OUTPUT_SHAPES = [
+  '## Output shapes',
+  '',
+  'Tables, JSON and templates have Docker 20.10\'s shapes, so scripts that cut columns or read keys work on both:',
+  '',
+  '- `ps`: `CONTAINER ID`, `NETWORK`, `COMMAND`, `CREATED`, `STATUS`, `PORTS`, `NAMES`: Docker\'s columns in Docker\'s',
+  '  places, with the network where Docker has the image (a sandbox has none; `{{.Image}}` is empty). STATUS',
+  '  says `Up 2 minutes`, `Exited (0) 2 minutes ago`, `Created`; PORTS `0.0.0.0:8080->80/tcp`, `443/tcp` for a',
+  '  port only exposed, `0.0.0.0:80-81->80-81/tcp` for a range published on the same ports.',
+  '- `compose ps`: Docker Compose v2\'s `NAME`, `COMMAND`, `SERVICE`, `CREATED`, `STATUS`, `PORTS`, with',
+  '  `NETWORKS` in IMAGE\'s place; `--format json` has Compose\'s keys (`Publishers`, `ExitCode`, ...).',
+  '- `inspect`: the keys Docker scripts read, with Docker\'s types and zero values (`State.*`, `LogPath`,',
+  '  `NetworkSettings.Ports`, `.Networks.NAME.IPAddress`, `Config.ExposedPorts`, ...). Keys of what a sandbox',
+  '  does not have (image layers, storage driver, cgroup limits) are left out, not faked.',
+  '- `NetworkSettings.Ports` and `port` list a published port once, on `0.0.0.0`. Docker 20.10 lists it twice,',
+  '  also on `::`, because its userland proxy listens on `[::]` too; nsnet has no proxy, and its IPv4 DNAT',
+  '  cannot take a connection that arrives over IPv6 to a sandbox without an IPv6 address, so `::` is listed',
+  '  only for a sandbox that has one (dual stack) and so answers there. A port only exposed is `"443/tcp": null`.',
+  '- `network ls`: `NETWORK ID`, `NAME`, `DRIVER`, `SCOPE`, sorted by name; `network inspect`: Docker\'s keys.',
 ];
 
 function commandMarkdown(spec: CommandSpec): string[] {

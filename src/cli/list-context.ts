@@ -5,8 +5,7 @@
 // Docker's marshalling sorts them.
 //
 // Pure.
-import { formatPort } from '../docker/ports.js';
-import { ago, quotedCommand, statusText } from '../docker/sandbox-view.js';
+import { ago, apiPorts, psPorts, quotedCommand, statusText } from '../docker/sandbox-view.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { struct } from './template/exec.js';
 
@@ -34,7 +33,7 @@ export function sandboxNetworks(sb: SandboxRecord, networks: readonly NetworkRec
 }
 
 export const PS_FIELD_HEADERS: Record<string, string> = {
-  ID: 'SANDBOX ID', // Docker's "CONTAINER ID"; nsnet's default table says SANDBOX ID
+  ID: 'CONTAINER ID',
   Image: 'IMAGE',
   Command: 'COMMAND',
   CreatedAt: 'CREATED AT',
@@ -67,8 +66,66 @@ export function psContext(sb: SandboxRecord, status: SandboxRecord['status'], ne
       Mounts: '',
       Names: sb.name,
       Networks: sb.mode === 'container' ? '' : nets.map((n) => n.name).sort().join(','),
-      Ports: sb.ports.map(formatPort).join(', '),
+      Ports: psPorts(sb),
       RunningFor: ago(sb.created, o.now),
+      Size: '0B',
+      State: status === 'creating' ? 'created' : status,
+      Status: statusText(sb, status, o.now),
+    },
+    { Label: (k: string) => sb.labels?.[k] ?? '' },
+  );
+}
+
+/**
+ * `compose ps` column titles: Docker Compose v2's ContainerContext headers
+ * (cmd/formatter/container.go), and NETWORKS for the column nsnet shows in
+ * IMAGE's place.
+ */
+export const COMPOSE_PS_FIELD_HEADERS: Record<string, string> = {
+  ID: 'CONTAINER ID',
+  Name: 'NAME',
+  Names: 'NAMES',
+  Project: 'PROJECT',
+  Service: 'SERVICE',
+  Image: 'IMAGE',
+  Command: 'COMMAND',
+  CreatedAt: 'CREATED AT',
+  RunningFor: 'CREATED',
+  Ports: 'PORTS',
+  State: 'STATE',
+  Status: 'STATUS',
+  Size: 'SIZE',
+  Labels: 'LABELS',
+  Networks: 'NETWORKS',
+  IPAddress: 'IP ADDRESS',
+};
+
+/** Compose's default table, with the networks where Compose has the image. */
+export const COMPOSE_PS_TABLE = 'table {{.Name}}\t{{.Networks}}\t{{.Command}}\t{{.Service}}\t{{.RunningFor}}\t{{.Status}}\t{{.Ports}}';
+
+/** One `compose ps` row as a template (and `--format json`) sees it: Compose v2's fields, plus nsnet's IPAddress. */
+export function composePsContext(sb: SandboxRecord, status: SandboxRecord['status'], o: { project: string; service: string; networks: string[]; noTrunc: boolean; now: number }) {
+  return struct(
+    'compose row',
+    {
+      Command: quotedCommand(sb, o.noTrunc),
+      CreatedAt: goTime(sb.created, false),
+      ExitCode: sb.exitCode ?? 0,
+      Health: '',
+      ID: o.noTrunc ? sb.id : sb.id.slice(0, 12),
+      IPAddress: sb.endpoints[0]?.ip ?? '',
+      Image: '',
+      Labels: joinLabels(sb.labels),
+      LocalVolumes: '0',
+      Mounts: '',
+      Name: sb.name,
+      Names: sb.name,
+      Networks: o.networks.join(','),
+      Ports: psPorts(sb),
+      Project: o.project,
+      Publishers: apiPorts(sb).map((p) => ({ URL: p.IP, TargetPort: p.PrivatePort, PublishedPort: p.PublicPort, Protocol: p.Type })),
+      RunningFor: ago(sb.created, o.now),
+      Service: o.service,
       Size: '0B',
       State: status === 'creating' ? 'created' : status,
       Status: statusText(sb, status, o.now),
@@ -87,6 +144,12 @@ export const NETWORK_FIELD_HEADERS: Record<string, string> = {
   Labels: 'LABELS',
   CreatedAt: 'CREATED AT',
 };
+
+/** `docker network ls`'s default table: NETWORK ID, NAME, DRIVER, SCOPE. */
+export const NETWORK_LS_HEADERS = ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'];
+
+/** One row of the default `network ls` table. */
+export const networkLsRow = (n: NetworkRecord, noTrunc: boolean): string[] => [noTrunc ? n.id : n.id.slice(0, 12), n.name, n.driver, 'local'];
 
 /** One `network ls` row as a template sees it. */
 export function networkContext(n: NetworkRecord, noTrunc: boolean) {

@@ -6,7 +6,7 @@ import { withContext } from './context.js';
 import { inspectEach } from './inspect.js';
 import { filterNetworks, NETWORK_FILTERS, parseFilters } from './filter.js';
 import { inspectFormat, listFormat, renderList } from './format.js';
-import { byNaturalName, networkContext, NETWORK_FIELD_HEADERS } from './list-context.js';
+import { byNaturalName, networkContext, NETWORK_FIELD_HEADERS, NETWORK_LS_HEADERS, networkLsRow } from './list-context.js';
 import { table, truncateId } from './output.js';
 
 export const networkCreate = withContext<'network create'>(async (ctx, { flags, args }, io) => {
@@ -37,7 +37,7 @@ export const networkLs = withContext<'network ls'>(async (ctx, { flags }, io) =>
   // As Docker: a custom template wins over -q; -q wins over the default table.
   if (flags.quiet && format.kind !== 'template') nets.forEach((n) => io.out(truncateId(n.id, noTrunc)));
   else if (format.kind === 'default') {
-    io.out(table(nets.map((n) => [truncateId(n.id, noTrunc), n.name, n.driver, 'local']), ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE']));
+    io.out(table(nets.map((n) => networkLsRow(n, noTrunc)), NETWORK_LS_HEADERS));
   } else {
     const text = renderList(format, nets.map((n) => networkContext(n, noTrunc)), NETWORK_FIELD_HEADERS);
     if (nets.length || (format.kind === 'template' && format.table)) io.out(text);

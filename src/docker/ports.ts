@@ -67,9 +67,86 @@ export function parsePublish(spec: string): PortSpec[] {
   return out;
 }
 
-/** Docker's display form: "0.0.0.0:8080->80/tcp". */
+/** Docker's display form of one binding: "0.0.0.0:8080->80/tcp" (`ps` groups several: displayablePorts). */
 export function formatPort(p: PortSpec): string {
   return `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`;
+}
+
+/**
+ * `--expose 80`, `--expose 8000-8001/udp`: the port keys Docker's
+ * Config.ExposedPorts holds ("80/tcp", "8000/udp", "8001/udp"), as
+ * `docker run --expose` reads them (no host part).
+ */
+export function parseExpose(spec: string): string[] {
+  if (spec.includes(':')) throw new Error(`invalid port format for --expose: ${spec}`);
+  return parsePublish(spec).map((p) => `${p.containerPort}/${p.proto}`);
+}
+
+/**
+ * The host addresses a published binding answers on, as the `HostIp`s
+ * Docker's NetworkSettings.Ports lists. Docker 20.10 lists a 0.0.0.0 binding
+ * twice, 0.0.0.0 and "::", because its userland proxy also listens on [::].
+ * nsnet has no proxy: a binding is an nftables DNAT in the `ip` family, so a
+ * connection to the host over IPv6 reaches the sandbox only if the sandbox has
+ * an IPv6 address on that network (dual stack) for an `ip6` DNAT to go to.
+ * "::" is listed only then, so scripts are never told of an address that
+ * does not answer. Pure.
+ */
+export function bindingHostIps(hostIp: string, sandboxHasIPv6: boolean): string[] {
+  return hostIp === '0.0.0.0' && sandboxHasIPv6 ? ['0.0.0.0', '::'] : [hostIp];
+}
+
+/** One entry of Docker's API port list (types.Port), what `docker ps` shows: IP "" for a port only exposed. */
+export interface ApiPort {
+  IP: string;
+  PrivatePort: number;
+  PublicPort: number;
+  Type: string;
+}
+
+/**
+ * Docker 20.10's PORTS column (docker/cli formatter DisplayablePorts): sorted
+ * by container port, address, host port, protocol; bindings whose host port
+ * equals the container port grouped into ranges ("0.0.0.0:80-81->80-81/tcp"),
+ * exposed-only ports likewise ("80/tcp", "8000-8001/udp"), then the other
+ * bindings one by one ("0.0.0.0:8000->80/tcp"). An IPv6 address is printed
+ * bare, as 20.10 does: ":::8080->80/tcp". Pure.
+ */
+export function displayablePorts(ports: readonly ApiPort[]): string {
+  const sorted = [...ports].sort((a, b) =>
+    a.PrivatePort - b.PrivatePort || (a.IP < b.IP ? -1 : a.IP > b.IP ? 1 : 0) || a.PublicPort - b.PublicPort || (a.Type < b.Type ? -1 : a.Type > b.Type ? 1 : 0));
+  const groups = new Map<string, { first: number; last: number }>();
+  const result: string[] = [];
+  const hostMappings: string[] = [];
+  const form = (key: string, g: { first: number; last: number }) => {
+    const slash = key.lastIndexOf('/');
+    const [ip, type] = [key.slice(0, Math.max(0, slash)), key.slice(slash + 1)];
+    const range = g.first === g.last ? `${g.first}` : `${g.first}-${g.last}`;
+    return `${ip ? `${ip}:${range}->${range}` : range}/${type}`;
+  };
+  for (const p of sorted) {
+    let key = `/${p.Type}`;
+    if (p.IP !== '') {
+      if (p.PublicPort !== p.PrivatePort) {
+        hostMappings.push(`${p.IP}:${p.PublicPort}->${p.PrivatePort}/${p.Type}`);
+        continue;
+      }
+      key = `${p.IP}/${p.Type}`;
+    }
+    const g = groups.get(key);
+    if (!g) {
+      groups.set(key, { first: p.PrivatePort, last: p.PrivatePort }); // a Map keeps the order keys were first made, as Docker's groupMapKeys
+      continue;
+    }
+    if (p.PrivatePort === g.last + 1) {
+      g.last = p.PrivatePort;
+      continue;
+    }
+    result.push(form(key, g));
+    groups.set(key, { first: p.PrivatePort, last: p.PrivatePort });
+  }
+  for (const [key, g] of groups) result.push(form(key, g));
+  return [...result, ...hostMappings].join(', ');
 }
 
 /** Two bindings that would claim the same host port (0.0.0.0 overlaps every address). */

@@ -1,6 +1,6 @@
 // How sandboxes look to users: `nsnet inspect` (Docker-shaped JSON) and
 // `nsnet ps` rows. Pure.
-import { formatPort } from './ports.js';
+import { bindingHostIps, displayablePorts, type ApiPort } from './ports.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
 import { salvageRecord } from './salvage.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
@@ -9,9 +9,63 @@ function networkOf(s: { networks: NetworkRecord[] }, id: string): NetworkRecord 
   return s.networks.find((n) => n.id === id);
 }
 
-/** `docker inspect` JSON for one sandbox; `status` is the live one (see process.ts). */
+/** Go's zero time.Time, as Docker prints a time that never happened. */
+const ZERO_TIME = '0001-01-01T00:00:00Z';
+
+/** Docker's State.Status words: created, running, exited, removing (nsnet's "creating" is Docker's "created"). */
+const dockerStatus = (status: SandboxRecord['status']) => (status === 'creating' ? 'created' : status);
+
+/** Does the sandbox answer on IPv6 at the address its port bindings DNAT to (dual stack)? None does yet. */
+const bindsIPv6 = (sb: SandboxRecord, ip: string) => sb.endpoints.some((e) => e.ip === ip && !!e.ip6);
+
+/** Docker's nat.PortMap: "80/tcp" -> the host addresses and ports bound to it, null for a port only exposed. */
+export type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
+
+/**
+ * NetworkSettings.Ports: every exposed port, with the host addresses and
+ * ports that reach it (bindingHostIps says which answer), or null for one
+ * only exposed. Only a sandbox with a namespace and a bridge endpoint has
+ * bindings; host, none and container: sandboxes have none, as in Docker.
+ */
+export function portMap(sb: SandboxRecord): PortMap {
+  const ports: PortMap = {};
+  if (sb.mode !== 'bridge') return ports;
+  for (const key of sb.exposed ?? []) ports[key] = null;
+  for (const p of sb.ports) {
+    const list = (ports[`${p.containerPort}/${p.proto}`] ??= []);
+    for (const hostIp of bindingHostIps(p.hostIp, bindsIPv6(sb, p.ip))) list.push({ HostIp: hostIp, HostPort: String(p.hostPort) });
+  }
+  return Object.fromEntries(Object.keys(ports).sort().map((k) => [k, ports[k]!])); // Go marshals a map's keys sorted
+}
+
+/** Docker's API port list (what `docker ps` reads) from NetworkSettings.Ports. */
+export function apiPorts(sb: SandboxRecord): ApiPort[] {
+  return Object.entries(portMap(sb)).flatMap(([key, bindings]) => {
+    const [port, type] = key.split('/') as [string, string];
+    if (!bindings) return [{ IP: '', PrivatePort: Number(port), PublicPort: 0, Type: type }];
+    return bindings.map((b) => ({ IP: b.HostIp, PrivatePort: Number(port), PublicPort: Number(b.HostPort), Type: type }));
+  });
+}
+
+/** `ps` PORTS: Docker 20.10's text ("0.0.0.0:8080->80/tcp, 443/tcp"). */
+export const psPorts = (sb: SandboxRecord) => displayablePorts(apiPorts(sb));
+
+/** Where a sandbox's files are, for inspect's paths. */
+export interface SandboxPaths {
+  /** /etc/netns (the per-namespace /etc files live under it). */
+  etcNetns: string;
+  /** The file a detached command's output goes to (process.ts logFile). */
+  logPath: string;
+}
+
+/**
+ * `docker inspect` JSON for one sandbox, with the keys and value types Docker
+ * 20.10 prints (docs/cli.md, "inspect"); `status` is the live one (see
+ * process.ts). Keys of what nsnet has no counterpart for (image layers,
+ * mounts' storage, cgroup limits) are left out rather than faked.
+ */
 export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefined, allNetworks: NetworkRecord[],
-  status: SandboxRecord['status'], etcNetns: string): object {
+  status: SandboxRecord['status'], paths: SandboxPaths): object {
   const s = { networks: allNetworks };
   const networks: Record<string, object> = {};
   for (const e of sb.endpoints) {
@@ -26,60 +80,102 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
       IPAddress: e.ip,
       IPPrefixLen: e.prefixlen,
       IPv6Gateway: '',
-      GlobalIPv6Address: '',
+      GlobalIPv6Address: e.ip6 ?? '',
       GlobalIPv6PrefixLen: 0,
       MacAddress: e.mac,
       DriverOpts: null,
     };
   }
+  // host and none: Docker lists the network with empty addresses.
+  if (sb.mode === 'host' || sb.mode === 'none') {
+    const n = allNetworks.find((x) => x.name === sb.mode);
+    networks[sb.mode] = {
+      IPAMConfig: null, Links: null, Aliases: null, NetworkID: n?.id ?? '', EndpointID: '', Gateway: '', IPAddress: '', IPPrefixLen: 0,
+      IPv6Gateway: '', GlobalIPv6Address: '', GlobalIPv6PrefixLen: 0, MacAddress: '', DriverOpts: null,
+    };
+  }
   // Docker fills the top-level fields from the default bridge's endpoint only.
   const dflt = sb.endpoints.find((e) => networkOf(s, e.networkId)?.defaultBridge);
-  const ports: Record<string, { HostIp: string; HostPort: string }[] | null> = {};
-  for (const p of sb.ports) {
-    (ports[`${p.containerPort}/${p.proto}`] ??= []).push({ HostIp: p.hostIp, HostPort: String(p.hostPort) });
-  }
   const running = status === 'running';
+  const etc = (file: string) => (owner?.netns ? `${paths.etcNetns}/${owner.netns}/${file}` : `/etc/${file}`);
+  const exposed = sb.exposed ?? [];
   return {
     Id: sb.id,
     Created: sb.created,
     Path: sb.command?.[0] ?? '',
     Args: sb.command?.slice(1) ?? [],
     State: {
-      Status: status,
+      Status: dockerStatus(status),
       Running: running,
+      Paused: false,
+      Restarting: false,
+      OOMKilled: false,
+      Dead: false,
       Pid: running ? sb.pid ?? 0 : 0,
       ExitCode: sb.exitCode ?? 0,
-      StartedAt: sb.startedAt ?? '0001-01-01T00:00:00Z',
-      FinishedAt: sb.finishedAt ?? '0001-01-01T00:00:00Z',
+      Error: '',
+      StartedAt: sb.startedAt ?? ZERO_TIME,
+      FinishedAt: sb.finishedAt ?? ZERO_TIME,
     },
+    Image: '', // no image: a sandbox runs the host's programs
+    ResolvConfPath: etc('resolv.conf'),
+    HostnamePath: etc('hostname'),
+    HostsPath: etc('hosts'),
+    LogPath: paths.logPath,
     Name: `/${sb.name}`,
-    ResolvConfPath: owner?.netns ? `${etcNetns}/${owner.netns}/resolv.conf` : '/etc/resolv.conf',
-    HostnamePath: owner?.netns ? `${etcNetns}/${owner.netns}/hostname` : '/etc/hostname',
-    HostsPath: owner?.netns ? `${etcNetns}/${owner.netns}/hosts` : '/etc/hosts',
+    RestartCount: 0,
+    Driver: '', // no storage driver: the host's file system
+    Platform: 'linux',
+    MountLabel: '',
+    ProcessLabel: '',
+    AppArmorProfile: '',
+    ExecIDs: null,
     HostConfig: {
       NetworkMode: sb.mode === 'container' ? `container:${sb.containerOf}` : sb.networkMode,
-      PidMode: sb.pidMode ?? '',
       PortBindings: Object.fromEntries(sb.ports.map((p) => [`${p.containerPort}/${p.proto}`, [{ HostIp: p.hostIp === '0.0.0.0' ? '' : p.hostIp, HostPort: String(p.hostPort) }]])),
-      Links: sb.links.length ? sb.links.map((l) => `/${l.name}:/${sb.name}/${l.alias}`) : null,
+      RestartPolicy: { Name: 'no', MaximumRetryCount: 0 },
+      AutoRemove: false,
       Dns: sb.dns,
-      DnsSearch: sb.dnsSearch,
       DnsOptions: sb.dnsOptions,
+      DnsSearch: sb.dnsSearch,
       ExtraHosts: sb.extraHosts.length ? sb.extraHosts.map((h) => `${h.host}:${h.ip}`) : null,
+      Links: sb.links.length ? sb.links.map((l) => `/${l.name}:/${sb.name}/${l.alias}`) : null,
+      PidMode: sb.pidMode ?? '',
+      PublishAllPorts: !!sb.publishAll,
     },
+    Mounts: [],
     Config: {
       Hostname: sb.hostname,
+      Domainname: '',
+      User: '',
+      ...(exposed.length && { ExposedPorts: Object.fromEntries(exposed.map((k) => [k, {}])) }), // omitempty, as Docker's
+      Env: null, // the environment is given to each run/exec, not kept
       Cmd: sb.command ?? null,
+      Image: '',
+      WorkingDir: '',
+      Entrypoint: null,
       Labels: sb.labels ?? {},
     },
     NetworkSettings: {
+      // Docker 20.10 sets Bridge only from dockerd's -b option (daemon/network.go
+      // updateEndpointNetworkSettings: BridgeConfig.Iface), "" by default and for every user-defined network.
+      Bridge: '',
       SandboxID: owner?.id ?? '',
+      HairpinMode: false,
+      LinkLocalIPv6Address: '',
+      LinkLocalIPv6PrefixLen: 0,
+      Ports: portMap(sb),
       SandboxKey: owner?.netns ? `/run/netns/${owner.netns}` : sb.mode === 'host' ? '/proc/1/ns/net' : '',
-      Ports: ports,
+      SecondaryIPAddresses: null,
+      SecondaryIPv6Addresses: null,
+      EndpointID: dflt?.endpointId ?? '',
       Gateway: dflt?.gateway ?? '',
+      GlobalIPv6Address: dflt?.ip6 ?? '',
+      GlobalIPv6PrefixLen: 0,
       IPAddress: dflt?.ip ?? '',
       IPPrefixLen: dflt?.prefixlen ?? 0,
+      IPv6Gateway: '',
       MacAddress: dflt?.mac ?? '',
-      EndpointID: dflt?.endpointId ?? '',
       Networks: networks,
     },
   };
@@ -127,17 +223,23 @@ export function quotedCommand(sb: SandboxRecord, noTrunc: boolean): string {
   return cmd ? JSON.stringify(shown) : '';
 }
 
-export const PS_HEADERS = ['SANDBOX ID', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NETWORK', 'NAMES'];
+/**
+ * Docker 20.10's `docker ps` columns, each where Docker has it; nsnet has no
+ * image, so the second column (Docker's IMAGE) is the network the sandbox was
+ * created on: a script that cuts columns by position finds the rest where
+ * Docker puts them.
+ */
+export const PS_HEADERS = ['CONTAINER ID', 'NETWORK', 'COMMAND', 'CREATED', 'STATUS', 'PORTS', 'NAMES'];
 
 /** One `nsnet ps` row. */
-export function psRow(sb: SandboxRecord, status: SandboxRecord['status'], noTrunc: boolean): string[] {
+export function psRow(sb: SandboxRecord, status: SandboxRecord['status'], noTrunc: boolean, now = Date.now()): string[] {
   return [
     noTrunc ? sb.id : sb.id.slice(0, 12),
-    quotedCommand(sb, noTrunc),
-    ago(sb.created),
-    statusText(sb, status),
-    sb.ports.map(formatPort).join(', '),
     sb.networkMode,
+    quotedCommand(sb, noTrunc),
+    ago(sb.created, now),
+    statusText(sb, status, now),
+    psPorts(sb),
     sb.name,
   ];
 }
@@ -154,7 +256,7 @@ export function damagedId(d: DamagedRecord): string | undefined {
 export function psDamagedRow(d: DamagedRecord, noTrunc: boolean): string[] {
   const id = damagedId(d) ?? '';
   const network = d.text ? salvageRecord(d.text).networkMode ?? '' : '';
-  return [noTrunc ? id : id.slice(0, 12), '', '', damagedStatus(d.name), '', network, d.name];
+  return [noTrunc ? id : id.slice(0, 12), network, '', '', damagedStatus(d.name), '', d.name];
 }
 
 /** `nsnet ps -a --format json` for a damaged record: State "damaged", and the file and its problem. */

@@ -42,6 +42,7 @@ import { SandboxNs } from './namespace.js';
 import { checkName, defaultHostname, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
 import { removeSteps, runSteps, type Runner, type Step } from './plan.js';
+import { parseExpose, parsePublish } from './ports.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 export { findSandbox, netnsOwner } from './lookup.js';
@@ -105,6 +106,14 @@ function checkRequest(req: SandboxCreateRequest): { mac?: string; extraHosts: { 
   return { ...(mac && { mac }), extraHosts };
 }
 
+/** Config.ExposedPorts: every --expose port and every -p container port, sorted as Docker's map prints them. */
+function exposedPorts(req: SandboxCreateRequest): string[] {
+  const keys = new Set<string>();
+  for (const e of req.expose ?? []) asInvalid(() => parseExpose(e)).forEach((k) => keys.add(k));
+  for (const p of req.publish ?? []) asInvalid(() => parsePublish(p)).forEach((x) => keys.add(`${x.containerPort}/${x.proto}`));
+  return [...keys].sort();
+}
+
 /** Validates a create request against the state and reserves what it needs (the mode's planner does its part). */
 async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): Promise<SandboxRecord> {
   const id = newId();
@@ -113,6 +122,7 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
   const dup = await s.sandboxes.get(name);
   if (dup) throw conflict(`Conflict. The sandbox name "/${name}" is already in use by sandbox "${dup.id}". You have to remove (or rename) that sandbox to be able to reuse that name.`);
   const { mac, extraHosts } = checkRequest(req);
+  const exposed = exposedPorts(req);
   const networkMode = req.network ?? 'bridge';
   const sb: SandboxRecord = {
     id, name, created: new Date().toISOString(), status: 'creating', mode: 'bridge', networkMode,
@@ -122,6 +132,8 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
     extraHosts,
     ...(req.command && { command: req.command }),
     ...(req.labels && Object.keys(req.labels).length > 0 && { labels: req.labels }),
+    ...(exposed.length > 0 && { exposed }),
+    ...(req.publishAll && { publishAll: true }),
   };
   if (req.pid) {
     if (req.pid.startsWith('container:')) await findSandbox(s, req.pid.slice('container:'.length));

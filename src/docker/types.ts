@@ -38,6 +38,8 @@ export interface EndpointRecord {
   gateway: string;
   aliases: string[];
   staticIp: boolean;
+  /** The sandbox's global IPv6 address on this network, once dual stack gives it one (none today). */
+  ip6?: string;
 }
 
 export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';
@@ -74,6 +76,10 @@ export interface SandboxRecord {
   /** --pid container:<name> */
   pidMode?: string;
   command?: string[];
+  /** -P: every exposed port published (HostConfig.PublishAllPorts). */
+  publishAll?: boolean;
+  /** --expose ports and the published ones' container ports, as Docker's Config.ExposedPorts keys ("80/tcp"). */
+  exposed?: string[];
   /** --label: metadata, as Docker's container labels (compose keeps its project and service here). */
   labels?: Record<string, string>;
   /** While "creating": the nsnet process creating it (pid, /proc/PID/stat start time); a later command undoes the create if it is gone. */

@@ -84,12 +84,13 @@ describeKernel('compose (kernel)', () => {
 
     const ps = (await h.ok(['compose', '-f', SIMPLEWEB, '-p', p, 'ps', '--format', 'json'])).split('\n').map((l) => JSON.parse(l));
     expect(ps.map((r) => [r.Name, r.Service, r.State, r.Networks])).toEqual([
-      [`${p}_apache_1`, 'apache', 'running', [`${p}_default`]],
-      [`${p}_postgres_1`, 'postgres', 'running', [`${p}_default`]],
+      [`${p}_apache_1`, 'apache', 'running', `${p}_default`],
+      [`${p}_postgres_1`, 'postgres', 'running', `${p}_default`],
     ]);
+    // Docker Compose v2's columns, the networks in IMAGE's place.
     const table = await h.ok(['compose', '-p', p, 'ps']); // by label: no file needed
-    expect(table.split('\n')[0]).toMatch(/^NAME\s+COMMAND\s+SERVICE\s+STATE\s+IP ADDRESS\s+PORTS$/);
-    expect(table).toMatch(new RegExp(`${p}_postgres_1\\s+python3 -m http.server 5432\\s+postgres\\s+Up`));
+    expect(table.split('\n')[0]).toMatch(/^NAME\s+NETWORKS\s+COMMAND\s+SERVICE\s+CREATED\s+STATUS\s+PORTS$/);
+    expect(table).toMatch(new RegExp(`${p}_postgres_1\\s+${p}_default\\s+"python3 -m http\\.ser…"\\s+postgres\\s+\\S.* ago\\s+Up `));
 
     // Service name and sandbox name resolve; the "database" answers.
     const apache = `${p}_apache_1`;

@@ -45,7 +45,7 @@ describe('table', () => {
   });
 
   test('headers only, no trailing spaces from empty last cells, short rows', () => {
-    expect(table([], ['SANDBOX ID', 'NAME'])).toBe('SANDBOX ID   NAME');
+    expect(table([], ['CONTAINER ID', 'NAME'])).toBe('CONTAINER ID   NAME');
     // Docker's minimum column width is 10: 'ID' + 8 spaces.
     expect(table([['abc', '']], ['ID', 'NAME'])).toBe(`ID${' '.repeat(8)}NAME\nabc`);
     expect(table([['abc']], ['ID', 'NAME', 'X'])).toBe(`ID${' '.repeat(8)}NAME${' '.repeat(6)}X\nabc`);

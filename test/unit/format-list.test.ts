@@ -166,7 +166,7 @@ describe('docker ps --format', () => {
 
   test('"table {{.ID}}\\t{{.Labels}}"', () => {
     expect(ps('table {{.ID}}\\t{{.Labels}}', ROWS.slice(0, 3))).toBe([
-      'SANDBOX ID     LABELS',
+      'CONTAINER ID   LABELS',
       '673394ef1d4c   color=red',
       'd85756f57265   color=blue',
       '715ebfcee040',
@@ -191,7 +191,7 @@ describe('docker ps --format', () => {
       '|host||0B|||',
     ].join('\n'));
     expect(ps('table {{.ID}}\\t{{join .IPAddresses ", "}}', ROWS.slice(0, 2))).toBe(
-      'SANDBOX ID     IP ADDRESSES\n673394ef1d4c   bridge/172.17.0.2\nd85756f57265   foo/172.19.0.2',
+      'CONTAINER ID   IP ADDRESSES\n673394ef1d4c   bridge/172.17.0.2\nd85756f57265   foo/172.19.0.2',
     );
   });
 

@@ -1,6 +1,6 @@
 // `nsnet compose ...`: the group's own options and its commands' table entries.
 import type { CommandSpec, FlagSpec } from '../spec.js';
-import { DRY_RUN, TABLE_OR_JSON } from './flags.js';
+import { DRY_RUN, LIST_FORMAT, NO_TRUNC } from './flags.js';
 
 /** `docker compose`'s own options: which file, which project. */
 export const COMPOSE_OPTIONS = [
@@ -40,11 +40,18 @@ export const COMPOSE_COMMANDS = [
     args: { min: 0 },
     flags: [
       ...COMPOSE_OPTIONS,
-      { long: 'all', short: 'a', type: 'bool', description: 'Show all sandboxes (nsnet always does, as docker-compose v1 did: a service without a command never runs)' },
+      { long: 'all', short: 'a', type: 'bool', description: 'Show all sandboxes, also those whose command has exited (one without a command is always shown)' },
+      { long: 'filter', type: 'string', description: 'Filter services by a property (supported filters: status)' },
+      { long: 'status', type: 'list', description: 'Filter services by status. Values: [removing | running | created | exited]' },
       { long: 'quiet', short: 'q', type: 'bool', description: 'Only display IDs' },
       { long: 'services', type: 'bool', description: 'Display services' },
-      TABLE_OR_JSON,
+      LIST_FORMAT,
+      NO_TRUNC,
     ],
-    examples: ['nsnet compose ps', 'nsnet compose ps --format json', 'nsnet compose -p simpleweb ps -q'],
+    examples: [
+      'nsnet compose -p simpleweb ps -a --status exited',
+      'nsnet compose ps --format json',
+      "nsnet compose ps --format 'table {{.Service}}\\t{{.Ports}}'",
+    ],
   },
 ] as const satisfies readonly CommandSpec[];

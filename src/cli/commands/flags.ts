@@ -46,14 +46,6 @@ export const INSPECT_FORMAT = {
   default: 'json',
   description: 'Format output: "json" or a Go TEMPLATE (e.g. \'{{.NetworkSettings.IPAddress}}\')',
 } as const satisfies FlagSpec;
-// `compose ps` keeps its two formats (docker-compose v1 had no templates).
-export const TABLE_OR_JSON = {
-  long: 'format',
-  type: 'string',
-  default: 'table',
-  choices: ['table', 'json'],
-  description: 'Format output: "table" or "json" (one object per line)',
-} as const satisfies FlagSpec;
 // Docker's --filter: key=value, repeatable (src/cli/filter.ts).
 const checkFilter = (v: string) => (v.includes('=') ? undefined : 'bad format of filter (expected name=value)');
 export const FILTER = (example: string) =>
