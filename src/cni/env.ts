@@ -183,3 +183,25 @@ export function parseConfig(stdin: string, command: CniCommand): NetConf {
   else delete out.prevResult;
   return out;
 }
+
+export interface GcAttachment {
+  containerID: string;
+  ifname: string;
+}
+
+/**
+ * GC's list of attachments to keep. libcni puts it at the top of the plugin's
+ * configuration as `cni.dev/valid-attachments` and, for the spec's first
+ * spelling, `cni.dev/attachments` (cni#1101); runtimeConfig is read too.
+ * Undefined when the request names none (GC then keeps everything: nothing
+ * says what is stale). Throws CniError 6 on a malformed list.
+ */
+export function validAttachments(config: NetConf): GcAttachment[] | undefined {
+  const c = config as Record<string, unknown>;
+  const rc = (config.runtimeConfig ?? {}) as Record<string, unknown>;
+  const raw = c['cni.dev/valid-attachments'] ?? c['cni.dev/attachments'] ?? rc['cni.dev/valid-attachments'] ?? rc['cni.dev/attachments'];
+  if (raw === undefined || raw === null) return undefined;
+  const ok = Array.isArray(raw) && raw.every((a) => a && typeof a === 'object' && typeof (a as GcAttachment).containerID === 'string' && typeof (a as GcAttachment).ifname === 'string');
+  if (!ok) throw new CniError(CNI_ERR.decode, 'cni.dev/valid-attachments is not a list of {containerID, ifname}', JSON.stringify(raw));
+  return (raw as GcAttachment[]).map(({ containerID, ifname }) => ({ containerID, ifname }));
+}
