@@ -26,7 +26,7 @@ export const CNI_COMMANDS = [
       { long: 'cni-version', type: 'string', default: '1.0.0', description: 'The cniVersion of the configuration' },
     ],
     examples: [
-      'nsnet cni config podnet > /etc/cni/net.d/10-podnet.conflist',
+      'nsnet cni config --subnet 10.88.0.0/16 podnet',
       'nsnet cni config --bridge cbr0 --subnet 10.244.1.0/24 --cluster-cidr 10.244.0.0/16 k8s-pod-network',
     ],
   },
