@@ -3,7 +3,7 @@
 // scripts/bundle-cli.mjs, so an ADD costs one Node start and one file).
 // It reads stdin, runs the command (plugin.ts), prints the result or the
 // error JSON on stdout and exits with the code.
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
 import { formatError } from './errors.js';
 import { cniMain, type BackendSource, type CniOutput } from './plugin.js';
@@ -11,6 +11,17 @@ import { CNI_ERR, CniError } from './types.js';
 
 // cnicore's src/cni/backend.ts replaces the stub here (one line for the lead).
 const loadBackend: BackendSource = async () => (await import('./backend-stub.js')).cniBackend;
+
+/** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
+function isOwnNetns(p: string): boolean {
+  try {
+    const a = statSync(p);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
 
 /** All of stdin ('' for a terminal: VERSION typed by hand must not wait). */
 async function readStdin(): Promise<string> {
@@ -36,7 +47,7 @@ async function main(): Promise<void> {
     const err = new CniError(CNI_ERR.io, 'error reading the network configuration from stdin', (e as Error).message);
     return finish({ stdout: `${formatError(err)}\n`, stderr: '', exitCode: 1 });
   }
-  finish(await cniMain(process.env, stdin, loadBackend));
+  finish(await cniMain(process.env, stdin, loadBackend, { isOwnNetns }));
 }
 
 // Exit once stdout is written: whatever the backend left open (sockets, timers) must not keep the runtime waiting.

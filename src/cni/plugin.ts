@@ -10,7 +10,7 @@
 import { formatError, toCniError } from './errors.js';
 import { parseRequest, type Env } from './env.js';
 import { formatResult, versionAnswer } from './result.js';
-import { CNI_VERSIONS, type CniBackend } from './types.js';
+import { CNI_VERSIONS, CniError, type CniBackend } from './types.js';
 
 export interface CniOutput {
   stdout: string;
@@ -25,7 +25,19 @@ export type BackendSource = CniBackend | (() => Promise<CniBackend>);
 export const ABOUT = `nsnet CNI plugin (type "nsnet"): nsnet's bridge networks, IPAM, published ports and DNS for CNI runtimes
 CNI protocol versions supported: ${CNI_VERSIONS.join(', ')}`;
 
-export async function cniMain(env: Env, stdin: string, backend: BackendSource): Promise<CniOutput> {
+export interface CniMainOptions {
+  /**
+   * Whether `path` is the plugin's own network namespace (main.ts compares
+   * device and inode with /proc/self/ns/net). ADD, CHECK and DEL refuse it,
+   * as the reference plugins' skel does: nsnet would rewire the host itself.
+   */
+  isOwnNetns?: (path: string) => boolean;
+}
+
+/** CNI_NETNS naming the namespace the plugin runs in (skel's ErrInvalidNetNS). */
+export const CNI_ERR_INVALID_NETNS = 8;
+
+export async function cniMain(env: Env, stdin: string, backend: BackendSource, opts: CniMainOptions = {}): Promise<CniOutput> {
   // Run by hand without CNI_COMMAND: say what this is (as the reference plugins' skel does), exit 0.
   if (!env.CNI_COMMAND) return { stdout: '', stderr: `${ABOUT}\n`, exitCode: 0 };
   let cniVersion: string | undefined;
@@ -33,6 +45,9 @@ export async function cniMain(env: Env, stdin: string, backend: BackendSource): 
     const req = parseRequest(env, stdin);
     cniVersion = req.config.cniVersion;
     if (req.command === 'VERSION') return ok(`${JSON.stringify(versionAnswer(req.config.cniVersion))}\n`);
+    if (req.netns && opts.isOwnNetns?.(req.netns)) {
+      throw new CniError(CNI_ERR_INVALID_NETNS, "plugin's netns and netns from CNI_NETNS should not be the same", `CNI_NETNS=${req.netns} is the namespace the plugin runs in`);
+    }
     const b = typeof backend === 'function' ? await backend() : backend;
     switch (req.command) {
       case 'ADD':

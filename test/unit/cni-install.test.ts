@@ -57,6 +57,9 @@ test('the installed plugin, run as libcni runs it: VERSION in the asked version,
   const e = await rt.add(list, { containerId: 'c1', netns: '/run/netns/c1', ifname: 'eth0' }).then(() => undefined, (x: unknown) => x as CniExecError);
   expect(e).toBeInstanceOf(CniExecError);
   expect(e!.code).toBe(1);
+  // The plugin's own namespace as CNI_NETNS (/proc/self is the plugin): refused before anything is touched.
+  const own = await rt.exec(plugin, 'ADD', { cniVersion: '1.0.0', name: 'podnet', type: 'nsnet' }, { containerId: 'c1', netns: '/proc/self/ns/net', ifname: 'eth0' });
+  expect(own.json).toMatchObject({ code: 8 });
   // Broken JSON: code 6.
   const broken = await rt.exec(plugin, 'DEL', '{"cniVersion":', { containerId: 'c1', ifname: 'eth0' });
   expect(broken.json).toMatchObject({ code: 6 });

@@ -449,6 +449,15 @@ describe('cniMain: one command, stdout and exit code', () => {
     expect(formatError(new CniError(3, 'gone'), '0.4.0')).toBe('{"cniVersion":"0.4.0","code":3,"msg":"gone"}');
   });
 
+  test('CNI_NETNS naming the plugin\'s own namespace: refused before the backend (code 8, as skel)', async () => {
+    const { backend, calls } = fakeBackend({ add: () => ADDED });
+    const own = (p: string) => p === '/proc/1/ns/net';
+    const out = await cniMain({ ...ENV_ADD, CNI_NETNS: '/proc/1/ns/net' }, conf(), backend, { isOwnNetns: own });
+    expect(JSON.parse(out.stdout)).toMatchObject({ code: 8, msg: "plugin's netns and netns from CNI_NETNS should not be the same" });
+    expect(calls).toHaveLength(0);
+    expect((await cniMain(ENV_ADD, conf(), backend, { isOwnNetns: own })).exitCode).toBe(0);
+  });
+
   test('no CNI_COMMAND (run by hand): what this is, on stderr, exit 0', async () => {
     const out = await cniMain({}, '', fakeBackend().backend);
     expect(out.exitCode).toBe(0);
