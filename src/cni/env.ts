@@ -179,8 +179,15 @@ export function parseConfig(stdin: string, command: CniCommand): NetConf {
   }
   const out = { ...conf } as NetConf;
   // prevResult: in the config's version on the wire, in the 1.1.0 shape inside.
-  if (conf.prevResult !== undefined && conf.prevResult !== null) out.prevResult = parseResult(conf.prevResult, version);
-  else delete out.prevResult;
+  delete out.prevResult;
+  if (conf.prevResult !== undefined && conf.prevResult !== null) {
+    try {
+      out.prevResult = parseResult(conf.prevResult, version);
+    } catch (e) {
+      // DEL is best effort (SPEC.md): a cache entry the runtime mangled must not stop the cleanup.
+      if (command !== 'DEL') throw e;
+    }
+  }
   return out;
 }
 

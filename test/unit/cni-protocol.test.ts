@@ -197,6 +197,9 @@ describe('stdin: the network configuration', () => {
       routes: [{ dst: '0.0.0.0/0' }],
       dns: { nameservers: ['127.0.0.11'] },
     });
+    // DEL is best effort: a prevResult it cannot read is dropped, not an error.
+    expect(parseRequest({ ...ENV_ADD, CNI_COMMAND: 'DEL' }, conf({ prevResult: { ips: 'x' } })).config.prevResult).toBeUndefined();
+    expect(codeOf(() => parseRequest({ ...ENV_ADD, CNI_COMMAND: 'CHECK' }, conf({ prevResult: { ips: 'x' } })))).toBe(6);
     // "prevResult": null is no prevResult (DEL after a lost cache).
     expect(parseRequest({ ...ENV_ADD, CNI_COMMAND: 'DEL' }, conf({ prevResult: null })).config.prevResult).toBeUndefined();
   });
