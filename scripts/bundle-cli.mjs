@@ -1,6 +1,7 @@
 // Bundles the CLI into CommonJS files that bin/nsnet.js loads: dist/cli/nsnet.cjs
 // (every command) and dist/cli/nsnet-core.cjs (all but compose, graph, tour
-// and the DNS server). Run by `npm run build` and `prepare` (npm ci), after tsc.
+// and the DNS server); and the CNI plugin into dist/cni/nsnet-cni.cjs.
+// Run by `npm run build` and `prepare` (npm ci), after tsc.
 //
 // Why: every `nsnet` call is a fresh Node process, and Node 20's ESM loader
 // resolves, reads and links each of the CLI's ~50 modules on every start
@@ -64,6 +65,10 @@ await build({ ...common, outfile: 'dist/cli/nsnet.cjs' });
 // `nsnet create`, `run`, `rm`, `network ...` load - a smaller file and code
 // cache to read and deserialize at every call (measured in docs/bench/analysis.md).
 await build({ ...common, outfile: 'dist/cli/nsnet-core.cjs', plugins: [stubFullOnly] });
+// The CNI plugin (src/cni/main.ts): what `nsnet cni install`'s executable
+// loads at every ADD/DEL/CHECK a runtime runs; the Docker layer it needs is
+// loaded lazily (VERSION runs none of it).
+await build({ ...common, entryPoints: ['src/cni/main.ts'], outfile: 'dist/cni/nsnet-cni.cjs' });
 
 // V8's code cache for each bundle, for the Node that builds (never shipped:
 // the package's install script makes it for the Node that installs).

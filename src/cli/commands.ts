@@ -10,6 +10,7 @@
 // scripts written for Docker, so they are a contract.
 //
 // Pure data; no I/O.
+import { CNI_COMMANDS } from './commands/cni.js';
 import { COMPOSE_COMMANDS, COMPOSE_OPTIONS } from './commands/compose.js';
 import { DNS_COMMANDS } from './commands/dns.js';
 import { NETWORK_COMMANDS } from './commands/network.js';
@@ -33,6 +34,7 @@ export const GROUPS: readonly GroupSpec[] = [
   { name: 'network', description: 'Manage networks' },
   { name: 'compose', description: 'Set up the networks and sandboxes of a compose file', flags: COMPOSE_OPTIONS },
   { name: 'system', description: "Manage nsnet's state on this host" },
+  { name: 'cni', description: 'Use nsnet as a CNI plugin (containerd, Podman, Kubernetes)' },
 ];
 
 // In this order, which is the order "Did you mean" lists close names in.
@@ -43,6 +45,7 @@ const TABLE = [
   ...COMPOSE_COMMANDS,
   ...DNS_COMMANDS,
   ...SYSTEM_COMMANDS,
+  ...CNI_COMMANDS,
 ] as const satisfies readonly CommandSpec[];
 
 export const COMMANDS: readonly CommandSpec[] = TABLE;

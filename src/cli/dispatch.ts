@@ -56,6 +56,8 @@ const HANDLERS: Handlers = {
   'system reconcile': async () => (await import('./system.js')).systemReconcile,
   graph: async () => (await import('./system.js')).graph,
   tour: async () => (await import('./tour.js')).tour,
+  'cni install': async () => (await import('./cni.js')).cniInstall,
+  'cni config': async () => (await import('./cni.js')).cniConfig,
   version: async () => (await import('./version.js')).version,
 };
 

@@ -253,7 +253,7 @@ describe('help', () => {
   test('top level lists management commands and commands', () => {
     const text = helpText();
     expect(text).toContain('Usage:  nsnet [OPTIONS] COMMAND');
-    expect(text).toContain('Management Commands:\n  compose     Set up the networks and sandboxes of a compose file\n  network     Manage networks\n');
+    expect(text).toContain('Management Commands:\n  cni         Use nsnet as a CNI plugin (containerd, Podman, Kubernetes)\n  compose     Set up the networks and sandboxes of a compose file\n  network     Manage networks\n');
     for (const c of ['create', 'run', 'exec', 'rm', 'ps', 'inspect', 'dns', 'version']) {
       expect(text).toMatch(new RegExp(`\\n  ${c} +\\S`));
     }

@@ -1,0 +1,43 @@
+// `nsnet cni install` and `nsnet cni config`: handlers over src/cni/install.ts and conflist.ts.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { conflist } from '../cni/conflist.js';
+import { DEFAULT_BIN_DIRS, PLUGIN_NAME, pluginScript, writePlugin } from '../cni/install.js';
+import type { Handler } from './dispatch.js';
+import path from 'node:path';
+
+/**
+ * The plugin's code beside this CLI: the bundle (dist/cni/nsnet-cni.cjs,
+ * from scripts/bundle-cli.mjs), else the compiled module dist/cni/main.js.
+ * Both the CLI's bundle (dist/cli/nsnet*.cjs) and dist/cli/cni.js sit in dist/cli/.
+ */
+function pluginEntry(): string {
+  const candidates = ['../cni/nsnet-cni.cjs', '../cni/main.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const found = candidates.find((f) => existsSync(f));
+  if (!found) throw new Error(`the CNI plugin's code is not built; looked for:\n  ${candidates.join('\n  ')}\nrun: npm run build`);
+  return found;
+}
+
+export const cniInstall: Handler<'cni install'> = async ({ flags }, io) => {
+  const dirs = (flags['bin-dir'].length ? flags['bin-dir'] : DEFAULT_BIN_DIRS).map((d) => path.resolve(d));
+  const script = pluginScript({ node: process.execPath, entry: pluginEntry() });
+  if (flags['dry-run']) {
+    for (const d of dirs) io.out(`would write ${path.join(d, PLUGIN_NAME)} (mode 0755):`);
+    io.out(script.trimEnd());
+    return 0;
+  }
+  for (const d of dirs) io.out(`wrote ${writePlugin(d, script)}`);
+  return 0;
+};
+
+export const cniConfig: Handler<'cni config'> = async ({ flags, args }, io) => {
+  io.out(JSON.stringify(conflist({
+    name: args[0]!,
+    cniVersion: flags['cni-version'],
+    ...(flags.subnet && { subnet: flags.subnet }),
+    ...(flags.gateway && { gateway: flags.gateway }),
+    ...(flags.bridge && { bridge: flags.bridge }),
+    ...(flags['cluster-cidr'] && { clusterCIDR: flags['cluster-cidr'] }),
+  }), null, 2));
+  return 0;
+};

@@ -1,0 +1,59 @@
+// The CNI plugin's executable: `nsnet cni install` writes /opt/cni/bin/nsnet,
+// which loads this file (bundled as dist/cni/nsnet-cni.cjs by
+// scripts/bundle-cli.mjs, so an ADD costs one Node start and one file).
+// It reads stdin, runs the command (plugin.ts), prints the result or the
+// error JSON on stdout and exits with the code.
+import { readFileSync, statSync } from 'node:fs';
+import { isatty } from 'node:tty';
+import { formatError } from './errors.js';
+import { cniMain, type BackendSource, type CniOutput } from './plugin.js';
+import { CNI_ERR, CniError } from './types.js';
+
+// cnicore's src/cni/backend.ts replaces the stub here (one line for the lead).
+const loadBackend: BackendSource = async () => (await import('./backend-stub.js')).cniBackend;
+
+/** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
+function isOwnNetns(p: string): boolean {
+  try {
+    const a = statSync(p);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+/** All of stdin ('' for a terminal: VERSION typed by hand must not wait). */
+async function readStdin(): Promise<string> {
+  if (isatty(0)) return '';
+  try {
+    return readFileSync(0, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EOF' || code === 'ENXIO' || code === 'EBADF') return ''; // no stdin at all
+    if (code !== 'EAGAIN') throw e;
+  }
+  // A non-blocking stdin (inherited from some parents): read it as a stream.
+  const chunks: Buffer[] = [];
+  for await (const c of process.stdin) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+async function main(): Promise<void> {
+  let stdin: string;
+  try {
+    stdin = await readStdin();
+  } catch (e) {
+    const err = new CniError(CNI_ERR.io, 'error reading the network configuration from stdin', (e as Error).message);
+    return finish({ stdout: `${formatError(err)}\n`, stderr: '', exitCode: 1 });
+  }
+  finish(await cniMain(process.env, stdin, loadBackend, { isOwnNetns }));
+}
+
+// Exit once stdout is written: whatever the backend left open (sockets, timers) must not keep the runtime waiting.
+function finish(out: CniOutput): void {
+  if (out.stderr) process.stderr.write(out.stderr);
+  process.stdout.write(out.stdout, () => process.exit(out.exitCode));
+}
+
+void main();
