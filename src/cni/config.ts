@@ -53,7 +53,7 @@ export function attachmentName(containerId: string, ifname: string): string {
   const safeIf = ifname.replace(/[^A-Za-z0-9_.-]/g, '_');
   const distinct = containerId.length <= 12 || /^[0-9a-f]{32,}$/.test(containerId);
   const hash = distinct && safeIf === ifname ? '' : `${fnv1a(`${containerId}/${ifname}`)}-`;
-  return `cni-${containerId.slice(0, 12)}-${hash}${safeIf}`;
+  return `cni-${containerId.slice(0, 12).replace(/[-_.]+$/, '')}-${hash}${safeIf}`;
 }
 
 /** ipam's subnet and gateway, from `subnet`/`gateway` or the first range of `ranges` (host-local's shape). */
