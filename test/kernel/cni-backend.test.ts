@@ -110,7 +110,8 @@ const hostRun = async (cmd: string[]) => {
   return { stdout: String(r.stdout ?? ''), exitCode: r.exitCode ?? -1 };
 };
 const nftPorts = async () => String((await h.run(['nft', 'list', 'map', 'ip', 'nsnet', 'ports'])).stdout);
-const hostVeths = async () => JSON.parse(String((await h.run(['ip', '-j', 'link', 'show', 'type', 'veth'])).stdout) || '[]').map((l: { ifname: string }) => l.ifname) as string[];
+const hostVeths = async () => (JSON.parse(String((await h.run(['ip', '-j', 'link', 'show', 'type', 'veth'])).stdout) || '[]') as { ifname: string }[])
+  .map((l) => l.ifname).filter((n) => /^veth[0-9a-f]{7}$/.test(n)); // not the fake WAN's link
 
 async function curl(run: Pod['run'], url: string): Promise<string> {
   for (let i = 0; i < 30; i++) {
