@@ -11,7 +11,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { execa, type ResultPromise } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { cniBackend } from '../../src/cni/backend.js';
+import { cniBackend, type IpamExec } from '../../src/cni/backend.js';
 import { CniError, type CniRequest, type NetConf, type Result } from '../../src/cni/types.js';
 import type { Context } from '../../src/docker/context.js';
 import { inProcessDns, type InProcessDns } from '../../src/dns/in-process.js';
@@ -338,5 +338,28 @@ describeKernel('CNI backend (kernel)', () => {
     const q = await namedPod('c2c2c2');
     await b.add(request('ADD', q, { config: conf({ name: `other-${h.tag}`, bridge: `cc${h.tag}`, ipam: { type: 'nsnet', subnet: '10.244.2.0/24' } }) }));
     expect(await curl(q.run, `http://${WAN.server}/`)).toBe(WAN.hostAddr);
+  }, 60_000);
+  test('a delegated IPAM (ipam.type not nsnet): its address and subnet are used; DEL and a failed ADD hand the address back to it', async () => {
+    const calls: string[] = [];
+    let next = 7;
+    const ipam: IpamExec = async (cmd, req) => {
+      calls.push(`${cmd} ${req.containerId}`);
+      return cmd === 'ADD' ? { cniVersion: '1.1.0', ips: [{ address: `10.50.0.${next++}/24`, gateway: '10.50.0.1' }] } : undefined;
+    };
+    const b = cniBackend({ context: ctx, ipam });
+    const cfg = conf({ name: `hl-${h.tag}`, bridge: `hl${h.tag}`, ipam: { type: 'host-local' } });
+    const p = await namedPod('d1d1d1');
+    const r = await b.add(request('ADD', p, { config: cfg }));
+    expect(r.ips).toEqual([{ address: '10.50.0.7/24', gateway: '10.50.0.1', interface: 2 }]);
+    expect(await ping(p.run, '10.50.0.1')).toBe(true);
+    // A failed ADD (the interface exists in the pod): the IPAM plugin gets its DEL.
+    const q = await namedPod('d2d2d2');
+    await q.run(['ip', 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'x0']);
+    await cniError(b.add(request('ADD', q, { config: cfg })));
+    await b.check(request('CHECK', p, { config: cfg }));
+    await b.del(request('DEL', p, { config: cfg }));
+    expect(calls).toEqual([`ADD ${p.id}`, `ADD ${q.id}`, `DEL ${q.id}`, `CHECK ${p.id}`, `DEL ${p.id}`]);
+    // Without a way to run IPAM plugins: a clear configuration error.
+    expect((await cniError(cniBackend({ context: ctx }).add(request('ADD', q, { config: cfg })))).code).toBe(7);
   }, 60_000);
 });
