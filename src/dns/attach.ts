@@ -13,7 +13,7 @@
 import dgram from 'node:dgram';
 import { closeSync } from 'node:fs';
 import net from 'node:net';
-import { netnsOpenNameSync } from '../kernel/netns.js';
+import { netnsOpenNameSync, netnsOpenPathSync, type Netns } from '../kernel/netns.js';
 import { nftApply } from '../kernel/nftables.js';
 import { socketsBind } from '../kernel/socket.js';
 import type { Step } from '../docker/plan.js';
@@ -49,8 +49,24 @@ export interface Serving {
   log(line: string): void;
 }
 
-/** `nft -f -` of `text` inside `netns`, as a shell command. */
-const nftIn = (netns: string, text: string) => `ip netns exec ${netns} nft -f - <<'EOF'\n${text}EOF`;
+/** `nft -f -` of `text` inside `netns` (a name, or a runtime's path), as a shell command. */
+const nftIn = (netns: string, text: string) =>
+  `${netns.startsWith('/') ? `nsenter --net=${netns}` : `ip netns exec ${netns}`} nft -f - <<'EOF'\n${text}EOF`;
+
+/**
+ * The sandbox's namespace: its own (/run/netns/NAME) or a runtime's (CNI,
+ * by path), checked to be the one the sandbox was made on: a /proc/PID path
+ * may name another process's namespace later (then ENOENT: gone).
+ */
+function openSandboxNs(sb: SandboxRecord): Netns {
+  if (!sb.netnsPath) return netnsOpenNameSync(sb.netns!);
+  const ns = netnsOpenPathSync(sb.netnsPath);
+  if (sb.netnsInode !== undefined && ns.ino !== sb.netnsInode) {
+    void ns.close();
+    throw Object.assign(new Error(`${sb.netnsPath} is no longer the namespace of sandbox ${sb.name}`), { code: 'ENOENT' });
+  }
+  return ns;
+}
 
 /**
  * The plan that attaches the server to `sb` (which has a namespace), and the
@@ -58,7 +74,7 @@ const nftIn = (netns: string, text: string) => `ip netns exec ${netns} nft -f - 
  * attachment serves.
  */
 export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Serving): Attachment {
-  const netns = sb.netns!;
+  const netns = sb.netns ?? sb.netnsPath!;
   const rules = dnsRedirect('$port0', '$port1');
   /** Bound by step 1 and not yet adopted by step 2's sockets: step 1's undo closes them. */
   let loose: number[] = [];
@@ -71,7 +87,7 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
       title: `binding ${DNS_ADDRESS} udp and tcp in sandbox ${sb.name}, redirecting its port 53 to them`,
       equivalent: [`# $port0, $port1: the ports the kernel gave the two sockets, bound in the same trip (socketsBind)\n${nftIn(netns, rules)}`],
       do: async () => {
-        const ns = netnsOpenNameSync(netns);
+        const ns = openSandboxNs(sb);
         try {
           const [u, t] = await socketsBind(ns, [{ type: 'udp', address: DNS_ADDRESS, port: 0 }, { type: 'tcp', address: DNS_ADDRESS, port: 0 }],
             { nft: rules, for: `sandbox ${sb.name}` });
@@ -90,7 +106,7 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
           for (const fd of loose) closeSync(fd);
           loose = [];
           // The sandbox may be gone already (nsnet rm): then so are its rules (not found is success).
-          const ns = netnsOpenNameSync(netns);
+          const ns = openSandboxNs(sb);
           try {
             // Only in the namespace it attached to, never in a newer one under the same name.
             if (ns.dev === att.nsDev && ns.ino === att.nsIno) await nftApply(ns, DNS_REDIRECT_DELETE, { for: `sandbox ${sb.name}` });

@@ -67,7 +67,7 @@ export class Reconciler {
     this.networks = networks;
     const userNets = new Set(networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
     const wants = (sb: SandboxRecord | undefined): sb is SandboxRecord =>
-      !!sb && !!sb.netns && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId));
+      !!sb && (!!sb.netns || !!sb.netnsPath) && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId));
     const consider = ids ?? [...new Set([...this.known.keys(), ...this.attacher.attachedIds()])];
     const hostConf = parseResolvConf(await hostResolvConf());
     const errors: string[] = [];

@@ -163,7 +163,8 @@ export class DnsServer implements Attacher {
     if (!att) return;
     this.attachments.delete(id);
     try {
-      await removeSteps(detachSteps(att, keepRules), this.runner);
+      // A runtime's namespace (CNI) outlives the sandbox: its rules are taken away, not left to go with it.
+      await removeSteps(detachSteps(att, keepRules && !att.sandbox.netnsPath), this.runner);
     } catch (e) {
       this.log(`detach ${att.sandbox.name}: ${(e as Error).message}`);
     }

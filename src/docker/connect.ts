@@ -26,6 +26,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
     const net = findNetwork(s, netRef);
     const sb = await findSandbox(s, sbRef);
     if (sb.mode === 'container') throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
+    if (sb.cni) throw conflict(`sandbox ${sb.name} is a CNI attachment: its runtime attaches it to networks (one attachment per network and interface)`);
     if (sb.mode === 'host' || net.driver === 'host') throw conflict('container cannot be disconnected from host network or connected to host network');
     if (sb.mode === 'none' || net.driver === 'null') throw conflict('container cannot be connected to multiple networks with one of the networks in private (none) mode');
     if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
@@ -66,6 +67,7 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
     const sb = await findSandbox(s, sbRef);
     const e = sb.endpoints.find((x) => x.networkId === net.id);
     if (!e) throw notFound(`sandbox ${sb.name} is not connected to network ${net.name}`);
+    if (sb.cni) throw conflict(`sandbox ${sb.name} is a CNI attachment: its runtime detaches it (CNI DEL)`);
     const ns = new SandboxNs(sb.netns!);
     try {
       await removeSteps(endpointSteps(ctx, sb, net, e, { ns }, { defaultRoute: false, ownVeth: true }), ctx);

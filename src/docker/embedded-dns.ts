@@ -23,7 +23,7 @@ export function dnsStep(ctx: Context, sb: SandboxRecord, ns: SandboxNs, released
   const ids = [sb.id, ...(sb.joinedBy ?? [])];
   const say = (gone: boolean, list: string[]) => [dns.command?.(list, gone) ?? `# nsnet dns: ${gone ? 'release' : 'sync'} ${list.join(' ')}`];
   return {
-    title: `attaching the embedded DNS server (127.0.0.11 in netns ${sb.netns})`,
+    title: `attaching the embedded DNS server (127.0.0.11 in netns ${ns.name})`,
     equivalent: say(false, [sb.id]),
     overlap: true,
     do: async () => {

@@ -32,7 +32,8 @@ export async function addressesOf(s: State, net: NetworkRecord) {
 }
 
 /** Plans one endpoint (address, MAC, names) for `sb` on `net`, and claims its address. */
-export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord, o: { ip?: string; mac?: string; aliases?: string[] }): Promise<EndpointRecord> {
+export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord,
+  o: { ip?: string; mac?: string; aliases?: string[]; ifname?: string }): Promise<EndpointRecord> {
   const pool = { subnet: net.subnet!, gateway: net.gateway!, ...(net.ipRange && { ipRange: net.ipRange }) };
   const { block, used } = await addressesOf(s, net);
   let ip: string;
@@ -50,7 +51,7 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
   return {
     networkId: net.id,
     endpointId: newId(),
-    ifname: `eth${i}`,
+    ifname: o.ifname ?? `eth${i}`,
     // 7 random hex digits: a clash is as unlikely as Docker's, and the kernel would refuse it (EEXIST).
     hostVeth: vethName(),
     ip,
@@ -72,9 +73,12 @@ export interface EndpointEnv {
  * The kernel steps that attach a sandbox's namespace to a network through one
  * endpoint. `ownVeth`: the veth must be deleted to take the endpoint away (a
  * live sandbox: connect/disconnect); else it goes with the namespace.
+ * 'host-end': deleted by its host end (a runtime's namespace, CNI: it may
+ * be gone, or its /proc/PID path now another process's; the host end is
+ * nsnet's own name in the host's namespace, and the peer goes with it).
  */
 export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
-  o: { defaultRoute: boolean; ownVeth: boolean }): Step[] {
+  o: { defaultRoute: boolean; ownVeth: boolean | 'host-end' }): Step[] {
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;
   const veth: VethText = {
@@ -93,7 +97,16 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
         peer = { index: v.peerIndex, name: e.ifname };
         hostEnd = { index: v.link.index, name: e.hostVeth };
       },
-      ...(o.ownVeth && {
+      ...(o.ownVeth === 'host-end' && {
+        undo: {
+          title: `deleting veth ${e.hostVeth} (and its peer ${e.ifname} in netns ${netns})`,
+          equivalent: [linkDelCommand(ctx.host.name, e.hostVeth)],
+          do: async () => {
+            await linkDel(ctx.host, hostEnd.index ? hostEnd : await linkGet(ctx.host, e.hostVeth), { for: forWhom });
+          },
+        },
+      }),
+      ...(o.ownVeth === true && {
         undo: {
           title: `deleting ${e.ifname} in netns ${netns}`,
           equivalent: [linkDelCommand(netns, e.ifname)],

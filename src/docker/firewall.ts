@@ -26,7 +26,7 @@ import { nftApply, nftApplyCommand, nftList, nftTableGet } from '../kernel/nftab
 import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
 import { readState, writeJsonAtomic } from '../state/store.js';
-import { MARK, TABLE, tablesText, type FirewallContent, type PortRule } from '../nft/table.js';
+import { MARK, TABLE, tablesText, type FirewallContent, type NetworkRules, type PortRule } from '../nft/table.js';
 import { shownBefore, type Context } from './context.js';
 import { runSteps, type Step } from './plan.js';
 import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
@@ -74,7 +74,9 @@ export function firewallContent(networks: NetworkRecord[], sandboxes: SandboxRec
 export const portRules = (ports: PortBinding[]): PortRule[] =>
   ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }));
 
-export const networkRules = (n: NetworkRecord) => ({ bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false });
+export const networkRules = (n: NetworkRecord): NetworkRules => ({
+  bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false, ...(n.clusterCidr && { clusterCidr: n.clusterCidr }),
+});
 
 export type TablesCondition =
   | { ok: true }

@@ -4,9 +4,12 @@
 //
 //   ip netns add web; ip -n web link set lo up
 //   ip netns del web
-import { linkSet, linkSetCommand } from '../kernel/link.js';
-import { netnsAdd, netnsAddCommand, netnsDel, netnsDelCommand, netnsOpen, type Netns } from '../kernel/netns.js';
+import { isNotFound } from '../kernel/errors.js';
+import { linkGet, linkSet, linkSetCommand } from '../kernel/link.js';
+import { netnsAdd, netnsAddCommand, netnsDel, netnsDelCommand, netnsOpen, NETNS_RUN_DIR, type Netns } from '../kernel/netns.js';
+import { conflict } from './errors.js';
 import type { Step } from './plan.js';
+import type { SandboxRecord } from './types.js';
 
 /**
  * Set in every sandbox namespace as it is made. nsnet's networks are IPv4
@@ -28,11 +31,15 @@ export const SANDBOX_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.
  */
 export class SandboxNs {
   #ns: Promise<Netns> | undefined;
-  constructor(readonly name: string) {}
+  /**
+   * `name`: under /run/netns (and how commands and titles show it). `path`:
+   * a namespace someone else made (a CNI runtime's), opened by that path.
+   */
+  constructor(readonly name: string, readonly path?: string) {}
 
   /** The namespace, once made (or opened) and lo is up. */
   get(): Promise<Netns> {
-    this.#ns ??= netnsOpen({ name: this.name });
+    this.#ns ??= netnsOpen(this.path ? { path: this.path } : { name: this.name });
     return this.#ns;
   }
 
@@ -70,6 +77,40 @@ export function namespaceStep(ns: SandboxNs, forWhom: string): Step {
         await ns.close();
         await netnsDel(ns.name, { for: forWhom });
       },
+    },
+  };
+}
+
+/**
+ * The namespace a sandbox's plan works on: its own (/run/netns/NAME), the
+ * runtime's (netnsPath: named after it when it is under /run/netns, so the
+ * equivalent `ip -n NAME` commands work), or none (host, container: modes).
+ */
+export function sandboxNs(sb: SandboxRecord): SandboxNs | undefined {
+  if (sb.netnsPath) {
+    const under = sb.netnsPath.startsWith(`${NETNS_RUN_DIR}/`) && sb.netnsPath.slice(NETNS_RUN_DIR.length + 1);
+    return new SandboxNs(under && !under.includes('/') ? under : sb.netnsPath, sb.netnsPath);
+  }
+  return sb.netns ? new SandboxNs(sb.netns) : undefined;
+}
+
+/**
+ * The step for a namespace the runtime made (CNI): opened, never made or
+ * deleted (no undo), `ifname` checked free (the spec: ADD fails when the
+ * interface exists), lo brought up (127.0.0.11 lives on it).
+ */
+export function runtimeNamespaceStep(ns: SandboxNs, ifname: string, forWhom: string): Step {
+  return {
+    title: `opening the runtime's network namespace ${ns.path ?? ns.name}`,
+    equivalent: [linkSetCommand(ns.name, 'lo', { up: true })],
+    do: async () => {
+      const n = await ns.get();
+      const exists = await linkGet(n, ifname).then(() => true, (e: unknown) => {
+        if (isNotFound(e)) return false;
+        throw e;
+      });
+      if (exists) throw conflict(`interface ${ifname} already exists in network namespace ${ns.path ?? ns.name}`);
+      await linkSet(n, 1, { up: true, for: forWhom }); // lo is ifindex 1 in every namespace
     },
   };
 }

@@ -2,7 +2,7 @@
 // subnet and bridge name, and rendering `network ls` / `network inspect` the
 // way Docker does. The impure part (the bridge, its address, the firewall
 // elements) is in engine.ts.
-import { chooseSubnet, subnetConflict } from '../net/subnet-pool.js';
+import { chooseSubnet, formatIpv4Block, parseIpv4Block, subnetConflict } from '../net/subnet-pool.js';
 import { planPool } from '../net/ipam.js';
 import { asInvalid, conflict, invalidArg } from './errors.js';
 import { checkIfName } from '../kernel/link.js';
@@ -28,6 +28,8 @@ export interface NetworkCreateRequest {
   internal?: boolean;
   options?: Record<string, string>;
   labels?: Record<string, string>;
+  /** Traffic to this range is not masqueraded (CNI clusterCIDR: pods on other nodes, reached by routes). */
+  clusterCidr?: string;
 }
 
 function boolOption(options: Record<string, string>, key: string, dflt: boolean): boolean {
@@ -82,6 +84,7 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
     mtu = Number(mtuText);
     if (!/^\d+$/.test(mtuText) || mtu < 68 || mtu > 65535) throw invalidArg(`invalid MTU "${mtuText}": must be 68-65535`);
   }
+  const clusterCidr = req.clusterCidr === undefined ? undefined : asInvalid(() => formatIpv4Block(parseIpv4Block(req.clusterCidr!)));
   const network: NetworkRecord = {
     id,
     name: req.name,
@@ -98,6 +101,7 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
     ...(mtu && { mtu }),
     icc: boolOption(options, 'com.docker.network.bridge.enable_icc', true),
     masquerade: boolOption(options, 'com.docker.network.bridge.enable_ip_masquerade', true),
+    ...(clusterCidr && { clusterCidr }),
   };
   return { network, warnings };
 }

@@ -8,7 +8,7 @@ import { recordHint, type DamagedRecord } from '../state/sandbox-records.js';
 import type { Context } from './context.js';
 import { conflict, forEachRef, NsnetError } from './errors.js';
 import { findSandbox } from './lookup.js';
-import { SandboxNs } from './namespace.js';
+import { sandboxNs } from './namespace.js';
 import { usingState } from './networks.js';
 import { removeSteps } from './plan.js';
 import { isRunning, startStep } from './process.js';
@@ -73,7 +73,7 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
       if (joiners.length && !o.force) {
         throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
       }
-      const ns = sb.netns ? new SandboxNs(sb.netns) : undefined;
+      const ns = sandboxNs(sb);
       await removeSteps([
         ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased }),
         ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),

@@ -38,7 +38,7 @@ import { containerMode } from './modes/container.js';
 import { hostMode } from './modes/host.js';
 import type { Mode, SandboxCreateRequest, SandboxEnv } from './modes/mode.js';
 import { noneMode } from './modes/none.js';
-import { SandboxNs } from './namespace.js';
+import { sandboxNs } from './namespace.js';
 import { checkName, defaultHostname, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
 import { removeSteps, runSteps, type Runner, type Step } from './plan.js';
@@ -166,7 +166,7 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
     const missing = await missingBridgeSteps(ctx, networks, s.networks, () => s.sandboxes.all());
     return { sb, networks, files: sb.netns ? await renderFiles(s, sb) : undefined, missing };
   });
-  const ns = sb.netns ? new SandboxNs(sb.netns) : undefined;
+  const ns = sandboxNs(sb);
   const dns = !!ctx.dns && usesEmbeddedDns(networks, sb);
   try {
     await runSteps([...missing.steps, ...sandboxSteps(ctx, sb, { networks, ns, files, bridges: missing.bridges })], ctx);
@@ -201,6 +201,6 @@ async function markCreated(ctx: Context, sb: SandboxRecord): Promise<SandboxReco
 
 /** Removes a sandbox's kernel objects and files: the undos of its steps, every one even if some fail. */
 export async function sandboxTeardown(ctx: Context, sb: SandboxRecord, networks: NetworkRecord[], runner: Runner = {}): Promise<void> {
-  const ns = sb.netns ? new SandboxNs(sb.netns) : undefined;
+  const ns = sandboxNs(sb);
   await removeSteps(sandboxSteps(ctx, sb, { networks, ns }), runner);
 }

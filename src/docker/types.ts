@@ -25,6 +25,8 @@ export interface NetworkRecord {
   masquerade?: boolean;
   /** The default bridge: no aliases, no embedded DNS, --link works. */
   defaultBridge?: boolean;
+  /** Traffic to this range is not masqueraded (a CNI network's clusterCIDR: pods on other nodes). */
+  clusterCidr?: string;
 }
 
 export interface EndpointRecord {
@@ -65,6 +67,15 @@ export interface SandboxRecord {
   joinedBy?: string[];
   /** The named network namespace (/run/netns/NAME); none in host and container: modes. */
   netns?: string;
+  /**
+   * A namespace nsnet did not make and never deletes (a CNI runtime's:
+   * /run/netns/NAME or /proc/PID/ns/net), instead of `netns`; with its inode,
+   * so nothing attaches to a later namespace found at the same path.
+   */
+  netnsPath?: string;
+  netnsInode?: number;
+  /** A CNI attachment: the runtime's container id and interface name (src/cni). */
+  cni?: { containerId: string; ifname: string; noDefaultRoute?: boolean };
   hostname: string;
   endpoints: EndpointRecord[];
   ports: PortBinding[];

@@ -150,7 +150,11 @@ export async function netnsOpen(ref: { name: string } | { path: string } | { pid
  */
 export function netnsOpenNameSync(name: string): Netns {
   checkNetnsName(name);
-  const file = `${NETNS_RUN_DIR}/${name}`;
+  return netnsOpenPathSync(`${NETNS_RUN_DIR}/${name}`, name);
+}
+
+/** netnsOpenNameSync for a namespace given by path (/proc/PID/ns/net, a runtime's bind mount). */
+export function netnsOpenPathSync(file: string, name?: string): Netns {
   const fd = openSync(file, 'r');
   try {
     const st = fstatSync(fd);

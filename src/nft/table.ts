@@ -13,7 +13,9 @@
 // that grow by a rule per container, as CNI's do, get slower with every one).
 //
 // What the rules achieve (Docker's, see shared/design/docker-behaviour.md §9-11):
-// - masquerade: a network's traffic leaving the host gets the host's address;
+// - masquerade: a network's traffic leaving the host gets the host's address,
+//   except traffic to its cluster range (masq_exempt: pods on other nodes,
+//   reached by routes, see their peers' own addresses);
 // - published ports: DNAT on the host's addresses, from outside, from the
 //   host itself (127.0.0.1 too: route_localnet on the bridge plus a
 //   masquerade of 127/8), and from other sandboxes via the host's address
@@ -56,6 +58,7 @@ const body = `table ip ${TABLE} {
 	set internal { type ifname; }
 	set subnets { type ipv4_addr; flags interval; }
 	set masq_subnets { type ipv4_addr; flags interval; }
+	set masq_exempt { type ipv4_addr . ipv4_addr; flags interval; }
 	set same_subnet { type ipv4_addr . ipv4_addr; flags interval; }
 	map ports { type inet_proto . inet_service : ipv4_addr . inet_service; }
 	map ports_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
@@ -74,6 +77,7 @@ const body = `table ip ${TABLE} {
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
+		oifname != @bridges ip saddr . ip daddr @masq_exempt accept
 		oifname != @bridges ip saddr @masq_subnets masquerade
 		oifname @bridges ip saddr 127.0.0.0/8 masquerade
 		oifname @bridges ct status dnat ip saddr @subnets masquerade
@@ -141,6 +145,11 @@ export interface NetworkRules {
   subnet: string;
   internal: boolean;
   masquerade: boolean;
+  /**
+   * Pods across nodes (CNI clusterCIDR): traffic from the subnet to this
+   * range is routed with its own source address, never masqueraded.
+   */
+  clusterCidr?: string | undefined;
 }
 
 const q = (ifname: string) => JSON.stringify(ifname);
@@ -153,7 +162,10 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
     `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
   ];
   if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
-  else if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+  else if (n.masquerade) {
+    lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+    if (n.clusterCidr) lines.push(`${op} element ip ${TABLE} masq_exempt { ${n.subnet} . ${n.clusterCidr} }`);
+  }
   return lines.join('\n') + '\n';
 }
 

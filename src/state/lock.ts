@@ -23,8 +23,37 @@ function openLockFile(file: string): number {
   }
 }
 
+/**
+ * Callers in this process take turns before they flock: a flock that waits
+ * holds a libuv pool thread (4 by default) until the lock is free, so a few
+ * concurrent callers in one process (a runtime calling the library, the CNI
+ * backend's parallel ADDs) would occupy every pool thread while the holder
+ * needs one for its own file and netlink work: a deadlock. One waiter per
+ * lock file per process at most.
+ */
+const turns = new Map<string, Promise<void>>();
+
+async function inTurn<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  const before = turns.get(file);
+  let done!: () => void;
+  const mine = new Promise<void>((resolve) => { done = resolve; });
+  const tail = before ? before.then(() => mine) : mine;
+  turns.set(file, tail);
+  try {
+    await before;
+    return await fn();
+  } finally {
+    done();
+    if (turns.get(file) === tail) turns.delete(file);
+  }
+}
+
 /** Runs `fn` while holding an exclusive lock on `file` (created if missing). */
-export async function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+export function withLock<T>(file: string, fn: () => Promise<T>): Promise<T> {
+  return inTurn(file, () => flocked(file, fn));
+}
+
+async function flocked<T>(file: string, fn: () => Promise<T>): Promise<T> {
   const fd = openLockFile(file);
   try {
     const free = await attempt(`locking ${file}`, `flock -n ${file}`, () => native().flock(fd, { mode: 'exclusive', wait: false })

@@ -16,14 +16,24 @@ import { planPorts, portsStep } from '../publish.js';
 import type { Step } from '../plan.js';
 import { nonEmpty, type Mode } from './mode.js';
 import { claimNetnsName, namespaceSteps } from './none.js';
+import { runtimeNamespaceStep } from '../namespace.js';
 
 export const bridgeMode: Mode = {
   async plan(ctx, s, req, sb, net) {
-    claimNetnsName(sb);
+    if (req.cni) {
+      // The runtime's namespace: not named after the sandbox, not nsnet's to make or delete.
+      sb.netnsPath = req.cni.netnsPath;
+      sb.netnsInode = req.cni.netnsInode;
+      sb.cni = { containerId: req.cni.containerId, ifname: req.cni.ifname, ...(req.cni.noDefaultRoute && { noDefaultRoute: true }) };
+    } else {
+      claimNetnsName(sb);
+    }
     if (!net) throw new Error('bridge mode needs a network');
     if (net.defaultBridge && nonEmpty(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
     sb.networkMode = net.name;
-    sb.endpoints.push(await planEndpoint(s, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+    sb.endpoints.push(await planEndpoint(s, sb, net, {
+      ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [], ...(req.cni && { ifname: req.cni.ifname }),
+    }));
     for (const l of req.links ?? []) {
       const [lname, alias] = l.split(':');
       const target = await findSandbox(s, lname!);
@@ -36,13 +46,16 @@ export const bridgeMode: Mode = {
   },
 
   steps(ctx, sb, env) {
-    const steps: Step[] = namespaceSteps(ctx, sb, env);
+    // The runtime's namespace (CNI): opened, never made or deleted, no /etc/netns files (the runtime writes resolv.conf).
+    const steps: Step[] = sb.netnsPath ? [runtimeNamespaceStep(env.ns!, sb.cni?.ifname ?? sb.endpoints[0]?.ifname ?? 'eth0', `sandbox ${sb.name}`)] : namespaceSteps(ctx, sb, env);
     // Asked as soon as the namespace exists, awaited before create returns.
     if (ctx.dns && usesEmbeddedDns(env.networks, sb)) steps.push(dnsStep(ctx, sb, env.ns!, env.dnsReleased));
     for (const [i, e] of sb.endpoints.entries()) {
       const net = env.networks.find((n) => n.id === e.networkId);
       if (!net) continue; // a network lost from a damaged networks.json: its bridge side can't be known
-      steps.push(...endpointSteps(ctx, sb, net, e, { ns: env.ns!, bridge: env.bridges?.get(net.id) }, { defaultRoute: i === 0 && !net.internal, ownVeth: false }));
+      // In the runtime's namespace the veth must go by itself (the namespace stays, or is gone already): by its host end.
+      steps.push(...endpointSteps(ctx, sb, net, e, { ns: env.ns!, bridge: env.bridges?.get(net.id) },
+        { defaultRoute: i === 0 && !net.internal && sb.cni?.noDefaultRoute !== true, ownVeth: sb.netnsPath ? 'host-end' : false }));
     }
     if (sb.ports.length) steps.push(portsStep(ctx, sb));
     return steps;

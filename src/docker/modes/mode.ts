@@ -30,6 +30,12 @@ export interface SandboxCreateRequest {
   pid?: string;
   command?: string[];
   labels?: Record<string, string>;
+  /**
+   * A CNI attachment: the runtime's namespace (a path nsnet neither makes
+   * nor deletes; bridge mode only) and its container id and interface name
+   * (the endpoint's name inside). No /etc/netns files are written for it.
+   */
+  cni?: { netnsPath: string; netnsInode: number; containerId: string; ifname: string; noDefaultRoute?: boolean };
 }
 
 /** What a plan's steps work on. */
