@@ -16,7 +16,7 @@
 // The plugin chain is a parameter (Chain): the reference plugins today, nsnet
 // later, with the same tests.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, readlinkSync, rmdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type ResultPromise } from 'execa';
@@ -90,6 +90,11 @@ export class CniNode {
 
   get name(): string {
     return this.ns.name!;
+  }
+
+  /** The cgroup every container of this node goes under (runc with cgroupfs, in each hierarchy): removed by stop(). */
+  get cgroup(): string {
+    return `/nsnet-cni-${this.tag}`;
   }
 
   /** Makes a node: netns cn-<tag> with lo up, and its private mounts (plugins of `pluginDir` on /opt/cni/bin). */
@@ -186,8 +191,34 @@ export class CniNode {
       this.holder.kill('SIGKILL');
       await waitExit(this.holder, 5000);
     }
+    removeCgroups(this.cgroup);
     await netnsDel(this.ns).catch(() => {});
   }
+}
+
+/** Removes an (empty) cgroup tree from every mounted hierarchy, deepest first (cgroup v1 and v2). */
+function removeCgroups(rel: string): void {
+  const roots: string[] = [];
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const f = line.split(' ');
+    const type = f[f.indexOf('-') + 1];
+    if (type === 'cgroup' || type === 'cgroup2') roots.push(f[4]!);
+  }
+  const rmTree = (dir: string): void => {
+    let entries: string[] = [];
+    try {
+      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return;
+    }
+    for (const e of entries) rmTree(path.join(dir, e));
+    try {
+      rmdirSync(dir);
+    } catch {
+      // not empty yet (a process still in it) or gone: nothing more to do here
+    }
+  };
+  for (const r of roots) rmTree(path.join(r, rel));
 }
 
 function kill(pid: number, sig: NodeJS.Signals): void {
@@ -284,7 +315,7 @@ export class Containerd {
    */
   async run(id: string, cmd: string[], o: { cni?: boolean; withNs?: string } = {}): Promise<CtrTask> {
     const t0 = performance.now();
-    const args = ['ctr', '--address', this.sock, 'run', '--rm'];
+    const args = ['ctr', '--address', this.sock, 'run', '--rm', '--cgroup', `${this.node.cgroup}/${id}`];
     if (o.cni) args.push('--cni');
     if (o.withNs) args.push('--with-ns', `network:${o.withNs}`);
     const p = this.node.spawn([...args, this.image, id, ...cmd]);
@@ -363,7 +394,7 @@ export class Podman {
   /** `podman run -d --name NAME OPTS... IMAGE CMD...`; returns the container id and the ms it took. */
   async run(name: string, opts: string[], cmd: string[]): Promise<{ id: string; ms: number }> {
     const t0 = performance.now();
-    const r = await this.podman(['run', '-d', '--name', name, ...opts, this.image, ...cmd], { reject: false });
+    const r = await this.podman(['run', '-d', '--cgroup-parent', this.node.cgroup, '--name', name, ...opts, this.image, ...cmd], { reject: false });
     if (r.exitCode !== 0) throw new Error(`podman run ${name} -> exit ${r.exitCode}: ${String(r.stderr).trim()}`);
     return { id: String(r.stdout).trim(), ms: performance.now() - t0 };
   }
