@@ -17,7 +17,7 @@ cd "$(dirname "$0")/.."
 
 busybox=/bin/busybox
 version=$(dpkg-query -W -f='${Version}' busybox-static 2>/dev/null) || {
-  echo "cni-image.sh: busybox-static is not installed (run: sudo bash scripts/setup.sh --cni)" >&2
+  echo "cni-image.sh: busybox-static is not installed (run: sudo bash scripts/setup.sh)" >&2
   exit 1
 }
 key=${version#*:}; key=${key//[^A-Za-z0-9.-]/_}

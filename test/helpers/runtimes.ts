@@ -72,6 +72,23 @@ export const referenceChain: Chain = {
   }),
 };
 
+/** Why the runtimes cannot run here (a program or package missing), or null. */
+export function runtimesMissing(): string | null {
+  const need: [string, string][] = [
+    ['/usr/bin/podman', 'podman'],
+    ['/usr/bin/containerd', 'containerd'],
+    ['/usr/bin/ctr', 'containerd'],
+    ['/usr/sbin/runc', 'runc'],
+    ['/bin/busybox', 'busybox-static'],
+    ['/usr/bin/go', 'golang-go'],
+    ['/usr/share/gocode/src/github.com/containernetworking/cni/libcni', 'golang-github-appc-cni-dev'],
+    ['/usr/lib/cni/bridge', 'containernetworking-plugins'],
+    ['/etc/cni', 'podman'],
+  ];
+  const missing = [...new Set(need.filter(([f]) => !existsSync(f)).map(([, pkg]) => pkg))];
+  return missing.length ? `needs ${missing.join(', ')} (run: sudo bash scripts/setup.sh)` : null;
+}
+
 // ---------------------------------------------------------------------------
 // The node
 
@@ -99,7 +116,7 @@ export class CniNode {
 
   /** Makes a node: netns cn-<tag> with lo up, and its private mounts (plugins of `pluginDir` on /opt/cni/bin). */
   static async make(tag: string, pluginDir: string): Promise<CniNode> {
-    if (!existsSync('/etc/cni')) throw new Error('/etc/cni is missing: install the CNI runtimes (sudo bash scripts/setup.sh --cni)');
+    if (!existsSync('/etc/cni')) throw new Error('/etc/cni is missing (a mount point for the node): sudo bash scripts/setup.sh');
     const ns = await netnsAdd(`cn-${tag}`);
     try {
       await linkSet(ns, await linkGet(ns, 'lo'), { up: true });
@@ -421,7 +438,7 @@ const DRIVER_BIN = path.join(CACHE, 'cni-driver');
 export async function buildCniDriver(): Promise<string> {
   if (existsSync(DRIVER_BIN) && statSync(DRIVER_BIN).mtimeMs >= statSync(DRIVER_SRC).mtimeMs) return DRIVER_BIN;
   if (!existsSync('/usr/share/gocode/src/github.com/containernetworking/cni/libcni')) {
-    throw new Error('libcni source missing: sudo bash scripts/setup.sh --cni (golang-github-appc-cni-dev)');
+    throw new Error('libcni source missing: sudo bash scripts/setup.sh (golang-github-appc-cni-dev)');
   }
   mkdirSync(CACHE, { recursive: true });
   await execa('go', ['build', '-o', DRIVER_BIN, '.'], {
