@@ -35,6 +35,8 @@ import { startWho } from '../helpers/who.js';
 const chains: Record<string, Chain> = { reference: referenceChain };
 
 const SUBNET = '10.244.1.0/24';
+// Each test starts a runtime and several containers: 10-20 s on a loaded 2-vCPU machine.
+const SLOW = 180_000;
 const BRIDGE = 'cbr0';
 
 /** Times measured in this file, printed at the end (ms). */
@@ -104,7 +106,7 @@ for (const [chainName, chain] of Object.entries(chains)) {
       for (const id of ids) expect(rules).not.toContain(id);
     }
 
-    test('Podman: two containers reach each other, a published port answers from the WAN and 127.0.0.1, rm -f leaves nothing', async () => {
+    test('Podman: two containers reach each other, a published port answers from the WAN, 127.0.0.1 and hairpin, rm -f leaves nothing', async () => {
       const { n, wan, net } = await node();
       const pm = await Podman.start(n, chain, image);
       stops.push(() => pm.stop());
@@ -130,11 +132,14 @@ for (const [chainName, chain] of Object.entries(chains)) {
       expect(fromWan).toBe('nsnet busybox image');
       const fromLocal = await retry(async () => String((await n.exec(['curl', '-s', '-m', '2', 'http://127.0.0.1:8080/'], { reject: false })).stdout), 'nsnet busybox');
       expect(fromLocal).toBe('nsnet busybox image');
+      // Hairpin: a container of the same network through the node's WAN address.
+      const hairpin = await retry(async () => String((await pm.podman(['exec', 'peer', ...NC_GET(WAN.hostAddr, 8080)], { reject: false })).stdout), 'nsnet busybox');
+      expect(body(hairpin)).toBe('nsnet busybox image');
 
       const rm = await pm.rm('web', 'peer');
       note('podman rm -f -t 0 (two containers, with CNI DEL)', rm.ms);
       await expectClean(n, wan, net, [web.id, peer.id]);
-    });
+    }, SLOW);
 
     test.skipIf(!chain.features.dnsByName)('Podman: containers resolve each other by name (aliases capability, 127.0.0.11)', async () => {
       const { n, net } = await node();
@@ -146,7 +151,7 @@ for (const [chainName, chain] of Object.entries(chains)) {
       expect(resolv).toContain('nameserver 127.0.0.11');
       const byName = await retry(async () => String((await pm.podman(['exec', 'peer', ...NC_GET('web', 80)], { reject: false })).stdout), 'nsnet busybox');
       expect(body(byName)).toBe('nsnet busybox image');
-    });
+    }, SLOW);
 
     test('containerd: two pods on the bridge, a second container in a pod on 127.0.0.1, masqueraded egress, nothing left', async () => {
       const { n, wan, net } = await node({ who: true });
@@ -189,7 +194,7 @@ for (const [chainName, chain] of Object.entries(chains)) {
       note('ctr task kill + run --rm exit (with CNI DEL)', (await ctd.rm('p2')).ms);
       // ctr's CNI_CONTAINERID is <namespace>-<id>.
       await expectClean(n, wan, net, ['default-p1', 'default-p2']);
-    });
+    }, SLOW);
 
     test('libcni (Go driver): ADD, CHECK, DEL through libcni 1.1.2; DEL twice; GC/STATUS by hand', async () => {
       const { n, wan, net, conflist } = await node();
@@ -238,6 +243,6 @@ for (const [chainName, chain] of Object.entries(chains)) {
         expect(gc.json?.code).toBeGreaterThan(0);
         expect(status.code).not.toBe(0);
       }
-    });
+    }, SLOW);
   });
 }
