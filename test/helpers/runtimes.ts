@@ -47,6 +47,8 @@ export interface Chain {
     /** CNI 1.1's GC and STATUS. */
     gcStatus: boolean;
   };
+  /** Where the chain's IPAM keeps one file per reserved address, on the node (checked empty after removal). */
+  ipamDir?(network: string): string;
   conflist(o: ChainOptions): Record<string, unknown>;
 }
 
@@ -55,6 +57,7 @@ export const referenceChain: Chain = {
   name: 'reference',
   pluginDirs: ['/usr/lib/cni'],
   features: { dnsByName: false, gcStatus: false },
+  ipamDir: (network) => `/var/lib/cni/networks/${network}`,
   conflist: (o) => ({
     cniVersion: '1.0.0',
     name: o.name,
@@ -504,13 +507,10 @@ export function nodeNetns(node: CniNode): string[] {
   }
 }
 
-/** host-local's reservations for network `name` on the node (addresses only). */
-export function hostLocalReservations(node: CniNode, name: string): string[] {
-  try {
-    return readdirSync(node.path(`/var/lib/cni/networks/${name}`)).filter((f) => /^[\d.]+$|:/.test(f));
-  } catch {
-    return [];
-  }
+/** The addresses a chain's IPAM still reserves on the node (its ipamDir must exist: it was used). */
+export function ipamReservations(node: CniNode, chain: Chain, network: string): string[] {
+  if (!chain.ipamDir) return [];
+  return readdirSync(node.path(chain.ipamDir(network))).filter((f) => /^[\d.]+$|:/.test(f));
 }
 
 /** The node's nftables ruleset as text (the reference plugins write it through iptables-nft). */

@@ -18,7 +18,7 @@ import {
   cniDriver,
   CniNode,
   Containerd,
-  hostLocalReservations,
+  ipamReservations,
   NC_GET,
   nodeLinks,
   nodeNetns,
@@ -101,7 +101,7 @@ for (const [chainName, chain] of Object.entries(chains)) {
     async function expectClean(n: CniNode, wan: Wan, net: string, ids: string[]) {
       expect((await nodeLinks(n)).filter((l) => l !== 'lo' && l !== BRIDGE && l !== wan.hostIf)).toEqual([]);
       expect(nodeNetns(n)).toEqual([]);
-      expect(hostLocalReservations(n, net)).toEqual([]);
+      expect(ipamReservations(n, chain, net)).toEqual([]);
       const rules = await nodeRuleset(n);
       for (const id of ids) expect(rules).not.toContain(id);
     }
