@@ -7,8 +7,9 @@
 # nothing when there is nothing to do. Build output goes to a log that is
 # printed only if the build fails.
 #
-#   sudo bash scripts/setup.sh           nsnet + its tests
-#   sudo bash scripts/setup.sh --bench   also the peers the benchmarks compare against
+#   sudo bash scripts/setup.sh           nsnet (and the tour)
+#   sudo bash scripts/setup.sh --test    also what the test suite drives (Chromium, Podman, containerd, Go)
+#   sudo bash scripts/setup.sh --bench   that, and the peers the benchmarks compare against
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,10 +22,26 @@ packages=(
   tcpdump                    # packet captures in tests and docs
   util-linux procps          # unshare, mount, flock; sysctl, ps
   g++ make python3           # node-gyp
-  chromium                   # renders `nsnet graph`'s SVG in a test and the PNGs in docs/graph
 )
+# Only the test suite needs these (`--test`, as CI runs it): a tour user doesn't get a browser and two
+# container runtimes.
+test_packages=(
+  chromium                   # renders `nsnet graph`'s SVG in a test and the PNGs in docs/graph
+  # The real CNI clients test/kernel/cni-runtimes.test.ts drives (test/helpers/runtimes.ts), all inside
+  # the test sandbox: Podman (CNI backend) and containerd + ctr with runc; busybox-static for the image
+  # scripts/cni-image.sh builds offline; Go and libcni's source for test/cni-driver; the reference
+  # plugins (bridge, host-local, portmap: they need iptables) that nsnet is compared with.
+  podman containerd runc conmon busybox-static golang-go golang-github-appc-cni-dev
+  containernetworking-plugins iptables
+)
+# Services those packages enable, which must never run on the machine itself: the tests start their own
+# containerd and podman in private namespaces, with private state.
+services=(containerd.service podman.service podman.socket podman-restart.service podman-auto-update.timer)
+if [[ " $* " == *" --test "* || " $* " == *" --bench "* ]]; then
+  packages+=("${test_packages[@]}")
+fi
 if [[ " $* " == *" --bench "* ]]; then
-  packages+=(containernetworking-plugins netavark aardvark-dns dnsmasq-base dnsperf iptables)
+  packages+=(netavark aardvark-dns dnsmasq-base dnsperf)
 fi
 
 # One dpkg-query for all (one per package took 1.7 s on a loaded machine, at every `npm start`).
@@ -41,8 +58,27 @@ if ((${#missing[@]})); then
   fi
   echo "setup.sh: installing ${missing[*]}"
   export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq
-  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  # Debian's containerd (and podman's socket units) start at install on a systemd machine; a
+  # policy-rc.d that says "no" (exit 101) keeps every service of this install from starting.
+  own_policy=
+  if [[ ! -e /usr/sbin/policy-rc.d ]]; then
+    printf '#!/bin/sh\nexit 101\n' >/usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d && own_policy=1
+  fi
+  apt_status=0
+  { apt-get update -qq && apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null; } || apt_status=$?
+  [[ -z $own_policy ]] || rm -f /usr/sbin/policy-rc.d
+  ((apt_status == 0)) || exit "$apt_status"
+  # ...and nothing they enabled starts at the next boot either (only the units of packages installed now:
+  # a containerd the machine's owner set up before is theirs).
+  for unit in "${services[@]}"; do
+    pkg=${unit%%[.-]*}
+    [[ " ${missing[*]} " == *" $pkg "* ]] || continue
+    if [[ -d /run/systemd/system ]]; then
+      systemctl disable --now "$unit" >/dev/null 2>&1 || true
+    elif command -v systemctl >/dev/null; then
+      systemctl disable "$unit" >/dev/null 2>&1 || true  # offline: removes the enablement symlinks
+    fi
+  done
 fi
 
 # A supported Node (22, 24, 26): if `node` is not one, Node 24 from the npm registry into /usr/local.
