@@ -65,10 +65,10 @@ await build({ ...common, outfile: 'dist/cli/nsnet.cjs' });
 // `nsnet create`, `run`, `rm`, `network ...` load - a smaller file and code
 // cache to read and deserialize at every call (measured in docs/bench/analysis.md).
 await build({ ...common, outfile: 'dist/cli/nsnet-core.cjs', plugins: [stubFullOnly] });
-// The CNI plugin (src/cni/main.ts): what `nsnet cni install`'s executable
+// The CNI plugin (src/cli/cni-plugin.ts): what `nsnet cni install`'s executable
 // loads at every ADD/DEL/CHECK a runtime runs; the Docker layer it needs is
 // loaded lazily (VERSION runs none of it).
-await build({ ...common, entryPoints: ['src/cni/main.ts'], outfile: 'dist/cni/nsnet-cni.cjs' });
+await build({ ...common, entryPoints: ['src/cli/cni-plugin.ts'], outfile: 'dist/cni/nsnet-cni.cjs' });
 
 // V8's code cache for each bundle, for the Node that builds (never shipped:
 // the package's install script makes it for the Node that installs).

@@ -8,11 +8,11 @@ import path from 'node:path';
 
 /**
  * The plugin's code beside this CLI: the bundle (dist/cni/nsnet-cni.cjs,
- * from scripts/bundle-cli.mjs), else the compiled module dist/cni/main.js.
+ * from scripts/bundle-cli.mjs), else the compiled module dist/cli/cni-plugin.js.
  * Both the CLI's bundle (dist/cli/nsnet*.cjs) and dist/cli/cni.js sit in dist/cli/.
  */
 function pluginEntry(): string {
-  const candidates = ['../cni/nsnet-cni.cjs', '../cni/main.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
+  const candidates = ['../cni/nsnet-cni.cjs', './cni-plugin.js'].map((p) => fileURLToPath(new URL(p, import.meta.url)));
   const found = candidates.find((f) => existsSync(f));
   if (!found) throw new Error(`the CNI plugin's code is not built; looked for:\n  ${candidates.join('\n  ')}\nrun: npm run build`);
   return found;

@@ -17,10 +17,9 @@ import { printStep } from './step-printer.js';
 export const dnsArgv = (root: string | undefined) => [process.argv[1]!, ...(root ? ['--root', root] : []), 'dns', '--supervise'];
 
 /** The CLI's client of the embedded DNS server: one connection per request (a CLI call makes one or two, and node:net would cost more to load than they take). */
-function dnsClient(io: Io, root: string | undefined): (dirs: StoreDirs) => Context['dns'] {
-  const argv = dnsArgv(root);
+export function dnsClient(env: NodeJS.ProcessEnv, argv: string[]): (dirs: StoreDirs) => Context['dns'] {
   return (dirs) => ({
-    sync: (start, ids) => syncDns(dirs, { start, argv, env: io.env, kept: false, ...(ids && { ids }) }),
+    sync: (start, ids) => syncDns(dirs, { start, argv, env, kept: false, ...(ids && { ids }) }),
     release: (ids) => releaseDns(dirs, ids, { kept: false }),
     command: (ids, gone) => requestCommand(dirs, { op: 'sync', ids, ...(gone && { gone }) }),
   });
@@ -39,7 +38,7 @@ export function withContext<N extends CommandName>(body: (ctx: Context, cmd: Com
       env: io.env,
       ...(root !== undefined && { root }),
       warn: (m) => io.err(m),
-      dns: dnsClient(io, root),
+      dns: dnsClient(io.env, dnsArgv(root)),
       ...(io.env.NSNET_TRACE === '1' && { observe: printStep(io.err) }),
     });
     for (const n of await startOfDay(ctx)) if (cmd.global.debug) io.err(`nsnet: start of day: removed ${ctx.etcNetns}/${n} (sandbox gone)`);

@@ -37,6 +37,7 @@ import { portElements, TABLE } from '../nft/table.js';
 import { portRules } from '../docker/firewall.js';
 import { isDamaged } from '../state/damaged.js';
 import { addResult, attachmentName, createRequest, delegatesIpam, networkMismatch, networkRequest, staticIpOf, wantsDefaultRoute } from './config.js';
+import { validAttachments } from './env.js';
 import { CNI_ERR, CniError, type CniBackend, type CniRequest, type Result } from './types.js';
 
 /**
@@ -50,6 +51,8 @@ export interface CniBackendOptions extends ContextOptions {
   context?: Context;
   /** The delegated IPAM (configurations whose ipam.type is not "nsnet"). */
   ipam?: IpamExec;
+  /** Run on each context this backend opens, before the command (the plugin revives a killed DNS server). */
+  prepare?: (ctx: Context) => Promise<unknown>;
 }
 
 /** The CNI error a failure reads as: nsnet's kinds and the kernel's errors, with their codes. */
@@ -117,6 +120,7 @@ export function cniBackend(opts: CniBackendOptions = {}): CniBackend {
     if (opts.context) return fn(opts.context);
     const ctx = await openContext(opts);
     try {
+      await opts.prepare?.(ctx);
       return await fn(ctx);
     } finally {
       await ctx.host.close();
@@ -221,10 +225,9 @@ export function cniBackend(opts: CniBackendOptions = {}): CniBackend {
     },
 
     async gc(req) {
-      const rc = req.config.runtimeConfig ?? {};
-      const valid = rc['cni.dev/valid-attachments'] ?? rc['cni.dev/attachments'];
-      // Without a list there is nothing to tell garbage by: remove nothing.
-      if (!Array.isArray(valid)) return;
+      // Top level, where libcni puts it (or runtimeConfig); without a list there is nothing to tell garbage by.
+      const valid = validAttachments(req.config);
+      if (!valid) return;
       const keep = new Set(valid.map((a) => `${a.containerID}\0${a.ifname}`));
       await withCtx(async (ctx) => {
         const stale = await usingState(ctx, async (s) => (await s.sandboxes.all())

@@ -1,7 +1,7 @@
 // `nsnet cni install`: the plugin executable runtimes run. They run plugins
 // with a bare environment (no PATH, no HOME), so the executable names the
 // Node that installed it by absolute path in its shebang, and loads the
-// plugin's bundle (dist/cni/nsnet-cni.cjs; dist/cni/main.js when nsnet was
+// plugin's bundle (dist/cni/nsnet-cni.cjs; dist/cli/cni-plugin.js when nsnet was
 // not bundled) by absolute path: one Node start, one file read.
 //
 // Written atomically (a temporary file in the same directory, then rename):

@@ -39,7 +39,7 @@ export interface RuntimeConfig {
   ips?: string[];
   mac?: string;
   aliases?: string[];
-  /** GC: the attachments that must stay. */
+  /** GC: the attachments that must stay (libcni sends them at the top level of the config: env.ts validAttachments reads both). */
   'cni.dev/valid-attachments'?: { containerID: string; ifname: string }[];
   'cni.dev/attachments'?: { containerID: string; ifname: string }[];
   [k: string]: unknown;

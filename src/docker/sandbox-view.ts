@@ -165,7 +165,7 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
       LinkLocalIPv6Address: '',
       LinkLocalIPv6PrefixLen: 0,
       Ports: portMap(sb),
-      SandboxKey: owner?.netns ? `/run/netns/${owner.netns}` : sb.mode === 'host' ? '/proc/1/ns/net' : '',
+      SandboxKey: owner?.netns ? `/run/netns/${owner.netns}` : owner?.netnsPath ?? (sb.mode === 'host' ? '/proc/1/ns/net' : ''),
       SecondaryIPAddresses: null,
       SecondaryIPv6Addresses: null,
       EndpointID: dflt?.endpointId ?? '',

@@ -1,16 +1,36 @@
 // The CNI plugin's executable: `nsnet cni install` writes /opt/cni/bin/nsnet,
 // which loads this file (bundled as dist/cni/nsnet-cni.cjs by
 // scripts/bundle-cli.mjs, so an ADD costs one Node start and one file).
-// It reads stdin, runs the command (plugin.ts), prints the result or the
-// error JSON on stdout and exits with the code.
+// It reads stdin, runs the command (src/cni/plugin.ts) on the backend
+// (src/cni/backend.ts), prints the result or the error JSON on stdout and
+// exits with the code. It sits with the CLI because, like the CLI, it wires
+// the layers below together: the backend, the delegated IPAM and the client
+// of the embedded DNS server (which src/cni may not import).
 import { readFileSync, statSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { formatError } from './errors.js';
-import { cniMain, type BackendSource, type CniOutput } from './plugin.js';
-import { CNI_ERR, CniError } from './types.js';
+import { fileURLToPath } from 'node:url';
+import { formatError } from '../cni/errors.js';
+import { cniMain, type BackendSource, type CniOutput } from '../cni/plugin.js';
+import { CNI_ERR, CniError } from '../cni/types.js';
 
-// cnicore's src/cni/backend.ts replaces the stub here (one line for the lead).
-const loadBackend: BackendSource = async () => (await import('./backend-stub.js')).cniBackend;
+/**
+ * The backend, loaded only for commands that need it (VERSION loads none of
+ * the Docker layer). The DNS server it starts on first need is `nsnet dns`
+ * run by bin/nsnet.js, never this plugin (argv[1] here is /opt/cni/bin/nsnet).
+ */
+const loadBackend: BackendSource = async () => {
+  const [{ cniBackend }, { delegateIpam }, { dnsClient }, { reviveDns }] = await Promise.all([
+    import('../cni/backend.js'), import('../cni/delegate.js'), import('./context.js'), import('../dns/health.js'),
+  ]);
+  const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
+  const dns = dnsClient(process.env, [bin, 'dns', '--supervise']);
+  return cniBackend({
+    dns: (dirs) => dns(dirs),
+    ipam: (command, req) => delegateIpam(command, req),
+    // As every CLI command does first: a DNS server that should run but was killed comes back.
+    prepare: (ctx) => reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env: process.env, warn: () => {} }),
+  });
+};
 
 /** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
 function isOwnNetns(p: string): boolean {
