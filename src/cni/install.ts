@@ -24,11 +24,17 @@ export interface PluginTarget {
   entry: string;
 }
 
-/** The executable's text: a CommonJS script (no package.json beside it) that loads the entry. */
+/**
+ * The executable's text, a script that loads the entry. Node reads an extensionless
+ * file as CommonJS or as an ES module depending on the package.json above it (a bin
+ * dir inside an ESM project, as in tests): the line works as either.
+ */
 export function pluginScript(t: PluginTarget): string {
   if (!path.isAbsolute(t.node) || !path.isAbsolute(t.entry)) throw new Error('the node binary and the plugin entry must be absolute paths');
   if (/\s/.test(t.node)) throw new Error(`the node binary's path has whitespace, which a shebang line cannot hold: ${t.node}`);
-  const load = t.entry.endsWith('.cjs') ? `require(${JSON.stringify(t.entry)});` : `import(${JSON.stringify(pathToFileURL(t.entry).href)});`;
+  const load = t.entry.endsWith('.cjs')
+    ? `process.getBuiltinModule('node:module').createRequire(${JSON.stringify(t.entry)})(${JSON.stringify(t.entry)});`
+    : `import(${JSON.stringify(pathToFileURL(t.entry).href)});`;
   return `#!${t.node}
 // nsnet's CNI plugin (type "nsnet"), written by \`nsnet cni install\`.
 // Runtimes run it with a bare environment: node and the plugin are named by absolute path.

@@ -49,6 +49,8 @@ export interface Chain {
   };
   /** Where the chain's IPAM keeps one file per reserved address, on the node (checked empty after removal). */
   ipamDir?(network: string): string;
+  /** Run once before the tests (installing the plugin). */
+  prepare?(): Promise<void>;
   conflist(o: ChainOptions): Record<string, unknown>;
 }
 
@@ -71,6 +73,36 @@ export const referenceChain: Chain = {
         ipam: { type: 'host-local', ranges: [[{ subnet: o.subnet }]], routes: [{ dst: '0.0.0.0/0' }] },
       },
       { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ],
+  }),
+};
+
+/**
+ * nsnet as the only plugin: `nsnet cni install --bin-dir` into .cache/cni-bin (bound over the node's
+ * /opt/cni/bin, where ctr looks), with the reference plugins beside it for delegated IPAM and chaining.
+ */
+const NSNET_BIN_DIR = path.join(CACHE, 'cni-bin');
+export const nsnetChain: Chain = {
+  name: 'nsnet',
+  pluginDirs: [NSNET_BIN_DIR, '/usr/lib/cni'],
+  features: { dnsByName: true, gcStatus: true },
+  async prepare() {
+    mkdirSync(NSNET_BIN_DIR, { recursive: true });
+    await execa('node', [path.join(ROOT, 'bin/nsnet.js'), 'cni', 'install', '--bin-dir', NSNET_BIN_DIR]);
+  },
+  conflist: (o) => ({
+    cniVersion: '1.0.0',
+    name: o.name,
+    plugins: [
+      {
+        type: 'nsnet',
+        bridge: o.bridge,
+        isGateway: true,
+        ipMasq: true,
+        hairpinMode: true,
+        ipam: { type: 'nsnet', subnet: o.subnet },
+        capabilities: { portMappings: true, ips: true, mac: true, aliases: true },
+      },
     ],
   }),
 };

@@ -24,6 +24,7 @@ import {
   nodeNetns,
   nodeRuleset,
   Podman,
+  nsnetChain,
   referenceChain,
   runtimesMissing,
   type Chain,
@@ -31,8 +32,8 @@ import {
 import { makeWan, WAN, type Wan } from '../helpers/wan.js';
 import { startWho } from '../helpers/who.js';
 
-// TODO(issue 14): add 'nsnet' here (and its Chain below) when the plugin exists.
-const chains: Record<string, Chain> = { reference: referenceChain };
+// The same scenarios on the reference plugins and on nsnet.
+const chains: Record<string, Chain> = { reference: referenceChain, nsnet: nsnetChain };
 
 const SUBNET = '10.244.1.0/24';
 // Each test starts a runtime and several containers: 10-20 s on a loaded 2-vCPU machine.
@@ -79,6 +80,7 @@ for (const [chainName, chain] of Object.entries(chains)) {
     beforeAll(async () => {
       image = await busyboxImage();
       await buildCniDriver();
+      await chain.prepare?.();
     }, 300_000);
 
     /** A node with the chain's conflist as its only network, and a fake WAN behind it. */
@@ -232,12 +234,27 @@ for (const [chainName, chain] of Object.entries(chains)) {
       }
       await expectClean(n, wan, net, ['pod0', 'pod1', 'pod2', 'pod3', 'pod4']);
 
-      const gc = await cniDriver(n, chain, 'gc', { conflist, valid: [] });
-      const status = await cniDriver(n, chain, 'status', { conflist });
       if (chain.features.gcStatus) {
+        // GC and STATUS are CNI 1.1.0 (libcni sends them only for a 1.1.0 list): a pod that got no DEL
+        // (ctr's detached containers, a crashed runtime) is collected when it is not a valid attachment.
+        const list11 = { ...JSON.parse(readFileSync(n.path(conflist), 'utf8')), cniVersion: '1.1.0' };
+        const conflist11 = '/etc/cni/gc-1.1.0.conflist';
+        n.write(conflist11, JSON.stringify(list11));
+        await n.exec(['ip', 'netns', 'add', 'kept']);
+        await n.exec(['ip', 'netns', 'add', 'lost']);
+        for (const pod of ['kept', 'lost']) expect((await cniDriver(n, chain, 'add', { conflist, id: pod, netns: `/run/netns/${pod}` })).code).toBe(0);
+        const gc = await cniDriver(n, chain, 'gc', { conflist: conflist11, valid: [{ containerID: 'kept', ifname: 'eth0' }] });
         expect(gc.code, gc.stderr).toBe(0);
+        expect(String((await n.exec(['ip', '-n', 'lost', 'link', 'show'])).stdout)).not.toContain('eth0');
+        expect(String((await n.exec(['ip', '-n', 'kept', 'link', 'show'])).stdout)).toContain('eth0');
+        const status = await cniDriver(n, chain, 'status', { conflist: conflist11 });
         expect(status.code, status.stderr).toBe(0);
+        expect((await cniDriver(n, chain, 'del', { conflist, id: 'kept', netns: '/run/netns/kept' })).code).toBe(0);
+        for (const pod of ['kept', 'lost']) await n.exec(['ip', 'netns', 'del', pod]);
+        await expectClean(n, wan, net, ['kept', 'lost']);
       } else {
+        const gc = await cniDriver(n, chain, 'gc', { conflist, valid: [] });
+        const status = await cniDriver(n, chain, 'status', { conflist });
         // containernetworking-plugins 1.1.1 predate CNI 1.1: they refuse both with an error JSON.
         expect(gc.code).not.toBe(0);
         expect(gc.json?.code).toBeGreaterThan(0);
