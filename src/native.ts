@@ -145,7 +145,8 @@ export interface NativeAddon {
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
   /** `try`: at once, without waiting; true if taken, false if another holds it (no EWOULDBLOCK error). */
   flock(fd: number, o: { mode?: 'exclusive' | 'shared'; try: true }): Promise<boolean>;
-  spawn(o: NativeSpawn): Promise<{ pid: number }>;
+  /** `supervisor`: detached only, the pid of the process that waits for the command and writes `exitFile`. */
+  spawn(o: NativeSpawn): Promise<{ pid: number; supervisor?: number }>;
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
   /** Raises the soft open-file limit to the hard one; returns both. */
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
@@ -219,8 +220,13 @@ export interface NativeSpawn {
   joinPidns?: string;
   /** Bind mounts [source, target] in a private mount namespace. */
   binds?: [string, string][];
-  /** setsid(): the process outlives the caller's session. */
+  /**
+   * Under a supervisor in a session of its own (setsid): the process outlives
+   * the caller, and nobody need reap it (native/spawn.cc).
+   */
   detach?: boolean;
+  /** Detached: where the supervisor writes the exit status, `{"pid","exitCode","signal"?}` (absolute path, 0600). */
+  exitFile?: string;
   stdio?: [number, number, number];
 }
 
