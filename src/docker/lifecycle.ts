@@ -95,11 +95,12 @@ const find = (ctx: Context, ref: string) => usingState(ctx, (s) => findSandbox(s
  * run's), detached, under a supervisor, output appended to its log file.
  * One already running is left as it is (`started: false`), as Docker does.
  */
-export async function sandboxStartCommand(ctx: Context, ref: string): Promise<{ sandbox: SandboxRecord; started: boolean }> {
+export async function sandboxStartCommand(ctx: Context, ref: string, o: { afterStop?: boolean } = {}): Promise<{ sandbox: SandboxRecord; started: boolean }> {
   return usingState(ctx, async (s) => {
     const rec = await findSandbox(s, ref);
     if (rec.status === 'creating') throw conflict(`sandbox ${rec.name} is still being created`);
-    if (isRunning(rec)) return { sandbox: rec, started: false };
+    // A restart's dry run stopped nothing, but its plan goes on as if it had.
+    if (isRunning(rec) && !(ctx.dryRun && o.afterStop)) return { sandbox: rec, started: false };
     if (!rec.command?.length) throw invalidArg(`sandbox ${rec.name} has no command to start; create it with -- COMMAND`);
     const pid = await startRecord(ctx, s, rec, rec.command, {
       detach: true, ...(rec.env && { env: rec.env }), ...(rec.workdir && { workdir: rec.workdir }),
@@ -123,7 +124,7 @@ export async function sandboxStop(ctx: Context, ref: string, o: { timeout?: numb
 /** `nsnet restart`: stop (when running), then start. */
 export async function sandboxRestart(ctx: Context, ref: string, o: { timeout?: number } = {}): Promise<SandboxRecord> {
   await sandboxStop(ctx, ref, o);
-  return (await sandboxStartCommand(ctx, ref)).sandbox;
+  return (await sandboxStartCommand(ctx, ref, { afterStop: true })).sandbox;
 }
 
 /** `nsnet kill`: sends a signal (default KILL) to the main process; one not running is an error, as Docker's. */
