@@ -25,10 +25,12 @@
 // but the ones the command needs (the state lock's fd among them: flock locks
 // belong to the open file, so a copy would keep it held), ignores SIGHUP and
 // SIGINT, enters only the PID namespace (for its children) and forks the
-// command; it then waits for it and writes its status to `exitFile` (JSON,
-// 0600, a tmp file renamed over it): the exit code, or 128+signal as Docker
-// reports a killed one (137, 143). It never enters the sandbox's network,
-// UTS or mount namespace.
+// command; it then execs `superviseExe` (nsnet-supervise: a fork of Node
+// would keep a copy of Node's memory for as long as the command runs), which
+// waits for it and writes its status to `exitFile` (exit_file.h): the exit
+// code, or 128+signal as Docker reports a killed one (137, 143). Without
+// `superviseExe` the fork waits itself. It never enters the sandbox's
+// network, UTS or mount namespace.
 #include <fcntl.h>
 #include <sched.h>
 #include <signal.h>
@@ -48,6 +50,7 @@
 #include <vector>
 
 #include "args.h"
+#include "exit_file.h"
 #include "fd.h"
 #include "in_netns.h"
 #include "verbs.h"
@@ -67,6 +70,7 @@ struct SpawnReq {
   std::vector<std::pair<std::string, std::string>> binds;  // source -> target
   bool detach = false;              // under a supervisor, in a session of its own: survives the caller
   std::string exitFile;             // detached: where the supervisor writes the exit status
+  std::string superviseExe;         // detached: nsnet-supervise, which the supervisor execs to wait (optional)
   int stdio[3] = {0, 1, 2};
 };
 
@@ -187,48 +191,6 @@ void CloseAllBut(int* keep, int n) {
   ::syscall(SYS_close_range, first, ~0U, 0);
 }
 
-// Writes n in decimal at out; returns the end.
-char* Decimal(char* out, long n) {
-  char tmp[24];
-  int len = 0;
-  bool neg = n < 0;
-  unsigned long u = neg ? -static_cast<unsigned long>(n) : static_cast<unsigned long>(n);
-  do {
-    tmp[len++] = static_cast<char>('0' + u % 10);
-    u /= 10;
-  } while (u);
-  if (neg) *out++ = '-';
-  while (len) *out++ = tmp[--len];
-  return out;
-}
-
-char* Text(char* out, const char* s) {
-  while (*s) *out++ = *s++;
-  return out;
-}
-
-// {"pid":1234,"exitCode":143,"signal":15}, written whole or not at all (rename).
-void WriteExitFile(const SpawnReq& r, const Prepared& p, pid_t pid, int status) {
-  char buf[128];
-  char* e = Text(buf, "{\"pid\":");
-  e = Decimal(e, pid);
-  e = Text(e, ",\"exitCode\":");
-  if (WIFSIGNALED(status)) {
-    e = Decimal(e, 128 + WTERMSIG(status));
-    e = Text(e, ",\"signal\":");
-    e = Decimal(e, WTERMSIG(status));
-  } else {
-    e = Decimal(e, WEXITSTATUS(status));
-  }
-  e = Text(e, "}\n");
-  int fd = ::open(p.exitTmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0) return;
-  bool ok = ::write(fd, buf, e - buf) == e - buf;
-  ::close(fd);
-  if (ok) ::rename(p.exitTmp.c_str(), r.exitFile.c_str());
-  else ::unlink(p.exitTmp.c_str());
-}
-
 // The supervisor: forks the command, reports its pid, waits, writes its status.
 [[noreturn]] void Supervise(const SpawnReq& r, const Prepared& p, int pidnsFd, int report) {
   for (int s = 1; s < NSIG; ++s)
@@ -261,11 +223,19 @@ void WriteExitFile(const SpawnReq& r, const Prepared& p, pid_t pid, int status) 
   // for EOF), stdio, the namespaces' fds, the working directory.
   CloseAllBut(nullptr, 0);
   (void)!::chdir("/");
+  if (!r.superviseExe.empty() && !r.exitFile.empty()) {
+    // Give back the copy of Node's memory: wait in a small program (the command stays our child).
+    char pidText[24];
+    *Decimal(pidText, pid) = '\0';
+    char* args[] = {const_cast<char*>(r.superviseExe.c_str()), pidText, const_cast<char*>(r.exitFile.c_str()), nullptr};
+    char* noEnv[] = {nullptr};
+    ::execve(args[0], args, noEnv);
+  }
   int status = 0;
   while (::waitpid(pid, &status, 0) < 0) {
     if (errno != EINTR) ::_exit(1);
   }
-  if (!r.exitFile.empty()) WriteExitFile(r, p, pid, status);
+  if (!r.exitFile.empty()) WriteExitFile(r.exitFile.c_str(), p.exitTmp.c_str(), pid, status);
   ::_exit(0);
 }
 
@@ -397,6 +367,7 @@ Napi::Value SpawnVerb(const Napi::CallbackInfo& info) {
   if (r->newPidns && !r->joinPidns.empty()) throw Napi::TypeError::New(info.Env(), "newPidns and joinPidns exclude each other");
   r->detach = OptBool(o, "detach").value_or(false);
   r->exitFile = OptStr(o, "exitFile").value_or("");
+  r->superviseExe = OptStr(o, "superviseExe").value_or("");
   if (!r->exitFile.empty() && (!r->detach || r->exitFile[0] != '/'))
     throw Napi::TypeError::New(info.Env(), "exitFile must be an absolute path, for a detached spawn");
   Napi::Value binds = o.Get("binds");

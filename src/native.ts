@@ -227,6 +227,8 @@ export interface NativeSpawn {
   detach?: boolean;
   /** Detached: where the supervisor writes the exit status, `{"pid","exitCode","signal"?}` (absolute path, 0600). */
   exitFile?: string;
+  /** With exitFile: the program the supervisor execs to wait (superviseExe()), so it keeps no copy of this process's memory. */
+  superviseExe?: string;
   stdio?: [number, number, number];
 }
 
@@ -244,5 +246,19 @@ export function native(): NativeAddon {
     throw new Error(`nsnet: native addon not built; looked in:\n  ${tried.join('\n  ')}\nrun: npm ci (or npm run build)`);
   }
   cached = createRequire(import.meta.url)(found) as NativeAddon;
+  addonDir = path.dirname(found);
   return cached;
+}
+
+let addonDir: string | undefined;
+
+/**
+ * The nsnet-supervise program built beside the addon (binding.gyp), which a
+ * detached command's supervisor execs to wait for it; undefined if it is
+ * missing (the supervisor then waits itself, as a fork of this process).
+ */
+export function superviseExe(): string | undefined {
+  native();
+  const exe = path.join(addonDir!, 'nsnet-supervise');
+  return existsSync(exe) ? exe : undefined;
 }

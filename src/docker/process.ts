@@ -8,7 +8,7 @@
 // `nsnet exec` joins the PID namespace of the sandbox's main process.
 import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { native, type NativeSpawn } from '../native.js';
+import { native, superviseExe, type NativeSpawn } from '../native.js';
 import { attempt } from '../kernel/errors.js';
 import { netnsOpen } from '../kernel/netns.js';
 import { killAction, processAlive, processStart } from './proc.js';
@@ -54,12 +54,12 @@ export const UNKNOWN_EXIT = 255;
 
 /** Where a sandbox's main process's output goes (run -d, start; exec -d too). */
 export function logFile(ctx: Context, sb: SandboxRecord): string {
-  return path.join(ctx.dirs.runDir, 'logs', `${sb.id}.log`);
+  return path.join(ctx.realRunDir ?? ctx.dirs.runDir, 'logs', `${sb.id}.log`);
 }
 
 /** Where the supervisor of a sandbox's main process writes its exit status (native/spawn.cc). */
 export function exitFile(ctx: Context, sb: SandboxRecord): string {
-  return path.join(ctx.dirs.runDir, 'exits', sb.id);
+  return path.join(ctx.realRunDir ?? ctx.dirs.runDir, 'exits', sb.id);
 }
 
 export interface ExitStatus {
@@ -182,7 +182,7 @@ async function spawnPlan(ctx: Context, s: State, sb: SandboxRecord, command: str
       ...(joinPidns && { joinPidns }),
       ...(owner.netns && { binds: sandboxBinds(ctx.etcNetns, owner.netns) }),
       ...(o.detach && { detach: true }),
-      ...(o.detach && o.exitFile && { exitFile: o.exitFile }),
+      ...(o.detach && o.exitFile && { exitFile: o.exitFile, ...(!ctx.dryRun && { superviseExe: superviseExe() }) }),
     },
   };
 }

@@ -79,7 +79,7 @@ describeKernel('start, stop, restart, kill, wait, logs', () => {
     expect(pid3).not.toBe(pid2);
     expect(alive(pid2)).toBe(false);
     expect(alive(pid3)).toBe(true);
-  });
+  }, 180_000);
 
   test('PID 1 ignores SIGTERM: stop kills it after -t (137), as under Docker; kill -s reaches a trap', async () => {
     const [plain, trap] = [h.sb('plain'), h.sb('trap')];
@@ -102,7 +102,7 @@ describeKernel('start, stop, restart, kill, wait, logs', () => {
     const bad = await h.nsnet(['kill', '-s', 'NOPE', trap]);
     expect(bad.code).toBe(125);
     expect(bad.stderr).toContain('Invalid signal: NOPE');
-  });
+  }, 180_000);
 
   test('wait prints exit codes; several sandboxes: the ones done, then the error (exit 1); rm -f takes the files', async () => {
     const [three, zero, long] = [h.sb('three'), h.sb('zero'), h.sb('long')];
@@ -126,7 +126,7 @@ describeKernel('start, stop, restart, kill, wait, logs', () => {
     expect(plan).toContain(`rm -f ${files[0]} ${files[1]}`);
     expect(await h.ok(['rm', '-f', three])).toBe(three);
     expect(files.map((f) => existsSync(f))).toEqual([false, false]);
-  });
+  }, 180_000);
 
   test('logs -f ends when the command ends; start -a prints its output and exits with its code', async () => {
     const [talk, job, bare] = [h.sb('talk'), h.sb('job'), h.sb('bare')];
@@ -147,7 +147,7 @@ describeKernel('start, stop, restart, kill, wait, logs', () => {
     const s = await h.nsnet(['start', bare]);
     expect(s.code).toBe(1);
     expect(s.stderr).toContain(`sandbox ${bare} has no command to start; create it with -- COMMAND`);
-  });
+  }, 180_000);
 
   test('a supervisor killed with SIGKILL: the command runs on, and once it is gone its status reads Exited (255)', async () => {
     const orphan = h.sb('orphan');
@@ -169,7 +169,7 @@ describeKernel('start, stop, restart, kill, wait, logs', () => {
     expect(await h.ok(['kill', orphan])).toBe(orphan);
     expect(await h.ok(['wait', orphan])).toBe('255');
     expect(await h.ok(['ps', '-a', '--filter', `name=^${orphan}$`, '--format', '{{.Status}}'])).toMatch(/^Exited \(255\) /);
-  });
+  }, 180_000);
 
   test('--dry-run of stop, kill and start prints the plan and changes nothing', async () => {
     const web = h.sb('dry');
@@ -186,5 +186,5 @@ describeKernel('start, stop, restart, kill, wait, logs', () => {
     expect(restart).toContain(`kill -TERM ${pid}`);
     expect(restart).toContain('# starting sleep 100');
     expect(Number(await h.ok(['inspect', '-f', '{{.State.Pid}}', web]))).toBe(pid);
-  });
+  }, 180_000);
 });

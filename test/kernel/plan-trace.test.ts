@@ -62,7 +62,7 @@ describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
       expect(plan.length, args.join(' ')).toBeGreaterThan(1);
       expect(trace, args.join(' ')).toEqual(plan);
     }
-  });
+  }, 180_000);
 
   test('compose up and down, network prune: the same lines in the same order', async () => {
     const shop = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/compose/shop/compose.yaml');
