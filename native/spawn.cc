@@ -223,7 +223,7 @@ void CloseAllBut(int* keep, int n) {
   // for EOF), stdio, the namespaces' fds, the working directory.
   CloseAllBut(nullptr, 0);
   (void)!::chdir("/");
-  if (!r.superviseExe.empty() && !r.exitFile.empty()) {
+  if (!r.superviseExe.empty()) {
     // Give back the copy of Node's memory: wait in a small program (the command stays our child).
     char pidText[24];
     *Decimal(pidText, pid) = '\0';
@@ -368,6 +368,8 @@ Napi::Value SpawnVerb(const Napi::CallbackInfo& info) {
   r->detach = OptBool(o, "detach").value_or(false);
   r->exitFile = OptStr(o, "exitFile").value_or("");
   r->superviseExe = OptStr(o, "superviseExe").value_or("");
+  if (!r->superviseExe.empty() && (!r->detach || r->superviseExe[0] != '/'))
+    throw Napi::TypeError::New(info.Env(), "superviseExe must be an absolute path, for a detached spawn");
   if (!r->exitFile.empty() && (!r->detach || r->exitFile[0] != '/'))
     throw Napi::TypeError::New(info.Env(), "exitFile must be an absolute path, for a detached spawn");
   Napi::Value binds = o.Get("binds");

@@ -1,4 +1,4 @@
-// nsnet-supervise PID EXIT_FILE: the program a detached command's supervisor
+// nsnet-supervise PID EXIT_FILE (or ""): the program a detached command's supervisor
 // execs once it has forked the command (native/spawn.cc). The supervisor
 // starts as a fork of nsnet's Node process, and would keep a private copy of
 // its memory for as long as the command runs; exec'ing this small program
@@ -21,6 +21,7 @@ int main(int argc, char** argv) {
   while (::waitpid(static_cast<pid_t>(pid), &status, 0) < 0) {
     if (errno != EINTR) return 1;
   }
+  if (!*argv[2]) return 0;  // exec -d: nobody asks for its status
   std::string tmp = std::string(argv[2]) + ".tmp";
   nsnet::WriteExitFile(argv[2], tmp.c_str(), static_cast<pid_t>(pid), status);
   return 0;

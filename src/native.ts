@@ -227,7 +227,7 @@ export interface NativeSpawn {
   detach?: boolean;
   /** Detached: where the supervisor writes the exit status, `{"pid","exitCode","signal"?}` (absolute path, 0600). */
   exitFile?: string;
-  /** With exitFile: the program the supervisor execs to wait (superviseExe()), so it keeps no copy of this process's memory. */
+  /** Detached: the program the supervisor execs to wait (superviseExe()), so it keeps no copy of this process's memory. */
   superviseExe?: string;
   stdio?: [number, number, number];
 }

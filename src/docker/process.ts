@@ -181,8 +181,8 @@ async function spawnPlan(ctx: Context, s: State, sb: SandboxRecord, command: str
       ...(newPidns && { newPidns }),
       ...(joinPidns && { joinPidns }),
       ...(owner.netns && { binds: sandboxBinds(ctx.etcNetns, owner.netns) }),
-      ...(o.detach && { detach: true }),
-      ...(o.detach && o.exitFile && { exitFile: o.exitFile, ...(!ctx.dryRun && { superviseExe: superviseExe() }) }),
+      ...(o.detach && { detach: true, ...(!ctx.dryRun && { superviseExe: superviseExe() }) }),
+      ...(o.detach && o.exitFile && { exitFile: o.exitFile }),
     },
   };
 }
