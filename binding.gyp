@@ -27,6 +27,13 @@
       "cflags_cc!": ["-fno-exceptions", "-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-Wno-unused-parameter", "-O2", "-fexceptions"],
       "libraries": ["-lnftables", "-lpthread"]
+    },
+    {
+      "target_name": "nsnet-supervise",
+      "type": "executable",
+      "sources": ["native/supervise_main.cc"],
+      "cflags_cc!": ["-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
     }
   ]
 }

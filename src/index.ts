@@ -30,7 +30,11 @@ export { NsnetError, type ErrorKind } from './docker/errors.js';
 export { networkCreate, networkInspect, networkList, networkPrune, networkRemove } from './docker/networks.js';
 export { sandboxCreate, type SandboxCreateRequest } from './docker/sandboxes.js';
 export { sandboxConnect, sandboxDisconnect } from './docker/connect.js';
-export { sandboxExec, sandboxRemove, sandboxRun, sandboxStart } from './docker/process.js';
+export { exitFile, liveRecord, logFile, sandboxExec, sandboxRemove, sandboxRun, sandboxStart, UNKNOWN_EXIT, type ExitStatus } from './docker/process.js';
+export {
+  parseSignal, sandboxKill, sandboxLogs, sandboxRestart, sandboxStartCommand, sandboxStop, sandboxWait, STOP_TIMEOUT,
+  type LogsOptions, type Signal,
+} from './docker/lifecycle.js';
 export { inProcessDns, type InProcessDns } from './dns/in-process.js';
 export { composeDown, composePs, composeUp } from './compose/compose.js';
 export { loadProject, type ComposeProject } from './compose/model.js';

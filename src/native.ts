@@ -145,7 +145,8 @@ export interface NativeAddon {
   flock(fd: number, o?: { mode?: 'exclusive' | 'shared' | 'unlock'; wait?: boolean }): Promise<void>;
   /** `try`: at once, without waiting; true if taken, false if another holds it (no EWOULDBLOCK error). */
   flock(fd: number, o: { mode?: 'exclusive' | 'shared'; try: true }): Promise<boolean>;
-  spawn(o: NativeSpawn): Promise<{ pid: number }>;
+  /** `supervisor`: detached only, the pid of the process that waits for the command and writes `exitFile`. */
+  spawn(o: NativeSpawn): Promise<{ pid: number; supervisor?: number }>;
   waitpid(pid: number): Promise<{ code: number; signal?: number }>;
   /** Raises the soft open-file limit to the hard one; returns both. */
   rlimitNofileRaise(): Promise<{ soft: number; hard: number }>;
@@ -219,8 +220,15 @@ export interface NativeSpawn {
   joinPidns?: string;
   /** Bind mounts [source, target] in a private mount namespace. */
   binds?: [string, string][];
-  /** setsid(): the process outlives the caller's session. */
+  /**
+   * Under a supervisor in a session of its own (setsid): the process outlives
+   * the caller, and nobody need reap it (native/spawn.cc).
+   */
   detach?: boolean;
+  /** Detached: where the supervisor writes the exit status, `{"pid","exitCode","signal"?}` (absolute path, 0600). */
+  exitFile?: string;
+  /** Detached: the program the supervisor execs to wait (superviseExe()), so it keeps no copy of this process's memory. */
+  superviseExe?: string;
   stdio?: [number, number, number];
 }
 
@@ -238,5 +246,19 @@ export function native(): NativeAddon {
     throw new Error(`nsnet: native addon not built; looked in:\n  ${tried.join('\n  ')}\nrun: npm ci (or npm run build)`);
   }
   cached = createRequire(import.meta.url)(found) as NativeAddon;
+  addonDir = path.dirname(found);
   return cached;
+}
+
+let addonDir: string | undefined;
+
+/**
+ * The nsnet-supervise program built beside the addon (binding.gyp), which a
+ * detached command's supervisor execs to wait for it; undefined if it is
+ * missing (the supervisor then waits itself, as a fork of this process).
+ */
+export function superviseExe(): string | undefined {
+  native();
+  const exe = path.join(addonDir!, 'nsnet-supervise');
+  return existsSync(exe) ? exe : undefined;
 }

@@ -102,7 +102,7 @@ function scratchContext(ctx: Context): { ctx: Context; dispose: () => void } {
     release: () => Promise.resolve(),
     ...(ctx.dns.command && { command: ctx.dns.command }),
   };
-  return { ctx: { ...ctx, dirs, scratchState: true, ...(dns && { dns }) }, dispose: () => rmSync(root, { recursive: true, force: true }) };
+  return { ctx: { ...ctx, dirs, scratchState: true, realRunDir: ctx.dirs.runDir, ...(dns && { dns }) }, dispose: () => rmSync(root, { recursive: true, force: true }) };
 }
 
 /** Runs `body` in `ctx`, or, for a dry run, in a scratch copy of its state (scratchContext). */

@@ -4,7 +4,7 @@ import type { Context } from '../docker/context.js';
 import { forEachRef, NsnetError } from '../docker/errors.js';
 import { inspectNetwork } from '../docker/network.js';
 import { findNetwork } from '../docker/networks.js';
-import { liveStatus, logFile } from '../docker/process.js';
+import { liveRecord, logFile } from '../docker/process.js';
 import { readableNetworks } from '../docker/repair.js';
 import { inspectSandbox } from '../docker/sandbox-view.js';
 import { findSandbox } from '../docker/sandboxes.js';
@@ -21,9 +21,9 @@ type Template = NonNullable<ReturnType<typeof import('./format.js').inspectForma
 export async function inspectOne(ctx: Context, s: State, ref: string, type: 'sandbox' | 'network' | undefined): Promise<object> {
   if (type !== 'network') {
     try {
-      const sb = await findSandbox(s, ref);
+      const sb = liveRecord(ctx, await findSandbox(s, ref));
       const owner = sb.containerOf ? await s.sandboxes.byId(sb.containerOf) : sb;
-      return inspectSandbox(sb, owner, readableNetworks(ctx, s), liveStatus(sb), { etcNetns: ctx.etcNetns, logPath: logFile(ctx, sb) });
+      return inspectSandbox(sb, owner, readableNetworks(ctx, s), sb.status, { etcNetns: ctx.etcNetns, logPath: logFile(ctx, sb) });
     } catch (e) {
       if (!(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
       // A record gone while the id index still names it: as damaged as a broken file.

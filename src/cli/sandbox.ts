@@ -1,7 +1,7 @@
 // The sandbox commands that make, remove and show sandboxes: create, rm, ps,
 // inspect (run and exec, which run a program, are in run.ts).
 import { usingState } from '../docker/networks.js';
-import { liveStatus, sandboxRemove } from '../docker/process.js';
+import { liveRecord, sandboxRemove } from '../docker/process.js';
 import { damagedId, psDamagedJson, psDamagedRow, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
 import { sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
 import type { FlagsOf } from './commands.js';
@@ -68,7 +68,7 @@ export const ps = withContext<'ps'>(async (ctx, { flags }, io) => {
     const scan = await s.sandboxes.scan();
     return {
       rows: scan.records.sort((a, b) => (a.created < b.created ? 1 : -1)) // newest first, as docker ps
-        .map((sb) => ({ sb, status: liveStatus(sb) })),
+        .map((rec) => liveRecord(ctx, rec)).map((sb) => ({ sb, status: sb.status })),
       damaged: scan.damaged,
       networks: needNetworks ? readableNetworks(ctx, s) : [],
     };

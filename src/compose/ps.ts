@@ -1,7 +1,7 @@
 // `nsnet compose ps`: the project's sandboxes with their live status.
 import type { Context } from '../docker/context.js';
 import { usingState } from '../docker/networks.js';
-import { liveStatus } from '../docker/process.js';
+import { liveRecord } from '../docker/process.js';
 import type { SandboxRecord } from '../docker/types.js';
 import { LABEL, ofProject } from './labels.js';
 
@@ -15,10 +15,10 @@ export interface PsEntry {
 
 /** `nsnet compose ps`: the project's sandboxes, by name, with their live status. */
 export async function composePs(ctx: Context, project: string, services: string[] = []): Promise<PsEntry[]> {
-  const rows = await usingState(ctx, async (s) => (await s.sandboxes.all()).filter(ofProject(project)).map((sb) => ({
+  const rows = await usingState(ctx, async (s) => (await s.sandboxes.all()).filter(ofProject(project)).map((rec) => liveRecord(ctx, rec)).map((sb) => ({
     sandbox: sb,
     service: sb.labels?.[LABEL.service] ?? '',
-    status: liveStatus(sb),
+    status: sb.status,
     networks: sb.endpoints.length ? sb.endpoints.map((e) => s.networks.find((n) => n.id === e.networkId)?.name ?? e.networkId) : [sb.networkMode],
   })));
   return rows

@@ -23,6 +23,11 @@ export interface Context {
    */
   scratchState?: boolean;
   /**
+   * With scratchState: the real state's run directory, where the log and
+   * exit files of sandboxes' processes are (plans name those, not the copy's).
+   */
+  realRunDir?: string;
+  /**
    * What a dry run has shown being made ("tables", "bridge br-x"): the kernel
    * does not change, so a long plan (compose up) would otherwise show it again.
    */

@@ -6,12 +6,12 @@
 // (or the one of --pid container:NAME), and a mount namespace where
 // /etc/netns/NAME/{resolv.conf,hosts,hostname} cover the host's files.
 // `nsnet exec` joins the PID namespace of the sandbox's main process.
-import { closeSync, existsSync, openSync, readFileSync, mkdirSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { native, type NativeSpawn } from '../native.js';
+import { native, superviseExe, type NativeSpawn } from '../native.js';
 import { attempt } from '../kernel/errors.js';
 import { netnsOpen } from '../kernel/netns.js';
-import { killAction, processStart } from './proc.js';
+import { killAction, processAlive, processStart } from './proc.js';
 import type { Context } from './context.js';
 import { conflict, invalidArg, NsnetError } from './errors.js';
 import { sandboxBinds } from './files.js';
@@ -38,10 +38,76 @@ export function isRunning(sb: SandboxRecord): boolean {
   }
 }
 
-/** "running", "exited" or "created", from the record and /proc. */
+/** "running", "exited" or "created", from the record and /proc (liveRecord also knows the exit code). */
 export function liveStatus(sb: SandboxRecord): SandboxRecord['status'] {
   if (sb.status === 'running') return isRunning(sb) ? 'running' : 'exited';
   return sb.status;
+}
+
+/**
+ * The exit code shown when a process ended and nobody saw how: its
+ * supervisor was killed, or it was started before nsnet had supervisors.
+ * Docker shows 255 for a container whose exit status was lost (an unclean
+ * shutdown), so `ps` says "Exited (255)".
+ */
+export const UNKNOWN_EXIT = 255;
+
+/** Where a sandbox's main process's output goes (run -d, start; exec -d too). */
+export function logFile(ctx: Context, sb: SandboxRecord): string {
+  return path.join(ctx.realRunDir ?? ctx.dirs.runDir, 'logs', `${sb.id}.log`);
+}
+
+/** Where the supervisor of a sandbox's main process writes its exit status (native/spawn.cc). */
+export function exitFile(ctx: Context, sb: SandboxRecord): string {
+  return path.join(ctx.realRunDir ?? ctx.dirs.runDir, 'exits', sb.id);
+}
+
+export interface ExitStatus {
+  exitCode: number;
+  /** The signal that killed it (exitCode is then 128 + signal). */
+  signal?: number;
+  finishedAt: string;
+}
+
+/** Parses an exit file's text: its status if it is about `pid` (a file left from an earlier run is not). Pure. */
+export function parseExitFile(text: string, pid: number | undefined): Omit<ExitStatus, 'finishedAt'> | undefined {
+  try {
+    const j = JSON.parse(text) as { pid?: unknown; exitCode?: unknown; signal?: unknown };
+    if (j.pid !== pid || typeof j.exitCode !== 'number' || !Number.isInteger(j.exitCode)) return undefined;
+    return { exitCode: j.exitCode, ...(typeof j.signal === 'number' && { signal: j.signal }) };
+  } catch {
+    return undefined;
+  }
+}
+
+/** The exit status the supervisor wrote for the sandbox's main process, if it did (finishedAt: the file's mtime). */
+export function readExit(ctx: Context, sb: SandboxRecord): ExitStatus | undefined {
+  const file = exitFile(ctx, sb);
+  try {
+    const st = parseExitFile(readFileSync(file, 'utf8'), sb.pid);
+    return st && { ...st, finishedAt: statSync(file).mtime.toISOString() };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Is the supervisor of the sandbox's main process still there (about to write the exit file)? */
+export function supervisorAlive(sb: SandboxRecord): boolean {
+  return !!sb.supervisor && processAlive(sb.supervisor.pid, sb.supervisor.start);
+}
+
+/**
+ * The record as it is now: a "running" one whose process ended is "exited",
+ * with the exit code and time its supervisor wrote (UNKNOWN_EXIT when it
+ * wrote none and is gone; none yet while it is still writing).
+ */
+export function liveRecord(ctx: Context, sb: SandboxRecord): SandboxRecord {
+  if (sb.status !== 'running' || isRunning(sb)) return sb;
+  const { exitCode: _c, finishedAt: _f, ...rest } = sb;
+  const exit = readExit(ctx, sb);
+  if (exit) return { ...rest, status: 'exited', exitCode: exit.exitCode, finishedAt: exit.finishedAt };
+  if (supervisorAlive(sb)) return { ...rest, status: 'exited' };
+  return { ...rest, status: 'exited', exitCode: UNKNOWN_EXIT };
 }
 
 /** Resolves a command name through PATH, as execvp would, so the addon can execve it. */
@@ -60,6 +126,8 @@ export interface ProcessOptions {
   workdir?: string;
   /** For detached processes: where stdout and stderr go. */
   logFile?: string;
+  /** For a detached main process: where its supervisor writes the exit status. */
+  exitFile?: string;
 }
 
 function baseEnv(sb: SandboxRecord, extra: string[] = []): string[] {
@@ -113,7 +181,8 @@ async function spawnPlan(ctx: Context, s: State, sb: SandboxRecord, command: str
       ...(newPidns && { newPidns }),
       ...(joinPidns && { joinPidns }),
       ...(owner.netns && { binds: sandboxBinds(ctx.etcNetns, owner.netns) }),
-      ...(o.detach && { detach: true }),
+      ...(o.detach && { detach: true, ...(!ctx.dryRun && { superviseExe: superviseExe() }) }),
+      ...(o.detach && o.exitFile && { exitFile: o.exitFile }),
     },
   };
 }
@@ -126,8 +195,8 @@ function spawnCommand(p: SpawnPlan, command: string[]): string {
   return `${where}${pid}${uts}${command.join(' ')}`;
 }
 
-/** Starts a spawn plan; returns the pid. */
-async function spawnIn(sb: SandboxRecord, p: SpawnPlan, command: string[], o: ProcessOptions): Promise<number> {
+/** Starts a spawn plan; returns the pid (and a detached one's supervisor's). */
+async function spawnIn(sb: SandboxRecord, p: SpawnPlan, command: string[], o: ProcessOptions): Promise<{ pid: number; supervisor?: number }> {
   const ns = p.netns ? await netnsOpen({ name: p.netns }) : undefined;
   let stdio: [number, number, number] | undefined;
   let logFd: number | undefined;
@@ -138,9 +207,8 @@ async function spawnIn(sb: SandboxRecord, p: SpawnPlan, command: string[], o: Pr
     stdio = [devnull, logFd, logFd];
   }
   try {
-    const { pid } = await attempt(`starting ${command.join(' ')} in sandbox ${sb.name}`, spawnCommand(p, command),
+    return await attempt(`starting ${command.join(' ')} in sandbox ${sb.name}`, spawnCommand(p, command),
       () => native().spawn({ ...p.req, ...(ns && { netnsFd: ns.fd }), ...(stdio && { stdio }) }));
-    return pid;
   } finally {
     await ns?.close();
     if (stdio) {
@@ -150,26 +218,89 @@ async function spawnIn(sb: SandboxRecord, p: SpawnPlan, command: string[], o: Pr
   }
 }
 
+/** What starting a main process reports: its pid, and its supervisor's when detached. */
+export interface Started {
+  pid: number;
+  supervisor?: number;
+}
+
 /**
  * The step that starts the sandbox's main process (reporting its pid to
  * `started`), undone by killing it: PID 1 of the sandbox's PID namespace, so
  * the kernel kills the rest with it. For a removal, `sb.pid` is the one to kill.
+ * A detached one's exit file from an earlier run goes first.
  */
-export function startStep(sb: SandboxRecord, command: string[], p: SpawnPlan | undefined, o: ProcessOptions, started?: (pid: number) => void): Step {
+export function startStep(sb: SandboxRecord, command: string[], p: SpawnPlan | undefined, o: ProcessOptions, started?: (s: Started) => void): Step {
   let pid = sb.pid;
+  let supervisor = sb.supervisor;
+  const stale = p?.req.exitFile;
+  const kill = killAction(sb.name, () => pid);
   return {
     title: `starting ${command.join(' ')}`,
-    equivalent: p ? [spawnCommand(p, command)] : [],
+    equivalent: p ? [...(stale ? [`rm -f ${stale}`] : []), spawnCommand(p, command)] : [],
     do: async () => {
-      pid = await spawnIn(sb, p!, command, o);
-      started?.(pid);
+      if (stale) {
+        try {
+          unlinkSync(stale);
+        } catch {
+          // none
+        }
+      }
+      const s = await spawnIn(sb, p!, command, o);
+      pid = s.pid;
+      if (s.supervisor) supervisor = { pid: s.supervisor, start: processStart(s.supervisor) ?? '' };
+      started?.(s);
     },
-    undo: killAction(sb.name, () => pid),
+    undo: {
+      title: kill.title,
+      get equivalent() {
+        return kill.equivalent;
+      },
+      do: async () => {
+        await kill.do();
+        // Its supervisor writes the exit file as it goes: let it finish before the files are removed.
+        for (let i = 0; i < 200 && supervisor && processAlive(supervisor.pid, supervisor.start); i++) await new Promise((r) => setTimeout(r, 10));
+      },
+    },
   };
 }
 
-export function logFile(ctx: Context, sb: SandboxRecord): string {
-  return path.join(ctx.dirs.runDir, 'logs', `${sb.id}.log`);
+/**
+ * The step that makes the log file of a sandbox's processes (and the
+ * directories of log and exit files); its undo removes both files. In a
+ * start's plan only while there is no log yet (a later start that fails
+ * must not take the earlier runs' output with it); in every removal's plan
+ * when there is one (processFilesSteps).
+ */
+export function logFileStep(ctx: Context, sb: SandboxRecord): Step {
+  const [log, exit] = [logFile(ctx, sb), exitFile(ctx, sb)];
+  return {
+    title: `creating the log file of sandbox ${sb.name}`,
+    equivalent: [`mkdir -p ${path.dirname(log)} ${path.dirname(exit)}`, `install -m 600 /dev/null ${log}`],
+    do: async () => {
+      mkdirSync(path.dirname(log), { recursive: true, mode: 0o700 });
+      mkdirSync(path.dirname(exit), { recursive: true, mode: 0o700 });
+      writeFileSync(log, '', { mode: 0o600, flag: 'a' });
+    },
+    undo: {
+      title: `removing the log and exit files of sandbox ${sb.name}`,
+      equivalent: [`rm -f ${log} ${exit}`],
+      do: async () => {
+        for (const f of [log, exit]) {
+          try {
+            unlinkSync(f);
+          } catch {
+            // gone already
+          }
+        }
+      },
+    },
+  };
+}
+
+/** The log-file step, for a sandbox that has a log or an exit file (what a removal runs the undo of). */
+export function processFilesSteps(ctx: Context, sb: SandboxRecord): Step[] {
+  return existsSync(logFile(ctx, sb)) || existsSync(exitFile(ctx, sb)) ? [logFileStep(ctx, sb)] : [];
 }
 
 export interface RunResult {
@@ -210,7 +341,8 @@ export async function sandboxRun(ctx: Context, req: SandboxCreateRequest, comman
 }
 
 /**
- * Starts a created sandbox's main process (detached: `o.detach`), as
+ * Starts a created sandbox's main process (detached: `o.detach`, under a
+ * supervisor that writes its exit status, output to the log file), as
  * `docker start` does after `docker create` and `docker network connect`.
  * `ref`: a name or id, or the record just created (a dry run wrote none).
  */
@@ -218,12 +350,29 @@ export async function sandboxStart(ctx: Context, ref: string | SandboxRecord, co
   return usingState(ctx, async (s) => {
     const rec = typeof ref === 'string' ? await findSandbox(s, ref) : (await s.sandboxes.byId(ref.id)) ?? ref;
     if (isRunning(rec)) throw conflict(`sandbox ${rec.name} is already running`);
-    let pid = 0;
-    const opts = { ...o, main: true, logFile: logFile(ctx, rec) };
-    await runSteps([startStep(rec, command, await spawnPlan(ctx, s, rec, command, opts), opts, (p) => { pid = p; })], ctx);
-    s.sandboxes.put({ ...rec, command, pid, pidStart: processStart(pid) ?? '', status: 'running', startedAt: new Date().toISOString() });
-    return pid;
+    return startRecord(ctx, s, rec, command, o);
   });
+}
+
+/** Starts `command` as `rec`'s main process and records it (the caller holds the state). */
+export async function startRecord(ctx: Context, s: State, rec: SandboxRecord, command: string[], o: ProcessOptions): Promise<number> {
+  let started: Started = { pid: 0 };
+  const opts = { ...o, main: true, logFile: logFile(ctx, rec), ...(o.detach && { exitFile: exitFile(ctx, rec) }) };
+  const plan = await spawnPlan(ctx, s, rec, command, opts);
+  await runSteps([
+    ...(o.detach && !existsSync(opts.logFile) ? [logFileStep(ctx, rec)] : []),
+    startStep(rec, command, plan, opts, (st) => { started = st; }),
+  ], ctx);
+  const { exitCode: _c, finishedAt: _f, supervisor: _s, env: _e, workdir: _w, ...rest } = rec;
+  const { pid, supervisor } = started;
+  // -e KEY takes KEY's value now: a later `nsnet start` runs it with the same environment.
+  const env = (o.env ?? []).flatMap((kv) => (kv.includes('=') ? [kv] : process.env[kv] !== undefined ? [`${kv}=${process.env[kv]}`] : []));
+  s.sandboxes.put({
+    ...rest, command, pid, pidStart: processStart(pid) ?? '', status: 'running', startedAt: new Date().toISOString(),
+    ...(supervisor && { supervisor: { pid: supervisor, start: processStart(supervisor) ?? '' } }),
+    ...(env.length && { env }), ...(o.workdir && { workdir: o.workdir }),
+  });
+  return pid;
 }
 
 /** `nsnet exec`: runs another command in a sandbox; attached, returns its exit code. */
@@ -233,7 +382,7 @@ export async function sandboxExec(ctx: Context, ref: string, command: string[], 
     const sb = await findSandbox(s, ref);
     if (sb.status === 'creating') throw conflict(`sandbox ${sb.name} is still being created`);
     const opts = { ...o, main: false, logFile: logFile(ctx, sb) };
-    return spawnIn(sb, await spawnPlan(ctx, s, sb, command, opts), command, opts);
+    return (await spawnIn(sb, await spawnPlan(ctx, s, sb, command, opts), command, opts)).pid;
   });
   if (o.detach) return undefined;
   return (await native().waitpid(pid)).code;

@@ -1,6 +1,6 @@
 // `nsnet rm`: removing sandboxes. What a removal does to the kernel is never
 // written here: it is the undo of each step that made the sandbox (its
-// mode's steps, and the start of its process if it runs), in reverse
+// mode's steps, its log file's, and the start of its process if it runs), in reverse
 // (sandboxSteps + removeSteps), so `rm --dry-run` prints exactly that.
 import path from 'node:path';
 import { DamagedStateError, isDamaged } from '../state/damaged.js';
@@ -11,7 +11,7 @@ import { findSandbox } from './lookup.js';
 import { sandboxNs } from './namespace.js';
 import { usingState } from './networks.js';
 import { removeSteps } from './plan.js';
-import { isRunning, startStep } from './process.js';
+import { isRunning, processFilesSteps, startStep } from './process.js';
 import { removeDamaged } from './remove-damaged.js';
 import { readableNetworks } from './repair.js';
 import { releaseClaims, sandboxSteps } from './sandboxes.js';
@@ -76,6 +76,7 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
       const ns = sandboxNs(sb);
       await removeSteps([
         ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased }),
+        ...processFilesSteps(ctx, sb),
         ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),
       ], ctx);
       // In a dry run these are not written (usingState), unless to a scratch state.

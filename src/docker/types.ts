@@ -91,6 +91,10 @@ export interface SandboxRecord {
   publishAll?: boolean;
   /** --expose ports and the published ones' container ports, as Docker's Config.ExposedPorts keys ("80/tcp"). */
   exposed?: string[];
+  /** run -e, as KEY=VALUE: what `nsnet start` runs the command with again. */
+  env?: string[];
+  /** run -w: likewise. */
+  workdir?: string;
   /** --label: metadata, as Docker's container labels (compose keeps its project and service here). */
   labels?: Record<string, string>;
   /** While "creating": the nsnet process creating it (pid, /proc/PID/stat start time); a later command undoes the create if it is gone. */
@@ -98,6 +102,8 @@ export interface SandboxRecord {
   pid?: number;
   /** /proc/PID/stat start time, to tell our process from a reused pid. */
   pidStart?: string;
+  /** A detached main process's supervisor, which writes its exit file (native/spawn.cc). */
+  supervisor?: { pid: number; start: string };
   exitCode?: number;
   startedAt?: string;
   finishedAt?: string;

@@ -37,7 +37,7 @@ async function planAndTrace(args: string[]): Promise<{ plan: string[]; trace: st
 }
 
 describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
-  test('network create/connect/disconnect/rm, create, run, rm: the same lines in the same order', async () => {
+  test('network create/connect/disconnect/rm, create, run, stop, start, kill, restart, rm: the same lines in the same order', async () => {
     const net = `n-${h.tag}`;
     const other = `m-${h.tag}`;
     const [web, db] = [h.sb('web'), h.sb('db')];
@@ -49,6 +49,10 @@ describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
       ['run', '-d', '--name', web, '--network', net, '--', 'sleep', '300'],
       ['network', 'connect', other, db],
       ['network', 'disconnect', other, db],
+      ['stop', '-t', '0', web],
+      ['start', web],
+      ['kill', '-s', 'TERM', web],
+      ['restart', '-t', '0', web],
       ['rm', '-f', web],
       ['rm', db],
       ['network', 'rm', other],
@@ -58,7 +62,7 @@ describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
       expect(plan.length, args.join(' ')).toBeGreaterThan(1);
       expect(trace, args.join(' ')).toEqual(plan);
     }
-  });
+  }, 180_000);
 
   test('compose up and down, network prune: the same lines in the same order', async () => {
     const shop = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/compose/shop/compose.yaml');

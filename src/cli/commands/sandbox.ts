@@ -1,6 +1,25 @@
-// The sandbox commands (create, run, exec, rm, ps, inspect, port): their table entries.
-import type { CommandSpec } from '../spec.js';
+// The sandbox commands (create, run, exec, start, stop, restart, kill, wait,
+// logs, rm, ps, inspect, port): their table entries.
+import type { CommandSpec, FlagSpec } from '../spec.js';
+import { parseSignal } from '../../docker/signals.js';
 import { DRY_RUN, ENV, FILTER, FORCE, INSPECT_FORMAT, INTERACTIVE, LIST_FORMAT, NO_TRUNC, SANDBOX_OPTIONS, TTY, WORKDIR } from './flags.js';
+
+const STOP_TIME = {
+  long: 'time', short: 't', type: 'string', default: '10', valueName: 'int',
+  description: 'Seconds to wait for stop before killing it',
+  check: (v: string) => (/^\d+$/.test(v) ? undefined : 'expected a number of seconds'),
+} as const satisfies FlagSpec;
+
+function checkSignal(v: string): string | undefined {
+  try {
+    parseSignal(v);
+    return undefined;
+  } catch (e) {
+    return (e as Error).message;
+  }
+}
+
+const checkTail = (v: string) => (v === 'all' || /^\d+$/.test(v) ? undefined : 'expected a number of lines or "all"');
 
 export const SANDBOX_COMMANDS = [
   {
@@ -48,6 +67,63 @@ export const SANDBOX_COMMANDS = [
       TTY,
     ],
     examples: ['nsnet exec web ip addr', 'nsnet exec -it web sh', 'nsnet exec -e DEBUG=1 web -- curl -s http://db:5432'],
+  },
+  {
+    name: 'start',
+    usage: '[OPTIONS] SANDBOX [SANDBOX...]',
+    description: "Start one or more stopped sandboxes' commands",
+    args: { min: 1 },
+    flags: [
+      { long: 'attach', short: 'a', type: 'bool', description: "Attach STDOUT/STDERR: print the command's output until it ends, and exit with its code" },
+      DRY_RUN,
+    ],
+    examples: ['nsnet start web', 'nsnet start -a job', 'nsnet start --dry-run web'],
+  },
+  {
+    name: 'stop',
+    usage: '[OPTIONS] SANDBOX [SANDBOX...]',
+    description: "Stop one or more running sandboxes' commands (the network stays)",
+    args: { min: 1 },
+    flags: [STOP_TIME, DRY_RUN],
+    examples: ['nsnet stop web', 'nsnet stop -t 2 web db'],
+  },
+  {
+    name: 'restart',
+    usage: '[OPTIONS] SANDBOX [SANDBOX...]',
+    description: "Restart one or more sandboxes' commands",
+    args: { min: 1 },
+    flags: [STOP_TIME, DRY_RUN],
+    examples: ['nsnet restart web', 'nsnet restart -t 0 web'],
+  },
+  {
+    name: 'kill',
+    usage: '[OPTIONS] SANDBOX [SANDBOX...]',
+    description: "Kill one or more running sandboxes' commands",
+    args: { min: 1 },
+    flags: [
+      { long: 'signal', short: 's', type: 'string', default: 'KILL', description: 'Signal to send to the sandbox (a name, with or without SIG, or a number)', check: checkSignal },
+      DRY_RUN,
+    ],
+    examples: ['nsnet kill web', 'nsnet kill -s HUP web', 'nsnet kill --signal=SIGUSR1 web'],
+  },
+  {
+    name: 'wait',
+    usage: 'SANDBOX [SANDBOX...]',
+    description: "Block until one or more sandboxes' commands stop, then print their exit codes",
+    args: { min: 1 },
+    flags: [],
+    examples: ['nsnet wait job', 'nsnet wait web db'],
+  },
+  {
+    name: 'logs',
+    usage: '[OPTIONS] SANDBOX',
+    description: "Fetch the output of a sandbox's command (stdout and stderr, as written)",
+    args: { min: 1, max: 1 },
+    flags: [
+      { long: 'follow', short: 'f', type: 'bool', description: 'Follow log output (until the command ends)' },
+      { long: 'tail', short: 'n', type: 'string', default: 'all', description: 'Number of lines to show from the end of the logs', check: checkTail },
+    ],
+    examples: ['nsnet logs web', 'nsnet logs -f web', 'nsnet logs --tail 20 web'],
   },
   {
     name: 'rm',
