@@ -154,6 +154,8 @@ interface SpawnPlan {
   req: Omit<NativeSpawn, 'netnsFd' | 'stdio'>;
   /** The namespace to start it in: the sandbox's, or its container: owner's (none: host mode). */
   netns?: string | undefined;
+  /** A CNI attachment's: the runtime's namespace, by path, and the inode it had at ADD. */
+  netnsPath?: { path: string; inode?: number | undefined } | undefined;
 }
 
 async function spawnPlan(ctx: Context, s: State, sb: SandboxRecord, command: string[], o: ProcessOptions & { main: boolean }): Promise<SpawnPlan> {
@@ -173,6 +175,7 @@ async function spawnPlan(ctx: Context, s: State, sb: SandboxRecord, command: str
   }
   return {
     netns: owner.netns,
+    ...(!owner.netns && owner.netnsPath && { netnsPath: { path: owner.netnsPath, inode: owner.netnsInode } }),
     req: {
       argv: [resolveCommand(command[0]!), ...command.slice(1)],
       env: baseEnv(sb, o.env),
@@ -189,7 +192,7 @@ async function spawnPlan(ctx: Context, s: State, sb: SandboxRecord, command: str
 
 /** The shell command that does what the spawn request does: its namespaces, then the command. */
 function spawnCommand(p: SpawnPlan, command: string[]): string {
-  const where = p.netns ? `ip netns exec ${p.netns} ` : '';
+  const where = p.netns ? `ip netns exec ${p.netns} ` : p.netnsPath ? `nsenter --net=${p.netnsPath.path} ` : '';
   const pid = p.req.joinPidns ? `nsenter --pid=${p.req.joinPidns} ` : '';
   const uts = p.req.hostname ? `unshare --uts${p.req.newPidns ? ' --pid --fork --mount-proc' : ''} sh -c 'hostname ${p.req.hostname} && exec "$@"' sh ` : '';
   return `${where}${pid}${uts}${command.join(' ')}`;
@@ -197,7 +200,12 @@ function spawnCommand(p: SpawnPlan, command: string[]): string {
 
 /** Starts a spawn plan; returns the pid (and a detached one's supervisor's). */
 async function spawnIn(sb: SandboxRecord, p: SpawnPlan, command: string[], o: ProcessOptions): Promise<{ pid: number; supervisor?: number }> {
-  const ns = p.netns ? await netnsOpen({ name: p.netns }) : undefined;
+  const ns = p.netns ? await netnsOpen({ name: p.netns }) : p.netnsPath ? await netnsOpen({ path: p.netnsPath.path }) : undefined;
+  // A /proc/PID path the runtime's process left, now another process's: never run anything there.
+  if (ns && p.netnsPath?.inode !== undefined && ns.ino !== p.netnsPath.inode) {
+    await ns.close();
+    throw conflict(`sandbox ${sb.name}: its network namespace ${p.netnsPath.path} is gone (the path now names another namespace)`);
+  }
   let stdio: [number, number, number] | undefined;
   let logFd: number | undefined;
   if (o.detach) {

@@ -161,6 +161,10 @@ describeKernel('CNI backend (kernel)', () => {
     expect(ps.split('\n')).toHaveLength(2);
     expect(ps).toContain(`cni-${a.id}-eth0`);
     expect(ps).toMatch(/^cni-default-pod-[0-9a-f]{8}-eth0$/m); // containerd's <namespace>-<id>: a hash tells them apart
+    // `nsnet exec` on an attachment runs in the runtime's namespace (not the host's); inspect names it.
+    const cName = ps.split('\n').find((n) => n.startsWith('cni-default-pod'))!;
+    expect(await h.ok(['exec', cName, 'ip', '-o', '-4', 'addr', 'show', 'eth0'])).toContain('10.244.1.3/24');
+    expect(await h.ok(['inspect', '-f', '{{.NetworkSettings.SandboxKey}}', cName])).toBe(c.path);
 
     // Aliases resolve through the embedded DNS server, from the other pod.
     const dig = async (pod: Pod, name: string) => (await pod.run(['dig', '+short', '+time=3', '+tries=1', '@127.0.0.11', name])).stdout.trim();
