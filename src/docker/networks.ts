@@ -99,6 +99,9 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
       if (!network.ownParent) await findParent(ctx, network);
       remember(ctx, `parent ${network.parent}`);
       await runSteps(networkSteps(ctx, network), ctx);
+      // Its sandboxes use the embedded DNS server: started now, as a bridge network's first
+      // firewall tables start it, not on the way to the first sandbox.
+      if (!ctx.dryRun) await ctx.dns?.sync(true, []).catch((e: Error) => ctx.warn(`nsnet: the DNS server did not start: ${e.message}`));
     } else {
       // The first network this boot makes nsnet's tables too.
       const tables = await tablesStep(ctx, s.networks, () => s.sandboxes.all());
