@@ -208,6 +208,9 @@ describeKernel('macvlan networks on a fake LAN', () => {
       expect(r.stderr.trim().split('\n'), args.join(' ')).toHaveLength(1);
       expect(r.stderr).toContain(message);
     }
+    // Nothing made: no network recorded, nothing new in the host.
+    expect(await h.ok(['network', 'ls', '--filter', 'driver=macvlan', '-q'])).toBe('');
+    expect(((await ipJson(['link'], h.name)) as any[]).map((l) => l.ifname).sort()).toEqual(['ens4', 'lo']);
     // A second macvlan network on the same parent with an overlapping subnet.
     await h.ok(mvNet(`o1-${h.tag}`));
     const r = await h.nsnet(['network', 'create', '-d', 'macvlan', '--subnet', '192.0.2.128/25', '-o', 'parent=ens4', `o2-${h.tag}`]);
