@@ -1,8 +1,7 @@
 // Networks, the pure part: validating `nsnet network create`, choosing the
 // subnet and bridge name (a macvlan network's own part: macvlan.ts), and
-// rendering `network ls` / `network inspect` the
-// way Docker does. The impure part (the bridge, its address, the firewall
-// elements) is in engine.ts.
+// rendering `network ls` / `network inspect` the way Docker does. The impure
+// part (the bridge, its address, the firewall elements) is in networks.ts.
 import { chooseSubnet, subnetConflict } from '../net/subnet-pool.js';
 import { planPool } from '../net/ipam.js';
 import { asInvalid, conflict, invalidArg } from './errors.js';
