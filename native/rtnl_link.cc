@@ -24,6 +24,17 @@
 // Creating the peer in place costs ~0.5 ms; creating it here and moving it with
 // `ip link set eth0 netns web` costs ~18 ms on this kind of VM (an RCU grace
 // period per move), see docs/netns.md.
+//
+// Other kinds carry their options as plain attributes inside IFLA_INFO_DATA
+// (`data`: a list of {type, u8|u16|u32}), and a lower device as IFLA_LINK. A
+// macvlan born in a sandbox's namespace, what `ip link add link ens4 name
+// eth0 netns web address 02:42:.. up type macvlan mode bridge` sends
+// (iproute2 ip/iplink_macvlan.c):
+//
+//   ifinfomsg { ifi_flags = ifi_change = IFF_UP }
+//   IFLA_IFNAME "eth0"   IFLA_ADDRESS <mac>   IFLA_LINK <ens4's ifindex, in this socket's namespace>
+//   IFLA_NET_NS_FD <fd of /run/netns/web>
+//   IFLA_LINKINFO { IFLA_INFO_KIND "macvlan", IFLA_INFO_DATA { IFLA_MACVLAN_MODE u32 } }
 #include <linux/if.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
@@ -52,8 +63,40 @@ struct LinkReq {
   std::optional<bool> up;
   std::optional<int> netnsFd;
   std::optional<bool> hairpin;    // bridge port flag (IFLA_BRPORT_MODE); the link must be a bridge port
+  std::optional<uint32_t> link;   // IFLA_LINK: the lower device (macvlan's parent); linkAdd only
   std::unique_ptr<LinkReq> peer;  // veth only
+  // IFLA_INFO_DATA attributes of the kind (macvlan's mode, ...); linkAdd only.
+  struct DataAttr {
+    uint16_t type;
+    uint8_t size;  // 1, 2 or 4 bytes, host order (as the kernel's nla_get_u8/u16/u32)
+    uint32_t value;
+  };
+  std::vector<DataAttr> data;
 };
+
+// data: [{type, u8 | u16 | u32}, ...]
+std::vector<LinkReq::DataAttr> ReadData(const Napi::Object& o) {
+  std::vector<LinkReq::DataAttr> out;
+  Napi::Value v = o.Get("data");
+  if (v.IsUndefined() || v.IsNull()) return out;
+  if (!v.IsArray()) throw Napi::TypeError::New(o.Env(), "data must be a list of {type, u8|u16|u32}");
+  Napi::Array a = v.As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); i++) {
+    Napi::Value e = a.Get(i);
+    if (!e.IsObject()) throw Napi::TypeError::New(o.Env(), "data entries must be {type, u8|u16|u32}");
+    Napi::Object eo = e.As<Napi::Object>();
+    auto type = OptInt(eo, "type", 1, 0x7fff);
+    if (!type) throw Napi::TypeError::New(o.Env(), "data entry needs a type");
+    auto u8 = OptInt(eo, "u8", 0, UINT8_MAX);
+    auto u16 = OptInt(eo, "u16", 0, UINT16_MAX);
+    auto u32 = OptU32(eo, "u32");
+    if (!!u8 + !!u16 + !!u32 != 1) throw Napi::TypeError::New(o.Env(), "data entry needs exactly one of u8, u16, u32");
+    uint8_t size = u8 ? 1 : u16 ? 2 : 4;
+    uint32_t value = u8 ? static_cast<uint32_t>(*u8) : u16 ? static_cast<uint32_t>(*u16) : *u32;
+    out.push_back({static_cast<uint16_t>(*type), size, value});
+  }
+  return out;
+}
 
 struct Link {
   uint32_t index = 0;
@@ -81,6 +124,8 @@ LinkReq ReadLinkReq(const Napi::Object& o, bool allowPeer) {
   r.address = OptMac(o, "address");
   r.up = OptBool(o, "up");
   r.hairpin = OptBool(o, "hairpin");
+  r.link = OptU32(o, "link");
+  r.data = ReadData(o);
   if (auto ns = OptInt(o, "netnsFd", 0, INT32_MAX)) r.netnsFd = static_cast<int>(*ns);
   Napi::Value peer = o.Get("peer");
   if (!peer.IsUndefined() && !peer.IsNull()) {
@@ -91,6 +136,7 @@ LinkReq ReadLinkReq(const Napi::Object& o, bool allowPeer) {
     if (r.peer->up) throw Napi::TypeError::New(o.Env(), "peer.up is not supported: set the peer up after creating it");
     if (r.peer->master) throw Napi::TypeError::New(o.Env(), "peer.master is not supported");
     if (r.peer->hairpin) throw Napi::TypeError::New(o.Env(), "peer.hairpin is not supported");
+    if (r.peer->link || !r.peer->data.empty()) throw Napi::TypeError::New(o.Env(), "peer.link and peer.data are not supported");
   }
   return r;
 }
@@ -111,6 +157,17 @@ void PutLink(NlMsg& m, const LinkReq& r, uint32_t index) {
   if (r.address) m.PutBytes(IFLA_ADDRESS, *r.address);
   if (r.master) m.PutU32(IFLA_MASTER, *r.master);
   if (r.netnsFd) m.PutU32(IFLA_NET_NS_FD, static_cast<uint32_t>(*r.netnsFd));
+  if (r.link) m.PutU32(IFLA_LINK, *r.link);
+}
+
+void PutData(NlMsg& m, const LinkReq& r) {
+  for (const auto& a : r.data) {
+    if (a.size == 1) m.PutU8(a.type, static_cast<uint8_t>(a.value));
+    else if (a.size == 2) {
+      uint16_t v = static_cast<uint16_t>(a.value);
+      m.Put(a.type, &v, sizeof v);
+    } else m.PutU32(a.type, a.value);
+  }
 }
 
 // Inside IFLA_LINKINFO: the link's options as a port of its bridge, what
@@ -209,8 +266,8 @@ Napi::Value RtnlOpenVerb(const Napi::CallbackInfo& info) {
       [](Napi::Env env, int& fd) { return Napi::Number::New(env, fd); });
 }
 
-// linkAdd(fd, {name, kind, mtu?, address?, master?, up?, txqlen?, netnsFd?,
-//              peer?: {name, netnsFd?, address?, mtu?, txqlen?}}) -> link or null
+// linkAdd(fd, {name, kind, mtu?, address?, master?, up?, txqlen?, netnsFd?, link?,
+//              peer?: {name, netnsFd?, address?, mtu?, txqlen?} | data?: [{type, u8|u16|u32}]}) -> link or null
 Napi::Value LinkAddVerb(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   auto req = std::make_shared<LinkReq>(ReadLinkReq(ArgObject(info, 1), true));
@@ -218,6 +275,7 @@ Napi::Value LinkAddVerb(const Napi::CallbackInfo& info) {
   // Measured (6.18): bridge port options in the creating request are silently dropped (the
   // kernel only applies IFLA_INFO_SLAVE_DATA to a link that already has a master). linkSet.
   if (req->hairpin) throw Napi::TypeError::New(info.Env(), "linkAdd: hairpin is ignored by the kernel at creation; set it with linkSet");
+  if (req->peer && !req->data.empty()) throw Napi::TypeError::New(info.Env(), "linkAdd: data and peer exclude each other (a veth's data is its peer)");
   return Task<std::optional<Link>>::Queue(
       info.Env(), "linkAdd",
       [fd, req]() -> std::optional<Link> {
@@ -230,6 +288,10 @@ Napi::Value LinkAddVerb(const Napi::CallbackInfo& info) {
           size_t peer = m.NestStart(VETH_INFO_PEER);
           PutLink(m, *req->peer, 0);
           m.NestEnd(peer);
+          m.NestEnd(data);
+        } else if (!req->data.empty()) {
+          size_t data = m.NestStart(IFLA_INFO_DATA);
+          PutData(m, *req);
           m.NestEnd(data);
         }
         m.NestEnd(linkinfo);
@@ -262,6 +324,7 @@ Napi::Value LinkSetVerb(const Napi::CallbackInfo& info) {
   if (info.Length() < 2 || !info[1].IsNumber()) throw Napi::TypeError::New(info.Env(), "index must be a number");
   uint32_t index = info[1].As<Napi::Number>().Uint32Value();
   auto req = std::make_shared<LinkReq>(ReadLinkReq(ArgObject(info, 2), false));
+  if (req->link || !req->data.empty()) throw Napi::TypeError::New(info.Env(), "linkSet: link and data are for linkAdd");
   return Task<Unit>::Queue(
       info.Env(), "linkSet",
       [fd, index, req] {

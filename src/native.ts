@@ -61,9 +61,21 @@ export interface NativeLinkAttrs {
   hairpin?: boolean;
 }
 
+/** One attribute inside IFLA_INFO_DATA, in host byte order: exactly one of u8, u16, u32. */
+export interface NativeLinkData {
+  type: number;
+  u8?: number;
+  u16?: number;
+  u32?: number;
+}
+
 export interface NativeLinkAdd extends Omit<NativeLinkAttrs, 'hairpin'> {
   name: string;
   kind: string;
+  /** IFLA_LINK: the lower device's ifindex, in the socket's namespace (macvlan's parent). */
+  link?: number;
+  /** The kind's options (IFLA_INFO_DATA); not with `peer`. */
+  data?: NativeLinkData[];
   peer?: Omit<NativeLinkAttrs, 'up' | 'master' | 'hairpin'>;
 }
 

@@ -33,6 +33,7 @@
 //   Stopped sandboxes keep their namespace and address in nsnet, so they stay resolvable.
 //
 // Pure.
+import { servesEmbeddedDns } from '../docker/embedded-dns.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 
 /** One user-defined network's records. */
@@ -111,9 +112,9 @@ export class NameIndexer {
    */
   update(networks: NetworkRecord[], known: Map<string, SandboxRecord>, changed?: Iterable<string>): void {
     this.known = known;
-    // Only user-defined bridges have an embedded DNS (docker-behaviour.md §12.1): not the default
+    // Only user-defined networks (bridge, macvlan) have an embedded DNS (docker-behaviour.md §12.1): not the default
     // bridge, host or none.
-    const user = networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge);
+    const user = networks.filter(servesEmbeddedDns);
     const key = JSON.stringify(user.map((n) => [n.id, n.name]));
     let ids: Set<string>;
     if (changed === undefined || key !== this.netsKey) {

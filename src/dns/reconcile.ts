@@ -6,6 +6,7 @@
 // Which sandboxes it attaches to: those with a namespace of their own on a
 // user-defined bridge network (Docker gives the default bridge no embedded DNS).
 import { readState, type StoreDirs } from '../state/store.js';
+import { servesEmbeddedDns } from '../docker/embedded-dns.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { hostResolvConf } from '../docker/host.js';
 import type { ControlReply } from './control.js';
@@ -65,7 +66,7 @@ export class Reconciler {
       else this.known.delete(id);
     }
     this.networks = networks;
-    const userNets = new Set(networks.filter((n) => n.driver === 'bridge' && !n.defaultBridge).map((n) => n.id));
+    const userNets = new Set(networks.filter(servesEmbeddedDns).map((n) => n.id));
     const wants = (sb: SandboxRecord | undefined): sb is SandboxRecord =>
       !!sb && (!!sb.netns || !!sb.netnsPath) && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId));
     const consider = ids ?? [...new Set([...this.known.keys(), ...this.attacher.attachedIds()])];

@@ -19,6 +19,7 @@ import { networkElements } from '../nft/table.js';
 import { shownBefore, type Context } from './context.js';
 import { dockerForwardAccept, dockerForwardRemove, dockerForwardRemoveCommand, dockerForwardText, elementsStep, networkRules, tablesStep } from './firewall.js';
 import { nftApplyCommand } from '../kernel/nftables.js';
+import { macvlanNetworkSteps } from './macvlan.js';
 import type { Step } from './plan.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
@@ -83,9 +84,14 @@ export function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
 }
 
 /** A bridge by name, or undefined when it doesn't exist. */
-export async function findBridge(ctx: Context, n: NetworkRecord): Promise<Link | undefined> {
+export function findBridge(ctx: Context, n: NetworkRecord): Promise<Link | undefined> {
+  return findLink(ctx, n.bridge!);
+}
+
+/** A link of the host by name, or undefined when it doesn't exist. */
+async function findLink(ctx: Context, name: string): Promise<Link | undefined> {
   try {
-    return await linkGet(ctx.host, n.bridge!);
+    return await linkGet(ctx.host, name);
   } catch (e) {
     if (isNotFound(e)) return undefined;
     throw e;
@@ -93,8 +99,8 @@ export async function findBridge(ctx: Context, n: NetworkRecord): Promise<Link |
 }
 
 /**
- * For a plan that attaches to `nets`: the bridges found (by network id), and
- * the steps that make those missing (after a reboot; the default bridge's
+ * For a plan that attaches to `nets`: the bridges (macvlan networks: parents)
+ * found (by network id), and the steps that make those missing (after a reboot; the default bridge's
  * first use), with nsnet's tables first if there are none yet. Those steps
  * make the network's objects, not the sandbox's: no undo, whatever happens
  * to the sandbox.
@@ -103,12 +109,24 @@ export async function missingBridgeSteps(ctx: Context, nets: NetworkRecord[], al
   Promise<{ bridges: Map<string, Link>; steps: Step[] }> {
   const bridges = new Map<string, Link>();
   const steps: Step[] = [];
+  let needTables = false; // a bridge's steps need nsnet's tables first; a macvlan's parent does not
   for (const n of nets) {
+    if (n.driver === 'macvlan') {
+      // The parent, looked up once here; an internal network's own one is made again if gone (a reboot).
+      if (ctx.planned?.has(`parent ${n.parent}`)) continue;
+      const parent = await findLink(ctx, n.parent!);
+      if (parent) bridges.set(n.id, parent);
+      else if (n.ownParent && !shownBefore(ctx, `parent ${n.parent}`)) steps.push(...macvlanNetworkSteps(ctx, n).map(({ undo: _undo, ...step }) => step));
+      continue;
+    }
     if (ctx.planned?.has(`bridge ${n.bridge}`)) continue; // a dry run showed it made already
     const link = await findBridge(ctx, n);
     if (link) bridges.set(n.id, link);
-    else if (!shownBefore(ctx, `bridge ${n.bridge}`)) steps.push(...bridgeSteps(ctx, n).map(({ undo: _undo, ...step }) => step));
+    else if (!shownBefore(ctx, `bridge ${n.bridge}`)) {
+      steps.push(...bridgeSteps(ctx, n).map(({ undo: _undo, ...step }) => step));
+      needTables = true;
+    }
   }
-  if (steps.length) steps.unshift(...await tablesStep(ctx, all, sandboxes));
+  if (needTables) steps.unshift(...await tablesStep(ctx, all, sandboxes));
   return { bridges, steps };
 }

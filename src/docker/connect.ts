@@ -7,6 +7,7 @@ import type { Context } from './context.js';
 import { defaultRouteStep, endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
 import { conflict, invalidArg, notFound } from './errors.js';
 import { missingBridgeSteps } from './bridge.js';
+import { checkMacvlanEndpoint } from './macvlan.js';
 import { renderFiles, rewriteFilesStep } from './files.js';
 import { findSandbox } from './lookup.js';
 import { nonEmpty } from './modes/mode.js';
@@ -33,7 +34,8 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
     if (sb.endpoints.some((x) => x.networkId === net.id)) throw conflict(`endpoint with name ${sb.name} already exists in network ${net.name}`);
     if (net.defaultBridge && nonEmpty(o.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
     const hasRoute = !!routeCarrier(s, sb);
-    const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), aliases: o.aliases ?? [] });
+    const mv = net.driver === 'macvlan' ? await checkMacvlanEndpoint(ctx, s, net, {}) : {};
+    const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), ...(mv.mac && { mac: mv.mac }), aliases: o.aliases ?? [] });
     const updated = { ...sb, endpoints: [...sb.endpoints, e] };
     s.sandboxes.put(updated);
     const missing = await missingBridgeSteps(ctx, [net], s.networks, () => s.sandboxes.all());

@@ -7,9 +7,14 @@ import type { SandboxNs } from './namespace.js';
 import type { Step } from './plan.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
+/** User-defined networks (bridge and macvlan) have the embedded DNS server; the default bridge, host and none don't. */
+export function servesEmbeddedDns(n: NetworkRecord): boolean {
+  return (n.driver === 'bridge' || n.driver === 'macvlan') && !n.defaultBridge;
+}
+
 /** Sandboxes on user-defined networks get the embedded DNS server (never the default bridge). */
 export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): boolean {
-  return sb.endpoints.some((e) => networks.some((n) => n.id === e.networkId && n.driver === 'bridge' && !n.defaultBridge));
+  return sb.endpoints.some((e) => networks.some((n) => n.id === e.networkId && servesEmbeddedDns(n)));
 }
 
 /**

@@ -20,6 +20,7 @@ import { iccElements } from '../nft/table.js';
 import type { Context } from './context.js';
 import { asInvalid, invalidArg } from './errors.js';
 import { elementsStep } from './firewall.js';
+import { macvlanEndpointSteps } from './macvlan.js';
 import { newId, vethName } from './names.js';
 import type { SandboxNs } from './namespace.js';
 import type { Step } from './plan.js';
@@ -34,7 +35,7 @@ export async function addressesOf(s: State, net: NetworkRecord) {
 /** Plans one endpoint (address, MAC, names) for `sb` on `net`, and claims its address. */
 export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord,
   o: { ip?: string; mac?: string; aliases?: string[]; ifname?: string }): Promise<EndpointRecord> {
-  const pool = { subnet: net.subnet!, gateway: net.gateway!, ...(net.ipRange && { ipRange: net.ipRange }) };
+  const pool = { subnet: net.subnet!, gateway: net.gateway!, ...(net.ipRange && { ipRange: net.ipRange }), ...(net.auxAddresses && { aux: net.auxAddresses }) };
   const { block, used } = await addressesOf(s, net);
   let ip: string;
   if (o.ip) {
@@ -53,7 +54,8 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
     endpointId: newId(),
     ifname: o.ifname ?? `eth${i}`,
     // 7 random hex digits: a clash is as unlikely as Docker's, and the kernel would refuse it (EEXIST).
-    hostVeth: vethName(),
+    // A macvlan has no host end.
+    hostVeth: net.driver === 'macvlan' ? '' : vethName(),
     ip,
     prefixlen: parsePrefix(net.subnet!).prefixlen,
     mac: o.mac ?? macFromIPv4(ip),
@@ -63,7 +65,7 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
   };
 }
 
-/** What the endpoint steps work on: the sandbox's namespace, and the network's bridge if it was found. */
+/** What the endpoint steps work on: the sandbox's namespace, and the network's bridge (macvlan: its parent) if it was found. */
 export interface EndpointEnv {
   ns: SandboxNs;
   bridge?: Link | undefined;
@@ -71,7 +73,7 @@ export interface EndpointEnv {
 
 /**
  * The kernel steps that attach a sandbox's namespace to a network through one
- * endpoint. `ownVeth`: the veth must be deleted to take the endpoint away (a
+ * endpoint (on a macvlan network: macvlan.ts's). `ownVeth`: the veth (macvlan) must be deleted to take the endpoint away (a
  * live sandbox: connect/disconnect); else it goes with the namespace.
  * 'host-end': deleted by its host end (a runtime's namespace, CNI: it may
  * be gone, or its /proc/PID path now another process's; the host end is
@@ -79,6 +81,9 @@ export interface EndpointEnv {
  */
 export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
   o: { defaultRoute: boolean; ownVeth: boolean | 'host-end' }): Step[] {
+  if (net.driver === 'macvlan') {
+    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : [])];
+  }
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;
   const veth: VethText = {

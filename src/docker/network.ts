@@ -1,11 +1,12 @@
 // Networks, the pure part: validating `nsnet network create`, choosing the
-// subnet and bridge name, and rendering `network ls` / `network inspect` the
-// way Docker does. The impure part (the bridge, its address, the firewall
-// elements) is in engine.ts.
+// subnet and bridge name (a macvlan network's own part: macvlan.ts), and
+// rendering `network ls` / `network inspect` the way Docker does. The impure
+// part (the bridge, its address, the firewall elements) is in networks.ts.
 import { chooseSubnet, formatIpv4Block, parseIpv4Block, subnetConflict } from '../net/subnet-pool.js';
 import { planPool } from '../net/ipam.js';
 import { asInvalid, conflict, invalidArg } from './errors.js';
 import { checkIfName } from '../kernel/link.js';
+import { macvlanOverlap, MACVLAN_OPTIONS, planMacvlan } from './macvlan.js';
 import { bridgeNameFor, checkName, newId } from './names.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
@@ -25,6 +26,8 @@ export interface NetworkCreateRequest {
   subnet?: string;
   ipRange?: string;
   gateway?: string;
+  /** --aux-address NAME=IP: addresses IPAM never hands out. */
+  auxAddresses?: Record<string, string>;
   internal?: boolean;
   options?: Record<string, string>;
   labels?: Record<string, string>;
@@ -41,39 +44,62 @@ function boolOption(options: Record<string, string>, key: string, dflt: boolean)
 }
 
 /**
- * Plans a user-defined bridge network: validated, with its subnet, gateway
- * and bridge name chosen. `reserved` are prefixes already in use on the host
- * (on-link routes, addresses, nameservers) that a *default* subnet must avoid.
+ * Plans a user-defined network (bridge or macvlan): validated, with its
+ * subnet, gateway and (bridge) bridge name or (macvlan) parent chosen.
+ * `reserved` are prefixes already in use on the host (on-link routes,
+ * addresses, nameservers) that a *default* subnet must avoid. A macvlan
+ * parent's existence is the caller's to check (it reads the kernel).
  */
 export function planNetwork(req: NetworkCreateRequest, state: State, reserved: string[]): { network: NetworkRecord; warnings: string[] } {
   asInvalid(() => checkName('network', req.name));
   const driver = req.driver ?? 'bridge';
-  if (driver !== 'bridge') {
+  if (driver !== 'bridge' && driver !== 'macvlan') {
     if (driver === 'host' || driver === 'null') throw invalidArg(`only one instance of "${driver}" network is allowed`);
-    throw invalidArg(`plugin "${driver}" not found: nsnet supports the bridge driver`);
+    throw invalidArg(`plugin "${driver}" not found: nsnet supports the bridge and macvlan drivers`);
   }
   if (state.networks.some((n) => n.name === req.name)) throw conflict(`network with name ${req.name} already exists`);
   const options = req.options ?? {};
+  const known: readonly string[] = driver === 'macvlan' ? MACVLAN_OPTIONS : KNOWN_OPTIONS;
   const warnings = Object.keys(options)
-    .filter((k) => !(KNOWN_OPTIONS as readonly string[]).includes(k))
+    .filter((k) => !known.includes(k))
     .map((k) => `WARNING: option ${k} is not used by nsnet`);
+  const id = newId();
+  // macvlan: the parent and mode first, so a bad option is reported before the subnet.
+  const mv = driver === 'macvlan' ? planMacvlan(id, !!req.internal, options) : undefined;
+  if (mv?.warning) warnings.push(mv.warning);
 
-  const bridges = state.networks.filter((n) => n.driver === 'bridge');
-  if (!req.subnet && (req.gateway || req.ipRange)) {
-    throw invalidArg(req.gateway ? 'invalid config: a gateway needs a --subnet' : 'invalid config: --ip-range needs a --subnet');
+  // One address space for every network with a subnet, as Docker's default IPAM.
+  const ipNets = state.networks.filter((n) => n.subnet && (n.driver === 'bridge' || n.driver === 'macvlan'));
+  if (!req.subnet && (req.gateway || req.ipRange || (req.auxAddresses && Object.keys(req.auxAddresses).length))) {
+    throw invalidArg(req.gateway ? 'invalid config: a gateway needs a --subnet' : req.ipRange ? 'invalid config: --ip-range needs a --subnet' : 'invalid config: --aux-address needs a --subnet');
   }
+  const want = (subnet: string) => ({ subnet, ...(req.gateway && { gateway: req.gateway }), ...(req.ipRange && { ipRange: req.ipRange }),
+    ...(req.auxAddresses && { aux: req.auxAddresses }) });
   let subnet = req.subnet;
   if (subnet) {
     // Validate the text first, so a malformed subnet is reported as such.
-    asInvalid(() => planPool({ subnet: subnet!, ...(req.gateway && { gateway: req.gateway }), ...(req.ipRange && { ipRange: req.ipRange }) }));
-    const clash = asInvalid(() => subnetConflict(subnet!, bridges.map((n) => ({ name: n.name, subnet: n.subnet! }))));
+    asInvalid(() => planPool(want(subnet!)));
+    if (mv) {
+      const same = macvlanOverlap(subnet, mv.parent, ipNets);
+      if (same) throw conflict(same);
+    }
+    const clash = asInvalid(() => subnetConflict(subnet!, ipNets.map((n) => ({ name: n.name, subnet: n.subnet! }))));
     if (clash) throw conflict(clash);
   } else {
-    subnet = asInvalid(() => chooseSubnet({ allocated: bridges.map((n) => n.subnet!), reserved }));
+    subnet = asInvalid(() => chooseSubnet({ allocated: ipNets.map((n) => n.subnet!), reserved }));
   }
-  const pool = asInvalid(() => planPool({ subnet: subnet!, ...(req.gateway && { gateway: req.gateway }), ...(req.ipRange && { ipRange: req.ipRange }) }));
+  const pool = asInvalid(() => planPool(want(subnet!)));
+  const common = {
+    id, name: req.name, created: new Date().toISOString(), builtin: false, internal: !!req.internal,
+    labels: req.labels ?? {}, subnet: pool.subnet, gateway: pool.gateway,
+    ...(pool.ipRange && { ipRange: pool.ipRange }), ...(pool.aux && { auxAddresses: pool.aux }),
+  };
+  if (mv) {
+    return { network: { ...common, driver: 'macvlan', options: { ...options, parent: mv.parent, macvlan_mode: mv.mode },
+      parent: mv.parent, macvlanMode: mv.mode, ...(mv.ownParent && { ownParent: true }) }, warnings };
+  }
 
-  const id = newId();
+  const bridges = state.networks.filter((n) => n.driver === 'bridge');
   const bridge = options['com.docker.network.bridge.name'] ?? bridgeNameFor(id);
   asInvalid(() => checkIfName(bridge));
   const taken = bridges.find((n) => n.bridge === bridge);
@@ -86,18 +112,10 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
   }
   const clusterCidr = req.clusterCidr === undefined ? undefined : asInvalid(() => formatIpv4Block(parseIpv4Block(req.clusterCidr!)));
   const network: NetworkRecord = {
-    id,
-    name: req.name,
+    ...common,
     driver: 'bridge',
-    created: new Date().toISOString(),
-    builtin: false,
-    internal: !!req.internal,
     options,
-    labels: req.labels ?? {},
     bridge,
-    subnet: pool.subnet,
-    gateway: pool.gateway,
-    ...(pool.ipRange && { ipRange: pool.ipRange }),
     ...(mtu && { mtu }),
     icc: boolOption(options, 'com.docker.network.bridge.enable_icc', true),
     masquerade: boolOption(options, 'com.docker.network.bridge.enable_ip_masquerade', true),
@@ -155,7 +173,8 @@ export function inspectNetwork(n: NetworkRecord, sandboxes: SandboxRecord[]): ob
     IPAM: {
       Driver: 'default',
       Options: null,
-      Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange && { IPRange: n.ipRange }) }] : [],
+      Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange && { IPRange: n.ipRange }),
+        ...(n.auxAddresses && { AuxiliaryAddresses: n.auxAddresses }) }] : [],
     },
     Internal: n.internal,
     Attachable: false,

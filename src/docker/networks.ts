@@ -1,8 +1,9 @@
 // Networks, the impure part: `nsnet network create|rm|ls|inspect|prune`.
 //
-// A bridge network's kernel objects are one plan (bridge.ts): `network create`
-// runs it and writes the record once they exist (a failure halfway undoes
-// what was made); `network rm` runs its undos. Also here: usingState, the
+// A bridge network's kernel objects are one plan (bridge.ts; a macvlan
+// network's, macvlan.ts: usually none): `network create` runs it and writes
+// the record once they exist (a failure halfway undoes what was made);
+// `network rm` runs its undos. Also here: usingState, the
 // way every operation takes the state.
 import path from 'node:path';
 import { parseIpv4Block } from '../net/subnet-pool.js';
@@ -12,6 +13,7 @@ import { remember, type Context } from './context.js';
 import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
 import { checkTables, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
+import { findParent, macvlanNetworkSteps } from './macvlan.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { removeSteps, runSteps } from './plan.js';
 import { damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
@@ -60,7 +62,12 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
   return out;
 }
 
-/** A bridge network's subnet as the bitmap wants it. */
+/** A network's own kernel objects, each with its undo (network rm): a bridge's, or a macvlan network's (usually none). */
+function networkSteps(ctx: Context, n: NetworkRecord) {
+  return n.driver === 'macvlan' ? macvlanNetworkSteps(ctx, n) : bridgeSteps(ctx, n);
+}
+
+/** A network's subnet as the bitmap wants it. */
 export function subnetBlock(n: NetworkRecord): { base: number; size: number } {
   const b = parseIpv4Block(n.subnet!);
   return { base: b.network, size: b.size };
@@ -87,10 +94,20 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
     const { network, warnings } = planNetwork(req, s, reserved);
     warnings.forEach(ctx.warn);
-    // The first network this boot makes nsnet's tables too.
-    const tables = await tablesStep(ctx, s.networks, () => s.sandboxes.all());
-    remember(ctx, `bridge ${network.bridge}`); // in a dry run, later plans (compose up) see it as made
-    await runSteps([...tables, ...bridgeSteps(ctx, network)], ctx);
+    if (network.driver === 'macvlan') {
+      // Nothing on the parent; it must exist (an internal network's own one is made by the plan).
+      if (!network.ownParent) await findParent(ctx, network);
+      remember(ctx, `parent ${network.parent}`);
+      await runSteps(networkSteps(ctx, network), ctx);
+      // Its sandboxes use the embedded DNS server: started now, as a bridge network's first
+      // firewall tables start it, not on the way to the first sandbox.
+      if (!ctx.dryRun) await ctx.dns?.sync(true, []).catch((e: Error) => ctx.warn(`nsnet: the DNS server did not start: ${e.message}`));
+    } else {
+      // The first network this boot makes nsnet's tables too.
+      const tables = await tablesStep(ctx, s.networks, () => s.sandboxes.all());
+      remember(ctx, `bridge ${network.bridge}`); // in a dry run, later plans (compose up) see it as made
+      await runSteps([...tables, ...networkSteps(ctx, network)], ctx);
+    }
     s.networks.push(network);
     createBitmap(s, network);
     return network;
@@ -119,7 +136,7 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
       // Addresses marked in use that no record (readable or damaged) and no namespace holds: a stale bitmap.
       ctx.warn(`nsnet: ${s.addresses.file(n.id)} marks addresses in use that no sandbox holds; removing network ${n.name} anyway`);
     }
-    await removeSteps(bridgeSteps(ctx, n), ctx);
+    await removeSteps(networkSteps(ctx, n), ctx);
     if (s.networksDamaged) {
       const kept = s.replaceDamagedNetworks(nets.filter((x) => x.id !== n.id));
       ctx.warn(`nsnet: kept the damaged ${s.networksDamaged.path} as ${kept}, and wrote the ${nets.length - 1} network(s) that could still be read of it; "nsnet system reconcile" recovers the others from the kernel and the sandbox records`);

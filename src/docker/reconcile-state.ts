@@ -117,7 +117,7 @@ const sameAddresses = (a: number[], b: number[]) => a.length === b.length && a.e
 
 /** 3. Address bitmaps, from the records; bitmaps of networks nsnet doesn't know are kept aside. */
 async function rebuildBitmaps({ s, dry, did, repaired }: Pass, networks: NetworkRecord[], fresh: Set<string>): Promise<void> {
-  const bridges = networks.filter((n) => n.driver === 'bridge' && n.subnet);
+  const bridges = networks.filter((n) => n.subnet); // bridge and macvlan networks
   for (const n of bridges) {
     const b = parseIpv4Block(n.subnet!);
     const want = (await addressesInUse(s, n.id, b.network, b.size)).sort((x, y) => x - y);

@@ -26,6 +26,8 @@ interface Evidence {
   defaultBridge?: boolean;
   bridge?: string;
   mtu?: number;
+  /** An endpoint with no host end: a macvlan network's. */
+  macvlan?: boolean;
   from: Set<string>;
 }
 
@@ -48,12 +50,14 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
     for (const [k, v] of Object.entries(e)) if (v !== undefined && (cur as unknown as Record<string, unknown>)[k] === undefined) (cur as unknown as Record<string, unknown>)[k] = v;
     evidence.set(id, cur);
   };
-  const fromEndpoint = (who: string, networkMode: string | undefined, first: boolean, e: { networkId: string; ip?: string; prefixlen?: number; gateway?: string }) => {
+  const fromEndpoint = (who: string, networkMode: string | undefined, first: boolean,
+    e: { networkId: string; ip?: string; prefixlen?: number; gateway?: string; hostVeth?: string }) => {
     const subnet = e.ip && e.prefixlen !== undefined ? `${ipv4Network(parsePrefix(`${e.ip}/${e.prefixlen}`))}/${e.prefixlen}` : undefined;
     note(e.networkId, who, {
       ...(subnet && { subnet }), ...(e.gateway && { gateway: e.gateway }),
       ...(first && { name: nameHint(networkMode, e.networkId) }),
       ...(first && (networkMode === 'bridge' || networkMode === 'default') && { defaultBridge: true }),
+      ...(e.hostVeth === '' && { macvlan: true }),
     });
   };
   for (const r of records) r.endpoints.forEach((e, i) => fromEndpoint(`sandbox ${r.name}`, r.networkMode, i === 0, e));
@@ -93,6 +97,11 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
   for (const [id, e] of evidence) {
     // Known only from an empty bitmap: no bridge, no sandbox (the unused default bridge, typically); nothing to keep.
     if (e.from.size === 1 && e.from.has('its address bitmap') && !s.addresses.header(id)?.count) continue;
+    if (e.macvlan) {
+      // Not guessed: its parent and mode are in no record (a bridge network in its place would be wrong).
+      problems.push(`network ${e.name ?? id.slice(0, 12)} (named by ${[...e.from].join(', ')}) was a macvlan network: its parent is not recorded elsewhere; remove what uses it (nsnet rm -f) and recreate it (nsnet network create -d macvlan -o parent=IFACE ...)`);
+      continue;
+    }
     if (!e.subnet) {
       problems.push(`network ${id.slice(0, 12)} (named by ${[...e.from].join(', ')}): its subnet could not be recovered; remove what uses it (nsnet rm -f) or recreate it`);
       continue;

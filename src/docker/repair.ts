@@ -122,7 +122,7 @@ export function wireRepairs(ctx: Context, s: State): void {
 export function bitmapSubnets(ctx: Context, s: State): Map<string, { base: number; size: number }> {
   const out = new Map<string, { base: number; size: number }>();
   for (const n of readableNetworks(ctx, s)) {
-    if (n.driver !== 'bridge' || !n.subnet) continue;
+    if (!n.subnet) continue; // bridge and macvlan networks
     const b = parseIpv4Block(n.subnet);
     out.set(n.id, { base: b.network, size: b.size });
   }

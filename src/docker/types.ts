@@ -3,7 +3,10 @@
 import type { Stores } from '../state/store.js';
 import type { PortSpec } from './ports.js';
 
-export type Driver = 'bridge' | 'host' | 'null';
+export type Driver = 'bridge' | 'host' | 'null' | 'macvlan';
+
+/** How macvlans of one parent reach each other (docs/macvlan.md); Docker's -o macvlan_mode. */
+export type MacvlanMode = 'bridge' | 'vepa' | 'private' | 'passthru';
 
 export interface NetworkRecord {
   id: string; // 64 hex
@@ -17,9 +20,19 @@ export interface NetworkRecord {
   labels: Record<string, string>;
   // bridge driver only:
   bridge?: string;
+  // bridge and macvlan drivers:
   subnet?: string;
+  /** macvlan: the router on the parent's LAN, not an address of the host. */
   gateway?: string;
   ipRange?: string;
+  /** --aux-address NAME=IP: addresses IPAM never hands out. */
+  auxAddresses?: Record<string, string>;
+  // macvlan driver only (docs/macvlan.md):
+  /** The lower device the sandboxes' macvlans are made on (-o parent=ens4). */
+  parent?: string;
+  macvlanMode?: MacvlanMode;
+  /** The parent is nsnet's own (--internal: a bridge with no ports, dm-<id>), made and removed with the network. */
+  ownParent?: boolean;
   mtu?: number;
   icc?: boolean;
   masquerade?: boolean;
@@ -33,7 +46,7 @@ export interface EndpointRecord {
   networkId: string;
   endpointId: string; // 64 hex
   ifname: string; // eth0, eth1, ... inside the sandbox
-  hostVeth: string; // veth<7 hex>
+  hostVeth: string; // veth<7 hex>; "" on a macvlan network (no host end)
   ip: string;
   prefixlen: number;
   mac: string;

@@ -24,6 +24,8 @@ export interface Pool {
   gateway: string;
   /** Where dynamic allocation happens; the whole subnet when absent. */
   ipRange?: string;
+  /** --aux-address: addresses (by the user's name for them) that are never handed out, e.g. a host's shim. */
+  aux?: Record<string, string>;
 }
 
 /**
@@ -31,12 +33,30 @@ export interface Pool {
  * default gateway (the first host address, .1). Messages follow Docker's
  * (`api/types/network/ipam.go` `ValidateIPAM`).
  */
-export function planPool(o: { subnet: string; gateway?: string; ipRange?: string }): Pool {
+export function planPool(o: { subnet: string; gateway?: string; ipRange?: string; aux?: Record<string, string> }): Pool {
   const subnet = parseSubnet(o.subnet);
   const gateway = o.gateway === undefined ? intToIpv4(subnet.network + 1) : checkGateway(o.gateway, subnet);
   const pool: Pool = { subnet: formatIpv4Block(subnet), gateway };
   if (o.ipRange !== undefined) pool.ipRange = formatIpv4Block(parseIpRange(o.ipRange, subnet));
+  if (o.aux && Object.keys(o.aux).length) pool.aux = checkAux(o.aux, subnet);
   return pool;
+}
+
+/**
+ * --aux-address NAME=IP: each a valid IPv4 address inside the subnet (Docker:
+ * "no matching subnet for aux-address"), not its network or broadcast address.
+ * It may be the gateway's (Docker allows it; it is reserved either way).
+ */
+function checkAux(aux: Record<string, string>, subnet: Ipv4Block): Record<string, string> {
+  for (const [name, ip] of Object.entries(aux)) {
+    if (!name) throw new Error(`invalid aux-address =${ip}: give it a name (NAME=IP)`);
+    if (!isIPv4(ip)) throw new Error(`invalid aux-address ${name}=${ip}: ${isIPv6(ip) ? 'IPv6 is not supported yet, only IPv4' : 'invalid address'}`);
+    const n = ipv4ToInt(ip);
+    if (!contains(subnet, n)) throw new Error(`no matching subnet for aux-address ${name}=${ip}: ${formatIpv4Block(subnet)} doesn't contain it`);
+    const role = reservedRole(subnet, n);
+    if (role) throw new Error(`invalid aux-address ${name}=${ip}: it is the ${role} address of ${formatIpv4Block(subnet)}`);
+  }
+  return { ...aux };
 }
 
 /**
@@ -72,6 +92,8 @@ export function checkStatic(pool: Pool, ip: string, used: Used): void {
   const role = reservedRole(subnet, n);
   if (role) throw new Error(`address ${ip} is the ${role} address of subnet ${pool.subnet}`);
   if (ip === pool.gateway) throw new Error(`address ${ip} is already in use by the gateway`);
+  const aux = Object.entries(pool.aux ?? {}).find(([, a]) => a === ip);
+  if (aux) throw new Error(`address ${ip} is reserved as aux-address ${aux[0]}`);
   if (typeof used === 'function' ? used(n) : [...used].includes(ip)) throw new Error(`address ${ip} is already in use`);
 }
 
@@ -166,9 +188,10 @@ function reservedRole(subnet: Ipv4Block, n: number): 'network' | 'broadcast' | u
   return undefined;
 }
 
-/** Network, broadcast, gateway and every used address, as a test on integers. */
+/** Network, broadcast, gateway, aux and every used address, as a test on integers. */
 function takenTest(pool: Pool, subnet: Ipv4Block, used: Used): (n: number) => boolean {
   const reserved = new Set<number>([subnet.network, subnet.network + subnet.size - 1, ipv4ToInt(pool.gateway)]);
+  for (const a of Object.values(pool.aux ?? {})) reserved.add(ipv4ToInt(a));
   if (typeof used === 'function') return (n) => reserved.has(n) || used(n);
   for (const u of used) reserved.add(quadToInt(u));
   return (n) => reserved.has(n);

@@ -52,9 +52,14 @@ const first = (...problems: (string | undefined)[]) => problems.find((p) => p !=
 /** One network of networks.json. */
 export function networkProblem(v: unknown): string | undefined {
   if (!isObj(v)) return `is ${kindOf(v)}, not an object`;
-  const p = first(str(v, 'id', HEX64), str(v, 'name', NAME), str(v, 'driver', /^(bridge|host|null)$/),
+  const p = first(str(v, 'id', HEX64), str(v, 'name', NAME), str(v, 'driver', /^(bridge|host|null|macvlan)$/),
     typeof v.builtin === 'boolean' ? undefined : 'builtin is not true or false');
-  if (p || v.driver !== 'bridge') return p;
+  if (p) return p;
+  if (v.driver === 'macvlan') {
+    return first(str(v, 'parent', /^[^\s/:]{1,15}$/), str(v, 'subnet', CIDR), str(v, 'gateway', IPV4), optStr(v, 'ipRange', CIDR),
+      optStr(v, 'macvlanMode', /^(bridge|vepa|private|passthru)$/));
+  }
+  if (v.driver !== 'bridge') return p;
   return first(str(v, 'bridge', /^[^\s/:]{1,15}$/), str(v, 'subnet', CIDR), str(v, 'gateway', IPV4), optStr(v, 'ipRange', CIDR));
 }
 

@@ -4,6 +4,7 @@ import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
+import { makeLan } from '../helpers/lan.js';
 
 let h: TestHost;
 beforeEach(async () => {
@@ -163,6 +164,62 @@ describeKernel('--dry-run (kernel)', () => {
       expect(va.sandbox).toContainEqual(['eth0', 'UP', '02:42:0a:4e:00:02', ['10.78.0.2/24']]);
     } finally {
       await other.cleanup();
+    }
+  });
+  test('a macvlan network and sandbox: the plan as golden text, and replayed by hand in a fresh host, the same kernel state', async () => {
+    const other = await TestHost.make(tag());
+    const [lanA, lanB] = [await makeLan(h), await makeLan(other)];
+    try {
+      const net = `v-${h.tag}`;
+      const netArgs = ['-d', 'macvlan', '--subnet', '192.0.2.0/24', '--gateway', '192.0.2.1', '--aux-address', 'shim=192.0.2.2', '-o', 'parent=ens4', net];
+      const [a, b] = [h.sb('va'), other.sb('vb')];
+      await h.ok(['network', 'ls']);
+      const before = await snapshot();
+      const planNet = await h.ok(['network', 'create', '--dry-run', ...netArgs]);
+      // Nothing is made on the host for a macvlan network: a look at its parent.
+      expect(planNet.split('\n')).toEqual([`# checking parent ens4 (macvlan network ${net} makes nothing on it)`, 'ip link show dev ens4']);
+      expect(await snapshot()).toEqual(before);
+      await h.ok(['network', 'create', ...netArgs]);
+      const mid = await snapshot();
+      const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', net, '-p', '8082:82']);
+      const lines = normalize(planSb, h.tag).split('\n');
+      const at = lines.indexOf('# creating macvlan eth0 on ens4 in netns va-TAG (mode bridge)');
+      expect(at).toBeGreaterThan(0);
+      // .2 is the aux address: the first sandbox gets .3. No veth, no bridge port, no published port.
+      expect(lines.slice(at)).toEqual([
+        '# creating macvlan eth0 on ens4 in netns va-TAG (mode bridge)',
+        'ip link add link ens4 name eth0 netns va-TAG address 02:42:c0:00:02:03 up type macvlan mode bridge',
+        '# adding 192.0.2.3/24 to eth0',
+        'ip -n va-TAG addr add 192.0.2.3/24 dev eth0',
+        '# adding default route via 192.0.2.1',
+        'ip -n va-TAG route add default via 192.0.2.1',
+      ]);
+      expect(lines).toContain('nameserver 127.0.0.11');
+      expect(lines.some((l) => /veth|nft/.test(l))).toBe(false);
+      expect(await snapshot()).toEqual(mid);
+      await h.ok(['create', '--name', a, '--network', net, '-p', '8082:82']);
+
+      // Replay both plans with bash in host B, which has its own fake LAN on its own ens4.
+      const script = `${planNet}\n${planSb.replaceAll(a, b)}`.split('\n').filter((l) => !l.includes('UNIX-CONNECT')).join('\n');
+      const r = await execa('nsenter', [`--net=/run/netns/${other.name}`, '--', 'bash', '-e'], { input: script, reject: false });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const view = async (sb: string) => ({
+        links: ((await ipJson(['-d', 'addr'], sb)) as any[]).map((l) => [l.ifname, l.operstate, l.address, l.linkinfo?.info_kind, l.linkinfo?.info_data?.mode,
+          l.addr_info.filter((i: any) => i.family === 'inet').map((i: any) => `${i.local}/${i.prefixlen}`)]),
+        routes: ((await ipJson(['route'], sb)) as any[]).map((x) => [x.dst, x.gateway, x.dev, x.scope]),
+      });
+      const [va, vb] = [await view(a), await view(b)];
+      expect(vb).toEqual(va);
+      expect(va.links).toContainEqual(['eth0', 'UP', '02:42:c0:00:02:03', 'macvlan', 'bridge', ['192.0.2.3/24']]);
+      // Both reach their LAN's router, with the same address and MAC.
+      for (const [sb, lan] of [[a, lanA], [b, lanB]] as const) {
+        expect((await execa('ip', ['netns', 'exec', sb, 'ping', '-c1', '-W1', '192.0.2.1'], { reject: false })).exitCode).toBe(0);
+        expect(((await ipJson(['neigh'], lan.name)) as any[]).map((n) => [n.dst, n.lladdr])).toContainEqual(['192.0.2.3', '02:42:c0:00:02:03']);
+      }
+    } finally {
+      await other.cleanup();
+      await lanA.remove();
+      await lanB.remove();
     }
   });
 });

@@ -3,9 +3,10 @@
 // same lines in the same order (both print each step as the runner sees it).
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterEach, beforeEach, expect, test } from 'vitest';
+import { afterEach, beforeEach, expect, onTestFinished, test } from 'vitest';
 import { describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
+import { makeLan } from '../helpers/lan.js';
 
 let h: TestHost;
 beforeEach(async () => {
@@ -15,7 +16,7 @@ afterEach(async () => {
   await h.cleanup();
 });
 
-/** What differs between two runs of one command: random veth names, new ids and the MACs made from them. */
+/** What differs between two runs of one command: random veth names, new ids and the MACs made from them (and dm-ID, an internal macvlan network's parent). */
 const normalize = (text: string) => text
   .replace(/veth[0-9a-f]{7}/g, 'vethID')
   .replace(/\b[0-9a-f]{64}\b/g, 'ID')
@@ -41,6 +42,9 @@ describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
     const net = `n-${h.tag}`;
     const other = `m-${h.tag}`;
     const [web, db] = [h.sb('web'), h.sb('db')];
+    const [mv, mvi, mva, mvb] = [`v-${h.tag}`, `vi-${h.tag}`, h.sb('mva'), h.sb('mvb')];
+    const lan = await makeLan(h);
+    onTestFinished(() => lan.remove());
     await h.ok(['network', 'ls']); // the built-in networks first: not part of any plan
     const commands = [
       ['network', 'create', '--subnet', '10.81.0.0/24', net],
@@ -56,6 +60,16 @@ describeKernel('--dry-run and NSNET_TRACE=1 print the same plan', () => {
       ['rm', '-f', web],
       ['rm', db],
       ['network', 'rm', other],
+      // macvlan: on the fake LAN's ens4, and internal (a parent of its own).
+      ['network', 'create', '-d', 'macvlan', '--subnet', '192.0.2.0/24', '-o', 'parent=ens4', mv],
+      ['network', 'create', '-d', 'macvlan', '--internal', '--subnet', '10.84.0.0/24', mvi],
+      ['run', '-d', '--name', mva, '--network', mv, '--', 'sleep', '300'],
+      ['create', '--name', mvb, '--network', mvi],
+      ['network', 'connect', mv, mvb],
+      ['network', 'disconnect', mv, mvb],
+      ['rm', '-f', mva],
+      ['rm', mvb],
+      ['network', 'rm', mvi],
     ];
     for (const args of commands) {
       const { plan, trace } = await planAndTrace(args);

@@ -30,7 +30,7 @@ describe('network create', () => {
     expect(p.command).toBe('network create');
     expect(p.args).toEqual(['mynet']);
     expect(p.rest).toEqual([]);
-    expect(p.flags).toEqual({ driver: 'bridge', 'dry-run': false, internal: false, opt: {}, label: {} });
+    expect(p.flags).toEqual({ driver: 'bridge', 'dry-run': false, internal: false, opt: {}, label: {}, 'aux-address': {} });
     expect(p.global).toEqual({ debug: false });
   });
 
@@ -266,6 +266,7 @@ describe('help', () => {
     expect(text).toContain(
       [
         'Options:',
+        '      --aux-address map   Auxiliary IPv4 addresses used by Network driver (never given to a sandbox)',
         '  -d, --driver string     Driver to manage the network (default "bridge")',
         '      --dry-run           Print the equivalent ip/nft/shell commands, in order, and change nothing',
         '      --gateway string    IPv4 gateway for the subnet',

@@ -14,6 +14,7 @@ export const NETWORK_COMMANDS = [
       { long: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
       { long: 'ip-range', type: 'string', description: 'Allocate sandbox IPs from a sub-range' },
       { long: 'gateway', type: 'string', description: 'IPv4 gateway for the subnet' },
+      { long: 'aux-address', type: 'map', description: 'Auxiliary IPv4 addresses used by Network driver (never given to a sandbox)' },
       { long: 'internal', type: 'bool', description: 'Restrict external access to the network' },
       { long: 'opt', short: 'o', type: 'map', description: 'Set driver specific options' },
       { long: 'label', type: 'map', valueName: 'list', keyOnly: true, description: 'Set metadata on a network' },
@@ -21,7 +22,7 @@ export const NETWORK_COMMANDS = [
     examples: [
       'nsnet network create mynet',
       'nsnet network create --subnet 10.10.0.0/24 --gateway 10.10.0.1 mynet',
-      'nsnet network create --internal -o com.docker.network.bridge.name=br-back backend',
+      'nsnet network create -d macvlan --subnet 192.168.1.0/24 --gateway 192.168.1.1 -o parent=ens4 lan',
     ],
   },
   {

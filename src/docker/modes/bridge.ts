@@ -1,5 +1,6 @@
 // --network bridge (the default bridge) or a user-defined network: a namespace
-// of its own, wired to the network's bridge by a veth, with an address from
+// of its own, wired to the network's bridge by a veth (a macvlan network: a
+// macvlan of its parent, macvlan.ts; no published ports), with an address from
 // the network's pool, the default route via its gateway, its published ports
 // as DNAT map elements, and (user-defined networks) the embedded DNS server.
 //
@@ -11,6 +12,7 @@
 import { dnsStep, usesEmbeddedDns } from '../embedded-dns.js';
 import { endpointSteps, planEndpoint } from '../endpoint.js';
 import { invalidArg } from '../errors.js';
+import { checkMacvlanEndpoint } from '../macvlan.js';
 import { findSandbox } from '../lookup.js';
 import { planPorts, portsStep } from '../publish.js';
 import type { Step } from '../plan.js';
@@ -31,8 +33,11 @@ export const bridgeMode: Mode = {
     if (!net) throw new Error('bridge mode needs a network');
     if (net.defaultBridge && nonEmpty(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
     sb.networkMode = net.name;
+    // macvlan passthru: one sandbox, with the parent's MAC.
+    const mv = net.driver === 'macvlan' ? await checkMacvlanEndpoint(ctx, s, net, req) : {};
+    const mac = mv.mac ?? req.mac;
     sb.endpoints.push(await planEndpoint(s, sb, net, {
-      ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [], ...(req.cni && { ifname: req.cni.ifname }),
+      ...(req.ip && { ip: req.ip }), ...(mac && { mac }), aliases: req.aliases ?? [], ...(req.cni && { ifname: req.cni.ifname }),
     }));
     for (const l of req.links ?? []) {
       const [lname, alias] = l.split(':');
@@ -42,7 +47,10 @@ export const bridgeMode: Mode = {
       }
       sb.links.push({ name: target.name, alias: alias || target.name });
     }
-    if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id);
+    if (net.driver === 'macvlan') {
+      // The sandbox is on the LAN with an address of its own: nothing to publish (Docker ignores them too).
+      if (nonEmpty(req.publish) || req.publishAll) ctx.warn('WARNING: Published ports are discarded when using a macvlan network');
+    } else if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id);
   },
 
   steps(ctx, sb, env) {
