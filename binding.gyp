@@ -16,6 +16,7 @@
         "native/nft_monitor.cc",
         "native/socket.cc",
         "native/udp_epoll.cc",
+        "native/udp_serve.cc",
         "native/flock.cc",
         "native/spawn.cc",
         "native/rlimit.cc",

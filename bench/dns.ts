@@ -13,8 +13,11 @@
 // names: dnsperf saturating for DURATION seconds (queries/s), then a paced
 // probe at 2000 queries/s (p50/p99 latency). Ratios are taken within a round.
 //
+// Then the server's RSS with RSS_AT (default 1000) sandboxes attached.
+//
 //   ROUNDS=3 DURATION=5 npm run bench:dns      (needs: sudo bash scripts/setup.sh --bench)
-import { mkdtempSync, writeFileSync } from 'node:fs';
+//   RSS_AT=0 ...                               skips the RSS step (it makes 900 more sandboxes)
+import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -37,6 +40,7 @@ for (const tool of ['dnsperf', 'dnsmasq', 'taskset']) {
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
 const DURATION = Number(process.env.DURATION ?? 5);
 const N = 100;
+const RSS_AT = Number(process.env.RSS_AT ?? 1000);
 
 const root = mkdtempSync(path.join(tmpdir(), 'nsnet-bench-dns-'));
 const resolvConf = path.join(root, 'resolv.conf');
@@ -126,10 +130,27 @@ try {
     const peer = c.key.startsWith('nsnet') ? c.key.replace('nsnet', 'dnsmasq') : c.key;
     console.log(`| ${c.key} | ${med(xs.map((x) => x.qps)).toFixed(0)} | ${med(xs.map((x) => x.p50)).toFixed(3)} | ${med(xs.map((x) => x.p99)).toFixed(3)} | ${med(xs.map((x) => x.lost))} | ${ratio(c.key, peer).toFixed(2)} |`);
   }
+  // The server's memory with RSS_AT sandboxes attached (default 1000; 0 skips it): the rest are made
+  // now, the server syncs once (it reads the state and attaches to all), then its VmRSS is read.
+  let rss: number | undefined;
+  if (RSS_AT > N + 1) {
+    for (let i = N + 1; i < RSS_AT; i++) await sandboxCreate(ctx, { name: `br${i}`, network: 'benchnet' });
+    const r = await request(ctx.dirs, { op: 'sync' }, 600_000);
+    if (!r.ok || (r.attached ?? 0) < RSS_AT) throw new Error(`the server attached to ${r.attached} sandboxes, expected ${RSS_AT}: ${r.error ?? ''}`);
+    // One query answered on the last one's socket: the server is not still busy attaching.
+    const last = (await execa('ip', ['netns', 'exec', `br${RSS_AT - 1}`, 'dig', '+short', '+time=2', '+tries=3', '@127.0.0.11', 'bn7'], { reject: false })).stdout.trim();
+    if (last !== hosts[7]!.split(' ')[0]) throw new Error(`the ${RSS_AT}th sandbox got ${JSON.stringify(last)} for bn7`);
+    const pid = Number(readFileSync(path.join(ctx.dirs.runDir, 'dns.pid'), 'utf8'));
+    rss = Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? NaN) / 1024;
+  }
   const local = ratio('nsnet local', 'dnsmasq local');
   const p99 = med(results.get('nsnet local')!.map((x) => x.p99));
   console.log(`\ngoal: local names at least as many queries/s as dnsmasq -> ${local.toFixed(2)}x ${local >= 1 ? 'met' : `NOT met (short by ${(1 / local).toFixed(2)}x; see docs/bench/dns.md)`}`);
   console.log(`goal: p99 under 1 ms for local names                   -> ${p99.toFixed(3)} ms ${p99 < 1 ? 'met' : 'NOT met'}`);
+  const fwd = ratio('nsnet forwarded', 'dnsmasq forwarded');
+  console.log(`goal: forwarding at least as many queries/s as dnsmasq -> ${fwd.toFixed(2)}x ${fwd >= 1 ? 'met' : 'NOT met'}`);
+  console.log(rss === undefined ? 'server RSS: not measured (RSS_AT=0)'
+    : `goal: server RSS at ${RSS_AT} sandboxes under 100 MB    -> ${rss.toFixed(1)} MB ${rss < 100 ? 'met' : 'NOT met'}`);
 } finally {
   for (const p of procs) p.kill();
   await Promise.all(procs);

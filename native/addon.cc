@@ -27,7 +27,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"spawn", SpawnVerb},             {"waitpid", WaitpidVerb},
       {"rlimitNofileRaise", RlimitNofileRaiseVerb}, {"unixRequest", UnixRequestVerb},
       {"udpSocket", UdpSocketVerb},     {"udpEpoll", UdpEpollVerb},
-      {"udpClose", UdpCloseVerb},
+      {"udpClose", UdpCloseVerb},       {"udpServe", UdpServeVerb},
   };
   for (const auto& [name, fn] : verbs) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

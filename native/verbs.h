@@ -35,6 +35,7 @@ Napi::Value SocketBindVerb(const Napi::CallbackInfo& info);
 Napi::Value UdpSocketVerb(const Napi::CallbackInfo& info);  // synchronous
 Napi::Value UdpEpollVerb(const Napi::CallbackInfo& info);   // synchronous
 Napi::Value UdpCloseVerb(const Napi::CallbackInfo& info);   // synchronous
+Napi::Value UdpServeVerb(const Napi::CallbackInfo& info);   // synchronous
 void UdpEpollAdd(int epfd, int fd, uint32_t token);         // udp_epoll.cc, for udpSocket
 Napi::Value FlockVerb(const Napi::CallbackInfo& info);
 Napi::Value SpawnVerb(const Napi::CallbackInfo& info);

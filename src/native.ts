@@ -170,6 +170,31 @@ export interface NativeAddon {
   udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): { fd: number; close(): void };
   /** Synchronous: removes fd from the epoll set (if given), then closes it. */
   udpClose(fd: number, epollFd?: number): void;
+  /**
+   * Synchronous: an epoll set of server sockets read in batches (recvmmsg), watched by the event loop (not keeping
+   * it alive). Per turn, onBatch(count) reads `count` queries from `queries`/`head` and returns how many replies it
+   * wrote into `replies`/`replyHead`; they go out with sendmmsg.
+   */
+  udpServe(onBatch: (count: number) => number): NativeUdpServe;
+}
+
+export interface NativeUdpServe {
+  fd: number;
+  /** Queries per batch, and the bytes kept of each (its slot in `queries`). */
+  slots: number;
+  slotSize: number;
+  /** Slot i at i * slotSize. */
+  queries: ArrayBuffer;
+  /** Per query 4 u32: token, source IPv4 (host order), source port, real length (more than slotSize: cut). */
+  head: ArrayBuffer;
+  replies: ArrayBuffer;
+  /** Per reply 3 u32: query index, offset in `replies`, length. */
+  replyHead: ArrayBuffer;
+  /** Adds a bound AF_INET UDP socket; its queries carry `token`. It leaves with udpClose(fd, set.fd). */
+  add(fd: number, token: number): void;
+  /** One datagram, now (false: the kernel refused it, e.g. a full send buffer; dropped). */
+  sendTo(fd: number, data: Buffer, addr: number, port: number): boolean;
+  close(): void;
 }
 
 export type NativeNftFamily = 'ip' | 'ip6' | 'inet' | 'arp' | 'bridge' | 'netdev';

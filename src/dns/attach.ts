@@ -7,10 +7,12 @@
 //
 // Step 1 binds both sockets and applies the rules in one trip into the
 // namespace (the rules name the sockets' ports, which the kernel picks as it
-// binds: `$port0`, `$port1` in the nft text). Step 2 serves on them. Detaching
+// binds: `$port0`, `$port1` in the nft text). Step 2 serves on them: TCP
+// through a net.Server; the UDP socket is handed over in `udpFd`, and the
+// server adds it to its batched set (datagrams.ts), which closes it when
+// `closed` is called. Detaching
 // is removeSteps of that plan; a sandbox being removed takes its rules with its
 // namespace, so only step 2 is undone for it (detachSteps); so does a stopping server.
-import dgram from 'node:dgram';
 import { closeSync } from 'node:fs';
 import net from 'node:net';
 import { netnsOpenNameSync, netnsOpenPathSync, type Netns } from '../kernel/netns.js';
@@ -27,8 +29,8 @@ export interface Attachment {
   /** The namespace's identity: a later sandbox may reuse the name. */
   nsDev: number;
   nsIno: number;
-  /** Made by the plan's second step. */
-  udp?: dgram.Socket;
+  /** Made by the plan's second step: the UDP socket (served in batches: datagrams.ts), the TCP server. */
+  udpFd?: number;
   tcp?: net.Server;
   tcpConns: Set<net.Socket>;
   /** Forwarded queries in flight (forward.ts Asker). */
@@ -44,7 +46,7 @@ export interface Serving {
   query(att: Attachment, msg: Buffer, reply: (out: Buffer) => void, tcp: boolean): void;
   /** A TCP connection from `att`'s sandbox. */
   connection(att: Attachment, c: net.Socket): void;
-  /** Its sockets are closed: forget its queries in flight. */
+  /** Its TCP sockets are closed: close its UDP socket (udpFd), forget its queries in flight. */
   closed(att: Attachment): void;
   log(line: string): void;
 }
@@ -121,20 +123,18 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
       equivalent: [],
       do: async () => {
         const [udpFd, tcpFd] = loose as [number, number];
-        const udp = (att.udp = dgram.createSocket('udp4'));
         const tcp = (att.tcp = net.createServer({ pauseOnConnect: false }, (c) => serving.connection(att, c)));
-        udp.on('message', (msg, rinfo) => serving.query(att, msg, (out) => udp.send(out, rinfo.port, rinfo.address), false));
-        udp.on('error', (e) => serving.log(`${sb.name} udp: ${e.message}`));
         tcp.on('error', (e) => serving.log(`${sb.name} tcp: ${e.message}`));
+        // The UDP socket is the server's to serve (datagrams.ts), and closed by serving.closed().
+        att.udpFd = udpFd;
+        loose = [tcpFd];
         try {
-          await new Promise<void>((resolve) => udp.bind({ fd: udpFd }, resolve));
-          loose = [tcpFd];
           await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
           loose = [];
         } catch (e) {
           // Not done, so not undone by runSteps: what this step adopted is closed here.
-          udp.close();
           tcp.close();
+          serving.closed(att);
           throw e;
         }
         serving.log(`attached ${sb.name}: udp ${ports.udp}, tcp ${ports.tcp}`);
@@ -143,7 +143,6 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
         title: `closing sandbox ${sb.name}'s DNS sockets`,
         equivalent: [],
         do: async () => {
-          att.udp?.close();
           att.tcp?.close();
           for (const c of att.tcpConns) c.destroy();
           serving.closed(att);

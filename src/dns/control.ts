@@ -22,6 +22,7 @@ import path from 'node:path';
 import { native } from '../native.js';
 import type { StoreDirs } from '../state/store.js';
 import type { ForwardStats } from './forward.js';
+import type { BatchStats } from './datagrams.js';
 
 export const socketPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.sock');
 export const pidPath = (dirs: StoreDirs) => path.join(dirs.runDir, 'dns.pid');
@@ -49,6 +50,8 @@ export interface ControlReply {
   attached?: number;
   /** For stats: the forwarder's counters (forward.ts). */
   forwarder?: ForwardStats;
+  /** For stats: the UDP batches' counters (datagrams.ts). */
+  datagrams?: BatchStats;
 }
 
 /**

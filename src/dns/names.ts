@@ -105,6 +105,8 @@ export class NameIndexer {
   private views = new Map<string, View>();
   private known = new Map<string, SandboxRecord>();
   readonly index: NameIndex = { views: this.views };
+  /** Bumped by every update: what was answered from an older index may be stale (reply-cache.ts). */
+  generation = 0;
 
   /**
    * `known`: every sandbox (by id, as the server holds them). `changed`: the ids
@@ -112,6 +114,7 @@ export class NameIndexer {
    */
   update(networks: NetworkRecord[], known: Map<string, SandboxRecord>, changed?: Iterable<string>): void {
     this.known = known;
+    this.generation++;
     // Only user-defined networks (bridge, macvlan) have an embedded DNS (docker-behaviour.md §12.1): not the default
     // bridge, host or none.
     const user = networks.filter(servesEmbeddedDns);

@@ -6,6 +6,7 @@
 //   control-server.ts  the control socket the CLI syncs it through
 //   reconcile.ts       reads nsnet's state; attaches to and detaches from sandboxes to match
 //   attach.ts          a sandbox's two sockets and port-53 redirect, as a plan of steps
+//   datagrams.ts       reads and answers the UDP sockets in batches
 //   queries.ts         answers what arrives on them (names.ts), or forwards it (forward.ts)
 //
 // Besides, the long-lived process puts nsnet's firewall back after a flush
@@ -109,6 +110,7 @@ export class DnsServer implements Attacher {
     this.control = undefined;
     for (const id of [...this.attachments.keys()]) await this.detach(id, true); // a restarted server rewrites the rules
     this.forwarder.close();
+    this.queries.datagrams.close();
     if (this.lockFd >= 0) {
       const fd = this.lockFd;
       this.lockFd = -1;
@@ -128,7 +130,7 @@ export class DnsServer implements Attacher {
 
   private async handle(req: ControlRequest): Promise<ControlReply & { stop?: boolean }> {
     if (req.op === 'ping') return { ok: true, attached: this.attachments.size };
-    if (req.op === 'stats') return { ok: true, attached: this.attachments.size, forwarder: this.forwarder.stats };
+    if (req.op === 'stats') return { ok: true, attached: this.attachments.size, forwarder: this.forwarder.stats, datagrams: this.queries.datagrams.stats };
     if (req.op === 'sync') return this.sync(req.ids, req.gone).catch((e: Error) => ({ ok: false, error: e.message }));
     if (req.op === 'stop') return { ok: true, stop: true };
     return { ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` };
@@ -155,6 +157,12 @@ export class DnsServer implements Attacher {
   async attach(sb: SandboxRecord, upstreams: string[]): Promise<void> {
     const att = attachSteps(sb, upstreams, this.queries);
     await runSteps(att.steps, this.runner);
+    try {
+      this.queries.datagrams.add(att);
+    } catch (e) {
+      await removeSteps(att.steps, this.runner).catch(() => {}); // the error that matters is e
+      throw e;
+    }
     this.attachments.set(sb.id, att);
   }
 

@@ -25,11 +25,12 @@ export type PortMap = Record<string, { HostIp: string; HostPort: string }[] | nu
  * NetworkSettings.Ports: every exposed port, with the host addresses and
  * ports that reach it (bindingHostIps says which answer), or null for one
  * only exposed. Only a sandbox with a namespace and a bridge endpoint has
- * bindings; host, none and container: sandboxes have none, as in Docker.
+ * bindings; host, none, container: and macvlan-only sandboxes have none, as in Docker.
  */
 export function portMap(sb: SandboxRecord): PortMap {
   const ports: PortMap = {};
-  if (sb.mode !== 'bridge') return ports;
+  // A veth is what a bridge endpoint has (macvlan's have none: Docker's macvlan driver reports no ports).
+  if (sb.mode !== 'bridge' || !sb.endpoints.some((e) => e.hostVeth)) return ports;
   for (const key of sb.exposed ?? []) ports[key] = null;
   for (const p of sb.ports) {
     const list = (ports[`${p.containerPort}/${p.proto}`] ??= []);

@@ -81,3 +81,58 @@ export function udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]
 export function udpClose(fd: number, epoll?: UdpEpoll): void {
   native().udpClose(fd, epoll?.fd);
 }
+
+/** A set of server sockets read and answered in batches; see udpServe. */
+export interface UdpServe {
+  fd: number;
+  /** Queries per batch at most, and the bytes kept of each. */
+  slots: number;
+  slotSize: number;
+  /** Query i is at i * slotSize (its first slotSize bytes). */
+  queries: Buffer;
+  /** Per query, at 4i: the token of its socket, source IPv4 (as a u32), source port, real length. */
+  head: Uint32Array;
+  /** Where the batch's replies are written. */
+  replies: Buffer;
+  /** Per reply, at 3j: the query it answers (so its socket and source), offset in `replies`, length. */
+  replyHead: Uint32Array;
+  /** Adds a server socket (socketBind, udp4); its queries carry `token`. */
+  add(fd: number, token: number): void;
+  /** Takes `fd` out of the set and closes it. */
+  remove(fd: number): void;
+  /** Sends one datagram at once (a reply that comes later); false when the kernel refused it (dropped). */
+  sendTo(fd: number, data: Buffer, addr: number, port: number): boolean;
+  close(): void;
+}
+
+/**
+ * Server sockets answered in batches: every turn of the event loop, the
+ * queries that arrived on the set's sockets (up to `slots`, read with
+ * recvmmsg a few per socket in turns, so one flooding socket can't starve
+ * the others) are in `queries`/`head`, and `onBatch(count)` answers them:
+ * it writes replies into `replies`/`replyHead` and returns how many; the
+ * addon sends them with one sendmmsg per socket. The buffers are made once
+ * and reused by every batch: nothing per query crosses into JavaScript as an
+ * object. Does not keep the process alive by itself.
+ * Equivalent to: epoll_wait() + recvmmsg() on each ready socket, then sendmmsg().
+ */
+export function udpServe(onBatch: (count: number) => number): UdpServe {
+  const n = native().udpServe(onBatch);
+  const epfd = n.fd;
+  return {
+    fd: epfd, slots: n.slots, slotSize: n.slotSize,
+    queries: Buffer.from(n.queries), head: new Uint32Array(n.head),
+    replies: Buffer.from(n.replies), replyHead: new Uint32Array(n.replyHead),
+    add: (fd, token) => {
+      try {
+        n.add(fd, token);
+      } catch (e) {
+        if (typeof (e as { errno?: unknown }).errno === 'number') throw new KernelError(`adding socket ${fd} to the DNS server's set`, e as NativeError, `epoll_ctl(${epfd}, EPOLL_CTL_ADD, ${fd})`);
+        throw e;
+      }
+    },
+    remove: (fd) => native().udpClose(fd, epfd),
+    sendTo: (fd, data, addr, port) => n.sendTo(fd, data, addr, port),
+    close: () => n.close(),
+  };
+}

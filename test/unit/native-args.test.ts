@@ -13,7 +13,7 @@ describe.skipIf(!built)('addon argument checks', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
       'netnsDelete', 'netnsOpen', 'nftApply', 'nftMonitor', 'nftTableGet', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
-      'sysctlRead', 'sysctlWrite', 'udpClose', 'udpEpoll', 'udpSocket', 'unixRequest', 'waitpid',
+      'sysctlRead', 'sysctlWrite', 'udpClose', 'udpEpoll', 'udpServe', 'udpSocket', 'unixRequest', 'waitpid',
     ]);
   });
   test.each([
@@ -43,6 +43,7 @@ describe.skipIf(!built)('addon argument checks', () => {
     ['udpSocket with a bad address', () => n.udpSocket('10.0.0.256'), /not an IPv4 or IPv6 address/],
     ['udpSocket sending with no peer', () => n.udpSocket('0.0.0.0', { send: Buffer.alloc(1) }), /with a peer/],
     ['udpEpoll without a function', () => n.udpEpoll(undefined as never), /needs a function/],
+    ['udpServe without a function', () => n.udpServe(undefined as never), /needs a function/],
     ['udpSocket with a bad peer port', () => n.udpSocket('0.0.0.0', { peer: '127.0.0.1', peerPort: 70000 }), /peerPort/],
     ['spawn joining and creating a PID namespace', () => n.spawn({ argv: ['/bin/true'], newPidns: true, joinPidns: '/proc/1/ns/pid' }), /exclude each other/],
   ])('%s: synchronous TypeError', (_name, call, message) => {
