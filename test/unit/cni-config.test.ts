@@ -153,6 +153,10 @@ describe('clusterCIDR in the firewall', () => {
     const s = skeleton();
     expect(s.indexOf('ip saddr . ip daddr @masq_exempt accept')).toBeGreaterThan(0);
     expect(s.indexOf('ip saddr . ip daddr @masq_exempt accept')).toBeLessThan(s.indexOf('ip saddr @masq_subnets masquerade'));
+    // Forward: connections from the cluster range (pods on other nodes) into the bridge pass, before the direct-access drop.
+    expect(s).toContain('oifname @bridges ip daddr . ip saddr @masq_exempt accept');
+    expect(s.indexOf('ip daddr . ip saddr @masq_exempt accept')).toBeLessThan(s.indexOf('oifname @bridges ct state new drop'));
+    expect(s.indexOf('ip daddr . ip saddr @masq_exempt accept')).toBeGreaterThan(s.indexOf('iifname @bridges oifname @bridges drop'));
     const net: NetworkRecord = { id: 'a'.repeat(64), name: 'n', driver: 'bridge', created: '', builtin: false, internal: false, options: {}, labels: {}, bridge: 'cbr0', subnet: '10.244.1.0/24', gateway: '10.244.1.1', clusterCidr: '10.244.0.0/16' };
     expect(firewallContent([net], []).networks[0]).toMatchObject({ clusterCidr: '10.244.0.0/16' });
   });
