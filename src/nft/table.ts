@@ -150,7 +150,8 @@ export interface NetworkRules {
   masquerade: boolean;
   /**
    * Pods across nodes (CNI clusterCIDR): traffic from the subnet to this
-   * range is routed with its own source address, never masqueraded.
+   * range is routed with its own source address, never masqueraded, and
+   * connections from this range into the bridge are let in.
    */
   clusterCidr?: string | undefined;
 }
@@ -165,8 +166,9 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
     `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
   ];
   if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
-  else if (n.masquerade) {
-    lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+  else {
+    if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+    // Also without masquerade: the forward chain reads it backwards to let the cluster's pods in.
     if (n.clusterCidr) lines.push(`${op} element ip ${TABLE} masq_exempt { ${n.subnet} . ${n.clusterCidr} }`);
   }
   return lines.join('\n') + '\n';
