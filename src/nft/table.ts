@@ -28,7 +28,9 @@
 //   also cross the IP forward hook, with the bridge as both iif and oif;
 // - no direct access from outside: a new connection routed into a bridge from
 //   anywhere else (a LAN machine with a route to the subnet via this host) is
-//   dropped unless it was DNATed by a published port, as Docker 28+ drops it;
+//   dropped unless it was DNATed by a published port, as Docker 28+ drops it,
+//   or comes from the network's cluster range (masq_exempt read backwards:
+//   pods on other nodes open connections to this node's pods);
 // - --internal: nothing routed into or out of the network;
 // - enable_icc=false: sandboxes on one bridge can't talk to each other.
 //   Bridged frames never reach the IP forward hook; instead of turning on
@@ -89,6 +91,7 @@ const body = `table ip ${TABLE} {
 		iifname @internal drop
 		oifname @internal drop
 		iifname @bridges oifname @bridges drop
+		oifname @bridges ip daddr . ip saddr @masq_exempt accept
 		oifname @bridges ct state new drop
 	}
 }
@@ -147,7 +150,8 @@ export interface NetworkRules {
   masquerade: boolean;
   /**
    * Pods across nodes (CNI clusterCIDR): traffic from the subnet to this
-   * range is routed with its own source address, never masqueraded.
+   * range is routed with its own source address, never masqueraded, and
+   * connections from this range into the bridge are let in.
    */
   clusterCidr?: string | undefined;
 }
@@ -162,8 +166,9 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
     `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
   ];
   if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
-  else if (n.masquerade) {
-    lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+  else {
+    if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+    // Also without masquerade: the forward chain reads it backwards to let the cluster's pods in.
     if (n.clusterCidr) lines.push(`${op} element ip ${TABLE} masq_exempt { ${n.subnet} . ${n.clusterCidr} }`);
   }
   return lines.join('\n') + '\n';
