@@ -510,7 +510,7 @@ const report = [
   'Per sandbox on one bridge; medians of per-sandbox times. See bench/suite.ts for what each method runs.',
   ...rows,
   '',
-  ...(cniRows.length ? ['## nsnet as a CNI plugin', '', `A process per plugin per ADD/DEL, as libcni runs a conflist; the reference chain is ${REF} (bridge + host-local + portmap).`, ...cniRows, ''] : []),
+  ...(cniRows.length ? ['## nsnet as a CNI plugin', '', `A process per plugin per ADD/DEL, as libcni runs a conflist; the reference chain is ${REF} (bridge + host-local + portmap). What runs, and where a DEL's time goes: [cni.md](cni.md).`, ...cniRows, ''] : []),
   '## Goals',
   '',
   '| goal | measured | |',
