@@ -15,6 +15,10 @@
 //   bash ip        one `ip` process per step
 //   ip -batch      one host batch + one `ip -n NS -batch` per sandbox
 //   cni bridge     containernetworking-plugins' bridge + host-local + ipMasq
+//   cni bridge+portmap   the reference chain as runtimes ship it (+ portmap, one
+//                  published port each), each plugin a process, as libcni runs it
+//   nsnet cni      nsnet's CNI plugin as `nsnet cni install` writes it, the same
+//                  way: one process per ADD/DEL (docs/bench/cni.md)
 //   netavark       netavark 1.4 with aardvark-dns (DNS on)
 //
 // for N = 1, 100, 1000 sandboxes, methods in shuffled order per round. Each
