@@ -31,6 +31,8 @@
 // - Sandboxes being created are included (their names must resolve the moment create returns);
 //   sandboxes being removed are not (their addresses are about to be freed and reused).
 //   Stopped sandboxes keep their namespace and address in nsnet, so they stay resolvable.
+// - The host, on a network with com.nsnet.network.host_dns (host-listen.ts), asks with the view
+//   `host:<network id>`: that one network, as its sandboxes see it (no links).
 //
 // Pure.
 import { servesEmbeddedDns } from '../docker/embedded-dns.js';

@@ -57,14 +57,14 @@ describeKernel('names for the host on the gateway (kernel)', () => {
     expect(await hostDnsSet()).toContain(gw);
 
     // A sandbox on another network: routed to the host, dropped at input (not from lo).
-    const fromStranger = await h.nsnet(['exec', stranger, 'dig', ...DIG, `@${gw}`, web], { timeout: 30_000 });
+    const fromStranger = await h.nsnet(['exec', stranger, 'dig', ...DIG, '+short', `@${gw}`, web], { timeout: 30_000 });
     expect(answers(fromStranger.stdout)).toEqual([]);
     expect(fromStranger.stdout).toMatch(/timed out|no servers could be reached/);
     // A sandbox on the same network: across its bridge, dropped too (its own resolver is 127.0.0.11).
-    const fromPeer = await h.nsnet(['exec', peer, 'dig', ...DIG, `@${gw}`, web], { timeout: 30_000 });
+    const fromPeer = await h.nsnet(['exec', peer, 'dig', ...DIG, '+short', `@${gw}`, web], { timeout: 30_000 });
     expect(answers(fromPeer.stdout)).toEqual([]);
     expect(fromPeer.stdout).toMatch(/timed out|no servers could be reached/);
-    const fromPeerTcp = await h.nsnet(['exec', peer, 'dig', ...DIG, '+tcp', `@${gw}`, web], { timeout: 30_000 });
+    const fromPeerTcp = await h.nsnet(['exec', peer, 'dig', ...DIG, '+short', '+tcp', `@${gw}`, web], { timeout: 30_000 });
     expect(answers(fromPeerTcp.stdout)).toEqual([]);
     // ... while its own resolver still answers it, and isolation between the networks holds.
     expect(answers((await h.nsnet(['exec', peer, 'dig', ...DIG, '+short', web])).stdout)).toEqual([webIp]);
