@@ -38,6 +38,8 @@ export interface Attachment {
   upstreams: string[];
   /** The plan that made it: detaching removes it. */
   steps: Step[];
+  /** Not a sandbox: the host, asking on a host_dns network's gateway (host-listen.ts); `network` lower-cased. */
+  host?: { network: string };
 }
 
 /** What the server does with an attached sandbox's traffic (queries.ts), and when it lets go of it. */

@@ -37,6 +37,11 @@
 //   br_netfilter (a global switch that sends *every* bridge on the host,
 //   Docker's too, through the IP hooks), nsnet filters them in the `bridge`
 //   family, by bridge port.
+// - names for the host (com.nsnet.network.host_dns, docs/dns.md): the DNS
+//   server listens on such a network's gateway, port 53; only the host's own
+//   queries may reach it. A packet the host sends to one of its own addresses
+//   comes in on lo; anything else to those addresses' port 53 (the network's
+//   sandboxes via its bridge, another network's, the LAN) is dropped at input.
 //
 // Be aware:
 // - A ruleset elsewhere on the host with a forward policy of drop (Docker's
@@ -64,6 +69,7 @@ const body = `table ip ${TABLE} {
 	set same_subnet { type ipv4_addr . ipv4_addr; flags interval; }
 	map ports { type inet_proto . inet_service : ipv4_addr . inet_service; }
 	map ports_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+	set host_dns { type ipv4_addr; }
 
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
@@ -93,6 +99,10 @@ const body = `table ip ${TABLE} {
 		iifname @bridges oifname @bridges drop
 		oifname @bridges ip daddr . ip saddr @masq_exempt accept
 		oifname @bridges ct state new drop
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ip daddr @host_dns meta l4proto { tcp, udp } th dport 53 iifname != "lo" drop
 	}
 }
 table bridge ${TABLE} {
@@ -154,6 +164,8 @@ export interface NetworkRules {
    * connections from this range into the bridge are let in.
    */
   clusterCidr?: string | undefined;
+  /** The gateway, when the DNS server answers the host's queries there (host_dns): only the host may reach its port 53. */
+  hostDns?: string | undefined;
 }
 
 const q = (ifname: string) => JSON.stringify(ifname);
@@ -165,6 +177,7 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
     `${op} element ip ${TABLE} subnets { ${n.subnet} }`,
     `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
   ];
+  if (n.hostDns) lines.push(`${op} element ip ${TABLE} host_dns { ${n.hostDns} }`);
   if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
   else {
     if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
