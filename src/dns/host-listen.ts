@@ -19,7 +19,7 @@ import net from 'node:net';
 import type { Netns } from '../kernel/netns.js';
 import { socketsBind } from '../kernel/socket.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
-import type { Attachment, Serving } from './attach.js';
+import { closeSockets, type Attachment, type Serving } from './attach.js';
 import { hostViewId } from './names.js';
 
 /** Where a network's host listener is: it moves (is made anew) when the gateway changes. */
@@ -76,15 +76,7 @@ export function hostListenSteps(host: Netns, n: NetworkRecord, serving: Serving)
         }
         serving.log(`listening for ${who} on ${gw}:53`);
       },
-      undo: {
-        title: `closing ${gw}:53`,
-        equivalent: [],
-        do: async () => {
-          att.tcp?.close();
-          for (const c of att.tcpConns) c.destroy();
-          serving.closed(att);
-        },
-      },
+      undo: closeSockets(att, serving, `closing ${gw}:53`),
     },
   ];
   return att;

@@ -161,6 +161,12 @@ export class DnsServer implements Attacher {
 
   async attach(sb: SandboxRecord, upstreams: string[]): Promise<void> {
     const att = attachSteps(sb, upstreams, this.queries);
+    await this.serve(att);
+    this.attachments.set(sb.id, att);
+  }
+
+  /** Makes an attachment's sockets and adds its UDP socket to the batched set; nothing is left if either fails. */
+  private async serve(att: Attachment): Promise<void> {
     await runSteps(att.steps, this.runner);
     try {
       this.queries.datagrams.add(att);
@@ -168,7 +174,6 @@ export class DnsServer implements Attacher {
       await removeSteps(att.steps, this.runner).catch(() => {}); // the error that matters is e
       throw e;
     }
-    this.attachments.set(sb.id, att);
   }
 
   async listenHost(networks: NetworkRecord[]): Promise<string[]> {
@@ -184,13 +189,7 @@ export class DnsServer implements Attacher {
       if (this.hostListeners.has(key)) continue;
       const att = hostListenSteps(this.ctx.host, n, this.queries);
       try {
-        await runSteps(att.steps, this.runner);
-        try {
-          this.queries.datagrams.add(att);
-        } catch (e) {
-          await removeSteps(att.steps, this.runner).catch(() => {}); // the error that matters is e
-          throw e;
-        }
+        await this.serve(att);
         this.hostListeners.set(key, att);
       } catch (e) {
         errors.push(`names for the host on network ${n.name} (${n.gateway}:53): ${(e as Error).message}`);
