@@ -4,7 +4,7 @@
 // Docker's CLI does for these).
 import { forEachRef, invalidArg } from '../docker/errors.js';
 import {
-  logSize, parseSignal, sandboxKill, sandboxLogs, sandboxRestart, sandboxStartCommand, sandboxStop, sandboxWait, waitEnded,
+  logSize, sandboxKill, sandboxLogs, sandboxRestart, sandboxStartCommand, sandboxStop, sandboxWait, waitEnded,
 } from '../docker/lifecycle.js';
 import { liveRecord } from '../docker/process.js';
 import type { Context } from '../docker/context.js';
@@ -70,8 +70,9 @@ export const restart = withContext<'restart'>(async (ctx, { flags, args }, io) =
   eachRef(ctx, io, args, async (ref) => void (await sandboxRestart(ctx, ref, { timeout: seconds(flags.time) }))));
 
 export const kill = withContext<'kill'>(async (ctx, { flags, args }, io) => {
-  const sig = parseSignal(flags.signal); // checked by the parser already
-  return eachRef(ctx, io, args, async (ref) => void (await sandboxKill(ctx, ref, sig)));
+  // Parsed per sandbox, not by the flag parser: Docker's daemon refuses a bad
+  // signal for each container (exit 1), its CLI does not (125).
+  return eachRef(ctx, io, args, async (ref) => void (await sandboxKill(ctx, ref, flags.signal)));
 });
 
 export const wait = withContext<'wait'>(async (ctx, { args }, io) =>

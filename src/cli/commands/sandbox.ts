@@ -1,7 +1,6 @@
 // The sandbox commands (create, run, exec, start, stop, restart, kill, wait,
 // logs, rm, ps, inspect, port): their table entries.
 import type { CommandSpec, FlagSpec } from '../spec.js';
-import { parseSignal } from '../../docker/signals.js';
 import { DRY_RUN, ENV, FILTER, FORCE, INSPECT_FORMAT, INTERACTIVE, LIST_FORMAT, NO_TRUNC, SANDBOX_OPTIONS, TTY, WORKDIR } from './flags.js';
 
 const STOP_TIME = {
@@ -9,15 +8,6 @@ const STOP_TIME = {
   description: 'Seconds to wait for stop before killing it',
   check: (v: string) => (/^\d+$/.test(v) ? undefined : 'expected a number of seconds'),
 } as const satisfies FlagSpec;
-
-function checkSignal(v: string): string | undefined {
-  try {
-    parseSignal(v);
-    return undefined;
-  } catch (e) {
-    return (e as Error).message;
-  }
-}
 
 const checkTail = (v: string) => (v === 'all' || /^\d+$/.test(v) ? undefined : 'expected a number of lines or "all"');
 
@@ -101,7 +91,7 @@ export const SANDBOX_COMMANDS = [
     description: "Kill one or more running sandboxes' commands",
     args: { min: 1 },
     flags: [
-      { long: 'signal', short: 's', type: 'string', default: 'KILL', description: 'Signal to send to the sandbox (a name, with or without SIG, or a number)', check: checkSignal },
+      { long: 'signal', short: 's', type: 'string', default: 'KILL', description: 'Signal to send to the sandbox (a name, with or without SIG, or a number)' },
       DRY_RUN,
     ],
     examples: ['nsnet kill web', 'nsnet kill -s HUP web', 'nsnet kill --signal=SIGUSR1 web'],
