@@ -18,11 +18,13 @@ import { overlayBridgeName, overlayEntries, overlayNetworkSteps, remoteEndpointS
 import { removeSteps, runSteps, type Action, type Step } from '../../src/docker/plan.js';
 import { addrAdd } from '../../src/kernel/addr.js';
 import { bridgeAdd } from '../../src/kernel/bridge.js';
+import { KernelError } from '../../src/kernel/errors.js';
+import { fdbAdd } from '../../src/kernel/fdb.js';
 import { linkGet, linkSet } from '../../src/kernel/link.js';
 import { netnsAdd, netnsDel, type Netns } from '../../src/kernel/netns.js';
 import { socketBind } from '../../src/kernel/socket.js';
 import { vethAdd } from '../../src/kernel/veth.js';
-import { overlayMtu, vxlanName } from '../../src/kernel/vxlan.js';
+import { overlayMtu, vxlanAdd, vxlanName } from '../../src/kernel/vxlan.js';
 import { macFromIPv4 } from '../../src/net/mac.js';
 import { describeKernel, inNetns, ipJson, ping, tag } from '../helpers/kernel.js';
 
@@ -252,6 +254,27 @@ describeKernel('VXLAN overlay datapath on three hosts', () => {
       back = await again.stop();
     }
     expect(back.some((l) => l.includes('> 198.51.100.3.4789: VXLAN') && l.includes('vni 42'))).toBe(true);
+  });
+
+  test('errors keep the kernel\'s errno and words, and say what was being done', async () => {
+    const h1 = hosts[0]!;
+    const eth0 = await linkGet(h1.ns, 'eth0');
+    // A second device for the same VNI and port in one namespace: the kernel refuses, and explains.
+    const dup = await vxlanAdd(h1.ns, { name: 'vxdup', vni: VNI, local: h1.ip, dev: { index: eth0.index, name: 'eth0' } }).catch((e: unknown) => e);
+    expect(dup).toBeInstanceOf(KernelError);
+    expect((dup as KernelError).code).toBe('EEXIST');
+    expect((dup as KernelError).message).toMatch(/^creating vxlan vxdup \(VNI 42, local 198\.51\.100\.1 on eth0\) in netns \S+: EEXIST/);
+    expect((dup as KernelError).extack?.message).toMatch(/VNI/);
+    expect((dup as KernelError).equivalent).toMatch(/^ip -n \S+ link add vxdup type vxlan id 42 dstport 4789/);
+    // An entry on a device that is gone: ENODEV, named.
+    const gone = await fdbAdd(h1.ns, { index: 99999, name: 'vxlan9' }, { mac: sb('s2').mac, dst: '198.51.100.2' }).catch((e: unknown) => e);
+    expect((gone as KernelError).code).toBe('ENODEV');
+    expect((gone as KernelError).message).toMatch(/^adding forwarding entry 02:42:0a:63:00:02 -> 198\.51\.100\.2 to vxlan9 in netns/);
+    // The network's plan on a host whose vxlan42 is someone else's (another local address): refused, nothing deleted.
+    const other = overlayNetworkSteps(h1.ns, { name: 'ov', id: ID, vni: VNI, local: '198.51.100.9', underlay: 'eth0', mtu: MTU });
+    await expect(runSteps(other)).rejects.toThrow(/vxlan42 already exists in netns \S+ and does not match overlay network ov: local 198\.51\.100\.1, not 198\.51\.100\.9/);
+    expect((await linkGet(h1.ns, VX)).vxlan?.local).toBe(h1.ip);
+    expect(await ping(sb('s1a').ns.name!, sb('s2').ip)).toBe(true);
   });
 
   test('replaying the traced ip/bridge equivalents gives the same kernel state, and it works', async () => {
