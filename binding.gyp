@@ -10,6 +10,7 @@
         "native/rtnl_link.cc",
         "native/rtnl_addr.cc",
         "native/rtnl_route.cc",
+        "native/rtnl_neigh.cc",
         "native/sysctl.cc",
         "native/nftables.cc",
         "native/nft_table.cc",

@@ -35,6 +35,17 @@
 //   IFLA_IFNAME "eth0"   IFLA_ADDRESS <mac>   IFLA_LINK <ens4's ifindex, in this socket's namespace>
 //   IFLA_NET_NS_FD <fd of /run/netns/web>
 //   IFLA_LINKINFO { IFLA_INFO_KIND "macvlan", IFLA_INFO_DATA { IFLA_MACVLAN_MODE u32 } }
+//
+// A vxlan needs two more shapes of data: a UDP port in network byte order
+// (`be16`) and an address (`ip`, 4 or 16 bytes). `ip link add vxlan42 type
+// vxlan id 42 dstport 4789 local 198.51.100.1 dev ens4 nolearning proxy`
+// (iproute2 ip/iplink_vxlan.c):
+//
+//   IFLA_LINKINFO { IFLA_INFO_KIND "vxlan", IFLA_INFO_DATA {
+//     IFLA_VXLAN_ID u32  IFLA_VXLAN_LINK u32  IFLA_VXLAN_LOCAL 4 bytes
+//     IFLA_VXLAN_LEARNING u8 0  IFLA_VXLAN_PROXY u8 1  IFLA_VXLAN_PORT be16 } }
+//
+// A dump reports a vxlan's options back (`vxlan` in the result), for checks.
 #include <linux/if.h>
 #include <linux/if_bridge.h>
 #include <linux/if_link.h>
@@ -68,13 +79,14 @@ struct LinkReq {
   // IFLA_INFO_DATA attributes of the kind (macvlan's mode, ...); linkAdd only.
   struct DataAttr {
     uint16_t type;
-    uint8_t size;  // 1, 2 or 4 bytes, host order (as the kernel's nla_get_u8/u16/u32)
+    uint8_t size;  // 1, 2 or 4 bytes, host order (as the kernel's nla_get_u8/u16/u32); 0: `bytes`
     uint32_t value;
+    std::vector<uint8_t> bytes;  // as is: a be16 (already swapped) or an address
   };
   std::vector<DataAttr> data;
 };
 
-// data: [{type, u8 | u16 | u32}, ...]
+// data: [{type, u8 | u16 | u32 | be16 | ip}, ...]
 std::vector<LinkReq::DataAttr> ReadData(const Napi::Object& o) {
   std::vector<LinkReq::DataAttr> out;
   Napi::Value v = o.Get("data");
@@ -90,10 +102,23 @@ std::vector<LinkReq::DataAttr> ReadData(const Napi::Object& o) {
     auto u8 = OptInt(eo, "u8", 0, UINT8_MAX);
     auto u16 = OptInt(eo, "u16", 0, UINT16_MAX);
     auto u32 = OptU32(eo, "u32");
-    if (!!u8 + !!u16 + !!u32 != 1) throw Napi::TypeError::New(o.Env(), "data entry needs exactly one of u8, u16, u32");
+    auto be16 = OptInt(eo, "be16", 0, UINT16_MAX);  // nla_get_be16: a UDP port
+    auto ip = OptIp(eo, "ip");                       // nla_get_in_addr / in6_addr
+    if (!!u8 + !!u16 + !!u32 + !!be16 + !!ip != 1)
+      throw Napi::TypeError::New(o.Env(), "data entry needs exactly one of u8, u16, u32, be16, ip");
+    if (be16) {
+      uint16_t n = htons(static_cast<uint16_t>(*be16));
+      const auto* p = reinterpret_cast<const uint8_t*>(&n);
+      out.push_back({static_cast<uint16_t>(*type), 0, 0, std::vector<uint8_t>(p, p + 2)});
+      continue;
+    }
+    if (ip) {
+      out.push_back({static_cast<uint16_t>(*type), 0, 0, ip->bytes});
+      continue;
+    }
     uint8_t size = u8 ? 1 : u16 ? 2 : 4;
     uint32_t value = u8 ? static_cast<uint32_t>(*u8) : u16 ? static_cast<uint32_t>(*u16) : *u32;
-    out.push_back({static_cast<uint16_t>(*type), size, value});
+    out.push_back({static_cast<uint16_t>(*type), size, value, {}});
   }
   return out;
 }
@@ -112,7 +137,39 @@ struct Link {
   std::optional<int32_t> linkNetnsId;    // ... which lives in this peer netns id
   std::string kind;                      // IFLA_INFO_KIND: "veth", "bridge", ...
   std::string slaveKind;                 // IFLA_INFO_SLAVE_KIND: "bridge" for a bridge port
+  struct Vxlan {                         // IFLA_INFO_DATA of a vxlan
+    uint32_t id = 0, link = 0;
+    uint16_t port = 0;                   // host order here
+    std::string local, group;
+    bool learning = true, proxy = false, l2miss = false, l3miss = false;
+  };
+  std::optional<Vxlan> vxlan;
 };
+
+// `ip -d link show type vxlan`: the options ParseLink reports (iproute2 vxlan_print_opt).
+Link::Vxlan ParseVxlan(const rtattr* data) {
+  Link::Vxlan v;
+  std::vector<const rtattr*> tb;
+  ParseNested(data, tb, IFLA_VXLAN_MAX);
+  if (tb[IFLA_VXLAN_ID]) v.id = AttrU32(tb[IFLA_VXLAN_ID]);
+  if (tb[IFLA_VXLAN_LINK]) v.link = AttrU32(tb[IFLA_VXLAN_LINK]);
+  if (tb[IFLA_VXLAN_PORT] && RTA_PAYLOAD(tb[IFLA_VXLAN_PORT]) >= 2) {
+    uint16_t n;
+    std::memcpy(&n, RTA_DATA(tb[IFLA_VXLAN_PORT]), 2);
+    v.port = ntohs(n);
+  }
+  auto addr = [](const rtattr* a, int family) { return a ? FormatIp(family, RTA_DATA(a)) : std::string(); };
+  v.local = tb[IFLA_VXLAN_LOCAL] ? addr(tb[IFLA_VXLAN_LOCAL], AF_INET) : addr(tb[IFLA_VXLAN_LOCAL6], AF_INET6);
+  v.group = tb[IFLA_VXLAN_GROUP] ? addr(tb[IFLA_VXLAN_GROUP], AF_INET) : addr(tb[IFLA_VXLAN_GROUP6], AF_INET6);
+  if (tb[IFLA_VXLAN_LEARNING]) v.learning = AttrU8(tb[IFLA_VXLAN_LEARNING]) != 0;
+  if (tb[IFLA_VXLAN_PROXY]) v.proxy = AttrU8(tb[IFLA_VXLAN_PROXY]) != 0;
+  if (tb[IFLA_VXLAN_L2MISS]) v.l2miss = AttrU8(tb[IFLA_VXLAN_L2MISS]) != 0;
+  if (tb[IFLA_VXLAN_L3MISS]) v.l3miss = AttrU8(tb[IFLA_VXLAN_L3MISS]) != 0;
+  // 0.0.0.0 is "unset" in the kernel's report.
+  if (v.local == "0.0.0.0") v.local.clear();
+  if (v.group == "0.0.0.0") v.group.clear();
+  return v;
+}
 
 LinkReq ReadLinkReq(const Napi::Object& o, bool allowPeer) {
   LinkReq r;
@@ -162,7 +219,8 @@ void PutLink(NlMsg& m, const LinkReq& r, uint32_t index) {
 
 void PutData(NlMsg& m, const LinkReq& r) {
   for (const auto& a : r.data) {
-    if (a.size == 1) m.PutU8(a.type, static_cast<uint8_t>(a.value));
+    if (a.size == 0) m.PutBytes(a.type, a.bytes);
+    else if (a.size == 1) m.PutU8(a.type, static_cast<uint8_t>(a.value));
     else if (a.size == 2) {
       uint16_t v = static_cast<uint16_t>(a.value);
       m.Put(a.type, &v, sizeof v);
@@ -200,6 +258,7 @@ Link ParseLink(const nlmsghdr* h) {
     ParseNested(tb[IFLA_LINKINFO], li, IFLA_INFO_MAX);
     if (li[IFLA_INFO_KIND]) l.kind = AttrStr(li[IFLA_INFO_KIND]);
     if (li[IFLA_INFO_SLAVE_KIND]) l.slaveKind = AttrStr(li[IFLA_INFO_SLAVE_KIND]);
+    if (l.kind == "vxlan" && li[IFLA_INFO_DATA]) l.vxlan = ParseVxlan(li[IFLA_INFO_DATA]);
   }
   return l;
 }
@@ -227,6 +286,19 @@ Napi::Value LinkToJs(Napi::Env env, const Link& l) {
   if (l.linkNetnsId) o.Set("linkNetnsId", *l.linkNetnsId);
   if (!l.kind.empty()) o.Set("kind", l.kind);
   if (!l.slaveKind.empty()) o.Set("slaveKind", l.slaveKind);
+  if (l.vxlan) {
+    Napi::Object v = Napi::Object::New(env);
+    v.Set("id", l.vxlan->id);
+    v.Set("port", l.vxlan->port);
+    if (l.vxlan->link) v.Set("link", l.vxlan->link);
+    if (!l.vxlan->local.empty()) v.Set("local", l.vxlan->local);
+    if (!l.vxlan->group.empty()) v.Set("group", l.vxlan->group);
+    v.Set("learning", l.vxlan->learning);
+    v.Set("proxy", l.vxlan->proxy);
+    v.Set("l2miss", l.vxlan->l2miss);
+    v.Set("l3miss", l.vxlan->l3miss);
+    o.Set("vxlan", v);
+  }
   return o;
 }
 
@@ -267,7 +339,7 @@ Napi::Value RtnlOpenVerb(const Napi::CallbackInfo& info) {
 }
 
 // linkAdd(fd, {name, kind, mtu?, address?, master?, up?, txqlen?, netnsFd?, link?,
-//              peer?: {name, netnsFd?, address?, mtu?, txqlen?} | data?: [{type, u8|u16|u32}]}) -> link or null
+//              peer?: {name, netnsFd?, address?, mtu?, txqlen?} | data?: [{type, u8|u16|u32|be16|ip}]}) -> link or null
 Napi::Value LinkAddVerb(const Napi::CallbackInfo& info) {
   int fd = ArgFd(info, 0);
   auto req = std::make_shared<LinkReq>(ReadLinkReq(ArgObject(info, 1), true));

@@ -25,6 +25,9 @@ Napi::Value AddrListVerb(const Napi::CallbackInfo& info);
 Napi::Value RouteAddVerb(const Napi::CallbackInfo& info);
 Napi::Value RouteDelVerb(const Napi::CallbackInfo& info);
 Napi::Value RouteListVerb(const Napi::CallbackInfo& info);
+Napi::Value NeighAddVerb(const Napi::CallbackInfo& info);
+Napi::Value NeighDelVerb(const Napi::CallbackInfo& info);
+Napi::Value NeighListVerb(const Napi::CallbackInfo& info);
 
 Napi::Value SysctlReadVerb(const Napi::CallbackInfo& info);
 Napi::Value SysctlWriteVerb(const Napi::CallbackInfo& info);

@@ -16,6 +16,9 @@ export { sysctlGet, sysctlSet } from './kernel/sysctl.js';
 export { nftApply, nftList, nftTableGet, type NftFamily, type NftTable } from './kernel/nftables.js';
 export { nftMonitor, type NftEvent, type NftMonitor } from './kernel/nft-monitor.js';
 export { socketBind } from './kernel/socket.js';
+export { overlayMtu, vxlanAdd, vxlanName, VXLAN_PORT, type VxlanOptions } from './kernel/vxlan.js';
+export { fdbAdd, fdbDel, fdbList, type FdbEntry, type FdbRecord } from './kernel/fdb.js';
+export { neighDel, neighList, neighReplace, type NeighEntry, type NeighRecord } from './kernel/neigh.js';
 export { tryLock, withLock } from './state/lock.js';
 export { formatPrefix, parsePrefix, type Prefix } from './net/ip.js';
 

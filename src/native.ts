@@ -47,6 +47,22 @@ export interface NativeLink {
   linkNetnsId?: number;
   kind?: string;
   slaveKind?: string;
+  /** A vxlan's options (IFLA_INFO_DATA), as `ip -d link show` prints them. */
+  vxlan?: NativeVxlanInfo;
+}
+
+export interface NativeVxlanInfo {
+  id: number;
+  /** Destination UDP port (host order). */
+  port: number;
+  /** IFLA_VXLAN_LINK: the underlay device's ifindex, if bound to one. */
+  link?: number;
+  local?: string;
+  group?: string;
+  learning: boolean;
+  proxy: boolean;
+  l2miss: boolean;
+  l3miss: boolean;
 }
 
 export interface NativeLinkAttrs {
@@ -61,12 +77,17 @@ export interface NativeLinkAttrs {
   hairpin?: boolean;
 }
 
-/** One attribute inside IFLA_INFO_DATA, in host byte order: exactly one of u8, u16, u32. */
+/**
+ * One attribute inside IFLA_INFO_DATA: exactly one of u8, u16, u32 (host byte
+ * order), be16 (sent in network byte order: a UDP port) or ip (4 or 16 bytes).
+ */
 export interface NativeLinkData {
   type: number;
   u8?: number;
   u16?: number;
   u32?: number;
+  be16?: number;
+  ip?: string;
 }
 
 export interface NativeLinkAdd extends Omit<NativeLinkAttrs, 'hairpin'> {
@@ -126,6 +147,38 @@ export interface NativeRouteReq {
   type?: 'unicast' | 'local' | 'blackhole' | 'unreachable' | 'prohibit';
 }
 
+/** A neighbour (family 4/6: IP -> MAC) or forwarding (family 'bridge': MAC -> port or remote) entry. */
+export interface NativeNeigh {
+  family: 4 | 6 | 'bridge';
+  /** The device's ifindex. */
+  index: number;
+  /** NUD_* bits (0x80 permanent, 0x40 noarp, 0x02 reachable, ...). */
+  state: number;
+  /** NTF_* bits (0x02 self, 0x04 master, 0x08 proxy, ...). */
+  flags: number;
+  type: number;
+  /** The IP (neighbour), or the remote VTEP's underlay address (vxlan fdb). */
+  dst?: string;
+  lladdr?: string;
+  /** The bridge, for an fdb entry of a bridge port (NTF_MASTER). */
+  master?: number;
+  vni?: number;
+  ifindex?: number;
+  port?: number;
+  vlan?: number;
+}
+
+export interface NativeNeighReq {
+  family: 4 | 6 | 'bridge';
+  index: number;
+  state?: number;
+  flags?: number;
+  dst?: string;
+  lladdr?: string;
+  /** With NLM_F_CREATE: fail if it exists (default), replace it, or append (fdb: another remote). */
+  create?: 'excl' | 'replace' | 'append';
+}
+
 export interface NativeAddon {
   netnsCreate(o: { name: string; dir?: string; rtnl?: boolean; sysctls?: [string, string][] }): Promise<NativeNetns>;
   netnsDelete(o: { name: string; dir?: string } | { path: string }): Promise<void>;
@@ -143,6 +196,9 @@ export interface NativeAddon {
   routeAdd(fd: number, o: NativeRouteReq): Promise<void>;
   routeDel(fd: number, o: NativeRouteReq): Promise<void>;
   routeList(fd: number, o?: { family?: 4 | 6; table?: number }): Promise<NativeRoute[]>;
+  neighAdd(fd: number, o: NativeNeighReq): Promise<void>;
+  neighDel(fd: number, o: Omit<NativeNeighReq, 'create'>): Promise<void>;
+  neighList(fd: number, o: { family: 4 | 6 | 'bridge'; index?: number }): Promise<NativeNeigh[]>;
 
   sysctlRead(nsFd: number, key: string): Promise<string>;
   sysctlWrite(nsFd: number, key: string, value: string): Promise<void>;

@@ -11,7 +11,7 @@ describe.skipIf(!built)('addon argument checks', () => {
   const n = built ? native() : undefined!;
   test('every verb is there', () => {
     expect(Object.keys(n).sort()).toEqual([
-      'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'netnsCreate',
+      'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'neighAdd', 'neighDel', 'neighList', 'netnsCreate',
       'netnsDelete', 'netnsOpen', 'nftApply', 'nftMonitor', 'nftTableGet', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
       'sysctlRead', 'sysctlWrite', 'udpClose', 'udpEpoll', 'udpServe', 'udpSocket', 'unixRequest', 'waitpid',
     ]);
@@ -21,7 +21,15 @@ describe.skipIf(!built)('addon argument checks', () => {
     ['veth peer up', () => n.linkAdd(0, { name: 'x', kind: 'veth', peer: { name: 'y', up: true } as never }), /peer.up/],
     ['bad MAC', () => n.linkAdd(0, { name: 'x', kind: 'bridge', address: '02:42:zz:00:00:01' }), /not a hardware address/],
     ['data not a list', () => n.linkAdd(0, { name: 'x', kind: 'macvlan', data: {} as never }), /data must be a list/],
-    ['data entry with two sizes', () => n.linkAdd(0, { name: 'x', kind: 'macvlan', data: [{ type: 1, u8: 1, u32: 4 }] }), /exactly one of u8, u16, u32/],
+    ['data entry with two sizes', () => n.linkAdd(0, { name: 'x', kind: 'macvlan', data: [{ type: 1, u8: 1, u32: 4 }] }), /exactly one of u8, u16, u32, be16, ip/],
+    ['data be16 out of range', () => n.linkAdd(0, { name: 'x', kind: 'vxlan', data: [{ type: 15, be16: 65536 }] }), /be16/],
+    ['data ip not an address', () => n.linkAdd(0, { name: 'x', kind: 'vxlan', data: [{ type: 4, ip: '198.51.100.300' }] }), /ip: not an IPv4/],
+    ['neighbour without a family', () => n.neighAdd(0, { index: 1, dst: '10.0.0.1' } as never), /family must be 4, 6 or "bridge"/],
+    ['neighbour without a device', () => n.neighAdd(0, { family: 4, index: 0, dst: '10.0.0.1', lladdr: '02:00:00:00:00:01' }), /device's index/],
+    ['fdb entry without a MAC', () => n.neighAdd(0, { family: 'bridge', index: 1, dst: '198.51.100.2' }), /needs lladdr/],
+    ['neighbour of the wrong family', () => n.neighAdd(0, { family: 4, index: 1, dst: 'fe80::1', lladdr: '02:00:00:00:00:01' }), /not of the entry's family/],
+    ['neighbour create mode', () => n.neighAdd(0, { family: 4, index: 1, dst: '10.0.0.1', lladdr: '02:00:00:00:00:01', create: 'merge' as never }), /create must be/],
+    ['neighbour list family', () => n.neighList(0, { family: 5 as never }), /family must be/],
     ['data entry without a type', () => n.linkAdd(0, { name: 'x', kind: 'macvlan', data: [{ u32: 4 } as never] }), /needs a type/],
     ['data u16 out of range', () => n.linkAdd(0, { name: 'x', kind: 'macvlan', data: [{ type: 2, u16: 70000 }] }), /u16/],
     ['data with a veth peer', () => n.linkAdd(0, { name: 'x', kind: 'veth', peer: { name: 'y' }, data: [{ type: 1, u32: 4 }] }), /data and peer exclude each other/],
