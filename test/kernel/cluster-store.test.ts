@@ -7,6 +7,7 @@
 //
 // The store is driven by test/helpers/cluster-client.mjs on each host (one
 // process per call, as the CLI will), and checked with etcdctl.
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
@@ -16,6 +17,7 @@ import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js'
 
 const SLOW = 120_000;
 const CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/cluster-client.mjs');
+const MODULE_LOG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/module-log.mjs');
 
 function describeCluster(name: string, fn: () => void): void {
   const missing = clusterMissing();
@@ -155,6 +157,25 @@ describeCluster('cluster store: three hosts, three etcd members', () => {
     expect(watcher.lines.filter((l) => l.includes('"put":"h2-s0"'))).toHaveLength(1);
     for (const p of [watcher, pub1, pub2]) p.p.kill();
     await c.startEtcd([h1]);
+  }, SLOW);
+
+  test('without a cluster store nothing of it is loaded; with one, single-host commands do not need it', async () => {
+    const [h1] = c.hosts as [ClusterHost];
+    const log = '/run/nsnet-modules.log';
+    const loaded = async (env: Record<string, string>, store: boolean) => {
+      h1.node.write(log, '');
+      const r = await c.nsnet(h1, ['network', 'ls'], { store, env: { ...env, NSNET_MODULE_LOG: log, NODE_OPTIONS: `--import=${MODULE_LOG}` } });
+      expect(String(r.stderr)).toBe('');
+      expect(String(r.stdout)).toMatch(/NETWORK ID +NAME +DRIVER +SCOPE/);
+      return readFileSync(h1.node.path(log), 'utf8').split('\n');
+    };
+    const none = await loaded({}, false);
+    expect(none.some((u) => u.includes('/dist/cli/'))).toBe(true); // the log works
+    expect(none.filter((u) => u.includes('/state/cluster/') || u === 'node:http')).toEqual([]);
+    // A store configured (in the config file, here): a local command still works and still does not contact it.
+    h1.node.write('/run/nsnet-config.json', JSON.stringify({ 'cluster-store': c.storeUrl }));
+    const withStore = await loaded({ NSNET_CONFIG: '/run/nsnet-config.json' }, false);
+    expect(withStore.filter((u) => u.includes('/state/cluster/'))).toEqual([]);
   }, SLOW);
 
   test('all members stopped: a clear error naming the store', async () => {
