@@ -159,23 +159,65 @@ describeCluster('cluster store: three hosts, three etcd members', () => {
     await c.startEtcd([h1]);
   }, SLOW);
 
-  test('without a cluster store nothing of it is loaded; with one, single-host commands do not need it', async () => {
+  test('without a cluster store nothing of it is loaded; with one, commands on local objects do not load it either', async () => {
     const [h1] = c.hosts as [ClusterHost];
     const log = '/run/nsnet-modules.log';
-    const loaded = async (env: Record<string, string>, store: boolean) => {
+    const loaded = async (env: Record<string, string>, args: string[], header: RegExp) => {
       h1.node.write(log, '');
-      const r = await c.nsnet(h1, ['network', 'ls'], { store, env: { ...env, NSNET_MODULE_LOG: log, NODE_OPTIONS: `--import=${MODULE_LOG}` } });
+      const r = await c.nsnet(h1, args, { store: false, env: { ...env, NSNET_MODULE_LOG: log, NODE_OPTIONS: `--import=${MODULE_LOG}` } });
       expect(String(r.stderr)).toBe('');
-      expect(String(r.stdout)).toMatch(/NETWORK ID +NAME +DRIVER +SCOPE/);
-      return readFileSync(h1.node.path(log), 'utf8').split('\n');
+      expect(String(r.stdout)).toMatch(header);
+      const urls = readFileSync(h1.node.path(log), 'utf8').split('\n');
+      expect(urls.some((u) => u.includes('/dist/cli/'))).toBe(true); // the log works
+      return urls.filter((u) => u.includes('/state/cluster/') || u === 'node:http');
     };
-    const none = await loaded({}, false);
-    expect(none.some((u) => u.includes('/dist/cli/'))).toBe(true); // the log works
-    expect(none.filter((u) => u.includes('/state/cluster/') || u === 'node:http')).toEqual([]);
-    // A store configured (in the config file, here): a local command still works and still does not contact it.
+    expect(await loaded({}, ['network', 'ls'], /NETWORK ID +NAME +DRIVER +SCOPE/)).toEqual([]);
+    // A store configured (in the config file, here): `ps` and inspecting a local network never open it...
     h1.node.write('/run/nsnet-config.json', JSON.stringify({ 'cluster-store': c.storeUrl }));
-    const withStore = await loaded({ NSNET_CONFIG: '/run/nsnet-config.json' }, false);
-    expect(withStore.filter((u) => u.includes('/state/cluster/'))).toEqual([]);
+    const config = { NSNET_CONFIG: '/run/nsnet-config.json' };
+    expect(await loaded(config, ['ps'], /CONTAINER ID +/)).toEqual([]);
+    expect(await loaded(config, ['network', 'inspect', '--format', '{{.Scope}}', 'bridge'], /^local$/m)).toEqual([]);
+    // ...while `network ls` lists the cluster's networks, so it does (and the config file is what pointed it there).
+    expect(await loaded(config, ['network', 'ls'], / ov1 +overlay +global$/m)).toContain('node:http');
+  }, SLOW);
+
+  test('nsnet network create -d overlay on host 1: every host lists and inspects it with Scope "global"; rm from another host', async () => {
+    const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    // The store given as the global option here (the others take NSNET_CLUSTER_STORE).
+    const made = await c.nsnet(h1, ['--cluster-store', c.storeUrl, 'network', 'create', '-d', 'overlay', '--subnet', '10.50.0.0/24', '--label', 'team=a', 'ovcli'], { store: false });
+    expect(String(made.stderr)).toBe('');
+    const id = String(made.stdout).trim();
+    expect(id).toMatch(/^[0-9a-f]{64}$/);
+    for (const h of [h1, h2, h3]) {
+      const ls = await c.nsnet(h, ['network', 'ls']);
+      expect(String(ls.stderr)).toBe('');
+      expect(String(ls.stdout)).toMatch(new RegExp(`^${id.slice(0, 12)} +ovcli +overlay +global$`, 'm'));
+      expect(String(ls.stdout)).toMatch(/ bridge +bridge +local$/m);
+    }
+    const global = await c.nsnet(h2, ['network', 'ls', '--filter', 'scope=global', '--format', '{{.Name}} {{.Scope}}']);
+    expect(String(global.stdout).trim().split('\n')).toContain('ovcli global');
+    expect(String(global.stdout)).not.toContain('bridge');
+    const inspect = JSON.parse(String((await c.nsnet(h3, ['network', 'inspect', 'ovcli'])).stdout))[0];
+    expect(inspect).toMatchObject({
+      Name: 'ovcli', Id: id, Scope: 'global', Driver: 'overlay', Labels: { team: 'a' },
+      IPAM: { Config: [{ Subnet: '10.50.0.0/24', Gateway: '10.50.0.1' }] },
+    });
+    expect(Number(inspect.Options['com.docker.network.driver.overlay.vxlanid_list'])).toBeGreaterThanOrEqual(4096);
+    // The same name again on another host: Docker's conflict.
+    const again = await c.nsnet(h2, ['network', 'create', '-d', 'overlay', 'ovcli']);
+    expect(again.exitCode).toBe(1);
+    expect(String(again.stderr)).toContain('network with name ovcli already exists');
+    // Without a store, overlay is refused with the way to give one; bridge networks are untouched.
+    const none = await c.nsnet(h3, ['network', 'create', '-d', 'overlay', 'nostore'], { store: false });
+    expect(none.exitCode).toBe(1);
+    expect(String(none.stderr)).toContain('overlay networks need a cluster store: --cluster-store etcd://');
+    expect(String((await c.nsnet(h3, ['network', 'ls'], { store: false })).stdout)).not.toContain('ovcli');
+    // Removed from host 2: gone everywhere, its keys too.
+    const rm = await c.nsnet(h2, ['network', 'rm', 'ovcli']);
+    expect(String(rm.stderr)).toBe('');
+    expect(String(rm.stdout).trim()).toBe('ovcli');
+    expect(String((await c.nsnet(h1, ['network', 'ls'])).stdout)).not.toContain('ovcli');
+    expect((await keysUnder(h1, '/nsnet/v1/')).filter((k) => k.includes(id) || k.endsWith('/ovcli') || k.endsWith('10.50.0.0_24'))).toEqual([]);
   }, SLOW);
 
   test('all members stopped: a clear error naming the store', async () => {
@@ -184,6 +226,17 @@ describeCluster('cluster store: three hosts, three etcd members', () => {
     const r = await client(h1, 'show', 'ov1');
     expect(r.exitCode).toBe(1);
     expect(String(r.stderr).trim()).toBe(`cluster store ${c.storeUrl}: reading /nsnet/v1/networks/*: connection refused on all 3 members`);
+    // The CLI: an overlay command fails naming the store; local networks are listed, with a warning.
+    const create = await c.nsnet(h1, ['network', 'create', '-d', 'overlay', 'ovdown']);
+    expect(create.exitCode).toBe(1);
+    expect(String(create.stderr).trim()).toBe(`Error: cluster store ${c.storeUrl}: reading /nsnet/v1/networks/*: connection refused on all 3 members`);
+    const ls = await c.nsnet(h1, ['network', 'ls']);
+    expect(ls.exitCode).toBe(0);
+    expect(String(ls.stdout)).toMatch(/ bridge +bridge +local$/m);
+    expect(String(ls.stderr)).toContain(`nsnet: cluster store ${c.storeUrl}: reading /nsnet/v1/networks/*: connection refused on all 3 members (overlay networks not listed)`);
+    // A local network is made and removed as ever.
+    expect((await c.nsnet(h1, ['network', 'create', '--subnet', '10.99.0.0/24', 'localnet'])).exitCode).toBe(0);
+    expect((await c.nsnet(h1, ['network', 'rm', 'localnet'])).exitCode).toBe(0);
   }, SLOW);
 });
 

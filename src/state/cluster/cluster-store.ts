@@ -103,7 +103,7 @@ export class ClusterStore {
   /** Removes a network and its name, VNI and subnet claims; refused while any endpoint is on it. */
   async removeNetwork(net: OverlayNetwork): Promise<void> {
     const eps = await this.gw.range(keys.endpoints(net.id), { prefix: true, keysOnly: true });
-    if (eps.kvs.length) throw new ClusterStoreError(this.url, `error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.kvs.length})`);
+    if (eps.kvs.length) throw inUse(`error while removing network: network ${net.name} id ${net.id} has active endpoints (${eps.kvs.map((kv) => lastSegment(kv.key)).join(', ')})`);
     await this.gw.txn(
       [],
       [...[keys.network(net.id), keys.networkName(net.name), keys.vni(net.vni), keys.subnet(net.subnet)].map(txnOps.del), txnOps.delPrefix(keys.addresses(net.id))],
@@ -133,7 +133,7 @@ export class ClusterStore {
       claimed = r.ranges[0] ?? [];
       const mine = claimed.find((kv) => kv.key === key);
       if (mine && parseAddressClaim(key, mine.value).owner === owner) return ip; // a repeated transaction: ours landed
-      if (o.ip) throw new ClusterStoreError(this.url, `overlay network ${net.name}: address ${ip} is already in use`);
+      if (o.ip) throw inUse(`overlay network ${net.name}: address ${ip} is already in use`);
     }
     throw new ClusterStoreError(this.url, `claiming an address of overlay network ${net.name}: gave up after ${TXN_ATTEMPTS} lost races`);
   }
@@ -186,6 +186,11 @@ export class ClusterStore {
   }
 }
 
+/** A conflict with what the store holds (not a failure of the store): `conflict` marks it for the Docker layer. */
+function inUse(message: string): Error {
+  return Object.assign(new Error(message), { conflict: true });
+}
+
 function nameTaken(name: string): Error {
-  return new Error(`network with name ${name} already exists`);
+  return inUse(`network with name ${name} already exists`);
 }
