@@ -115,6 +115,9 @@ describe('decisions', () => {
   test('subnets: the lowest free /24 of 10.0.0.0/8 by default; an explicit one must not overlap another overlay network', () => {
     expect(planOverlayPool({}, [])).toEqual({ subnet: '10.0.0.0/24', gateway: '10.0.0.1' });
     expect(planOverlayPool({}, [{ ...net, subnet: '10.0.0.0/24' }]).subnet).toBe('10.0.1.0/24');
+    expect(planOverlayPool({}, [{ ...net, subnet: '10.0.0.0/23' }, { ...net, subnet: '10.0.3.128/25' }]).subnet).toBe('10.0.2.0/24');
+    expect(planOverlayPool({}, [{ ...net, subnet: '10.0.0.0/9' }]).subnet).toBe('10.128.0.0/24');
+    expect(() => planOverlayPool({}, [{ ...net, subnet: '10.0.0.0/8' }])).toThrow('could not find an available, non-overlapping IPv4 address pool');
     expect(planOverlayPool({ subnet: '192.168.5.0/24', gateway: '192.168.5.254' }, [net])).toEqual({ subnet: '192.168.5.0/24', gateway: '192.168.5.254' });
     expect(() => planOverlayPool({ subnet: '10.0.0.0/16' }, [net])).toThrow('Pool overlaps with other one on this address space: 10.0.0.0/16 overlaps 10.0.9.0/29 of network ov');
   });
