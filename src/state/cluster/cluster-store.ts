@@ -123,15 +123,21 @@ export class ClusterStore {
   async claimAddress(net: OverlayNetwork, o: { host: string; sandbox?: string; ip?: string; lease?: string }): Promise<string> {
     const owner = randomBytes(8).toString('hex');
     const prefix = keys.addresses(net.id);
-    let claimed: KeyValue[] = (await this.gw.range(prefix, { prefix: true })).kvs;
+    let claimed: KeyValue[] = (await this.gw.range(prefix, { prefix: true, keysOnly: true })).kvs;
     for (let attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
       const ip = o.ip ?? nextAddress(net, claimed.map((kv) => lastSegment(kv.key)));
       const key = keys.address(net.id, ip);
       const claim: AddressClaim = { ip, owner, host: o.host, ...(o.sandbox && { sandbox: o.sandbox }) };
-      const r = await this.gw.txn([txnOps.absent(key)], [txnOps.put(key, encodeClaim(claim), o.lease)], [txnOps.range(prefix, { prefix: true })], `claiming an address of overlay network ${net.name}`);
+      // Lost: the claims as they are now (keys only) and who holds this one, in the same round trip.
+      const r = await this.gw.txn(
+        [txnOps.absent(key)],
+        [txnOps.put(key, encodeClaim(claim), o.lease)],
+        [txnOps.range(prefix, { prefix: true, keysOnly: true }), txnOps.range(key)],
+        `claiming an address of overlay network ${net.name}`,
+      );
       if (r.succeeded) return ip;
       claimed = r.ranges[0] ?? [];
-      const mine = claimed.find((kv) => kv.key === key);
+      const mine = r.ranges[1]?.[0];
       if (mine && parseAddressClaim(key, mine.value).owner === owner) return ip; // a repeated transaction: ours landed
       if (o.ip) throw inUse(`overlay network ${net.name}: address ${ip} is already in use`);
     }
