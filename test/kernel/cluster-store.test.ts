@@ -159,6 +159,31 @@ describeCluster('cluster store: three hosts, three etcd members', () => {
     await c.startEtcd([h1]);
   }, SLOW);
 
+  test('a watch that comes back after etcd compacted its revisions reads the whole set again', async () => {
+    const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    expect((await client(h2, 'create', 'ovc', '10.60.0.0/24')).exitCode).toBe(0);
+    const watcher = background(h3, 'watch', 'ovc');
+    await eventually(() => watcher.lines.length > 0, 10_000, 'the watcher snapshot');
+    expect(JSON.parse(watcher.lines[0]!)).toEqual({ snapshot: [] });
+    // Frozen while its member (the first of the URL) stops, changes are made and compacted away...
+    process.kill(watcher.p.pid!, 'SIGSTOP');
+    try {
+      await c.stopEtcd(h1);
+      const pub = background(h2, 'publish', 'ovc', 'h2', h2.address, '30', '2');
+      await eventually(() => pub.lines.includes('ready'), 20_000, 'host 2 publishing');
+      const status = JSON.parse(String((await c.etcdctl(h2, 'get', '/nsnet/v1/hosts/h2', '-w', 'json')).stdout));
+      expect((await c.etcdctl(h2, 'compact', String(status.header.revision))).exitCode).toBe(0);
+    } finally {
+      process.kill(watcher.p.pid!, 'SIGCONT');
+    }
+    // ...it reconnects to another member, is told its revision is gone, and re-reads: both endpoints, in a snapshot.
+    await eventually(() => watcher.lines.length > 1, 15_000, 'the watcher catching up');
+    expect(watcher.lines.slice(1).map((l) => JSON.parse(l))).toEqual([{ snapshot: ['h2-s0', 'h2-s1'] }]);
+    expect(String(watcher.lines)).not.toContain('"put"');
+    watcher.p.kill();
+    await c.startEtcd([h1]);
+  }, SLOW);
+
   test('without a cluster store nothing of it is loaded; with one, commands on local objects do not load it either', async () => {
     const [h1] = c.hosts as [ClusterHost];
     const log = '/run/nsnet-modules.log';
