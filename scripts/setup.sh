@@ -33,10 +33,15 @@ test_packages=(
   # plugins (bridge, host-local, portmap: they need iptables) that nsnet is compared with.
   podman containerd runc conmon busybox-static golang-go golang-github-appc-cni-dev
   containernetworking-plugins iptables
+  # A three-member etcd cluster on three simulated hosts: the cluster store of overlay networks
+  # (test/helpers/cluster.ts starts its own members, on tmpfs, inside the sandbox).
+  etcd-server etcd-client
 )
 # Services those packages enable, which must never run on the machine itself: the tests start their own
-# containerd and podman in private namespaces, with private state.
-services=(containerd.service podman.service podman.socket podman-restart.service podman-auto-update.timer)
+# containerd, podman and etcd in private namespaces, with private state. UNIT:PACKAGE where the
+# package is not the unit's first word.
+services=(containerd.service podman.service podman.socket podman-restart.service podman-auto-update.timer
+  etcd.service:etcd-server)
 if [[ " $* " == *" --test "* || " $* " == *" --bench "* ]]; then
   packages+=("${test_packages[@]}")
 fi
@@ -70,8 +75,10 @@ if ((${#missing[@]})); then
   ((apt_status == 0)) || exit "$apt_status"
   # ...and nothing they enabled starts at the next boot either (only the units of packages installed now:
   # a containerd the machine's owner set up before is theirs).
-  for unit in "${services[@]}"; do
-    pkg=${unit%%[.-]*}
+  for entry in "${services[@]}"; do
+    unit=${entry%%:*}
+    pkg=${entry#*:}
+    [[ $entry == *:* ]] || pkg=${unit%%[.-]*}
     [[ " ${missing[*]} " == *" $pkg "* ]] || continue
     if [[ -d /run/systemd/system ]]; then
       systemctl disable --now "$unit" >/dev/null 2>&1 || true

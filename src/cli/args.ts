@@ -31,6 +31,8 @@ export interface GlobalOptions {
   debug: boolean;
   /** State directory (`--root DIR`), when given. */
   root?: string;
+  /** `--cluster-store etcd://...`, when given (cluster-config.ts resolves it with the environment and the config file). */
+  clusterStore?: string;
 }
 
 export type Parsed =
@@ -55,6 +57,7 @@ export function parseArgv(argv: string[]): Parsed {
   if (top.values.version === true) return { kind: 'version' };
   const global: GlobalOptions = { debug: top.values.debug === true };
   if (typeof top.values.root === 'string') global.root = top.values.root;
+  if (typeof top.values['cluster-store'] === 'string') global.clusterStore = top.values['cluster-store'];
 
   const [word, ...more] = top.positionals;
   if (word === undefined) return helpResult(undefined);

@@ -26,6 +26,11 @@ export const PROGRAM = 'nsnet';
 export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   { long: 'debug', short: 'D', type: 'bool', description: 'Enable debug mode' },
   { long: 'root', type: 'string', description: "Root directory of nsnet's persistent state" },
+  {
+    long: 'cluster-store',
+    type: 'string',
+    description: 'Cluster store of overlay networks: etcd://HOST:2379[,HOST:2379...] (default: $NSNET_CLUSTER_STORE, else "cluster-store" in /etc/nsnet/config.json)',
+  },
   { long: 'help', short: 'h', type: 'bool', description: 'Print usage' },
   { long: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },
 ];

@@ -5,10 +5,12 @@
 // print the plan's steps (step-printer.ts); then close the host namespace.
 import { openContext, type Context } from '../docker/context.js';
 import { startOfDay } from '../docker/boot.js';
+import { closeClusterStore } from '../docker/cluster.js';
 import { releaseDns, requestCommand, syncDns } from '../dns/control.js';
 import { reviveDns } from '../dns/health.js';
 import type { StoreDirs } from '../state/store.js';
 import type { CommandName } from './commands.js';
+import { clusterStoreSetting } from './cluster-config.js';
 import { DRY_RUN } from './commands/flags.js';
 import type { Command, Handler, Io } from './dispatch.js';
 import { printStep } from './step-printer.js';
@@ -34,7 +36,9 @@ function dryRunOf(flags: object): boolean {
 export function withContext<N extends CommandName>(body: (ctx: Context, cmd: Command<N>, io: Io) => Promise<number>): Handler<N> {
   return async (cmd, io) => {
     const root = cmd.global.root;
+    const clusterStore = clusterStoreSetting(cmd.global.clusterStore, io.env);
     const ctx = await openContext({
+      ...(clusterStore && { clusterStore }),
       env: io.env,
       ...(root !== undefined && { root }),
       warn: (m) => io.err(m),
@@ -53,6 +57,7 @@ export function withContext<N extends CommandName>(body: (ctx: Context, cmd: Com
     try {
       return await body(ctx, cmd, io);
     } finally {
+      closeClusterStore(ctx);
       await ctx.host.close();
     }
   };

@@ -82,7 +82,7 @@ export function filterNetworks(nets: readonly NetworkRecord[], f: Filters, used:
     match(f, 'name', n.name) &&
     match(f, 'id', n.id) &&
     exact(f, 'driver', n.driver) &&
-    exact(f, 'scope', 'local') &&
+    exact(f, 'scope', n.scope ?? 'local') &&
     labels(f, n.labels) &&
     exact(f, 'type', n.builtin ? 'builtin' : 'custom') &&
     (dangling === undefined || dangling === (!n.builtin && !used(n))),

@@ -149,7 +149,7 @@ export const NETWORK_FIELD_HEADERS: Record<string, string> = {
 export const NETWORK_LS_HEADERS = ['NETWORK ID', 'NAME', 'DRIVER', 'SCOPE'];
 
 /** One row of the default `network ls` table. */
-export const networkLsRow = (n: NetworkRecord, noTrunc: boolean): string[] => [noTrunc ? n.id : n.id.slice(0, 12), n.name, n.driver, 'local'];
+export const networkLsRow = (n: NetworkRecord, noTrunc: boolean): string[] => [noTrunc ? n.id : n.id.slice(0, 12), n.name, n.driver, n.scope ?? 'local'];
 
 /** One `network ls` row as a template sees it. */
 export function networkContext(n: NetworkRecord, noTrunc: boolean) {
@@ -163,7 +163,7 @@ export function networkContext(n: NetworkRecord, noTrunc: boolean) {
       Internal: String(n.internal),
       Labels: joinLabels(n.labels),
       Name: n.name,
-      Scope: 'local',
+      Scope: n.scope ?? 'local',
     },
     { Label: (k: string) => n.labels[k] ?? '' },
   );

@@ -1,7 +1,11 @@
 // `nsnet network ...`: what each network command does once its line is parsed.
 import { sandboxConnect, sandboxDisconnect } from '../docker/connect.js';
-import { networkCreate as create, networkInspect as inspect, networkPrune as prune, networkRemove, usingState } from '../docker/networks.js';
-import { completedRefs } from '../docker/errors.js';
+import { findNetwork, networkCreate as createLocal, networkInspect as inspect, networkPrune as prune, networkRemove, usingState } from '../docker/networks.js';
+import { overlayCreate, overlayFind, overlayInspect, overlayList, overlayRemove } from '../docker/overlay.js';
+import type { NetworkCreateRequest } from '../docker/network.js';
+import type { Context } from '../docker/context.js';
+import type { NetworkRecord } from '../docker/types.js';
+import { completedRefs, forEachRef, NsnetError } from '../docker/errors.js';
 import { withContext } from './context.js';
 import { inspectEach } from './inspect.js';
 import { filterNetworks, NETWORK_FILTERS, parseFilters } from './filter.js';
@@ -10,6 +14,7 @@ import { byNaturalName, networkContext, NETWORK_FIELD_HEADERS, NETWORK_LS_HEADER
 import { table, truncateId } from './output.js';
 
 export const networkCreate = withContext<'network create'>(async (ctx, { flags, args }, io) => {
+  const create = flags.driver === 'overlay' ? createOverlay : createLocal;
   const n = await create(ctx, {
     name: args[0]!,
     driver: flags.driver,
@@ -29,11 +34,16 @@ export const networkLs = withContext<'network ls'>(async (ctx, { flags }, io) =>
   const noTrunc = flags['no-trunc'];
   const format = listFormat(flags.format);
   const filters = parseFilters(flags.filter, NETWORK_FILTERS);
+  // The cluster's overlay networks too, when there is a store; if it cannot be reached, the local ones with a warning.
+  const global = await overlayList(ctx).catch((e: Error) => {
+    ctx.warn(`nsnet: ${e.message} (overlay networks not listed)`);
+    return [];
+  });
   const nets = await usingState(ctx, async (s) => {
     // Which networks a sandbox is on: read only for `dangling`, the one filter that needs the sandboxes.
     const used = new Set<string>();
     if (filters.has('dangling')) for (const sb of await s.sandboxes.all()) sb.endpoints.forEach((e) => used.add(e.networkId));
-    return filterNetworks(s.networks, filters, (n) => used.has(n.id)).sort(byNaturalName);
+    return filterNetworks([...s.networks, ...global], filters, (n) => used.has(n.id)).sort(byNaturalName);
   });
   // As Docker: a custom template wins over -q; -q wins over the default table.
   if (flags.quiet && format.kind !== 'template') nets.forEach((n) => io.out(truncateId(n.id, noTrunc)));
@@ -47,8 +57,42 @@ export const networkLs = withContext<'network ls'>(async (ctx, { flags }, io) =>
 });
 
 export const networkInspect = withContext<'network inspect'>(async (ctx, { flags, args }, io) =>
-  inspectEach(io, args, (ref) => inspect(ctx, [ref]).then((o) => o[0]!), inspectFormat(flags.format)),
+  inspectEach(io, args, async (ref) => {
+    try {
+      return (await inspect(ctx, [ref]))[0]!;
+    } catch (e) {
+      // Not a local network: an overlay network of the cluster, if there is a store.
+      const overlay = isNotFound(e) ? await overlayFind(ctx, ref) : undefined;
+      if (!overlay) throw e;
+      return overlayInspect(ctx, overlay);
+    }
+  }, inspectFormat(flags.format)),
 );
+
+const isNotFound = (e: unknown) => e instanceof NsnetError && e.kind === 'NotFound';
+
+/** `network create -d overlay`: in the cluster store (the host's networks are read for a name clash). */
+function createOverlay(ctx: Context, req: NetworkCreateRequest): Promise<NetworkRecord> {
+  return usingState(ctx, (s) => s.networks).then((local) => overlayCreate(ctx, req, local));
+}
+
+/** Local networks first (the host's own state), then overlay networks of the store. */
+async function removeNetworks(ctx: Context, refs: string[]): Promise<string[]> {
+  if (!ctx.clusterStore) return networkRemove(ctx, refs);
+  const local = await usingState(ctx, (s) => s.networks);
+  const isLocal = (ref: string) => {
+    try {
+      findNetwork({ networks: local }, ref);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  return forEachRef(refs, async (ref) => {
+    if (isLocal(ref)) await networkRemove(ctx, [ref]);
+    else await overlayRemove(ctx, ref);
+  });
+}
 
 export const networkRm = withContext<'network rm'>(async (ctx, { args }, io) => {
   // Each one removed is printed, also when another one failed (then the error follows, as Docker does).
@@ -56,7 +100,7 @@ export const networkRm = withContext<'network rm'>(async (ctx, { args }, io) => 
     if (!ctx.dryRun) refs.forEach((r) => io.out(r));
   };
   try {
-    print(await networkRemove(ctx, args));
+    print(await removeNetworks(ctx, args));
   } catch (e) {
     print(completedRefs(e));
     throw e;

@@ -35,6 +35,11 @@ export interface Context {
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
   /**
+   * The cluster store overlay networks are kept in (etcd://...), and where it
+   * was configured; absent: single-host only. Opened on first use (cluster.ts).
+   */
+  clusterStore?: { url: string; from: string };
+  /**
    * Tells the embedded DNS server that sandboxes changed and waits for it
    * (`start`: launch it if it isn't running). Absent: no embedded DNS.
    */
@@ -80,6 +85,8 @@ export interface ContextOptions {
   warn?: (m: string) => void;
   /** The embedded DNS server's client, or a function making it for the context's state directories. */
   dns?: Context['dns'] | ((dirs: StoreDirs) => Context['dns']);
+  /** Default: NSNET_CLUSTER_STORE, else none. */
+  clusterStore?: { url: string; from: string };
 }
 
 /**
@@ -92,6 +99,7 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const env = o.env ?? process.env;
   const dirs = o.dirs ?? defaultDirs(env, o.root);
   const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
+  const clusterStore = o.clusterStore ?? (env.NSNET_CLUSTER_STORE ? { url: env.NSNET_CLUSTER_STORE, from: 'NSNET_CLUSTER_STORE' } : undefined);
   return {
     host: await netnsSelf(),
     dirs,
@@ -99,5 +107,6 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
     warn: o.warn ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.observe && { observe: o.observe }),
     ...(dns && { dns }),
+    ...(clusterStore && { clusterStore }),
   };
 }

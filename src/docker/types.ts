@@ -3,7 +3,7 @@
 import type { Stores } from '../state/store.js';
 import type { PortSpec } from './ports.js';
 
-export type Driver = 'bridge' | 'host' | 'null' | 'macvlan';
+export type Driver = 'bridge' | 'host' | 'null' | 'macvlan' | 'overlay';
 
 /** How macvlans of one parent reach each other (docs/macvlan.md); Docker's -o macvlan_mode. */
 export type MacvlanMode = 'bridge' | 'vepa' | 'private' | 'passthru';
@@ -15,6 +15,8 @@ export interface NetworkRecord {
   created: string; // ISO time
   /** bridge, host and none, created by nsnet itself on first use. */
   builtin: boolean;
+  /** 'global': an overlay network, kept in the cluster store (overlay.ts), never in this host's networks.json. Absent: 'local'. */
+  scope?: 'global';
   internal: boolean;
   options: Record<string, string>;
   labels: Record<string, string>;
@@ -27,6 +29,9 @@ export interface NetworkRecord {
   ipRange?: string;
   /** --aux-address NAME=IP: addresses IPAM never hands out. */
   auxAddresses?: Record<string, string>;
+  // overlay driver only (docs/overlay.md):
+  /** The VXLAN network identifier. */
+  vni?: number;
   // macvlan driver only (docs/macvlan.md):
   /** The lower device the sandboxes' macvlans are made on (-o parent=ens4). */
   parent?: string;

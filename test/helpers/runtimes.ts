@@ -149,8 +149,11 @@ export class CniNode {
     return `/nsnet-cni-${this.tag}`;
   }
 
-  /** Makes a node: netns cn-<tag> with lo up, and its private mounts (plugins of `pluginDir` on /opt/cni/bin). */
-  static async make(tag: string, pluginDir: string): Promise<CniNode> {
+  /**
+   * Makes a node: netns cn-<tag> with lo up, and its private mounts (plugins of `pluginDir` on /opt/cni/bin).
+   * `tmpfs`: more directories made private (a tmpfs each), e.g. /etc/netns for a node running nsnet sandboxes.
+   */
+  static async make(tag: string, pluginDir: string, o: { tmpfs?: string[] } = {}): Promise<CniNode> {
     if (!existsSync('/etc/cni')) throw new Error('/etc/cni is missing (a mount point for the node): sudo bash scripts/setup.sh');
     const ns = await netnsAdd(`cn-${tag}`);
     try {
@@ -159,7 +162,7 @@ export class CniNode {
         'set -e',
         'mount -t tmpfs -o mode=755 cni-node-run /run',
         'mkdir -p /run/netns /run/lock',
-        'for d in /var/lib /var/tmp /opt /etc/cni; do mount -t tmpfs -o mode=755 cni-node "$d"; done',
+        'for d in /var/lib /var/tmp /opt /etc/cni "${@:2}"; do mkdir -p "$d"; mount -t tmpfs -o mode=755 cni-node "$d"; done',
         'mkdir -p /etc/cni/net.d /opt/cni/bin /var/lib/cni /var/tmp/podman',
         'mount --bind "$1" /opt/cni/bin',
         'echo ready',
@@ -167,7 +170,7 @@ export class CniNode {
       ].join('\n');
       const holder = spawn(
         'nsenter',
-        [`--net=/run/netns/${ns.name}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', script, 'cni-node', pluginDir],
+        [`--net=/run/netns/${ns.name}`, '--', 'unshare', '--mount', '--propagation', 'private', '--', 'bash', '-c', script, 'cni-node', pluginDir, ...(o.tmpfs ?? [])],
         { stdio: ['ignore', 'pipe', 'pipe'] },
       );
       let err = '';
