@@ -125,10 +125,15 @@ export async function listenCni(o: CniServeOptions): Promise<CniListener> {
       });
     };
     c.on('data', onData);
+    // The client's side closed before a whole request: there will be none.
+    c.on('end', () => {
+      if (c.listenerCount('data')) c.destroy();
+    });
   };
 
   if (existsSync(file)) unlinkSync(file); // left by a process that was killed: we hold dns.lock now
-  const server = net.createServer(serve);
+  // Half-open: a client may shut down its side after the request (socat, tools) and still read the answer.
+  const server = net.createServer({ allowHalfOpen: true }, serve);
   server.maxConnections = 1024;
   // bind(2) makes the socket with mode 0777 & ~umask, inside listen(): umask 0177 makes it 0600 from the start.
   const umask = process.umask(0o177);

@@ -12,6 +12,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
+import { listenCni } from '../../src/cli/cni-serve.js';
 import { decodeAnswer, encodeRequest, NOT_MINE } from '../../src/cni/wire.js';
 import { CniRuntime, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
 import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
@@ -224,4 +225,33 @@ describeKernel('CNI: the native plugin and the resident nsnet process', () => {
     await again.del(list, pod(2));
     for (const x of log) expect(served(x), x.stderr).toBe(String(dnsPid()));
   }, SLOW);
+
+  test('only the allowed user may call (SO_PEERCRED): a listener for uid 4242 drops root\'s call, one for root answers it', async () => {
+    const dirs = { dataDir: path.join(work, 'peer-lib'), runDir: path.join(work, 'peer-run') };
+    mkdirSync(dirs.runDir, { recursive: true });
+    const logged: string[] = [];
+    const frame = encodeRequest({ env: { CNI_COMMAND: 'VERSION', NSNET_DATA_DIR: dirs.dataDir, NSNET_RUN_DIR: dirs.runDir }, stdin: '{"cniVersion":"1.0.0"}' });
+    const send = (file: string) => new Promise<Buffer>((resolve) => {
+      const got: Buffer[] = [];
+      const c = net.connect(file).on('data', (d) => got.push(d)).on('close', () => resolve(Buffer.concat(got))).on('error', () => {});
+      c.end(frame);
+    });
+    const other = await listenCni({ dirs, env: {}, dns: undefined, log: (l) => logged.push(l), uid: 4242 });
+    try {
+      expect((await send(other.path)).length).toBe(0);
+      expect(logged).toEqual([`cni: refused a call from pid ${process.pid} (uid 0)`]);
+    } finally {
+      other.close();
+    }
+    expect(existsSync(other.path)).toBe(false);
+    const mine = await listenCni({ dirs, env: {}, dns: undefined, log: (l) => logged.push(l) });
+    try {
+      expect(statSync(mine.path).mode & 0o777).toBe(0o600);
+      const a = decodeAnswer(await send(mine.path));
+      expect(a?.status, logged.join('\n')).toBe(0);
+      expect(JSON.parse(a!.stdout)).toMatchObject({ cniVersion: '1.0.0' });
+    } finally {
+      mine.close();
+    }
+  });
 });
