@@ -21,7 +21,8 @@
         "native/flock.cc",
         "native/spawn.cc",
         "native/rlimit.cc",
-        "native/unix_request.cc"
+        "native/unix_request.cc",
+        "native/peer_cred.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
       "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
@@ -34,6 +35,13 @@
       "target_name": "nsnet-supervise",
       "type": "executable",
       "sources": ["native/supervise_main.cc"],
+      "cflags_cc!": ["-std=gnu++17"],
+      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
+    },
+    {
+      "target_name": "nsnet-cni",
+      "type": "executable",
+      "sources": ["native/cni_main.cc"],
       "cflags_cc!": ["-std=gnu++17"],
       "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-O2"]
     }

@@ -331,9 +331,11 @@ const cniBridgePortmap: Method = async (n, work) => {
   return run;
 };
 
-// nsnet's plugin, installed by `nsnet cni install` as a runtime would find it
-// (dist/cni/nsnet-cni.cjs when built: `npm run build`; else the unbundled
-// dist/cli/cni-plugin.js, which costs the ES module loader at every call).
+// nsnet's plugin, installed by `nsnet cni install` as a runtime would find it:
+// the native nsnet-cni, which forwards each call to the resident nsnet process
+// (the DNS server the first ADD starts) and runs the Node plugin only when
+// nothing serves it (dist/cni/nsnet-cni.cjs when built: `npm run build`; else
+// the unbundled dist/cli/cni-plugin.js): here the first ADD.
 // The same network: bridge, ipMasq, portMappings (and aliases, which nsnet
 // answers through 127.0.0.11: checked). The state under the work directory.
 const nsnetCniPlugin: Method = async (n, work) => {

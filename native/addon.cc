@@ -30,6 +30,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
       {"rlimitNofileRaise", RlimitNofileRaiseVerb}, {"unixRequest", UnixRequestVerb},
       {"udpSocket", UdpSocketVerb},     {"udpEpoll", UdpEpollVerb},
       {"udpClose", UdpCloseVerb},       {"udpServe", UdpServeVerb},
+      {"peerCred", PeerCredVerb},
   };
   for (const auto& [name, fn] : verbs) exports.Set(name, Napi::Function::New(env, fn, name));
   return exports;

@@ -45,5 +45,6 @@ Napi::Value SpawnVerb(const Napi::CallbackInfo& info);
 Napi::Value WaitpidVerb(const Napi::CallbackInfo& info);
 Napi::Value RlimitNofileRaiseVerb(const Napi::CallbackInfo& info);
 Napi::Value UnixRequestVerb(const Napi::CallbackInfo& info);
+Napi::Value PeerCredVerb(const Napi::CallbackInfo& info);  // synchronous
 
 }  // namespace nsnet

@@ -224,6 +224,8 @@ export interface NativeAddon {
   udpSocket(address: string, o?: { peer?: string; peerPort?: number; send?: Buffer; epoll?: number; token?: number }): { fd: number; port: number };
   /** Synchronous: an epoll set watched by the event loop (not keeping it alive); each turn, every datagram (or errno) read from its sockets, with their tokens. */
   udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): { fd: number; close(): void };
+  /** Synchronous: the credentials of the peer of a connected unix socket (SO_PEERCRED). */
+  peerCred(fd: number): { pid: number; uid: number; gid: number };
   /** Synchronous: removes fd from the epoll set (if given), then closes it. */
   udpClose(fd: number, epollFd?: number): void;
   /**
@@ -344,6 +346,13 @@ export function native(): NativeAddon {
 }
 
 let addonDir: string | undefined;
+
+/** The nsnet-cni program built beside the addon (binding.gyp): the CNI plugin `nsnet cni install` copies; undefined if missing. */
+export function cniExe(): string | undefined {
+  native();
+  const exe = path.join(addonDir!, 'nsnet-cni');
+  return existsSync(exe) ? exe : undefined;
+}
 
 /**
  * The nsnet-supervise program built beside the addon (binding.gyp), which a

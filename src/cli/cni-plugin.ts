@@ -1,17 +1,14 @@
-// The CNI plugin's executable: `nsnet cni install` writes /opt/cni/bin/nsnet,
-// which loads this file (bundled as dist/cni/nsnet-cni.cjs by
-// scripts/bundle-cli.mjs, so an ADD costs one Node start and one file).
-// It reads stdin, runs the command (src/cni/plugin.ts) on the backend
-// (src/cni/backend.ts), prints the result or the error JSON on stdout and
-// exits with the code. It sits with the CLI because, like the CLI, it wires
-// the layers below together: the backend, the delegated IPAM and the client
-// of the embedded DNS server (which src/cni may not import).
-import { readFileSync, statSync } from 'node:fs';
+// The Node CNI plugin: what the native plugin (native/cni_main.cc, written by
+// `nsnet cni install`) runs when no resident nsnet process serves its request,
+// and what a runtime runs directly where the native one was not built. Bundled
+// as dist/cni/nsnet-cni.cjs by scripts/bundle-cli.mjs: one Node start, one file.
+// It reads stdin, runs the call (cni-run.ts, the same code the resident process
+// runs), prints the result or the error JSON on stdout and exits with the code.
+import { readFileSync } from 'node:fs';
 import { isatty } from 'node:tty';
-import { fileURLToPath } from 'node:url';
 import { formatError } from '../cni/errors.js';
-import { cniMain, type BackendSource, type CniOutput } from '../cni/plugin.js';
 import { CNI_ERR, CniError } from '../cni/types.js';
+import { runCni, type CniOutput } from './cni-run.js';
 
 // NSNET_CNI_TRACE=1: where one call's time goes, on stderr, in ms since the
 // process started (performance.now(): Node's own start is the first figure).
@@ -19,42 +16,6 @@ const TRACE = process.env.NSNET_CNI_TRACE === '1';
 const mark = (what: string) => {
   if (TRACE) process.stderr.write(`nsnet-cni: ${performance.now().toFixed(1)} ms ${what}\n`);
 };
-
-/**
- * The backend, loaded only for commands that need it (VERSION loads none of
- * the Docker layer). The DNS server it starts on first need is `nsnet dns`
- * run by bin/nsnet.js, never this plugin (argv[1] here is /opt/cni/bin/nsnet).
- */
-const loadBackend: BackendSource = async () => {
-  const [{ cniBackend }, { delegateIpam }, { dnsClient }, { reviveDns }] = await Promise.all([
-    import('../cni/backend.js'), import('../cni/delegate.js'), import('./context.js'), import('../dns/health.js'),
-  ]);
-  mark('backend loaded');
-  const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
-  const dns = dnsClient(process.env, [bin, 'dns', '--supervise']);
-  return cniBackend({
-    dns: (dirs) => dns(dirs),
-    ipam: (command, req) => delegateIpam(command, req),
-    // As every CLI command does first: a DNS server that should run but was killed comes back.
-    prepare: async (ctx) => {
-      mark('context open');
-      await reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env: process.env, warn: () => {} });
-      mark('DNS server checked');
-    },
-    ...(TRACE && { observe: (step: { title: string }) => mark(`step: ${step.title}`) }),
-  });
-};
-
-/** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
-function isOwnNetns(p: string): boolean {
-  try {
-    const a = statSync(p);
-    const b = statSync('/proc/self/ns/net');
-    return a.dev === b.dev && a.ino === b.ino;
-  } catch {
-    return false;
-  }
-}
 
 /** All of stdin ('' for a terminal: VERSION typed by hand must not wait). */
 async function readStdin(): Promise<string> {
@@ -81,7 +42,7 @@ async function main(): Promise<void> {
     const err = new CniError(CNI_ERR.io, 'error reading the network configuration from stdin', (e as Error).message);
     return finish({ stdout: `${formatError(err)}\n`, stderr: '', exitCode: 1 });
   }
-  finish(await cniMain(process.env, stdin, loadBackend, { isOwnNetns }));
+  finish(await runCni({ env: process.env, stdin, ...(TRACE && { trace: mark }) }));
 }
 
 // Exit once stdout is written: whatever the backend left open (sockets, timers) must not keep the runtime waiting.

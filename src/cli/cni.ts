@@ -1,8 +1,9 @@
 // `nsnet cni install` and `nsnet cni config`: handlers over src/cni/install.ts and conflist.ts.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { conflist } from '../cni/conflist.js';
-import { DEFAULT_BIN_DIRS, PLUGIN_NAME, pluginScript, writePlugin } from '../cni/install.js';
+import { DEFAULT_BIN_DIRS, fallbackArgv, nativePlugin, PLUGIN_NAME, pluginScript, writePlugin } from '../cni/install.js';
+import { cniExe } from '../native.js';
 import type { Handler } from './dispatch.js';
 import path from 'node:path';
 
@@ -20,13 +21,17 @@ function pluginEntry(): string {
 
 export const cniInstall: Handler<'cni install'> = async ({ flags }, io) => {
   const dirs = (flags['bin-dir'].length ? flags['bin-dir'] : DEFAULT_BIN_DIRS).map((d) => path.resolve(d));
-  const script = pluginScript({ node: process.execPath, entry: pluginEntry() });
+  const target = { node: process.execPath, entry: pluginEntry() };
+  // The native plugin (forwards to the resident nsnet process, else runs the Node plugin), or the Node plugin alone.
+  const exe = cniExe();
+  const file = exe ? nativePlugin(readFileSync(exe), fallbackArgv(target)) : pluginScript(target);
   if (flags['dry-run']) {
     for (const d of dirs) io.out(`would write ${path.join(d, PLUGIN_NAME)} (mode 0755):`);
-    io.out(script.trimEnd());
+    if (exe) io.out(`${exe} (it forwards calls to the resident nsnet process over <runDir>/cni.sock), with its fallback:\n${fallbackArgv(target).map((a) => JSON.stringify(a)).join(' ')}`);
+    else io.out((file as string).trimEnd());
     return 0;
   }
-  for (const d of dirs) io.out(`wrote ${writePlugin(d, script)}`);
+  for (const d of dirs) io.out(`wrote ${writePlugin(d, file)}`);
   return 0;
 };
 

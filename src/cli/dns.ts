@@ -9,7 +9,9 @@ import { closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import path from 'node:path';
 import type { Command, Handler, Io } from './dispatch.js';
 import { defaultDirs, type StoreDirs } from '../state/store.js';
-import { DNS_LOCK_BUSY_STATUS, lockPath, pidPath, request, tryLock, type DnsManager } from '../dns/control.js';
+import { DNS_LOCK_BUSY_STATUS, lockPath, pidPath, request, tryLock, type ControlReply, type DnsManager } from '../dns/control.js';
+import type { DnsServer } from '../dns/server.js';
+import type { CniListener } from './cni-serve.js';
 import { dnsHealth } from '../dns/health.js';
 
 export const dnsCommand: Handler<'dns'> = async (p, io) => {
@@ -101,11 +103,31 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
     io.err(`Error: ${(e as Error).message}`);
     return DNS_LOCK_BUSY_STATUS;
   }
+  // CNI calls forwarded by the native plugin run here (cni-serve.ts); DNS serves on without them if this fails.
+  const cni = await serveCni(server, dirs, io.env, (l) => io.err(`${new Date().toISOString()} ${l}`));
   // The host namespace stays open while serving: the firewall watcher and its repairs work there.
   await Promise.race([signal, server.stopRequested]);
+  cni?.close();
   await server.stop();
   await host.close();
   return 0;
+}
+
+/** Listens for the native CNI plugin's calls, with this process's server as their DNS client. */
+async function serveCni(server: DnsServer, dirs: StoreDirs, env: NodeJS.ProcessEnv, log: (l: string) => void): Promise<CniListener | undefined> {
+  const check = (r: ControlReply) => {
+    if (!r.ok) throw new Error(`DNS server: ${r.error}`);
+  };
+  try {
+    const { listenCni } = await import('./cni-serve.js');
+    return await listenCni({
+      dirs, env, log,
+      dns: { sync: async (_start, ids) => check(await server.sync(ids)), release: async (ids) => check(await server.sync(ids, true)) },
+    });
+  } catch (e) {
+    log(`cni: not serving CNI calls (the plugin runs them in Node): ${(e as Error).message}`);
+    return undefined;
+  }
 }
 
 /**

@@ -1,15 +1,17 @@
 // 50 ADDs at once through the INSTALLED plugin executable (issue 14,
 // conformance): runtimes start one plugin process per pod and run them in
-// parallel (containerd's CRI does for every pod sandbox). 50 Node processes
-// race for nsnet's state lock on a CniNode: every one gets its own address,
-// then 50 DELs at once leave nothing (no record, no veth, no reservation: the
-// next ADD gets the lowest address again). test/kernel/cni-backend.test.ts
-// does the same in-process; this is the process-per-command path.
+// parallel (containerd's CRI does for every pod sandbox). 50 plugin processes
+// on a CniNode, each forwarding its call to the resident nsnet process (the
+// native plugin, src/cli/cni-serve.ts: checked by NSNET_CNI_TRACE's line), whose
+// 50 concurrent calls take turns at nsnet's state lock: every one gets its own
+// address, then 50 DELs at once leave nothing (no record, no veth, no
+// reservation: the next ADD gets the lowest address again).
+// test/kernel/cni-backend.test.ts does the same in-process.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CniRuntime, type Attachment, type Conflist } from '../helpers/cni-exec.js';
+import { CniRuntime, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
 import { describeKernel, tag as newTag } from '../helpers/kernel.js';
 import { CniNode, nodeLinks, nodeNetns, nsnetChain } from '../helpers/runtimes.js';
 
@@ -48,8 +50,17 @@ describeKernel('CNI: parallel plugin processes', () => {
       await node.exec(['ip', 'netns', 'add', `p${i}`]);
       pods.push({ containerId: `par${i}-${tag}`, netns: `/run/netns/p${i}`, ifname: 'eth0' });
     }
+    // The first ADD on the node runs the Node plugin, which starts the resident process (the DNS server): from
+    // then on the native plugin forwards every call to it. A pod added and deleted first, so the 50 go that way.
+    await node.exec(['ip', 'netns', 'add', 'warm']);
+    const warm = { containerId: `warm-${tag}`, netns: '/run/netns/warm', ifname: 'eth0' };
+    await rt.add(list, warm);
+    await rt.del(list, warm);
+    await node.exec(['ip', 'netns', 'del', 'warm']);
+    const log: PluginRun[] = [];
+    const traced = new CniRuntime({ ...rt.o, env: { NSNET_CNI_TRACE: '1' }, log });
     let t0 = performance.now();
-    const results = await Promise.all(pods.map((p) => rt.add(list, p) as Promise<{ ips: { address: string }[] }>));
+    const results = await Promise.all(pods.map((p) => traced.add(list, p) as Promise<{ ips: { address: string }[] }>));
     const addMs = performance.now() - t0;
     const addrs = results.map((r) => r.ips[0]!.address);
     expect(new Set(addrs).size).toBe(N);
@@ -64,8 +75,16 @@ describeKernel('CNI: parallel plugin processes', () => {
     expect(await hostVeths()).toHaveLength(N);
 
     t0 = performance.now();
-    await Promise.all(pods.map((p) => rt.del(list, p)));
+    await Promise.all(pods.map((p) => traced.del(list, p)));
     const delMs = performance.now() - t0;
+    // Every one of the 100 calls was served by the one resident process: no Node started for any.
+    expect(log).toHaveLength(2 * N);
+    const pids = new Set(log.map((r) => /served by the resident nsnet process \(pid (\d+), /.exec(r.stderr)?.[1]));
+    expect([...pids].length, log.find((r) => !r.stderr.includes('served by'))?.stderr).toBe(1);
+    expect([...pids][0]).toMatch(/^\d+$/);
+    // How long the resident process's event loop (its DNS answers) was held, at most, while the 100 calls ran.
+    const blocked = Math.max(...log.map((r) => Number(/blocked at most ([\d.]+) ms/.exec(r.stderr)?.[1] ?? NaN)));
+    console.log(`resident process: event loop blocked at most ${blocked} ms during the ${2 * N} calls`);
     console.log(`${N} parallel plugin processes: ADD ${Math.round(addMs)} ms, DEL ${Math.round(delMs)} ms (wall, all of them)`);
     expect(await nsnetPs()).toBe('');
     expect(await hostVeths()).toEqual([]);

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, expect, test } from 'vitest';
+import { trailerArgv } from '../../src/cni/install.js';
 import { CNI_VERSIONS } from '../../src/cni/types.js';
 import { CniExecError, CniRuntime } from '../helpers/cni-exec.js';
 
@@ -20,7 +21,7 @@ beforeEach(() => {
 });
 afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-test('install writes an executable into each --bin-dir that answers VERSION under env -i', () => {
+test('install writes the native plugin into each --bin-dir, naming its Node fallback by absolute paths; it answers VERSION under env -i', () => {
   const a = path.join(dir, 'opt-cni-bin');
   const b = path.join(dir, 'usr-lib-cni');
   const r = nsnet('cni', 'install', '--bin-dir', a, '--bin-dir', b);
@@ -30,14 +31,23 @@ test('install writes an executable into each --bin-dir that answers VERSION unde
   for (const d of [a, b]) {
     const file = path.join(d, 'nsnet');
     expect(statSync(file).mode & 0o777).toBe(0o755);
-    expect(readFileSync(file, 'utf8').split('\n')[0]).toBe(`#!${realpathSync(process.execPath)}`);
+    // The native program (an ELF), with the trailer: `node -e LOADER`, the bundle or module named by absolute path.
+    const bytes = readFileSync(file);
+    expect(bytes.subarray(0, 4).toString('latin1')).toBe('\x7fELF');
+    const argv = trailerArgv(bytes)!;
+    expect(argv.slice(0, 2)).toEqual([realpathSync(process.execPath), '-e']);
+    expect(argv[2]).toMatch(/dist\/(cni\/nsnet-cni\.cjs|cli\/cni-plugin\.js)/);
     expect(readdirSync(d)).toEqual(['nsnet']); // no temporary file left
     // `env -i CNI_COMMAND=VERSION DIR/nsnet </dev/null`
-    const v = spawnSync('env', ['-i', 'CNI_COMMAND=VERSION', file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    // No resident process under this run dir: the Node fallback answers (NSNET_CNI_TRACE says which path ran).
+    const v = spawnSync('env', ['-i', 'CNI_COMMAND=VERSION', `NSNET_RUN_DIR=${dir}/run`, file], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
     expect(v.stderr).toBe('');
     expect(v.status).toBe(0);
     expect(JSON.parse(v.stdout)).toEqual({ cniVersion: '1.1.0', supportedVersions: [...CNI_VERSIONS] });
   }
+  const traced = spawnSync('env', ['-i', 'CNI_COMMAND=VERSION', `NSNET_RUN_DIR=${dir}/run`, 'NSNET_CNI_TRACE=1', path.join(a, 'nsnet')], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  expect(traced.stderr).toMatch(/^nsnet-cni: [\d.]+ ms fallback: .*\/run\/cni\.sock: No such file or directory\n/);
+  expect(traced.stderr).toContain('bundle loaded (VERSION)');
   // Again: replaced in place.
   expect(nsnet('cni', 'install', '--bin-dir', a).status).toBe(0);
   expect(readdirSync(a)).toEqual(['nsnet']);
@@ -69,7 +79,8 @@ test('install --dry-run shows the file and writes nothing', () => {
   const r = nsnet('cni', 'install', '--dry-run', '--bin-dir', path.join(dir, 'x'));
   expect(r.status).toBe(0);
   expect(r.stdout).toContain(`would write ${dir}/x/nsnet (mode 0755):`);
-  expect(r.stdout).toContain(`#!${realpathSync(process.execPath)}`);
+  expect(r.stdout).toContain('nsnet-cni (it forwards calls to the resident nsnet process');
+  expect(r.stdout).toContain(`${JSON.stringify(realpathSync(process.execPath))} "-e"`);
   expect(readdirSync(dir)).toEqual([]);
 });
 

@@ -1,0 +1,75 @@
+// One CNI call, from what the runtime gave (env, stdin) to what it reads back
+// (stdout, stderr, exit code), with nothing of the process touched: no
+// process.env, no exit, no console. Two callers run the very same code:
+//
+//   cni-plugin.ts   the Node plugin (a process per call: the fallback)
+//   cni-serve.ts    the resident nsnet process (`nsnet dns`), for the native
+//                   plugin that forwards the call over <runDir>/cni.sock
+//
+// It sits with the CLI because, like the CLI, it wires the layers below
+// together: the backend, the delegated IPAM and the client of the embedded
+// DNS server (which src/cni may not import).
+import { statSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import type { Context } from '../docker/context.js';
+import { cniMain, type BackendSource, type CniOutput } from '../cni/plugin.js';
+
+export type { CniOutput } from '../cni/plugin.js';
+
+export interface CniRunOptions {
+  /** The runtime's environment (CNI_*, NSNET_* for the state directories). */
+  env: NodeJS.ProcessEnv;
+  stdin: string;
+  /**
+   * The embedded DNS server's client. Default: the `nsnet dns` process over
+   * its control socket, revived before the command if it should run but
+   * was killed (as every CLI command does). The resident process passes its
+   * own server (nothing to revive: it is the server).
+   */
+  dns?: Context['dns'];
+  /** NSNET_CNI_TRACE=1: each stage, as it is reached. */
+  trace?: (what: string) => void;
+}
+
+/** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
+function isOwnNetns(p: string): boolean {
+  try {
+    const a = statSync(p);
+    const b = statSync('/proc/self/ns/net');
+    return a.dev === b.dev && a.ino === b.ino;
+  } catch {
+    return false;
+  }
+}
+
+export async function runCni(o: CniRunOptions): Promise<CniOutput> {
+  const { env, trace } = o;
+  const stderr: string[] = [];
+  /**
+   * The backend, loaded only for commands that need it (VERSION loads none of
+   * the Docker layer). The DNS server it starts on first need is `nsnet dns`
+   * run by bin/nsnet.js, never this plugin (argv[1] of the Node plugin is /opt/cni/bin/nsnet).
+   */
+  const loadBackend: BackendSource = async () => {
+    const [{ cniBackend }, { delegateIpam }, { dnsClient }, { reviveDns }] = await Promise.all([
+      import('../cni/backend.js'), import('../cni/delegate.js'), import('./context.js'), import('../dns/health.js'),
+    ]);
+    trace?.('backend loaded');
+    const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
+    return cniBackend({
+      env,
+      dns: o.dns ?? dnsClient(env, [bin, 'dns', '--supervise']),
+      // The delegated plugin's stderr goes with the answer (the runtime's log), never to a daemon's own.
+      ipam: (command, req) => delegateIpam(command, req, { env, stderr: (c) => stderr.push(c.toString('utf8')) }),
+      prepare: async (ctx) => {
+        trace?.('context open');
+        // As every CLI command does first: a DNS server that should run but was killed comes back.
+        if (!o.dns) await reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env, warn: () => {} });
+        trace?.('DNS server checked');
+      },
+      ...(trace && { observe: (step: { title: string }) => trace(`step: ${step.title}`) }),
+    });
+  };
+  const out = await cniMain(env, o.stdin, loadBackend, { isOwnNetns });
+  return stderr.length ? { ...out, stderr: stderr.join('') + out.stderr } : out;
+}
