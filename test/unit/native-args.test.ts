@@ -12,7 +12,7 @@ describe.skipIf(!built)('addon argument checks', () => {
   test('every verb is there', () => {
     expect(Object.keys(n).sort()).toEqual([
       'addrAdd', 'addrDel', 'addrList', 'flock', 'linkAdd', 'linkDel', 'linkGet', 'linkList', 'linkSet', 'neighAdd', 'neighDel', 'neighList', 'netnsCreate',
-      'netnsDelete', 'netnsOpen', 'nftApply', 'nftMonitor', 'nftTableGet', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
+      'netnsDelete', 'netnsOpen', 'nftApply', 'nftMonitor', 'nftTableGet', 'peerCred', 'rlimitNofileRaise', 'routeAdd', 'routeDel', 'routeList', 'rtnlOpen', 'socketBind', 'spawn',
       'sysctlRead', 'sysctlWrite', 'udpClose', 'udpEpoll', 'udpServe', 'udpSocket', 'unixRequest', 'waitpid',
     ]);
   });
