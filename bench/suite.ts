@@ -432,7 +432,7 @@ const netavarkMacvlan: Method = (n, work) => withLan(async () => {
   const up = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ip netns add ${name(i)}; ${cmd('setup', i)}; echo "up $s $EPOCHREALTIME"`).join('\n'));
   await checkLan('netavark macvlan', n);
   const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ${cmd('teardown', i)}; ip netns del ${name(i)}; echo "down $s $EPOCHREALTIME"`).join('\n'));
-  await waitClean();
+  // No waitClean() here: the LAN's veth is still there; the run loop waits once the LAN is gone.
   return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
 });
 
