@@ -11,6 +11,9 @@
 //   N=100 npm run bench:create:profile
 //   DNS=in-process N=100 npm run bench:create:profile   (the server inside this process: src/dns/in-process.ts)
 //   DNS=off N=100 npm run bench:create:profile          (no embedded DNS at all: what the attach adds)
+//   DRIVER=macvlan N=100 npm run bench:create:profile   (a macvlan network on a fake parent, as bench/suite.ts's
+//                                                        'nsnet lib macvlan': a veth ens4 to a LAN namespace)
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -73,7 +76,18 @@ else if (process.env.DNS === 'in-process') {
     release: (ids) => inner.release!(ids),
   };
 }
-await networkCreate(ctx, { name: 'bench', subnet: '10.88.0.0/16' });
+const MACVLAN = process.env.DRIVER === 'macvlan';
+const ip = (...args: string[]) => execFileSync('ip', args);
+if (MACVLAN) {
+  ip('netns', 'add', 'prof-lan');
+  ip('link', 'add', 'ens4', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', 'prof-lan');
+  ip('link', 'set', 'ens4', 'up');
+  ip('-n', 'prof-lan', 'addr', 'add', '10.88.0.1/16', 'dev', 'eth0');
+  ip('-n', 'prof-lan', 'link', 'set', 'eth0', 'up');
+}
+await networkCreate(ctx, MACVLAN
+  ? { name: 'bench', driver: 'macvlan', subnet: '10.88.0.0/16', gateway: '10.88.0.1', options: { parent: 'ens4' } }
+  : { name: 'bench', subnet: '10.88.0.0/16' });
 await sandboxCreate(ctx, { name: 'warm', network: 'bench' }); // starts the DNS server
 const dnsPid = local || !ctx.dns ? undefined : Number(readFileSync(path.join(root, 'run/dns.pid'), 'utf8'));
 /** CPU time (user + system) of the DNS server process so far, in ms. */
@@ -127,4 +141,5 @@ await sandboxRemove(ctx, ['warm'], { force: true });
 if (local) await local.stop();
 else try { process.kill(dnsPid!, 'SIGTERM'); } catch { /* gone */ }
 await networkRemove(ctx, ['bench']);
+if (MACVLAN) ip('netns', 'del', 'prof-lan');
 await ctx.host.close();

@@ -21,6 +21,15 @@
 //                  way: one process per ADD/DEL (docs/bench/cni.md)
 //   netavark       netavark 1.4 with aardvark-dns (DNS on)
 //
+// Other drivers, each beside netavark doing the same and against `nsnet lib`
+// (the IPv4 bridge sandbox) in the same run (DRIVER_ROWS, docs/bench/macvlan.md):
+//   nsnet lib macvlan    the library on a macvlan network (DNS on) whose parent
+//                  is a fake physical port: a veth `ens4` whose other end
+//                  sits in a LAN namespace holding the router, 10.88.0.1
+//                  (as test/helpers/lan.ts); no bridge, no NAT
+//   netavark macvlan     netavark 1.4's macvlan driver on the same parent
+//                  (host-local IPAM; netavark has no DNS on macvlan)
+//
 // for N = 1, 100, 1000 sandboxes, methods in shuffled order per round. Each
 // method is checked in the same run (a ping across the bridge; for the two
 // with DNS, a name answered), so no method wins by doing less. Then the cost
@@ -38,6 +47,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { openContext, type Context } from '../src/docker/context.js';
+import type { NetworkCreateRequest } from '../src/docker/network.js';
 import { networkCreate, networkRemove } from '../src/docker/networks.js';
 import { sandboxRemove } from '../src/docker/process.js';
 import { sandboxCreate } from '../src/docker/sandboxes.js';
@@ -117,7 +127,8 @@ async function check(method: string, n: number, dns?: { server: string }): Promi
 
 // ---- nsnet ---------------------------------------------------------------------
 
-async function nsnetContext(work: string, o: { inProcess?: boolean } = {}): Promise<{ ctx: Context; root: string; local?: InProcessDns }> {
+const BRIDGE_NET: NetworkCreateRequest = { name: 'bench', subnet: '10.88.0.0/16' };
+async function nsnetContext(work: string, o: { inProcess?: boolean; network?: NetworkCreateRequest } = {}): Promise<{ ctx: Context; root: string; local?: InProcessDns }> {
   const root = work;
   writeFileSync(path.join(root, 'resolv.conf'), 'nameserver 203.0.113.53\n');
   process.env.NSNET_RESOLV_CONF = path.join(root, 'resolv.conf');
@@ -128,7 +139,7 @@ async function nsnetContext(work: string, o: { inProcess?: boolean } = {}): Prom
     ...(!o.inProcess && { dns: { sync: (start, ids) => syncDns(dirs, { start, argv, env: process.env, ...(ids && { ids }) }), release: (ids) => releaseDns(dirs, ids) } }),
   });
   const local = o.inProcess ? await inProcessDns(ctx) : undefined;
-  await networkCreate(ctx, { name: 'bench', subnet: '10.88.0.0/16' });
+  await networkCreate(ctx, o.network ?? BRIDGE_NET);
   return { ctx, root, ...(local && { local }) };
 }
 async function stopDns(root: string): Promise<number | undefined> {
@@ -143,15 +154,15 @@ async function stopDns(root: string): Promise<number | undefined> {
 }
 const dnsRss = new Map<number, number>();
 
-const nsnetLibrary = (inProcess: boolean, label: string): Method => async (n, work) => {
-  const { ctx, root, local } = await nsnetContext(work, { inProcess });
+const nsnetLibrary = (inProcess: boolean, label: string, o: { network?: NetworkCreateRequest; check?: typeof check } = {}): Method => async (n, work) => {
+  const { ctx, root, local } = await nsnetContext(work, { inProcess, ...(o.network && { network: o.network }) });
   const setup: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
     await sandboxCreate(ctx, { name: name(i), network: 'bench' });
     setup.push(performance.now() - t);
   }
-  await check(label, n, { server: '127.0.0.11' });
+  await (o.check ?? check)(label, n, { server: '127.0.0.11' });
   const teardown: number[] = [];
   for (let i = 0; i < n; i++) {
     const t = performance.now();
@@ -161,7 +172,7 @@ const nsnetLibrary = (inProcess: boolean, label: string): Method => async (n, wo
   if (local) await local.stop();
   const rss = local ? undefined : await stopDns(root);
   if (rss && n >= 1000) dnsRss.set(n, rss);
-  await networkRemove(ctx, ['bench']); // its bridge holds 10.88.0.1, which the next method needs
+  await networkRemove(ctx, ['bench']); // a bridge network's bridge holds 10.88.0.1, which the next method needs
   await ctx.host.close();
   return { setup, teardown };
 };
@@ -377,9 +388,70 @@ const netavark: Method = async (n, work) => {
   return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
 };
 
+// ---- macvlan: sandboxes on a fake physical LAN ---------------------------------------
+// The parent is `ens4`, one end of a veth whose other end is eth0 in the LAN
+// namespace `bench-lan`, which holds the router's address 10.88.0.1/16 (the
+// bridge methods' gateway, so the sandboxes' addresses are the same). Made
+// before and removed after each run, so waitClean() finds nothing between runs.
+
+const LAN_NS = 'bench-lan';
+const PARENT = 'ens4';
+async function withLan<T>(body: () => Promise<T>): Promise<T> {
+  await bash([`ip netns add ${LAN_NS}`, `ip link add ${PARENT} type veth peer name eth0 netns ${LAN_NS}`, `ip link set ${PARENT} up`,
+    `ip -n ${LAN_NS} link set lo up`, `ip -n ${LAN_NS} addr add 10.88.0.1/16 dev eth0`, `ip -n ${LAN_NS} link set eth0 up`].join('\n'));
+  try {
+    return await body();
+  } finally {
+    await bash(`ip netns del ${LAN_NS}`);
+  }
+}
+/** check(), and the first and the last sandbox reach the LAN's router through the parent. */
+async function checkLan(method: string, n: number, dns?: { server: string }): Promise<void> {
+  await check(method, n, dns);
+  for (const i of new Set([0, n - 1])) {
+    const r = await execa('ip', ['netns', 'exec', name(i), 'ping', '-c1', '-W1', '10.88.0.1'], { reject: false });
+    if (r.exitCode !== 0) throw new Error(`${method}: ${name(i)} cannot ping the LAN's router 10.88.0.1`);
+  }
+}
+
+const MACVLAN_NET: NetworkCreateRequest = { name: 'bench', driver: 'macvlan', subnet: '10.88.0.0/16', gateway: '10.88.0.1', options: { parent: PARENT, macvlan_mode: 'bridge' } };
+const nsnetLibMacvlanRun = nsnetLibrary(false, 'nsnet lib macvlan', { network: MACVLAN_NET, check: checkLan });
+const nsnetLibMacvlan: Method = (n, work) => withLan(() => nsnetLibMacvlanRun(n, work));
+
+// netavark's macvlan driver, as Podman 4 runs it (`podman network create -d macvlan -o parent=ens4`):
+// host-local IPAM with the address given, mode in options; Podman turns DNS off on macvlan networks.
+const netavarkMacvlan: Method = (n, work) => withLan(async () => {
+  const cfg = path.join(work, 'netavark');
+  mkdirSync(cfg, { recursive: true });
+  const json = (i: number) => JSON.stringify({
+    container_id: `${String(i).padStart(8, '0')}${'c'.repeat(56)}`, container_name: name(i),
+    networks: { bench: { interface_name: 'eth0', static_ips: [ipOf(i)] } },
+    network_info: { bench: { dns_enabled: false, driver: 'macvlan', id: 'm'.repeat(64), internal: false, ipv6_enabled: false, name: 'bench',
+      network_interface: PARENT, options: { mode: 'bridge' }, subnets: [{ gateway: '10.88.0.1', subnet: '10.88.0.0/16' }], ipam_options: { driver: 'host-local' } } },
+  });
+  for (let i = 0; i < n; i++) writeFileSync(path.join(work, `ctr${i}.json`), json(i));
+  const cmd = (verb: string, i: number) => `NETAVARK_FW=iptables ${NETAVARK} --config ${cfg} -a ${AARDVARK} ${verb} /run/netns/${name(i)} < ${work}/ctr${i}.json >/dev/null`;
+  const up = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ip netns add ${name(i)}; ${cmd('setup', i)}; echo "up $s $EPOCHREALTIME"`).join('\n'));
+  await checkLan('netavark macvlan', n);
+  const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ${cmd('teardown', i)}; ip netns del ${name(i)}; echo "down $s $EPOCHREALTIME"`).join('\n'));
+  // No waitClean() here: the LAN's veth is still there; the run loop waits once the LAN is gone.
+  return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
+});
+
+// Drivers other than the IPv4 bridge: each nsnet row against `nsnet lib` (the bridge) and
+// beside its netavark row, in the same run. Goal (issue 15): within 1.2x of the bridge
+// sandbox, flat to the largest N. A row whose methods are not in ALL_METHODS is left out.
+const DRIVER_ROWS: { row: string; nsnet: string; peer: string }[] = [
+  { row: 'macvlan', nsnet: 'nsnet lib macvlan', peer: 'netavark macvlan' },
+  // Comes with the ipv6 branch: 'nsnet lib dual-stack' (a bridge network with --ipv6) and
+  // 'netavark dual-stack' (ipv6_enabled, two subnets); add both to ALL_METHODS.
+  { row: 'dual-stack', nsnet: 'nsnet lib dual-stack', peer: 'netavark dual-stack' },
+];
+
 const ALL_METHODS: Record<string, Method> = {
   'nsnet lib': nsnetLib, 'nsnet lib, in-process DNS': nsnetLibInProcess, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge,
   'cni bridge+portmap': cniBridgePortmap, 'nsnet cni': nsnetCniPlugin, 'netavark+aardvark': netavark,
+  'nsnet lib macvlan': nsnetLibMacvlan, 'netavark macvlan': netavarkMacvlan,
 };
 // METHODS="nsnet lib,netavark+aardvark" runs a subset.
 const METHODS = Object.fromEntries(Object.entries(ALL_METHODS).filter(([m]) => !process.env.METHODS || process.env.METHODS.split(',').includes(m)));
@@ -509,6 +581,28 @@ if (METHODS['nsnet cni'] && METHODS[REF]) {
       ...(results['netavark+aardvark']?.[n] ? [`- netavark setup ÷ nsnet cni setup = ${(nvS / med(all('nsnet cni', n, 'setup'))).toFixed(2)}x; netavark teardown ÷ nsnet cni teardown = ${(nvT / med(all('nsnet cni', n, 'teardown'))).toFixed(2)}x`] : []));
   }
 }
+// Other drivers (DRIVER_ROWS): against the bridge sandbox and beside netavark, where they ran.
+/** Growth with N: the last 100 sandboxes' median ÷ that of sandboxes 6-105, per round; the median over rounds. */
+const growth = (m: string, n: number) => med((results[m]?.[n] ?? []).filter((r) => r.setup.length >= 200).map((r) => med(r.setup.slice(-100)) / med(r.setup.slice(5, 105))));
+const driverRows: string[] = [];
+for (const d of DRIVER_ROWS.filter((x) => results[x.nsnet])) {
+  const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(2));
+  driverRows.push(`\n### ${d.row}\n`, `| N | ${d.nsnet} setup p50 ms | ÷ nsnet lib (bridge) | teardown p50 ms | ÷ nsnet lib (bridge) | ${d.peer} setup p50 ms | teardown p50 ms | ${d.peer} ÷ ${d.nsnet}, setup |`,
+    '|---:|---:|---:|---:|---:|---:|---:|---:|');
+  for (const n of NS.filter((x) => results[d.nsnet]![x])) {
+    const [s, t] = [med(all(d.nsnet, n, 'setup')), med(all(d.nsnet, n, 'teardown'))];
+    const [bs, bt] = [med(all('nsnet lib', n, 'setup')), med(all('nsnet lib', n, 'teardown'))];
+    const [ps, pt] = [med(all(d.peer, n, 'setup')), med(all(d.peer, n, 'teardown'))];
+    driverRows.push(`| ${n} | ${f(s)} | ${f(s / bs)}x | ${f(t)} | ${f(t / bt)}x | ${f(ps)} | ${f(pt)} | ${f(ps / s)}x |`);
+  }
+  const ratios = NS.filter((x) => x >= 100).map((x) => [x, med(all(d.nsnet, x, 'setup')) / med(all('nsnet lib', x, 'setup'))] as const);
+  const worst = Math.max(...ratios.map(([, r]) => r));
+  const [flatD, flatB] = [flat(all(d.nsnet, largest, 'setup')), flat(all('nsnet lib', largest, 'setup'))];
+  const [growD, growB] = [growth(d.nsnet, largest), growth('nsnet lib', largest)];
+  driverRows.push('', `- setup ÷ the bridge sandbox's: ${ratios.map(([x, r]) => `${f(r)}x at N=${x}`).join(', ')} (goal <= 1.2: ${!ratios.length || Number.isNaN(worst) ? 'not measured' : worst <= 1.2 ? 'met' : '**not met**'})`,
+    `- flat: last 100 ÷ sandboxes 6-105 at N=${largest}, median over rounds: ${f(growD)} (the bridge's in the same run: ${f(growB)}; goal <= 1.3: ${largest < 1000 || Number.isNaN(growD) ? 'not measured at 1000' : growD <= 1.3 ? 'met' : '**not met**'})`,
+    `- the suite's goal-2 measure, last 10 ÷ 10th: ${f(flatD)} (bridge ${f(flatB)}): ten samples each, at the mercy of the machine's load`);
+}
 const report = [
   '# Benchmarks: nsnet against ip, CNI and netavark',
   '',
@@ -516,6 +610,7 @@ const report = [
   'Per sandbox on one bridge; medians of per-sandbox times. See bench/suite.ts for what each method runs.',
   ...rows,
   '',
+  ...(driverRows.length ? ['## Other drivers', '', 'Per sandbox, against the IPv4 bridge sandbox (`nsnet lib`) and beside netavark doing the same, in the same run. What runs: [macvlan.md](macvlan.md).', ...driverRows, ''] : []),
   ...(cniRows.length ? ['## nsnet as a CNI plugin', '', `A process per plugin per ADD/DEL, as libcni runs a conflist; the reference chain is ${REF} (bridge + host-local + portmap). What runs, and where a DEL's time goes: [cni.md](cni.md).`, ...cniRows, ''] : []),
   '## Goals',
   '',

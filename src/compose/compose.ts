@@ -14,4 +14,4 @@ export type { ComposeEvent, OnEvent } from './events.js';
 export { LABEL, projectSandboxes } from './labels.js';
 export { composePs, type PsEntry } from './ps.js';
 export { configHash, selectServices, serviceRequest } from './service-request.js';
-export { composeUp, type UpOptions } from './up.js';
+export { composeUp, networkRequest, type UpOptions } from './up.js';

@@ -93,7 +93,7 @@ export function loadProject(doc: unknown, o: LoadOptions): ComposeProject {
   const rawNetworks = mapping(tree.networks, 'networks');
   const networks = new Map<string, ComposeNetwork>();
   for (const [key, raw] of Object.entries(rawNetworks)) networks.set(key, readNetwork(project, key, raw, o.warn));
-  if (!networks.has('default')) networks.set('default', { key: 'default', name: `${project}_default`, external: false, internal: false, options: {}, labels: {} });
+  if (!networks.has('default')) networks.set('default', { key: 'default', name: `${project}_default`, driver: 'bridge', external: false, internal: false, options: {}, labels: {} });
 
   // Services with `profiles:` start only when one of their profiles is enabled (COMPOSE_PROFILES).
   const enabled = new Set((o.env.COMPOSE_PROFILES ?? '').split(',').map((p) => p.trim()).filter(Boolean));

@@ -7,11 +7,15 @@ export interface ComposeNetwork {
   key: string;
   /** The network's real name: `<project>_<key>`, or `name:`. */
   name: string;
+  /** `driver:`: bridge (the default) or macvlan. */
+  driver: 'bridge' | 'macvlan';
   external: boolean;
   internal: boolean;
   subnet?: string;
   ipRange?: string;
   gateway?: string;
+  /** `ipam.config[0].aux_addresses`: addresses IPAM never hands out (--aux-address). */
+  auxAddresses?: Record<string, string>;
   options: Record<string, string>;
   labels: Record<string, string>;
 }

@@ -5,6 +5,7 @@
 import type { Context } from '../docker/context.js';
 import { sandboxConnect } from '../docker/connect.js';
 import { conflict, NsnetError, notFound } from '../docker/errors.js';
+import type { NetworkCreateRequest } from '../docker/network.js';
 import { findNetwork, networkCreate, networkRemove, usingState } from '../docker/networks.js';
 import { isRunning, sandboxRemove, sandboxStart } from '../docker/process.js';
 import { sandboxCreate } from '../docker/sandboxes.js';
@@ -48,6 +49,25 @@ export async function composeUp(ctx: Context, p: ComposeProject, o: UpOptions = 
   }
 }
 
+/**
+ * What `nsnet network create` is asked for a network of the file (pure): its
+ * driver, `driver_opts` as -o options (macvlan: parent, macvlan_mode), the
+ * ipam config, and Compose's labels.
+ */
+export function networkRequest(p: ComposeProject, n: ComposeNetwork): NetworkCreateRequest {
+  return {
+    name: n.name,
+    driver: n.driver,
+    internal: n.internal,
+    ...(n.subnet && { subnet: n.subnet }),
+    ...(n.ipRange && { ipRange: n.ipRange }),
+    ...(n.gateway && { gateway: n.gateway }),
+    ...(n.auxAddresses && { auxAddresses: n.auxAddresses }),
+    options: n.options,
+    labels: { ...n.labels, [LABEL.project]: p.name, [LABEL.network]: n.key },
+  };
+}
+
 /** Makes the network unless it exists (and is this project's); returns whether it made it. */
 async function upNetwork(ctx: Context, p: ComposeProject, n: ComposeNetwork, ev: OnEvent): Promise<boolean> {
   const existing = await usingState(ctx, (s) => {
@@ -72,16 +92,7 @@ async function upNetwork(ctx: Context, p: ComposeProject, n: ComposeNetwork, ev:
   }
   ev({ kind: 'Network', name: n.name, status: 'Creating', done: false });
   try {
-    await networkCreate(ctx, {
-      name: n.name,
-      driver: 'bridge',
-      internal: n.internal,
-      ...(n.subnet && { subnet: n.subnet }),
-      ...(n.ipRange && { ipRange: n.ipRange }),
-      ...(n.gateway && { gateway: n.gateway }),
-      options: n.options,
-      labels: { ...n.labels, [LABEL.project]: p.name, [LABEL.network]: n.key },
-    });
+    await networkCreate(ctx, networkRequest(p, n));
   } catch (e) {
     ev({ kind: 'Network', name: n.name, status: 'Error', done: true });
     throw e;

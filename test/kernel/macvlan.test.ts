@@ -3,6 +3,9 @@
 // the LAN's router, resolve each other's names through 127.0.0.11; `private`
 // keeps them apart; the host cannot reach them through the parent (the
 // kernel's rule) until it has a macvlan "shim" of its own (docs/macvlan.md).
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { TestHost } from '../helpers/host.js';
@@ -218,4 +221,58 @@ describeKernel('macvlan networks on a fake LAN', () => {
     expect(r.stderr).toContain(`network o1-${h.tag} already uses parent ens4 with subnet ${LAN.subnet}, which overlaps 192.0.2.128/25`);
     expect(await h.ok(['network', 'ls', '--filter', 'driver=macvlan', '-q'])).toHaveLength(12);
   });
+  test('compose: a macvlan network from driver_opts and ipam (ip_range, aux_addresses), an internal one; names resolve; down removes all', async () => {
+    const p = `cm${h.tag}`;
+    const file = path.join(mkdtempSync(path.join(tmpdir(), 'nsnet-compose-mv-')), 'compose.yaml');
+    writeFileSync(file, [
+      'services:',
+      '  web: { command: sleep 300, ports: ["8080:80"], networks: [lan, iso] }',
+      '  db: { command: sleep 300, networks: [lan] }',
+      'networks:',
+      '  lan:',
+      '    driver: macvlan',
+      '    driver_opts: { parent: ens4, macvlan_mode: bridge }',
+      '    ipam:',
+      '      config:',
+      `        - { subnet: ${LAN.subnet}, gateway: ${LAN.router}, ip_range: 192.0.2.64/27, aux_addresses: { host: 192.0.2.64 } }`,
+      '  iso:',
+      '    driver: macvlan',
+      '    internal: true',
+      '    ipam: { config: [{ subnet: 10.93.0.0/24 }] }',
+    ].join('\n'));
+    const up = await h.nsnet(['compose', '-f', file, '-p', p, 'up', '-d']);
+    expect(up.code, up.stderr).toBe(0);
+    expect(up.stderr).toContain(`Network ${p}_lan  Created`);
+    expect(up.stderr).toContain('WARNING: Published ports are discarded when using a macvlan network');
+    const [lanNet] = await inspect(['network', 'inspect', `${p}_lan`]);
+    expect(lanNet.Driver).toBe('macvlan');
+    expect(lanNet.Options).toEqual({ parent: 'ens4', macvlan_mode: 'bridge' });
+    expect(lanNet.IPAM.Config).toEqual([{ Subnet: LAN.subnet, IPRange: '192.0.2.64/27', Gateway: LAN.router, AuxiliaryAddresses: { host: '192.0.2.64' } }]);
+    expect(lanNet.Labels).toMatchObject({ 'com.docker.compose.project': p, 'com.docker.compose.network': 'lan' });
+    const [isoNet] = await inspect(['network', 'inspect', `${p}_iso`]);
+    const dm = `dm-${isoNet.Id.slice(0, 12)}`;
+    expect(((await ipJson(['-d', 'link', 'show', dm], h.name)) as any[])[0].linkinfo.info_kind).toBe('bridge');
+
+    const [web, db] = [`${p}_web_1`, `${p}_db_1`];
+    const [ew, ed] = [await endpoint(web, `${p}_lan`), await endpoint(db, `${p}_lan`)];
+    // The slice, in order, with .64 (the aux address) never handed out.
+    expect([ew.IPAddress, ed.IPAddress].sort()).toEqual(['192.0.2.65', '192.0.2.66']);
+    expect(await macvlans(web)).toHaveLength(2); // eth0 on the LAN, eth1 on the internal network
+    for (const sb of [web, db]) expect((await ping(sb, LAN.router)).exitCode, `${sb} -> router`).toBe(0);
+    expect((await ping(web, ed.IPAddress)).exitCode).toBe(0);
+    const neigh = ((await ipJson(['neigh'], lan.name)) as any[]).map((n) => [n.dst, n.lladdr]);
+    expect(neigh).toContainEqual([ew.IPAddress, ew.MacAddress]);
+    // Service names through 127.0.0.11, as on a bridge network.
+    expect(await dig(web, 'db')).toEqual([ed.IPAddress]);
+    expect(await dig(db, 'web')).toEqual([ew.IPAddress]);
+    expect((await h.run(['nft', 'list', 'ruleset'])).stdout).not.toContain('8080');
+
+    const down = await h.nsnet(['compose', '-f', file, '-p', p, 'down']);
+    expect(down.code, down.stderr).toBe(0);
+    expect(down.stderr).toContain(`Network ${p}_lan  Removed`);
+    expect(await h.ok(['network', 'ls', '--filter', 'driver=macvlan', '-q'])).toBe('');
+    expect(netnsNames().filter((n) => n.startsWith(`${p}_`))).toEqual([]);
+    expect(((await ipJson(['link'], h.name)) as any[]).map((l) => l.ifname)).not.toContain(dm);
+    expect(await macvlans(h.name)).toEqual([]);
+  }, 120_000);
 });

@@ -5,7 +5,9 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, test } from 'vitest';
-import { configHash, selectServices, serviceRequest } from '../../src/compose/compose.js';
+import { configHash, networkRequest, selectServices, serviceRequest } from '../../src/compose/compose.js';
+import { planNetwork } from '../../src/docker/network.js';
+import type { NetworkRecord, State } from '../../src/docker/types.js';
 import { interpolate, parseDotEnv } from '../../src/compose/interpolate.js';
 import { loadProject, normalizeProjectName, shellWords, type LoadOptions } from '../../src/compose/model.js';
 
@@ -119,7 +121,7 @@ networks:
     expect(bad('services: { web: { network_mode: bogus } }')).toThrow(/^services\.web\.network_mode: "bogus" is not one of/);
     expect(bad('services: { web: { depends_on: [db] } }')).toThrow(/depends on undefined service "db"/);
     expect(bad('services: { a: { depends_on: [b] }, b: { links: [a] } }')).toThrow(/dependency cycle detected: a -> b -> a/);
-    expect(bad('services: { web: {} }\nnetworks: { default: { driver: overlay } }')).toThrow(/^networks\.default\.driver: nsnet supports only the "bridge" driver/);
+    expect(bad('services: { web: {} }\nnetworks: { default: { driver: overlay } }')).toThrow(/^networks\.default\.driver: nsnet supports the "bridge" and "macvlan" drivers, not "overlay"/);
     expect(bad('services: { web: { networks: { default: { ipv6_address: "fd00::2" } } } }')).toThrow(/ipv6_address: nsnet networks are IPv4 only/);
     expect(bad('services: { web: { command: "sh -c \'unterminated" } }')).toThrow(/services\.web\.command: unterminated single quote/);
     expect(bad('services: {}')).toThrow(/no service defined/);
@@ -128,6 +130,66 @@ networks:
 
     const { warnings } = load('services:\n  web:\n    imagee: x\n    x-note: fine\n    networks: { default: { aliasess: [a] } }\nnetworkz: {}', { projectName: 'p' });
     expect(warnings).toEqual(['networkz: unknown key, ignored', 'services.web.imagee: unknown key, ignored', 'services.web.networks.default.aliasess: unknown key, ignored']);
+  });
+
+  test('macvlan networks: driver_opts are the -o options, ipam.config has subnet, gateway, ip_range and aux_addresses', () => {
+    const { project, warnings } = load(`
+services:
+  web: { networks: [lan, default] }
+  db: { networks: [iso] }
+networks:
+  lan:
+    driver: macvlan
+    driver_opts: { parent: ens4, macvlan_mode: private }
+    ipam:
+      config:
+        - subnet: 192.0.2.0/24
+          gateway: 192.0.2.1
+          ip_range: 192.0.2.64/27
+          aux_addresses: { host: 192.0.2.64, printer: 192.0.2.65 }
+  iso:
+    driver: macvlan
+    internal: true
+    ipam: { config: [{ subnet: 198.51.100.0/24, aux_addresses: [shim=198.51.100.9], bogus: 1 }] }
+`, { projectName: 'p' });
+    expect(warnings).toEqual(['networks.iso.ipam.config[0].bogus: unknown key, ignored']);
+    const byKey = Object.fromEntries(project.networks.map((n) => [n.key, n]));
+    expect(byKey.default).toMatchObject({ driver: 'bridge', name: 'p_default' });
+    expect(byKey.lan).toEqual({
+      key: 'lan', name: 'p_lan', driver: 'macvlan', external: false, internal: false, labels: {},
+      options: { parent: 'ens4', macvlan_mode: 'private' },
+      subnet: '192.0.2.0/24', gateway: '192.0.2.1', ipRange: '192.0.2.64/27', auxAddresses: { host: '192.0.2.64', printer: '192.0.2.65' },
+    });
+    expect(byKey.iso).toMatchObject({ driver: 'macvlan', internal: true, auxAddresses: { shim: '198.51.100.9' }, options: {} });
+
+    // What `up` asks `network create` for, and the record that plans: the same as the CLI's -d macvlan -o ... would.
+    const none = { networks: [] as NetworkRecord[] } as unknown as State;
+    const lan = planNetwork(networkRequest(project, byKey.lan!), none, []).network;
+    expect(lan).toMatchObject({
+      name: 'p_lan', driver: 'macvlan', parent: 'ens4', macvlanMode: 'private', subnet: '192.0.2.0/24', gateway: '192.0.2.1',
+      ipRange: '192.0.2.64/27', auxAddresses: { host: '192.0.2.64', printer: '192.0.2.65' },
+      labels: { 'com.docker.compose.project': 'p', 'com.docker.compose.network': 'lan' },
+    });
+    expect(lan.bridge).toBeUndefined();
+    const iso = planNetwork(networkRequest(project, byKey.iso!), none, []).network;
+    expect(iso).toMatchObject({ driver: 'macvlan', internal: true, ownParent: true, parent: `dm-${iso.id.slice(0, 12)}` });
+    // Two macvlan networks of one project on one parent with overlapping subnets: the second is refused.
+    const again = { ...byKey.lan!, key: 'lan2', name: 'p_lan2' };
+    expect(() => planNetwork(networkRequest(project, again), { networks: [lan] } as unknown as State, [])).toThrow(/p_lan already uses parent ens4/);
+  });
+
+  test('macvlan networks: bad driver_opts and ipam fail with the network create error', () => {
+    const plan = (yaml: string) => () => {
+      const { project } = load(`services: { web: { networks: [lan] } }\nnetworks:\n  lan: ${yaml}`, { projectName: 'p' });
+      return planNetwork(networkRequest(project, project.networks[0]!), { networks: [] } as unknown as State, []);
+    };
+    expect(plan('{ driver: macvlan, ipam: { config: [{ subnet: 192.0.2.0/24 }] } }')).toThrow('macvlan network needs -o parent=IFACE');
+    expect(plan('{ driver: macvlan, driver_opts: { parent: ens4, macvlan_mode: l3 } }')).toThrow("requested macvlan mode 'l3' is not valid");
+    expect(plan('{ driver: macvlan, driver_opts: { parent: ens4, vlan: 10 } }')().warnings).toEqual(['WARNING: option vlan is not used by nsnet']);
+    expect(plan('{ driver: macvlan, driver_opts: { parent: ens4 }, ipam: { config: [{ subnet: 192.0.2.0/24, aux_addresses: { r: 10.0.0.1 } }] } }'))
+      .toThrow(/10\.0\.0\.1/);
+    expect(() => load('services: { web: {} }\nnetworks: { default: { driver: ipvlan } }', { projectName: 'p' }))
+      .toThrow('networks.default.driver: nsnet supports the "bridge" and "macvlan" drivers, not "ipvlan"');
   });
 
   test('profiles: a service with profiles starts only when one is enabled', () => {
