@@ -3,7 +3,7 @@
 import { bindingHostIps, displayablePorts, type ApiPort } from './ports.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
 import { salvageRecord } from './salvage.js';
-import type { NetworkRecord, SandboxRecord } from './types.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
 
 function networkOf(s: { networks: NetworkRecord[] }, id: string): NetworkRecord | undefined {
   return s.networks.find((n) => n.id === id);
@@ -59,6 +59,16 @@ export interface SandboxPaths {
   logPath: string;
 }
 
+/** An endpoint's IPv6 fields in `inspect`: its address on a dual-stack network, the subnet's length, the bridge's IPv6 address. */
+function ipv6Settings(e: EndpointRecord, n: NetworkRecord | undefined) {
+  const on = !!(e.ip6 && n?.subnet6);
+  return {
+    IPv6Gateway: on ? n!.gateway6 ?? '' : '',
+    GlobalIPv6Address: on ? e.ip6! : '',
+    GlobalIPv6PrefixLen: on ? Number(n!.subnet6!.split('/')[1]) : 0,
+  };
+}
+
 /**
  * `docker inspect` JSON for one sandbox, with the keys and value types Docker
  * 20.10 prints (docs/cli.md, "inspect"); `status` is the live one (see
@@ -80,9 +90,7 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
       Gateway: e.gateway,
       IPAddress: e.ip,
       IPPrefixLen: e.prefixlen,
-      IPv6Gateway: '',
-      GlobalIPv6Address: e.ip6 ?? '',
-      GlobalIPv6PrefixLen: 0,
+      ...ipv6Settings(e, n),
       MacAddress: e.mac,
       DriverOpts: null,
     };
@@ -172,10 +180,10 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
       EndpointID: dflt?.endpointId ?? '',
       Gateway: dflt?.gateway ?? '',
       GlobalIPv6Address: dflt?.ip6 ?? '',
-      GlobalIPv6PrefixLen: 0,
+      GlobalIPv6PrefixLen: dflt ? ipv6Settings(dflt, networkOf(s, dflt.networkId)).GlobalIPv6PrefixLen : 0,
       IPAddress: dflt?.ip ?? '',
       IPPrefixLen: dflt?.prefixlen ?? 0,
-      IPv6Gateway: '',
+      IPv6Gateway: dflt ? ipv6Settings(dflt, networkOf(s, dflt.networkId)).IPv6Gateway : '',
       MacAddress: dflt?.mac ?? '',
       Networks: networks,
     },
