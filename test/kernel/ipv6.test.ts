@@ -19,6 +19,9 @@ afterEach(async () => {
 
 const inNs = (ns: string, cmd: string[]) => execa('ip', ['netns', 'exec', ns, ...cmd], { reject: false, timeout: 10_000 });
 const ping6 = (ns: string, ip: string) => inNs(ns, ['ping', '-6', '-c1', '-W2', ip]);
+const dig = async (ns: string, args: string[]) =>
+  (await inNs(ns, ['dig', '+time=2', '+tries=2', '@127.0.0.11', ...args])).stdout;
+const short = (out: string) => out.split('\n').filter(Boolean);
 const inspect = async (what: string[]) => JSON.parse(await h.ok(what)) as any[];
 const endpoint = async (sb: string, net: string) => (await inspect(['inspect', sb]))[0].NetworkSettings.Networks[net];
 /** The global IPv6 addresses of a link, as `ip -6 addr` shows them. */
@@ -55,6 +58,11 @@ describeKernel('IPv6 dual stack', () => {
     expect((await ping6(a, '2001:db8:1::3')).exitCode).toBe(0);
     expect((await ping6(b, '2001:db8:1::2')).exitCode).toBe(0);
     expect((await ping6(a, '2001:db8:1::1')).exitCode).toBe(0);
+    // The embedded DNS: AAAA for names on the network, A as before, PTR under ip6.arpa.
+    expect(short(await dig(a, ['+short', 'AAAA', b]))).toEqual(['2001:db8:1::3']);
+    expect(short(await dig(a, ['+short', 'A', b]))).toEqual([eb.IPAddress]);
+    expect(short(await dig(a, ['+short', '-x', '2001:db8:1::3']))).toEqual([`${b}.${net}.`]);
+    expect((await h.nsnet(['exec', a, 'getent', 'ahostsv6', b])).stdout).toMatch(/^2001:db8:1::3\s/);
     // IPv4 still works beside it.
     expect((await inNs(a, ['ping', '-c1', '-W2', eb.IPAddress])).exitCode).toBe(0);
 
@@ -74,6 +82,10 @@ describeKernel('IPv6 dual stack', () => {
     expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6'])).stdout).toBe('1');
     const e = await endpoint(a, net);
     expect([e.GlobalIPv6Address, e.GlobalIPv6PrefixLen, e.IPv6Gateway]).toEqual(['', 0, '']);
+    // Its name has no IPv6 address: NOERROR and no answer (not NXDOMAIN).
+    const out = await dig(a, ['AAAA', a]);
+    expect(out).toMatch(/status: NOERROR/);
+    expect(out).toMatch(/ANSWER: 0,/);
   });
 
   test('--ipv6 without an IPv6 subnet: /64s of one ULA /48, kept for the host', async () => {
