@@ -22,8 +22,7 @@ export const NETWORK_COMMANDS = [
     ],
     examples: [
       'nsnet network create mynet',
-      'nsnet network create --subnet 10.10.0.0/24 --gateway 10.10.0.1 mynet',
-      'nsnet network create --ipv6 --subnet 10.10.1.0/24 --subnet 2001:db8:1::/64 dualnet',
+      'nsnet network create --ipv6 --subnet 10.10.0.0/24 --subnet 2001:db8:1::/64 --gateway 10.10.0.1 mynet',
       'nsnet network create -d macvlan --subnet 192.168.1.0/24 --gateway 192.168.1.1 -o parent=ens4 lan',
     ],
   },
