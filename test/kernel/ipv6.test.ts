@@ -116,6 +116,8 @@ describeKernel('IPv6 dual stack', () => {
     expect(r.stderr).toMatch(/more than one IPv6 --subnet/);
     r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::5/64', net]);
     expect(r.stderr).toMatch(/host bits set/);
+    r = await h.nsnet(['network', 'create', '--ipv6', '--internal', net]);
+    expect(r.stderr).toMatch(/--internal with --ipv6 is not supported yet/);
     await h.ok(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/64', net]);
     r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/48', `${net}2`]);
     expect(r.stderr).toMatch(/overlaps/);
