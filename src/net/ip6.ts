@@ -79,12 +79,25 @@ export function ipv6Overlap(a: Ipv6Block, b: Ipv6Block): boolean {
 export function planPool6(o: { subnet: string; gateway?: string }): { subnet: string; gateway: string } {
   const b = parseIpv6Block(o.subnet);
   const subnet = formatIpv6Block(b);
+  const r = RESERVED_IPV6.find((x) => {
+    const [addr, len] = x.cidr.split('/');
+    return ipv6Overlap({ network: ipv6ToBigInt(addr!), prefixlen: Number(len) }, b);
+  });
+  if (r) throw new Error(`invalid subnet ${subnet}: ${r.what} (${r.cidr}) cannot be used for a network`);
   if (!o.gateway) return { subnet, gateway: bigIntToIpv6(b.network + 1n) };
   const g = ipv6ToBigInt(o.gateway);
   if (!inIpv6Block(b, g)) throw new Error(`invalid gateway ${o.gateway}: not in subnet ${subnet}`);
   if (g === b.network) throw new Error(`invalid gateway ${o.gateway}: the subnet-router anycast address of ${subnet}`);
   return { subnet, gateway: bigIntToIpv6(g) };
 }
+
+/** IPv6 ranges a network's subnet must not touch (RFC 4291 2.4, 2.5.5.2). */
+export const RESERVED_IPV6: readonly { cidr: string; what: string }[] = Object.freeze([
+  { cidr: '::/127', what: 'the unspecified and loopback addresses' },
+  { cidr: '::ffff:0:0/96', what: 'IPv4-mapped addresses' },
+  { cidr: 'fe80::/10', what: 'link-local addresses' },
+  { cidr: 'ff00::/8', what: 'multicast addresses' },
+]);
 
 /**
  * The lowest free address of a network's IPv6 subnet for a sandbox: after the

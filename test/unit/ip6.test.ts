@@ -39,6 +39,8 @@ describe('IPv6 subnets', () => {
     expect(() => planPool6({ subnet: '2001:db8:1::/64', gateway: '2001:db8:2::1' })).toThrow(/not in subnet/);
     expect(() => planPool6({ subnet: '2001:db8:1::/64', gateway: '2001:db8:1::' })).toThrow(/anycast/);
   });
+  test.each([['fe80::/64', 'link-local'], ['ff02::/64', 'multicast'], ['::/64', 'loopback'], ['::ffff:0:0/104', 'IPv4-mapped'], ['::/0', 'loopback']])(
+    'reserved ranges are refused: %s', (subnet, what) => expect(() => planPool6({ subnet })).toThrow(new RegExp(`invalid subnet .*${what}.*cannot be used`)));
 });
 
 describe('allocate6: lowest free, no EUI-64', () => {
