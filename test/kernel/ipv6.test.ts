@@ -135,4 +135,37 @@ describeKernel('IPv6 dual stack', () => {
     expect(out).toContain(`ip -n ${a} addr add 2001:db8:5::2/64 dev eth0 nodad`);
     expect(out).toContain(`ip -n ${a} route add default via 2001:db8:5::1`);
   });
+
+  test('a dual-stack plan, replayed by hand in a fresh host, builds the same IPv6 state', async () => {
+    const other = await TestHost.make(tag());
+    try {
+      const br = `br6${h.tag}`;
+      const net = `rp-${h.tag}`;
+      const netArgs = ['--ipv6', '--subnet', '198.51.100.0/24', '--subnet', '2001:db8:7::/64', '-o', `com.docker.network.bridge.name=${br}`, net];
+      const [a, b] = [h.sb('ra'), other.sb('rb')];
+      const planNet = await h.ok(['network', 'create', '--dry-run', ...netArgs]);
+      await h.ok(['network', 'create', ...netArgs]);
+      const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', net]);
+      await h.ok(['create', '--name', a, '--network', net]);
+      const script = `${planNet}\n${planSb.replaceAll(a, b)}`.split('\n').filter((l) => !l.includes('DOCKER-USER') && !l.includes('UNIX-CONNECT')).join('\n');
+      const r = await execa('nsenter', [`--net=/run/netns/${other.name}`, '--', 'bash', '-e'], { input: script, reject: false });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const view = async (host: TestHost, sb: string) => ({
+        sandbox: await globals6('eth0', sb),
+        routes: ((await ipJson(['-6', 'route', 'show', 'default'], sb)) as any[]).map((x) => [x.gateway, x.dev]),
+        sysctls: (await inNs(sb, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.lo.disable_ipv6'])).stdout,
+        bridge: await globals6(br, host.name),
+        forwarding: (await host.run(['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout,
+      });
+      const [va, vb] = [await view(h, a), await view(other, b)];
+      expect(vb).toEqual(va);
+      expect(va).toEqual({
+        sandbox: [{ local: '2001:db8:7::2', prefixlen: 64, nodad: true }], routes: [['2001:db8:7::1', 'eth0']],
+        sysctls: '0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1',
+      });
+      expect((await ping6(b, '2001:db8:7::1')).exitCode).toBe(0);
+    } finally {
+      await other.cleanup();
+    }
+  });
 });
