@@ -15,6 +15,10 @@
 //   bash ip        one `ip` process per step
 //   ip -batch      one host batch + one `ip -n NS -batch` per sandbox
 //   cni bridge     containernetworking-plugins' bridge + host-local + ipMasq
+//   cni bridge+portmap   the reference chain as runtimes ship it (+ portmap, one
+//                  published port each), each plugin a process, as libcni runs it
+//   nsnet cni      nsnet's CNI plugin as `nsnet cni install` writes it, the same
+//                  way: one process per ADD/DEL (docs/bench/cni.md)
 //   netavark       netavark 1.4 with aardvark-dns (DNS on)
 //
 // for N = 1, 100, 1000 sandboxes, methods in shuffled order per round. Each
@@ -28,7 +32,8 @@
 // and docs/bench/results.json.
 //
 //   NS="1,100,1000" ROUNDS=1 npm run bench
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
@@ -73,7 +78,7 @@ const name = (i: number) => `bc${i}`;
 const med = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length ? s[s.length >> 1]! : NaN; };
 const p90 = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s[Math.min(s.length - 1, Math.floor(s.length * 0.9))] ?? NaN; };
 
-interface Run { setup: number[]; teardown: number[] }
+interface Run { setup: number[]; teardown: number[]; /** CNI methods: the plugins' ADD and DEL alone (no ip netns add/del) */ add?: number[]; del?: number[] }
 type Method = (n: number, work: string) => Promise<Run>;
 
 async function bash(script: string, env: Record<string, string> = {}): Promise<string> {
@@ -237,6 +242,119 @@ const cniBridge: Method = async (n, work) => {
   return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
 };
 
+// ---- CNI chains, run as a runtime runs them -----------------------------------
+// libcni's way (containerd, Podman 4, CRI-O): one process per plugin of the
+// conflist, found by its `type` in CNI_PATH; the env is the CNI_* variables
+// (over the runtime's own env: here PATH and nsnet's state directories only);
+// stdin is the plugin's configuration with the list's name and cniVersion,
+// the runtimeConfig of the capabilities it declares and, after the first
+// plugin, the result so far as prevResult. DEL runs the list in reverse, each
+// plugin given the cached result of the ADD. Each process is started from
+// this one (spawnSync) and timed here, as a runtime's would be.
+
+type Conflist = { cniVersion: string; name: string; plugins: Record<string, unknown>[] };
+
+function pluginConf(list: Conflist, p: Record<string, unknown>, runtimeConfig: Record<string, unknown>, prevResult: unknown): string {
+  const caps = (p['capabilities'] ?? {}) as Record<string, boolean>;
+  const rc = Object.fromEntries(Object.entries(runtimeConfig).filter(([k]) => caps[k]));
+  const { capabilities: _, ...rest } = p;
+  return JSON.stringify({ ...rest, cniVersion: list.cniVersion, name: list.name, ...(Object.keys(rc).length && { runtimeConfig: rc }), ...(prevResult !== undefined && { prevResult }) });
+}
+
+/** One command through the whole list; ADD returns the final result (the runtime caches it for DEL). */
+function runChain(list: Conflist, cmd: 'ADD' | 'DEL', env: Record<string, string>, runtimeConfig: Record<string, unknown>, cached?: unknown): unknown {
+  const dirs = env.CNI_PATH!.split(':');
+  const order = cmd === 'ADD' ? list.plugins : [...list.plugins].reverse();
+  let prev: unknown = cmd === 'DEL' ? cached : undefined;
+  for (const p of order) {
+    const type = String(p['type']);
+    const exe = dirs.map((d) => path.join(d, type)).find((f) => { try { return statSync(f).isFile(); } catch { return false; } });
+    if (!exe) throw new Error(`CNI: no plugin ${type} in ${env.CNI_PATH}`);
+    const r = spawnSync(exe, [], { input: pluginConf(list, p, runtimeConfig, prev), env: { ...env, CNI_COMMAND: cmd }, encoding: 'utf8', maxBuffer: 16 << 20 });
+    if (r.status !== 0) throw new Error(`CNI ${cmd} ${type} (${env.CNI_CONTAINERID}) exited ${r.status ?? r.signal}: ${r.stdout} ${r.stderr}`);
+    if (cmd === 'ADD') prev = JSON.parse(r.stdout);
+  }
+  return prev;
+}
+
+/** Per sandbox: `ip netns add` + the list's ADD (setup), the list's DEL + `ip netns del` (teardown); add/del: the list alone. */
+async function cniChain(label: string, list: Conflist, n: number, baseEnv: Record<string, string>, dns?: { server: string }): Promise<Run> {
+  const setup: number[] = [];
+  const teardown: number[] = [];
+  const add: number[] = [];
+  const del: number[] = [];
+  const results: unknown[] = [];
+  const envOf = (i: number) => ({ ...baseEnv, CNI_CONTAINERID: `benchctr${i}`, CNI_NETNS: `/run/netns/${name(i)}`, CNI_IFNAME: 'eth0' });
+  // What Podman passes: one published port per container, its name as an alias.
+  const rcOf = (i: number) => ({ portMappings: [{ hostPort: 20000 + i, containerPort: 80, protocol: 'tcp', hostIP: '' }], aliases: { [list.name]: [name(i)] } });
+  const ip = (...args: string[]) => {
+    const r = spawnSync('ip', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr}`);
+  };
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    ip('netns', 'add', name(i));
+    const a = performance.now();
+    results.push(runChain(list, 'ADD', envOf(i), rcOf(i)));
+    const e = performance.now();
+    setup.push(e - t);
+    add.push(e - a);
+  }
+  await check(label, n, dns);
+  for (let i = 0; i < n; i++) {
+    const t = performance.now();
+    runChain(list, 'DEL', envOf(i), rcOf(i), results[i]);
+    const d = performance.now();
+    ip('netns', 'del', name(i));
+    teardown.push(performance.now() - t);
+    del.push(d - t);
+  }
+  return { setup, teardown, add, del };
+}
+
+const PATH_ENV = { PATH: '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' };
+
+// The reference chain as runtimes ship it (test/helpers/runtimes.ts referenceChain):
+// bridge + host-local + ipMasq, then portmap for the portMappings capability.
+const cniBridgePortmap: Method = async (n, work) => {
+  const list: Conflist = {
+    cniVersion: '1.0.0', name: 'bench',
+    plugins: [
+      { type: 'bridge', bridge: 'cni88', isGateway: true, ipMasq: true, hairpinMode: true,
+        ipam: { type: 'host-local', ranges: [[{ subnet: '10.88.0.0/16', gateway: '10.88.0.1' }]], routes: [{ dst: '0.0.0.0/0' }], dataDir: path.join(work, 'cni-ipam') } },
+      { type: 'portmap', capabilities: { portMappings: true }, snat: true },
+    ],
+  };
+  const run = await cniChain('cni bridge+portmap', list, n, { ...PATH_ENV, CNI_PATH: CNI });
+  await waitClean();
+  await bash('ip link del cni88 || true');
+  return run;
+};
+
+// nsnet's plugin, installed by `nsnet cni install` as a runtime would find it
+// (dist/cni/nsnet-cni.cjs when built: `npm run build`; else the unbundled
+// dist/cli/cni-plugin.js, which costs the ES module loader at every call).
+// The same network: bridge, ipMasq, portMappings (and aliases, which nsnet
+// answers through 127.0.0.11: checked). The state under the work directory.
+const nsnetCniPlugin: Method = async (n, work) => {
+  const bin = path.join(work, 'bin');
+  await execa('node', [BIN, 'cni', 'install', '--bin-dir', bin]);
+  writeFileSync(path.join(work, 'resolv.conf'), 'nameserver 203.0.113.53\n');
+  const list: Conflist = {
+    cniVersion: '1.0.0', name: 'bench',
+    plugins: [{ type: 'nsnet', bridge: 'ns88', isGateway: true, ipMasq: true, hairpinMode: true,
+      ipam: { type: 'nsnet', subnet: '10.88.0.0/16', gateway: '10.88.0.1' }, capabilities: { portMappings: true, aliases: true } }],
+  };
+  const env = {
+    ...PATH_ENV, CNI_PATH: `${bin}:${CNI}`, NSNET_DATA_DIR: path.join(work, 'lib'), NSNET_RUN_DIR: path.join(work, 'run'),
+    NSNET_RESOLV_CONF: path.join(work, 'resolv.conf'), ...(process.env.NSNET_CNI_TRACE && { NSNET_CNI_TRACE: process.env.NSNET_CNI_TRACE }),
+  };
+  const run = await cniChain('nsnet cni', list, n, env, { server: '127.0.0.11' });
+  await stopDns(work);
+  await execa('node', [BIN, '--root', work, 'network', 'rm', 'bench']);
+  return run;
+};
+
 // ---- netavark + aardvark-dns -------------------------------------------------------
 
 const netavark: Method = async (n, work) => {
@@ -258,7 +376,8 @@ const netavark: Method = async (n, work) => {
 };
 
 const ALL_METHODS: Record<string, Method> = {
-  'nsnet lib': nsnetLib, 'nsnet lib, in-process DNS': nsnetLibInProcess, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge, 'netavark+aardvark': netavark,
+  'nsnet lib': nsnetLib, 'nsnet lib, in-process DNS': nsnetLibInProcess, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge,
+  'cni bridge+portmap': cniBridgePortmap, 'nsnet cni': nsnetCniPlugin, 'netavark+aardvark': netavark,
 };
 // METHODS="nsnet lib,netavark+aardvark" runs a subset.
 const METHODS = Object.fromEntries(Object.entries(ALL_METHODS).filter(([m]) => !process.env.METHODS || process.env.METHODS.split(',').includes(m)));
@@ -366,6 +485,28 @@ const goals: [string, string, string][] = [
   [`5. DNS server RSS at N=${largest} (< 100 MB)`, dnsRss.has(largest) ? `${dnsRss.get(largest)!.toFixed(0)} MB` : 'not measured (N < 1000)',
     dnsRss.has(largest) ? atMost(dnsRss.get(largest)!, 100, ' MB') : 'not measured'],
 ];
+// nsnet as a CNI plugin against the reference chain and netavark (issue 14): the plugins' ADD and DEL alone,
+// and each method's whole setup/teardown (netns add/del included) against netavark's.
+const REF = 'cni bridge+portmap';
+const cniRows: string[] = [];
+if (METHODS['nsnet cni'] && METHODS[REF]) {
+  const plug = (m: string, n: number, k: 'add' | 'del') => (results[m]?.[n] ?? []).flatMap((r) => r[k] ?? []);
+  for (const n of NS) {
+    const ns = (k: 'add' | 'del') => med(plug('nsnet cni', n, k));
+    const ref = (k: 'add' | 'del') => med(plug(REF, n, k));
+    cniRows.push(`\n### N = ${n}\n`, '| method | ADD p50 ms | ADD p90 ms | DEL p50 ms | DEL p90 ms | setup p50 ms | teardown p50 ms |', '|---|---:|---:|---:|---:|---:|---:|');
+    for (const m of ['nsnet cni', REF, 'cni bridge', 'netavark+aardvark'].filter((x) => results[x]?.[n])) {
+      const [a, d] = [plug(m, n, 'add'), plug(m, n, 'del')];
+      const f = (x: number) => (Number.isNaN(x) ? '' : x.toFixed(2));
+      cniRows.push(`| ${m} | ${f(med(a))} | ${f(p90(a))} | ${f(med(d))} | ${f(p90(d))} | ${med(all(m, n, 'setup')).toFixed(2)} | ${med(all(m, n, 'teardown')).toFixed(2)} |`);
+    }
+    const nvS = med(all('netavark+aardvark', n, 'setup'));
+    const nvT = med(all('netavark+aardvark', n, 'teardown'));
+    cniRows.push('', `- ADD: reference chain ÷ nsnet cni = ${(ref('add') / ns('add')).toFixed(2)}x (goal >= 1: ${ref('add') >= ns('add') ? 'met' : '**not met**'})`,
+      `- DEL: reference chain ÷ nsnet cni = ${(ref('del') / ns('del')).toFixed(2)}x (goal >= 5: ${ref('del') >= 5 * ns('del') ? 'met' : '**not met**'})`,
+      ...(results['netavark+aardvark']?.[n] ? [`- netavark setup ÷ nsnet cni setup = ${(nvS / med(all('nsnet cni', n, 'setup'))).toFixed(2)}x; netavark teardown ÷ nsnet cni teardown = ${(nvT / med(all('nsnet cni', n, 'teardown'))).toFixed(2)}x`] : []));
+  }
+}
 const report = [
   '# Benchmarks: nsnet against ip, CNI and netavark',
   '',
@@ -373,6 +514,7 @@ const report = [
   'Per sandbox on one bridge; medians of per-sandbox times. See bench/suite.ts for what each method runs.',
   ...rows,
   '',
+  ...(cniRows.length ? ['## nsnet as a CNI plugin', '', `A process per plugin per ADD/DEL, as libcni runs a conflist; the reference chain is ${REF} (bridge + host-local + portmap). What runs, and where a DEL's time goes: [cni.md](cni.md).`, ...cniRows, ''] : []),
   '## Goals',
   '',
   '| goal | measured | |',

@@ -1,5 +1,5 @@
 // V8's code cache for the CLI bundles (dist/cli/nsnet.cjs, nsnet-core.cjs:
-// scripts/bundle-cli.mjs), with every function compiled (not only the top
+// scripts/bundle-cli.mjs) and the CNI plugin's (dist/cni/nsnet-cni.cjs), with every function compiled (not only the top
 // level), so a CLI call compiles almost nothing. bin/nsnet.js loads it.
 //
 // A cache only fits the V8 (Node version and flags) that made it, so it is
@@ -12,8 +12,10 @@ import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-for (const name of ['nsnet.cjs', 'nsnet-core.cjs']) {
-  const file = fileURLToPath(new URL(`../dist/cli/${name}`, import.meta.url));
+// And the CNI plugin's bundle (dist/cni/nsnet-cni.cjs), which the executable
+// `nsnet cni install` writes loads the same way at every ADD/DEL (src/cni/install.ts).
+for (const name of ['cli/nsnet.cjs', 'cli/nsnet-core.cjs', 'cni/nsnet-cni.cjs']) {
+  const file = fileURLToPath(new URL(`../dist/${name}`, import.meta.url));
   if (!existsSync(file)) continue;
   execFileSync(process.execPath, ['-e', `
     const fs = require('node:fs'), v8 = require('node:v8'), vm = require('node:vm'), Module = require('node:module');

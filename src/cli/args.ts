@@ -142,7 +142,7 @@ function checkArgCount(spec: CommandSpec, n: number): void {
 }
 
 function argCountError(command: string, what: string): UsageError {
-  return new UsageError(`"${PROGRAM} ${command}" ${what}.`, command, true);
+  return new UsageError(`"${PROGRAM} ${command}" ${what}.`, command, { showUsage: true });
 }
 
 function plural(n: number): string {

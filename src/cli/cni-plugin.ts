@@ -13,6 +13,13 @@ import { formatError } from '../cni/errors.js';
 import { cniMain, type BackendSource, type CniOutput } from '../cni/plugin.js';
 import { CNI_ERR, CniError } from '../cni/types.js';
 
+// NSNET_CNI_TRACE=1: where one call's time goes, on stderr, in ms since the
+// process started (performance.now(): Node's own start is the first figure).
+const TRACE = process.env.NSNET_CNI_TRACE === '1';
+const mark = (what: string) => {
+  if (TRACE) process.stderr.write(`nsnet-cni: ${performance.now().toFixed(1)} ms ${what}\n`);
+};
+
 /**
  * The backend, loaded only for commands that need it (VERSION loads none of
  * the Docker layer). The DNS server it starts on first need is `nsnet dns`
@@ -22,13 +29,19 @@ const loadBackend: BackendSource = async () => {
   const [{ cniBackend }, { delegateIpam }, { dnsClient }, { reviveDns }] = await Promise.all([
     import('../cni/backend.js'), import('../cni/delegate.js'), import('./context.js'), import('../dns/health.js'),
   ]);
+  mark('backend loaded');
   const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
   const dns = dnsClient(process.env, [bin, 'dns', '--supervise']);
   return cniBackend({
     dns: (dirs) => dns(dirs),
     ipam: (command, req) => delegateIpam(command, req),
     // As every CLI command does first: a DNS server that should run but was killed comes back.
-    prepare: (ctx) => reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env: process.env, warn: () => {} }),
+    prepare: async (ctx) => {
+      mark('context open');
+      await reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env: process.env, warn: () => {} });
+      mark('DNS server checked');
+    },
+    ...(TRACE && { observe: (step: { title: string }) => mark(`step: ${step.title}`) }),
   });
 };
 
@@ -60,6 +73,7 @@ async function readStdin(): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  mark(`bundle loaded (${process.env.CNI_COMMAND})`);
   let stdin: string;
   try {
     stdin = await readStdin();
@@ -72,6 +86,7 @@ async function main(): Promise<void> {
 
 // Exit once stdout is written: whatever the backend left open (sockets, timers) must not keep the runtime waiting.
 function finish(out: CniOutput): void {
+  mark('done');
   if (out.stderr) process.stderr.write(out.stderr);
   process.stdout.write(out.stdout, () => process.exit(out.exitCode));
 }

@@ -71,14 +71,14 @@ function parseLong(
   const name = eq < 0 ? body : body.slice(0, eq);
   const inline = eq < 0 ? undefined : body.slice(eq + 1);
   const spec = specs.find((f) => f.long === name || (f.aliases ?? []).includes(name));
-  if (!spec || name === '') throw new UsageError(`unknown flag: --${name}`, ctx.command);
+  if (!spec || name === '') throw new UsageError(`unknown flag: --${name}`, ctx.command, { badFlag: true });
   if (spec.type === 'bool') {
     setFlag(spec, inline === undefined ? true : parseBool(spec, inline, ctx), scan, ctx);
     return;
   }
   // As pflag: the next word is the value even if it starts with a dash.
   const value = inline ?? next();
-  if (value === undefined) throw new UsageError(`flag needs an argument: --${name}`, ctx.command);
+  if (value === undefined) throw new UsageError(`flag needs an argument: --${name}`, ctx.command, { badFlag: true });
   setFlag(spec, value, scan, ctx);
 }
 
@@ -94,7 +94,7 @@ function parseShorts(
     const c = letters[j]!;
     const remaining = letters.slice(j);
     const spec = specs.find((f) => f.short === c);
-    if (!spec) throw new UsageError(`unknown shorthand flag: '${c}' in -${remaining}`, ctx.command);
+    if (!spec) throw new UsageError(`unknown shorthand flag: '${c}' in -${remaining}`, ctx.command, { badFlag: true });
     const after = letters.slice(j + 1);
     if (spec.type === 'bool') {
       // `-d=false`: the rest of the word is the bool's value.
@@ -104,7 +104,7 @@ function parseShorts(
     }
     // A short that takes a value ends the group: `-p80:80`, `-p=80:80`, or `-p 80:80`.
     const value = after !== '' ? after.replace(/^=/, '') : next();
-    if (value === undefined) throw new UsageError(`flag needs an argument: '${c}' in -${remaining}`, ctx.command);
+    if (value === undefined) throw new UsageError(`flag needs an argument: '${c}' in -${remaining}`, ctx.command, { badFlag: true });
     return setFlag(spec, value, scan, ctx);
   }
 }
@@ -149,5 +149,5 @@ function keyValue(spec: FlagSpec, value: string, ctx: ScanContext): Record<strin
 
 function invalid(spec: FlagSpec, value: string, why: string, ctx: ScanContext): UsageError {
   const label = spec.short ? `-${spec.short}, --${spec.long}` : `--${spec.long}`;
-  return new UsageError(`invalid argument "${value}" for "${label}" flag: ${why}`, ctx.command);
+  return new UsageError(`invalid argument "${value}" for "${label}" flag: ${why}`, ctx.command, { badFlag: true });
 }

@@ -185,24 +185,25 @@ export function cliMarkdown(): string {
   return out.join('\n') + '\n';
 }
 
-/** The exit-code table (Docker's convention); main.ts's header says the same. */
+/** The exit-code table (Docker's CLI's, cmd/docker/docker.go); main.ts's header says the same. */
 const EXIT_CODES = [
   '## Exit codes',
   '',
-  'The same for every command, as Docker\'s CLI: one code for all of nsnet\'s own errors, whatever their kind;',
-  'the kind shows in the message (and, with `--debug`, on a `kind:` line after it).',
+  'Docker\'s CLI\'s: an error exits 1 unless Docker gives it a code of its own. The kind of error shows in',
+  'the message (and, with `--debug`, on a `kind:` line after it).',
   '',
   '| Code | Meaning |',
   '|---|---|',
   '| `0` | Success. `network prune` answered "no" is a success too: nothing is removed. |',
-  '| `125` | nsnet\'s own error: usage (unknown command or flag, wrong number of arguments), invalid argument (a bad subnet, address, MAC, port or name), not found (network, sandbox), conflict (name or address in use, network with endpoints), kernel failure (with errno), unavailable kernel feature, damaged state, missing privileges (not root). |',
-  '| `1` | `start`, `stop`, `restart`, `kill`, `wait`: one of the sandboxes failed (not found, `kill` of one not running); the others are done and printed first, as Docker\'s CLI does. |',
+  '| `1` | A command\'s error: not found (network, sandbox), conflict (name or address in use, network with endpoints), invalid argument (a bad subnet, address or name given to `network create`, `connect` ...), kernel failure (with errno), unavailable kernel feature, damaged state, missing privileges (not root); a wrong number of arguments or an unknown command (Docker prints these without a code of their own); any error of `compose`, its flags\' included (Docker Compose v2). Commands taking several objects (`rm`, `stop`, `network rm` ...) do the others and print them first. |',
+  '| `125` | A flag nsnet cannot parse: unknown, missing its value, or a value of the wrong form (`--add-host db`, `--time x`), as Docker\'s flag errors. `run` failing before its command started (any error: no such network, address in use ...); `create` refusing a flag\'s value (a port spec, a MAC, an address). |',
   '| any | `run`, `exec` and `start -a` attached: the command\'s own exit status. |',
   '| `126` | `run`, `exec`: the command was found but cannot be invoked (not executable, a directory). |',
   '| `127` | `run`, `exec`: the command was not found. |',
   '',
-  '`inspect` and `network inspect` print every object they found (`[]` if none) and then exit 125 if any',
-  'reference was not found, as Docker does.',
+  '`inspect` and `network inspect` print every object they found (`[]` if none) and then exit 1 if any',
+  'reference was not found, as Docker does. `nsnet tour` and the CNI plugin (`nsnet` called by a runtime)',
+  'keep their own codes (the tour exits 0 when every step passed; the plugin answers with CNI\'s JSON error and exit 1).',
 ];
 
 /** What scripts written for Docker 20.10 find where they look (test/unit/docker-shapes.test.ts checks each against Docker's docs). */

@@ -1,12 +1,17 @@
 // The nsnet CLI: parse (args.ts), run the command's handler (dispatch.ts,
 // which loads only the handler the command needs), print like Docker.
 //
-// Exit codes, the same for every command (Docker's convention; docs/cli.md):
+// Exit codes, Docker's CLI's (cmd/docker/docker.go: an error exits 1 unless it
+// carries a status; docs/cli.md has the table):
 //   0    success
-//   125  nsnet's own error, of any kind: usage, invalid argument, not found,
-//        conflict, kernel failure, unavailable feature, damaged state, missing
-//        privileges. The message says which (and --debug prints the kind).
-//   run/exec: the command's own exit status, or
+//   1    any error of a command: not found, conflict, invalid argument, kernel
+//        failure, damaged state, missing privileges; also a wrong number of
+//        arguments or an unknown command (plain errors in Docker's CLI), and
+//        every error of `compose` (Docker Compose v2 exits 1, usage included)
+//   125  a flag that cannot be parsed (unknown, missing or bad value: Docker's
+//        FlagErrorFunc); `run` failing before its command started; `create`
+//        refusing a flag's value (Docker's client-side parse)
+//   run/exec/start -a: the command's own exit status, or
 //   126  the command was found but cannot be invoked (EACCES: not executable)
 //   127  the command was not found
 import { writeSync } from 'node:fs';
@@ -16,8 +21,10 @@ import { formatUsageError } from './help.js';
 import { missingPrivileges } from './privileges.js';
 import { printVersion } from './version.js';
 
-/** nsnet's own errors, whatever their kind (Docker's 125). */
-export const EXIT_ERROR = 125;
+/** A command's error (Docker's CLI: any error without a status of its own). */
+export const EXIT_FAILURE = 1;
+/** A flag that cannot be parsed; run/create failing before the command (Docker's 125). */
+export const EXIT_USAGE = 125;
 /** run/exec: the command exists but cannot be executed. */
 export const EXIT_CANNOT_INVOKE = 126;
 /** run/exec: the command was not found. */
@@ -31,7 +38,7 @@ export async function main(argv: string[], io: Io): Promise<number> {
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(formatUsageError(e));
-      return EXIT_ERROR;
+      return usageExit(e);
     }
     throw e;
   }
@@ -47,7 +54,8 @@ export async function main(argv: string[], io: Io): Promise<number> {
   if (missing.length) {
     io.err(`Error: nsnet needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): this process lacks ${missing.join(' and ')}`);
     if (debug) io.err('  kind: Privileges');
-    return EXIT_ERROR;
+    // Docker's CLI: the daemon unreachable is a plain error (1), but `run` makes every failure before its command 125.
+    return parsed.command === 'run' ? EXIT_USAGE : EXIT_FAILURE;
   }
   // `nsnet dns` loads nothing of the Docker layer (a restarted server starts sooner), its supervisor not even the server;
   // its errors are its own (the supervisor or systemd sees it exit).
@@ -60,31 +68,42 @@ export async function main(argv: string[], io: Io): Promise<number> {
     if (e instanceof UsageError) {
       io.err(formatUsageError(e));
       if (debug) io.err('  kind: Usage');
-      return EXIT_ERROR;
+      return usageExit(e);
     }
     const runExit = (e as { runExit?: number }).runExit;
     if (e instanceof KernelError) {
       io.err(`Error: ${debug ? e.message : e.shortMessage}`);
       if (debug) io.err(`  kind: Kernel (${e.code})`);
       if (debug && e.equivalent) io.err(`  equivalent: ${e.equivalent}`);
-      return runExit ?? EXIT_ERROR;
+      return runExit ?? EXIT_FAILURE;
     }
     if ((e as { kind?: string }).kind === 'DamagedState') {
       // A damaged state file (src/state/damaged.ts): its path, what is wrong, the way out.
       io.err(`Error: ${(e as Error).message}`);
       if (debug) io.err('  kind: DamagedState');
-      return runExit ?? EXIT_ERROR;
+      return runExit ?? EXIT_FAILURE;
     }
     if (e instanceof NsnetError) {
       io.err(`Error: ${e.message}`);
       if (debug) io.err(`  kind: ${e.kind}`);
       if (debug && e.cause) io.err(`  cause: ${String((e.cause as Error).message ?? e.cause)}`);
-      return runExit ?? EXIT_ERROR;
+      return runExit ?? EXIT_FAILURE;
     }
     io.err(`Error: ${(e as Error).message ?? String(e)}`);
     if (debug) io.err(`  kind: Internal\n${String((e as Error).stack)}`);
-    return runExit ?? EXIT_ERROR;
+    return runExit ?? EXIT_FAILURE;
   }
+}
+
+/**
+ * A usage error's code: 125 for a flag (Docker's FlagErrorFunc), 1 for the
+ * rest (Docker's argument-count and unknown-command errors carry no status);
+ * `compose` exits 1 for every error, its flags' included (docker/compose
+ * cmd/main.go sets a FlagErrorFunc of its own with status 1).
+ */
+export function usageExit(e: UsageError): number {
+  const compose = e.command === 'compose' || e.command?.startsWith('compose ') === true;
+  return e.badFlag && !compose ? EXIT_USAGE : EXIT_FAILURE;
 }
 
 /**

@@ -1,5 +1,6 @@
 // `nsnet run` and `nsnet exec`: a program in a sandbox, and its exit code as
-// the CLI's (Docker's 125/126/127 when it never started).
+// the CLI's. When it never started: run 125/126/127 (Docker's CLI, container/run.go
+// toStatusError), exec 126/127 (set by Docker's daemon) or 1 (any other error).
 import { NsnetError } from '../docker/errors.js';
 import { sandboxExec, sandboxRun } from '../docker/process.js';
 import { withContext } from './context.js';
@@ -26,7 +27,7 @@ export const exec = withContext<'exec'>(async (ctx, { flags, args, rest }) => {
     });
     return code ?? 0;
   } catch (e) {
-    throw Object.assign(e as Error, { runExit: runExitCode(e) });
+    throw Object.assign(e as Error, { runExit: execExitCode(e) });
   }
 });
 
@@ -42,4 +43,10 @@ export function runExitCode(e: unknown): number {
   if (execve && code === 'ENOENT') return 127;
   if (execve && (code === 'EACCES' || code === 'ENOEXEC' || code === 'EISDIR')) return 126;
   return 125;
+}
+
+/** The exit code of an `exec` whose command never started: 127, 126 as run's; 1 for the rest (`docker exec nosuch`). */
+export function execExitCode(e: unknown): number {
+  const code = runExitCode(e);
+  return code === 125 ? 1 : code;
 }

@@ -3,7 +3,8 @@
 import { usingState } from '../docker/networks.js';
 import { liveRecord, sandboxRemove } from '../docker/process.js';
 import { damagedId, psDamagedJson, psDamagedRow, psRow, PS_HEADERS } from '../docker/sandbox-view.js';
-import { sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import { checkRequest, sandboxCreate, type SandboxCreateRequest } from '../docker/sandboxes.js';
+import { parseExpose, parsePublish } from '../docker/ports.js';
 import type { FlagsOf } from './commands.js';
 import { readableNetworks } from '../docker/repair.js';
 import { completedRefs } from '../docker/errors.js';
@@ -38,10 +39,34 @@ export function sandboxRequest(f: FlagsOf<'create'>): SandboxCreateRequest {
 }
 
 export const create = withContext<'create'>(async (ctx, { flags, rest }, io) => {
-  const sb = await sandboxCreate(ctx, { ...sandboxRequest(flags), ...(rest.length && { command: rest }) });
+  const req = { ...sandboxRequest(flags), ...(rest.length && { command: rest }) };
+  let sb;
+  try {
+    sb = await sandboxCreate(ctx, req);
+  } catch (e) {
+    throw Object.assign(e as Error, { runExit: createExitCode(req) });
+  }
   if (!ctx.dryRun) io.out(sb.id);
   return 0;
 });
+
+/**
+ * A failed `docker create` exits 125 when its client-side parse refused a
+ * value (a port spec, --expose, a MAC, a DNS option, a host: container/create.go
+ * and opts.go) and 1 for what the daemon refused (no such network, an address
+ * outside the subnet, a name or address in use). nsnet checks both in one
+ * place; on failure, the request's own values are checked again to tell which.
+ */
+export function createExitCode(req: SandboxCreateRequest): number {
+  try {
+    checkRequest(req);
+    for (const p of req.publish ?? []) parsePublish(p);
+    for (const e of req.expose ?? []) parseExpose(e);
+  } catch {
+    return 125;
+  }
+  return 1;
+}
 
 export const rm = withContext<'rm'>(async (ctx, { flags, args }, io) => {
   // Each one removed is printed, also when another one failed (then the error follows, as Docker does).

@@ -292,7 +292,10 @@ async function checkAttachment(ctx: Context, req: CniRequest, sb: SandboxRecord,
       if (!isNotFound(err)) throw err;
       return [...missing, `interface ${req.ifname} in ${req.netns}`];
     }
-    if (link.address.toLowerCase() !== e.mac.toLowerCase()) missing.push(`MAC ${e.mac} on ${req.ifname} (it has ${link.address})`);
+    // A plugin chained after nsnet (tuning) may have set another MAC and said so in the result: prevResult is what to expect.
+    const told = req.config.prevResult?.interfaces?.find((i) => i.name === req.ifname && i.sandbox === req.netns && i.mac)?.mac;
+    const mac = told ?? e.mac;
+    if (link.address.toLowerCase() !== mac.toLowerCase()) missing.push(`MAC ${mac} on ${req.ifname} (it has ${link.address})`);
     if (!link.up) missing.push(`${req.ifname} is down`);
     const addrs = await addrList(ns, { link: link.index, family: 4 });
     if (!addrs.some((a) => a.address === e.ip && a.prefixlen === e.prefixlen)) missing.push(`address ${e.ip}/${e.prefixlen} on ${req.ifname}`);

@@ -1,8 +1,8 @@
 // `nsnet cni install`: the plugin executable runtimes run. They run plugins
 // with a bare environment (no PATH, no HOME), so the executable names the
 // Node that installed it by absolute path in its shebang, and loads the
-// plugin's bundle (dist/cni/nsnet-cni.cjs; dist/cli/cni-plugin.js when nsnet was
-// not bundled) by absolute path: one Node start, one file read.
+// plugin's bundle (dist/cni/nsnet-cni.cjs, with its V8 code cache; dist/cli/cni-plugin.js
+// when nsnet was not bundled) by absolute path: one Node start, one file read.
 //
 // Written atomically (a temporary file in the same directory, then rename):
 // a runtime calling the plugin meanwhile runs the old file or the new one,
@@ -32,8 +32,24 @@ export interface PluginTarget {
 export function pluginScript(t: PluginTarget): string {
   if (!path.isAbsolute(t.node) || !path.isAbsolute(t.entry)) throw new Error('the node binary and the plugin entry must be absolute paths');
   if (/\s/.test(t.node)) throw new Error(`the node binary's path has whitespace, which a shebang line cannot hold: ${t.node}`);
+  // A bundle is run with V8's code cache beside it (ENTRY.cache, scripts/code-cache.mjs) when there is
+  // one, as bin/nsnet.js runs the CLI's: a DEL then compiles almost nothing (measured in docs/bench/cni.md).
+  // A cache from another Node is rejected by V8 and the file is compiled; no cache: a plain require.
   const load = t.entry.endsWith('.cjs')
-    ? `process.getBuiltinModule('node:module').createRequire(${JSON.stringify(t.entry)})(${JSON.stringify(t.entry)});`
+    ? `{
+  const f = ${JSON.stringify(t.entry)}, g = (id) => process.getBuiltinModule(id), fs = g('node:fs'), M = g('node:module'), dir = g('node:path').dirname(f);
+  let cachedData;
+  try { cachedData = fs.readFileSync(f + '.cache'); } catch {}
+  if (!cachedData) M.createRequire(f)(f);
+  else {
+    const m = new M(f);
+    m.filename = f;
+    m.paths = M._nodeModulePaths(dir);
+    new (g('node:vm').Script)(M.wrap(fs.readFileSync(f, 'utf8')), { filename: f, cachedData }).runInThisContext()
+      .call(m.exports, m.exports, (id) => m.require(id), m, f, dir);
+    m.loaded = true;
+  }
+}`
     : `import(${JSON.stringify(pathToFileURL(t.entry).href)});`;
   return `#!${t.node}
 // nsnet's CNI plugin (type "nsnet"), written by \`nsnet cni install\`.

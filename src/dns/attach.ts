@@ -18,7 +18,7 @@ import net from 'node:net';
 import { netnsOpenNameSync, netnsOpenPathSync, type Netns } from '../kernel/netns.js';
 import { nftApply } from '../kernel/nftables.js';
 import { socketsBind } from '../kernel/socket.js';
-import type { Step } from '../docker/plan.js';
+import type { Action, Step } from '../docker/plan.js';
 import type { SandboxRecord } from '../docker/types.js';
 import { DNS_ADDRESS, DNS_REDIRECT_DELETE, dnsRedirect } from './redirect.js';
 
@@ -38,6 +38,8 @@ export interface Attachment {
   upstreams: string[];
   /** The plan that made it: detaching removes it. */
   steps: Step[];
+  /** Not a sandbox: the host, asking on a host_dns network's gateway (host-listen.ts); `network` lower-cased. */
+  host?: { network: string };
 }
 
 /** What the server does with an attached sandbox's traffic (queries.ts), and when it lets go of it. */
@@ -139,18 +141,23 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
         }
         serving.log(`attached ${sb.name}: udp ${ports.udp}, tcp ${ports.tcp}`);
       },
-      undo: {
-        title: `closing sandbox ${sb.name}'s DNS sockets`,
-        equivalent: [],
-        do: async () => {
-          att.tcp?.close();
-          for (const c of att.tcpConns) c.destroy();
-          serving.closed(att);
-        },
-      },
+      undo: closeSockets(att, serving, `closing sandbox ${sb.name}'s DNS sockets`),
     },
   ];
   return att;
+}
+
+/** Closing an attachment's sockets: its TCP listener and connections, and (through `serving`) its UDP socket. */
+export function closeSockets(att: Attachment, serving: Serving, title: string): Action {
+  return {
+    title,
+    equivalent: [],
+    do: async () => {
+      att.tcp?.close();
+      for (const c of att.tcpConns) c.destroy();
+      serving.closed(att);
+    },
+  };
 }
 
 /**

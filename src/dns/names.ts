@@ -31,6 +31,8 @@
 // - Sandboxes being created are included (their names must resolve the moment create returns);
 //   sandboxes being removed are not (their addresses are about to be freed and reused).
 //   Stopped sandboxes keep their namespace and address in nsnet, so they stay resolvable.
+// - The host, on a network with com.nsnet.network.host_dns (host-listen.ts), asks with the view
+//   `host:<network id>`: that one network, as its sandboxes see it (no links).
 //
 // Pure.
 import { servesEmbeddedDns } from '../docker/embedded-dns.js';
@@ -123,13 +125,18 @@ export class NameIndexer {
     // Only user-defined networks (bridge, macvlan) have an embedded DNS (docker-behaviour.md §12.1): not the default
     // bridge, host or none.
     const user = networks.filter(servesEmbeddedDns);
-    const key = JSON.stringify(user.map((n) => [n.id, n.name]));
+    const key = JSON.stringify(user.map((n) => [n.id, n.name, !!n.hostDns]));
     let ids: Set<string>;
     if (changed === undefined || key !== this.netsKey) {
       this.netsKey = key;
       this.nets = new Map(user.map((n) => [n.id, { names: { name: n.name, byName: new Map(), byIp: new Map(), byName6: new Map() }, counts: new Map(), ptr: new Map() }]));
       this.contrib.clear();
       this.views.clear();
+      // The host's view of a host_dns network (on its gateway): that network's names, as its sandboxes see them.
+      for (const n of user) {
+        const net = this.nets.get(n.id)!.names;
+        if (hostDnsNetwork(n)) this.views.set(hostViewId(n.id), { nets: [net], netsByName: new Map([[n.name.toLowerCase(), net]]) });
+      }
       ids = new Set(known.keys());
     } else {
       ids = new Set(changed);
@@ -252,3 +259,10 @@ export class NameIndexer {
 }
 
 const live = (sb: SandboxRecord) => sb.status !== 'removing';
+
+/** The view the host asks with, on a host_dns network's gateway (lookup's requester id); no sandbox id has a colon. */
+export const hostViewId = (networkId: string) => `host:${networkId}`;
+
+/** A network whose names the host may ask for on its gateway: a user-defined bridge with com.nsnet.network.host_dns=true. */
+export const hostDnsNetwork = (n: NetworkRecord): boolean =>
+  n.driver === 'bridge' && !n.builtin && !n.defaultBridge && n.hostDns === true && !!n.gateway;

@@ -27,6 +27,18 @@ const TCP_MAX = 65535;
 /** local()'s "this one goes upstream". */
 const FORWARD = Symbol('forward');
 
+/**
+ * What the host's listener says of a name its network doesn't have: NXDOMAIN
+ * for a single label or a name under `.<network>` (its zone, as resolvectl's
+ * `~mynet` routes them), REFUSED for anything else.
+ */
+export function hostMiss(qname: string, network: string): number {
+  let name = qname.toLowerCase();
+  if (name.endsWith('.')) name = name.slice(0, -1);
+  if (name !== '' && !name.includes('.')) return RCODE.NXDOMAIN;
+  return name === network || name.endsWith(`.${network}`) ? RCODE.NXDOMAIN : RCODE.REFUSED;
+}
+
 export class Queries implements Serving {
   /** One parser for every query: it owns the buffer names are read into. */
   private readonly parser = new QueryParser();
@@ -151,6 +163,12 @@ export class Queries implements Serving {
       case 'nxdomain':
         return buildAnswer(q, msg, { rcode: RCODE.NXDOMAIN, answers: [] });
       default:
+        if (att.host) {
+          // The host's listener (host-listen.ts) is no recursive resolver: it knows one network's names.
+          this.cacheable = true;
+          const rcode = hostMiss(q.qname, att.host.network);
+          return buildAnswer(q, msg, { rcode, aa: rcode === RCODE.NXDOMAIN, answers: [] });
+        }
         this.forwarding = q;
         return FORWARD;
     }

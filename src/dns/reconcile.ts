@@ -24,6 +24,8 @@ export interface Attacher {
   /** `keepRules`: leave the port-53 redirect (the sandbox is being removed: attach.ts detachSteps). */
   detach(id: string, keepRules: boolean): Promise<void>;
   readonly count: number;
+  /** Listens on the gateways of `networks` that have host_dns (host-listen.ts), and nowhere else; returns what failed. */
+  listenHost(networks: NetworkRecord[]): Promise<string[]>;
 }
 
 export class Reconciler {
@@ -75,6 +77,11 @@ export class Reconciler {
     // The names index follows from memory (no file is read for it), only what changed. Before the
     // attaches: a sandbox's first query (a restarted server's sockets answer at once) finds its names.
     this.names.update(this.networks, this.known, ids);
+    // Per network, not per sandbox: the host's listeners follow the networks. Their failures (the port
+    // taken by another server) are the business of a caller that changed networks (ids absent or empty).
+    const hostErrors = await this.attacher.listenHost(this.networks);
+    for (const e of hostErrors) this.log(`sync: ${e}`);
+    if (!ids?.length) errors.push(...hostErrors);
     for (const id of consider) {
       const sb = this.known.get(id);
       if (!wants(sb)) {

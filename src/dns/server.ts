@@ -6,6 +6,7 @@
 //   control-server.ts  the control socket the CLI syncs it through
 //   reconcile.ts       reads nsnet's state; attaches to and detaches from sandboxes to match
 //   attach.ts          a sandbox's two sockets and port-53 redirect, as a plan of steps
+//   host-listen.ts     the host's listener on a host_dns network's gateway, as an attachment
 //   datagrams.ts       reads and answers the UDP sockets in batches
 //   queries.ts         answers what arrives on them (names.ts), or forwards it (forward.ts)
 //
@@ -20,7 +21,7 @@ import type net from 'node:net';
 import { native } from '../native.js';
 import { removeSteps, runSteps, type Runner } from '../docker/plan.js';
 import type { Context } from '../docker/context.js';
-import type { SandboxRecord } from '../docker/types.js';
+import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { watchTables, type TablesWatch } from '../docker/firewall-watch.js';
 import { repairTables } from '../docker/reconcile.js';
 import { attachSteps, detachSteps, type Attachment } from './attach.js';
@@ -28,7 +29,8 @@ import { socketPath, type ControlReply, type ControlRequest, type DnsManager } f
 import { listenControl } from './control-server.js';
 import { Forwarder } from './forward.js';
 import { releaseInstance, takeInstance } from './lock.js';
-import { NameIndexer } from './names.js';
+import { hostListenKey, hostListenSteps } from './host-listen.js';
+import { hostDnsNetwork, NameIndexer } from './names.js';
 import { Queries } from './queries.js';
 import { Reconciler, type Attacher } from './reconcile.js';
 
@@ -47,6 +49,8 @@ export interface DnsServerOptions {
 
 export class DnsServer implements Attacher {
   private readonly attachments = new Map<string, Attachment>();
+  /** The host's listeners, by network and gateway (host-listen.ts hostListenKey). */
+  private readonly hostListeners = new Map<string, Attachment>();
   private readonly names = new NameIndexer();
   private readonly forwarder: Forwarder;
   private readonly queries: Queries;
@@ -109,6 +113,7 @@ export class DnsServer implements Attacher {
     this.control?.close();
     this.control = undefined;
     for (const id of [...this.attachments.keys()]) await this.detach(id, true); // a restarted server rewrites the rules
+    await this.listenHost([]);
     this.forwarder.close();
     this.queries.datagrams.close();
     if (this.lockFd >= 0) {
@@ -156,6 +161,12 @@ export class DnsServer implements Attacher {
 
   async attach(sb: SandboxRecord, upstreams: string[]): Promise<void> {
     const att = attachSteps(sb, upstreams, this.queries);
+    await this.serve(att);
+    this.attachments.set(sb.id, att);
+  }
+
+  /** Makes an attachment's sockets and adds its UDP socket to the batched set; nothing is left if either fails. */
+  private async serve(att: Attachment): Promise<void> {
     await runSteps(att.steps, this.runner);
     try {
       this.queries.datagrams.add(att);
@@ -163,7 +174,28 @@ export class DnsServer implements Attacher {
       await removeSteps(att.steps, this.runner).catch(() => {}); // the error that matters is e
       throw e;
     }
-    this.attachments.set(sb.id, att);
+  }
+
+  async listenHost(networks: NetworkRecord[]): Promise<string[]> {
+    const want = new Map(networks.filter(hostDnsNetwork).map((n) => [hostListenKey(n), n]));
+    for (const [key, att] of [...this.hostListeners]) {
+      if (want.has(key)) continue;
+      this.hostListeners.delete(key);
+      await removeSteps(att.steps, this.runner).catch((e: Error) => this.log(`${att.sandbox.name}: ${e.message}`));
+      this.log(`stopped listening for ${att.sandbox.name}`);
+    }
+    const errors: string[] = [];
+    for (const [key, n] of want) {
+      if (this.hostListeners.has(key)) continue;
+      const att = hostListenSteps(this.ctx.host, n, this.queries);
+      try {
+        await this.serve(att);
+        this.hostListeners.set(key, att);
+      } catch (e) {
+        errors.push(`names for the host on network ${n.name} (${n.gateway}:53): ${(e as Error).message}`);
+      }
+    }
+    return errors;
   }
 
   async detach(id: string, keepRules: boolean): Promise<void> {

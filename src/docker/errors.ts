@@ -1,7 +1,7 @@
 // The Docker layer's errors: a small set of kinds, with messages worded like
-// Docker's so that scripts and people recognise them. Every kind exits the
-// CLI with the same code, 125 (Docker's code for its own errors; the table is
-// in docs/cli.md); the kind is for callers of the library and for --debug.
+// Docker's so that scripts and people recognise them. The CLI exits with
+// Docker's code for the command that failed (1 for most, 125 for `run`; the
+// table is in docs/cli.md); the kind is for callers of the library and for --debug.
 //
 //   InvalidArgument  bad input          NotFound     no such network/sandbox
 //   Conflict         in use, exists     Unavailable  a kernel or nftables feature is missing
@@ -12,11 +12,6 @@ export class NsnetError extends Error {
   override name = 'NsnetError';
   constructor(readonly kind: ErrorKind, message: string, options?: { cause?: unknown }) {
     super(message, options);
-  }
-
-  /** The CLI's exit code: 125 whatever the kind (Docker's convention). */
-  get exitCode(): number {
-    return 125;
   }
 }
 

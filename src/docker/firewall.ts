@@ -76,6 +76,7 @@ export const portRules = (ports: PortBinding[]): PortRule[] =>
 
 export const networkRules = (n: NetworkRecord): NetworkRules => ({
   bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false, ...(n.clusterCidr && { clusterCidr: n.clusterCidr }),
+  ...(n.hostDns && n.gateway && { hostDns: n.gateway }),
 });
 
 export type TablesCondition =

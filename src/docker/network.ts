@@ -19,7 +19,14 @@ export const KNOWN_OPTIONS = [
   'com.docker.network.bridge.enable_icc',
   'com.docker.network.bridge.enable_ip_masquerade',
   'com.docker.network.bridge.name',
+  'com.nsnet.network.host_dns',
 ] as const;
+
+/**
+ * nsnet's own option (docs/dns.md "Names for the host"): the DNS server also
+ * answers the network's names on its gateway address, port 53, to the host only.
+ */
+export const HOST_DNS_OPTION = 'com.nsnet.network.host_dns';
 
 export interface NetworkCreateRequest {
   name: string;
@@ -41,7 +48,7 @@ export interface NetworkCreateRequest {
   ulaGlobalId?: string;
 }
 
-function boolOption(options: Record<string, string>, key: string, dflt: boolean): boolean {
+export function boolOption(options: Record<string, string>, key: string, dflt: boolean): boolean {
   const v = options[key];
   if (v === undefined) return dflt;
   if (/^(1|t|true)$/i.test(v)) return true;
@@ -127,6 +134,7 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
     ...(mtu && { mtu }),
     icc: boolOption(options, 'com.docker.network.bridge.enable_icc', true),
     masquerade: boolOption(options, 'com.docker.network.bridge.enable_ip_masquerade', true),
+    ...(boolOption(options, HOST_DNS_OPTION, false) && { hostDns: true }),
     ...(clusterCidr && { clusterCidr }),
   };
   return { network, warnings };

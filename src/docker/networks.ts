@@ -119,7 +119,7 @@ export function findNetwork(s: { networks: NetworkRecord[] }, ref: string): Netw
 }
 
 export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Promise<NetworkRecord> {
-  return usingState(ctx, async (s) => {
+  const made = await usingState(ctx, async (s) => {
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
     const ula = req.ipv6 && !req.subnet6 ? { ulaGlobalId: hostUlaGlobalId(ctx) } : {};
     const { network, warnings } = planNetwork({ ...req, ...ula }, s, reserved);
@@ -142,11 +142,25 @@ export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Pr
     createBitmap(s, network);
     return network;
   });
+  // Names for the host (host_dns): the DNS server listens on the gateway once the record is written.
+  if (made.hostDns && !ctx.dryRun) {
+    await ctx.dns?.sync(true, []).catch((e: Error) => ctx.warn(`nsnet: names for the host on network ${made.name}: ${e.message}`));
+  }
+  return made;
 }
 
 /** Removes networks; each one that can't be removed is reported, the others still go. */
 export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
-  return forEachRef(refs, (ref) => usingState(ctx, async (s) => {
+  return forEachRef(refs, async (ref) => {
+    const hostDns = await networkRemoveOne(ctx, ref);
+    // Its listener on the gateway (host_dns) goes once the record is gone.
+    if (hostDns && !ctx.dryRun) await ctx.dns?.sync(false, []).catch((e: Error) => ctx.warn(`nsnet: ${e.message}`));
+  });
+}
+
+/** Removes one network; returns whether the DNS server listened for the host on it. */
+function networkRemoveOne(ctx: Context, ref: string): Promise<boolean> {
+  return usingState(ctx, async (s) => {
     // A damaged networks.json: the networks that can still be read of it (rm of what it lists keeps working).
     const nets = readableNetworks(ctx, s);
     let n: NetworkRecord;
@@ -174,7 +188,8 @@ export function networkRemove(ctx: Context, refs: string[]): Promise<string[]> {
       s.networks = s.networks.filter((x) => x.id !== n.id);
     }
     await s.addresses.drop(n.id);
-  }));
+    return n.hostDns === true;
+  });
 }
 
 export function networkList(ctx: Context): Promise<NetworkRecord[]> {

@@ -29,8 +29,8 @@ export type PortMap = Record<string, { HostIp: string; HostPort: string }[] | nu
  */
 export function portMap(sb: SandboxRecord): PortMap {
   const ports: PortMap = {};
-  // A veth is what a bridge endpoint has (macvlan's have none: Docker's macvlan driver reports no ports).
-  if (sb.mode !== 'bridge' || !sb.endpoints.some((e) => e.hostVeth)) return ports;
+  // A sandbox only on macvlan networks has none either (no veth: Docker's macvlan driver reports no ports).
+  if (sb.mode !== 'bridge' || (sb.endpoints.length && sb.endpoints.every((e) => !e.hostVeth))) return ports;
   for (const key of sb.exposed ?? []) ports[key] = null;
   for (const p of sb.ports) {
     const list = (ports[`${p.containerPort}/${p.proto}`] ??= []);

@@ -84,7 +84,7 @@ function flagValue<T>(flag: string, value: string, check: (v: string) => T): T {
  * EADDRNOTAVAIL. The others end up as lines of resolv.conf and hosts, where a
  * space or newline would make lines of its own.
  */
-function checkRequest(req: SandboxCreateRequest): { mac?: string; extraHosts: { host: string; ip: string }[] } {
+export function checkRequest(req: SandboxCreateRequest): { mac?: string; extraHosts: { host: string; ip: string }[] } {
   const mac = req.mac === undefined ? undefined : flagValue('mac-address', req.mac, checkMac);
   for (const d of req.dns ?? []) flagValue('dns', d, (v) => { if (!isIP(v)) throw new Error('IP address is not correctly formatted'); });
   for (const d of req.dnsSearch ?? []) {

@@ -48,6 +48,8 @@ export interface NetworkRecord {
   defaultBridge?: boolean;
   /** Traffic to this range is not masqueraded (a CNI network's clusterCIDR: pods on other nodes). */
   clusterCidr?: string;
+  /** com.nsnet.network.host_dns=true: the DNS server answers this network's names to the host, on the gateway (docs/dns.md). */
+  hostDns?: boolean;
 }
 
 export interface EndpointRecord {

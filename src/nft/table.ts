@@ -28,13 +28,20 @@
 //   also cross the IP forward hook, with the bridge as both iif and oif;
 // - no direct access from outside: a new connection routed into a bridge from
 //   anywhere else (a LAN machine with a route to the subnet via this host) is
-//   dropped unless it was DNATed by a published port, as Docker 28+ drops it;
+//   dropped unless it was DNATed by a published port, as Docker 28+ drops it,
+//   or comes from the network's cluster range (masq_exempt read backwards:
+//   pods on other nodes open connections to this node's pods);
 // - --internal: nothing routed into or out of the network;
 // - enable_icc=false: sandboxes on one bridge can't talk to each other.
 //   Bridged frames never reach the IP forward hook; instead of turning on
 //   br_netfilter (a global switch that sends *every* bridge on the host,
 //   Docker's too, through the IP hooks), nsnet filters them in the `bridge`
 //   family, by bridge port.
+// - names for the host (com.nsnet.network.host_dns, docs/dns.md): the DNS
+//   server listens on such a network's gateway, port 53; only the host's own
+//   queries may reach it. A packet the host sends to one of its own addresses
+//   comes in on lo; anything else to those addresses' port 53 (the network's
+//   sandboxes via its bridge, another network's, the LAN) is dropped at input.
 //
 // Be aware:
 // - A ruleset elsewhere on the host with a forward policy of drop (Docker's
@@ -62,6 +69,7 @@ const body = `table ip ${TABLE} {
 	set same_subnet { type ipv4_addr . ipv4_addr; flags interval; }
 	map ports { type inet_proto . inet_service : ipv4_addr . inet_service; }
 	map ports_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
+	set host_dns { type ipv4_addr; }
 
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
@@ -89,7 +97,12 @@ const body = `table ip ${TABLE} {
 		iifname @internal drop
 		oifname @internal drop
 		iifname @bridges oifname @bridges drop
+		oifname @bridges ip daddr . ip saddr @masq_exempt accept
 		oifname @bridges ct state new drop
+	}
+	chain input {
+		type filter hook input priority filter; policy accept;
+		ip daddr @host_dns meta l4proto { tcp, udp } th dport 53 iifname != "lo" drop
 	}
 }
 table bridge ${TABLE} {
@@ -147,9 +160,12 @@ export interface NetworkRules {
   masquerade: boolean;
   /**
    * Pods across nodes (CNI clusterCIDR): traffic from the subnet to this
-   * range is routed with its own source address, never masqueraded.
+   * range is routed with its own source address, never masqueraded, and
+   * connections from this range into the bridge are let in.
    */
   clusterCidr?: string | undefined;
+  /** The gateway, when the DNS server answers the host's queries there (host_dns): only the host may reach its port 53. */
+  hostDns?: string | undefined;
 }
 
 const q = (ifname: string) => JSON.stringify(ifname);
@@ -161,9 +177,11 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
     `${op} element ip ${TABLE} subnets { ${n.subnet} }`,
     `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
   ];
+  if (n.hostDns) lines.push(`${op} element ip ${TABLE} host_dns { ${n.hostDns} }`);
   if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
-  else if (n.masquerade) {
-    lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+  else {
+    if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
+    // Also without masquerade: the forward chain reads it backwards to let the cluster's pods in.
     if (n.clusterCidr) lines.push(`${op} element ip ${TABLE} masq_exempt { ${n.subnet} . ${n.clusterCidr} }`);
   }
   return lines.join('\n') + '\n';

@@ -7,8 +7,6 @@ export class DamagedStateError extends Error {
   override name = 'DamagedStateError';
   /** One error kind for the CLI (src/cli/main.ts): shown as one clean line. */
   readonly kind = 'DamagedState' as const;
-  /** 125, as every nsnet error (docs/cli.md). */
-  readonly exitCode = 125;
 
   constructor(readonly path: string, readonly problem: string, readonly hint: string) {
     super(`${path}: ${problem}; ${hint}`);

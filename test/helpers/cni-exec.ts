@@ -68,6 +68,11 @@ export interface CniRuntimeOptions {
   env?: Record<string, string>;
   /** Every plugin run, for tests that look at what was sent. */
   log?: PluginRun[];
+  /**
+   * A command the plugin runs under (absolute path first), e.g. `nsenter -t PID -m -n --`
+   * to run it on a CniNode, in the node's network and mount namespaces, as that node's runtime would.
+   */
+  wrap?: string[];
 }
 
 const ge = (a: string, b: string) => {
@@ -101,7 +106,8 @@ export class CniRuntime {
     };
     const text = typeof stdin === 'string' ? stdin : JSON.stringify(stdin);
     return new Promise((resolve, reject) => {
-      const child = spawn(plugin, [], { env, stdio: ['pipe', 'pipe', 'pipe'] });
+      const [cmd, ...argv] = [...(this.o.wrap ?? []), plugin];
+      const child = spawn(cmd!, argv, { env, stdio: ['pipe', 'pipe', 'pipe'] });
       const out: Buffer[] = [];
       const err: Buffer[] = [];
       child.stdout.on('data', (c: Buffer) => out.push(c));

@@ -193,6 +193,11 @@ export class CniNode {
     writeFileSync(this.path(p), text);
   }
 
+  /** The command prefix that runs a program on the node (CniRuntime's `wrap`: plugins run as the node's runtime runs them). */
+  get enter(): string[] {
+    return ['/usr/bin/nsenter', '-t', String(this.pid), '-m', '-n', '--'];
+  }
+
   /** Runs a command on the node (its network and mount namespaces). */
   exec(cmd: string[], o: ExecOpts = {}) {
     return execa('nsenter', ['-t', String(this.pid), '-m', '-n', '--', ...cmd], {

@@ -43,15 +43,15 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     const net = `n-${h.tag}`;
     await h.ok(['network', 'create', '--subnet', '10.10.0.0/16', net]);
     const before = await kernelState();
-    await expectError(['network', 'create', '--subnet', '10.10.0.0/33', 'x1'], 125, /invalid subnet 10\.10\.0\.0\/33/);
-    await expectError(['network', 'create', '--subnet', 'banana', 'x1'], 125, /invalid subnet banana/);
-    await expectError(['network', 'create', '--subnet', '10.10.5.0/24', 'x1'], 125, /Pool overlaps with other one on this address space/);
-    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--gateway', '10.21.0.1', 'x1'], 125, /invalid gateway 10\.21\.0\.1/);
-    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--ip-range', '10.30.0.0/24', 'x1'], 125, /invalid ip-range 10\.30\.0\.0\/24/);
-    await expectError(['network', 'create', net], 125, new RegExp(`network with name ${net} already exists`));
-    await expectError(['network', 'create', '-o', 'com.docker.network.bridge.name=much-too-long-name', 'x1'], 125, /15/);
-    await expectError(['network', 'create', 'bad name!'], 125, /invalid network name/);
-    await expectError(['network', 'create', '-d', 'overlay', 'x1'], 125, /overlay/);
+    await expectError(['network', 'create', '--subnet', '10.10.0.0/33', 'x1'], 1, /invalid subnet 10\.10\.0\.0\/33/);
+    await expectError(['network', 'create', '--subnet', 'banana', 'x1'], 1, /invalid subnet banana/);
+    await expectError(['network', 'create', '--subnet', '10.10.5.0/24', 'x1'], 1, /Pool overlaps with other one on this address space/);
+    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--gateway', '10.21.0.1', 'x1'], 1, /invalid gateway 10\.21\.0\.1/);
+    await expectError(['network', 'create', '--subnet', '10.20.0.0/16', '--ip-range', '10.30.0.0/24', 'x1'], 1, /invalid ip-range 10\.30\.0\.0\/24/);
+    await expectError(['network', 'create', net], 1, new RegExp(`network with name ${net} already exists`));
+    await expectError(['network', 'create', '-o', 'com.docker.network.bridge.name=much-too-long-name', 'x1'], 1, /15/);
+    await expectError(['network', 'create', 'bad name!'], 1, /invalid network name/);
+    await expectError(['network', 'create', '-d', 'overlay', 'x1'], 1, /overlay/);
     expect(await kernelState()).toEqual(before);
     // Sorted by name, as Docker's network ls.
     expect((await h.ok(['network', 'ls', '--format', 'json'])).split('\n').map((l) => JSON.parse(l).Name)).toEqual(['bridge', 'host', net, 'none']);
@@ -63,22 +63,22 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     await h.ok(['network', 'create', '--subnet', '10.10.0.0/24', net]);
     await h.ok(['create', '--name', web, '--network', net, '--ip', '10.10.0.5']);
     const before = await kernelState();
-    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.99.0.5'], 125, /not in subnet 10\.10\.0\.0\/24/);
-    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.10.0.5'], 125, /already in use/);
-    await expectError(['create', '--name', h.sb('a'), '--ip', '172.17.0.9'], 125, /user defined networks only/);
-    await expectError(['create', '--name', h.sb('a'), '--network', 'nope'], 125, /network nope not found/);
-    await expectError(['create', '--name', web, '--network', net], 125, /The sandbox name "\/web-.*" is already in use/);
+    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.99.0.5'], 1, /not in subnet 10\.10\.0\.0\/24/);
+    await expectError(['create', '--name', h.sb('a'), '--network', net, '--ip', '10.10.0.5'], 1, /already in use/);
+    await expectError(['create', '--name', h.sb('a'), '--ip', '172.17.0.9'], 1, /user defined networks only/);
+    await expectError(['create', '--name', h.sb('a'), '--network', 'nope'], 1, /network nope not found/);
+    await expectError(['create', '--name', web, '--network', net], 1, /The sandbox name "\/web-.*" is already in use/);
     await expectError(['create', '--name', h.sb('a'), '-p', '99999:80'], 125, /invalid port specification/);
-    await expectError(['rm', 'nope'], 125, /No such sandbox: nope/);
-    await expectError(['exec', 'nope', 'true'], 125, /No such sandbox: nope/);
-    await expectError(['network', 'rm', net], 125, /has active endpoints/);
-    await expectError(['network', 'rm', 'bridge'], 125, /pre-defined network and cannot be removed/);
-    await expectError(['network', 'connect', 'nope', web], 125, /network nope not found/);
+    await expectError(['rm', 'nope'], 1, /No such sandbox: nope/);
+    await expectError(['exec', 'nope', 'true'], 1, /No such sandbox: nope/);
+    await expectError(['network', 'rm', net], 1, /has active endpoints/);
+    await expectError(['network', 'rm', 'bridge'], 1, /pre-defined network and cannot be removed/);
+    await expectError(['network', 'connect', 'nope', web], 1, /network nope not found/);
     await expectError(['run', '--name', h.sb('a'), '--', 'no-such-command-xyz'], 127, /executable file not found/);
     expect(await kernelState()).toEqual(before);
-    // Usage errors exit 125, as every nsnet error, and say how to get help.
+    // A wrong number of arguments says how to get help and exits 1 (a plain error in Docker's CLI).
     const u = await h.nsnet(['network', 'create']);
-    expect(u.code).toBe(125);
+    expect(u.code).toBe(1);
     expect(u.stderr).toContain('"nsnet network create" requires exactly 1 argument.');
   });
 
@@ -87,14 +87,14 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     await h.ok(['create', '--name', a, '--network', 'none']);
     await h.ok(['create', '--name', b, '--network', 'none']);
     const r = await h.nsnet(['rm', a, `missing-${h.tag}`, b]);
-    expect(r.code).toBe(125);
+    expect(r.code).toBe(1);
     expect(r.stdout.trim().split('\n')).toEqual([a, b]);
     expect(r.stderr).toMatch(/No such sandbox: missing-/);
     expect(await h.ok(['ps', '-aq'])).toBe('');
     const n = `n-${h.tag}`;
     await h.ok(['network', 'create', '--subnet', '10.11.0.0/24', n]);
     const rn = await h.nsnet(['network', 'rm', `missing-${h.tag}`, n]);
-    expect(rn.code).toBe(125);
+    expect(rn.code).toBe(1);
     expect(rn.stdout.trim()).toBe(n);
     expect(rn.stderr).toMatch(/network missing-\S+ not found/);
   });
@@ -104,39 +104,62 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
     await h.ok(['create', '--name', web, '-p', '8080:80', '-p', '127.0.0.1:5353:53/udp']);
     expect(await h.ok(['port', web])).toBe('53/udp -> 127.0.0.1:5353\n80/tcp -> 0.0.0.0:8080');
     expect(await h.ok(['port', web, '80'])).toBe('0.0.0.0:8080');
-    await expectError(['port', web, '81/tcp'], 125, new RegExp(`No public port '81/tcp' published for ${web}`));
-    await expectError(['port', `missing-${h.tag}`], 125, /No such sandbox/);
+    await expectError(['port', web, '81/tcp'], 1, new RegExp(`No public port '81/tcp' published for ${web}`));
+    await expectError(['port', `missing-${h.tag}`], 1, /No such sandbox/);
   });
 
-  test('exit codes: 125 for every nsnet error, the command\'s status for run/exec, 126 cannot invoke, 127 not found', async () => {
+  test('exit codes: Docker\'s, case by case (1 for a command\'s error, 125 flags/run/create values, 126, 127, the command\'s own)', async () => {
     const web = h.sb('web');
+    const net = `n-${h.tag}`;
+    await h.ok(['network', 'create', '--subnet', '10.12.0.0/24', net]);
     await h.ok(['run', '-d', '--name', web, '--', 'sleep', '60']);
     // A file that exists but is not executable.
     const script = path.join(h.root, 'not-exec.sh');
     writeFileSync(script, '#!/bin/sh\necho hi\n', { mode: 0o644 });
-    await expectError(['run', '--name', h.sb('a'), '--', 'no-such-command-xyz'], 127, /executable file not found/);
-    await expectError(['exec', web, 'no-such-command-xyz'], 127, /executable file not found/);
-    await expectError(['run', '--name', h.sb('b'), '--', script], 126, /EACCES/);
-    await expectError(['exec', web, script], 126, /EACCES/);
-    await expectError(['exec', web, h.root], 126, /EACCES/); // a directory
-    expect((await h.nsnet(['exec', web, 'sh', '-c', 'exit 7'])).code).toBe(7);
-    expect((await h.nsnet(['run', '--rm', '--', 'sh', '-c', 'exit 3'])).code).toBe(3);
-    // Usage errors: 125 too, from the parser and from a command.
-    expect((await h.nsnet(['--no-such-flag', 'ps'])).code).toBe(125);
-    expect((await h.nsnet(['no-such-command'])).code).toBe(125);
+    // [case, argv, Docker's exit code, stdout (when it matters), stderr pattern]
+    const cases: Array<[string, string[], number, string | undefined, RegExp]> = [
+      ['unknown flag', ['--no-such-flag', 'ps'], 125, undefined, /unknown flag: --no-such-flag/],
+      ['bad flag value', ['stop', '-t', 'soon', web], 125, undefined, /invalid argument "soon"/],
+      ['missing arguments', ['rm'], 1, undefined, /requires at least 1 argument/],
+      ['unknown command', ['no-such-command'], 1, undefined, /unknown command/],
+      ['run, bad network', ['run', '--rm', '--network', 'no-such-net', '--', 'true'], 125, undefined, /network no-such-net not found/],
+      ['run, missing binary', ['run', '--rm', '--', 'no-such-command-xyz'], 127, undefined, /executable file not found/],
+      ['run, not executable', ['run', '--rm', '--', script], 126, undefined, /EACCES/],
+      ['run, the command\'s code', ['run', '--rm', '--', 'sh', '-c', 'exit 3'], 3, undefined, /^$/],
+      ['exec, the command\'s code', ['exec', web, 'sh', '-c', 'exit 7'], 7, undefined, /^$/],
+      ['exec, missing binary', ['exec', web, 'no-such-command-xyz'], 127, undefined, /executable file not found/],
+      ['exec, not executable', ['exec', web, script], 126, undefined, /EACCES/],
+      ['exec, a directory', ['exec', web, h.root], 126, undefined, /EACCES/],
+      ['exec, no such sandbox', ['exec', 'nosuch', 'true'], 1, undefined, /No such sandbox: nosuch/],
+      ['create, bad flag value', ['create', '--name', h.sb('p'), '-p', '99999:80'], 125, undefined, /invalid port specification/],
+      ['create, bad MAC', ['create', '--name', h.sb('m'), '--mac-address', 'nope'], 125, undefined, /not a MAC address/],
+      ['create, no such network', ['create', '--name', h.sb('n'), '--network', 'no-such-net'], 1, undefined, /network no-such-net not found/],
+      ['rm nosuch', ['rm', 'nosuch'], 1, '', /No such sandbox: nosuch/],
+      ['network rm nosuch', ['network', 'rm', 'nosuch'], 1, '', /network nosuch not found/],
+      ['inspect nosuch', ['inspect', 'nosuch'], 1, '[]', /^Error: No such object: nosuch$/],
+      ['network inspect nosuch', ['network', 'inspect', 'nosuch'], 1, '[]', /network nosuch not found/],
+      ['network create, bad subnet', ['network', 'create', '--subnet', '10.13.0.0/33', `x-${h.tag}`], 1, '', /invalid subnet/],
+      ['network connect, no such network', ['network', 'connect', 'nosuch', web], 1, '', /network nosuch not found/],
+      ['stop nosuch', ['stop', 'nosuch'], 1, '', /No such sandbox: nosuch/],
+      ['port nosuch', ['port', 'nosuch'], 1, '', /No such sandbox: nosuch/],
+      ['compose, bad flag', ['compose', 'up', '--no-such-flag'], 1, undefined, /unknown flag/],
+    ];
+    const wrong: string[] = [];
+    for (const [what, argv, code, stdout, stderr] of cases) {
+      const r = await h.nsnet(argv);
+      const ok = r.code === code && (stdout === undefined || r.stdout.trim() === stdout) && stderr.test(r.stderr.trim());
+      if (!ok) wrong.push(`${what}: ${argv.join(' ')} -> exit ${r.code} (Docker: ${code}), stdout ${JSON.stringify(r.stdout.trim())}, stderr ${JSON.stringify(r.stderr.trim())}`);
+    }
+    expect(wrong, wrong.join('\n')).toEqual([]);
     // The kind shows with --debug.
     const d = await h.nsnet(['--debug', 'network', 'rm', 'nope']);
-    expect(d.code).toBe(125);
+    expect(d.code).toBe(1);
     expect(d.stderr).toMatch(/^Error: network nope not found\n {2}kind: NotFound$/m);
-    // inspect: Docker prints what it found ([] when nothing), then the error.
-    const i = await h.nsnet(['inspect', 'missing-xyz']);
-    expect([i.code, i.stdout.trim(), i.stderr.trim()]).toEqual([125, '[]', 'Error: No such object: missing-xyz']);
+    // inspect: Docker prints what it found, then the error, and exits 1.
     const j = await h.nsnet(['inspect', web, 'missing-xyz']);
-    expect(j.code).toBe(125);
+    expect(j.code).toBe(1);
     expect(JSON.parse(j.stdout).map((o: { Name: string }) => o.Name)).toEqual([`/${web}`]);
-    const n = await h.nsnet(['network', 'inspect', 'missing-xyz']);
-    expect([n.code, n.stdout.trim()]).toEqual([125, '[]']);
-    expect(n.stderr).toMatch(/network missing-xyz not found/);
+    expect(j.stderr.trim()).toBe('Error: No such object: missing-xyz');
   });
 
   test('a user without root (or CAP_NET_ADMIN and CAP_SYS_ADMIN) is told so; --help and --version still work', async () => {
@@ -144,7 +167,8 @@ describeKernel('bad input is refused cleanly (kernel)', () => {
       'node', BIN, '--root', h.root, ...args], { reject: false, env: { NSNET_ETC_NETNS: h.etc }, stdin: 'ignore' });
     for (const args of [['ps'], ['network', 'ls'], ['network', 'create', 'x'], ['run', '--rm', '--', 'true'], ['inspect', 'x'], ['dns']]) {
       const r = await nobody(args);
-      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(125);
+      // Docker: the daemon unreachable is a plain error (1); run makes any failure before its command 125.
+      expect(r.exitCode, `${args.join(' ')}: ${r.stderr}`).toBe(args[0] === 'run' ? 125 : 1);
       expect(r.stderr).toBe('Error: nsnet needs root (or CAP_NET_ADMIN and CAP_SYS_ADMIN): this process lacks CAP_NET_ADMIN and CAP_SYS_ADMIN');
     }
     const help = await nobody(['--help']);

@@ -67,10 +67,10 @@ describeKernel('--format and --filter (kernel)', () => {
 
     // Wrong templates and filters: errors naming what is wrong, before any output.
     const bad = await h.nsnet(['ps', '--format', '{{.Nope}}']);
-    expect(bad.code).toBe(125);
+    expect(bad.code).toBe(1); // Docker: the template fails when run, a plain error
     expect(bad.stderr).toContain("can't evaluate field Nope");
     const badFilter = await h.nsnet(['network', 'ls', '--filter', 'colour=blue']);
-    expect(badFilter.code).toBe(125);
+    expect(badFilter.code).toBe(1); // Docker: the daemon refuses the filter's name
     expect(badFilter.stderr).toContain("invalid filter 'colour'");
     expect(badFilter.stdout).toBe('');
   });

@@ -145,14 +145,21 @@ test('addResult: bridge, host veth, the pod\'s interface (index 2 for the addres
 });
 
 describe('clusterCIDR in the firewall', () => {
-  test('a masquerading network with a cluster range gets a masq_exempt element; the rule accepts it before masquerade', () => {
+  test('a network with a cluster range gets a masq_exempt element (not an internal one); the rule accepts it before masquerade', () => {
     expect(networkElements('add', { bridge: 'cbr0', subnet: '10.244.1.0/24', internal: false, masquerade: true, clusterCidr: '10.244.0.0/16' }))
       .toContain('add element ip nsnet masq_exempt { 10.244.1.0/24 . 10.244.0.0/16 }');
     expect(networkElements('add', { bridge: 'cbr0', subnet: '10.244.1.0/24', internal: false, masquerade: true })).not.toContain('masq_exempt');
-    expect(networkElements('add', { bridge: 'cbr0', subnet: '10.244.1.0/24', internal: false, masquerade: false, clusterCidr: '10.244.0.0/16' })).not.toContain('masq_exempt');
+    // Without masquerade too: the forward chain uses the element to let other nodes' pods in (nothing to masquerade anyway).
+    expect(networkElements('add', { bridge: 'cbr0', subnet: '10.244.1.0/24', internal: false, masquerade: false, clusterCidr: '10.244.0.0/16' }))
+      .toContain('add element ip nsnet masq_exempt { 10.244.1.0/24 . 10.244.0.0/16 }');
+    expect(networkElements('add', { bridge: 'cbr0', subnet: '10.244.1.0/24', internal: true, masquerade: false, clusterCidr: '10.244.0.0/16' })).not.toContain('masq_exempt');
     const s = skeleton();
     expect(s.indexOf('ip saddr . ip daddr @masq_exempt accept')).toBeGreaterThan(0);
     expect(s.indexOf('ip saddr . ip daddr @masq_exempt accept')).toBeLessThan(s.indexOf('ip saddr @masq_subnets masquerade'));
+    // Forward: connections from the cluster range (pods on other nodes) into the bridge pass, before the direct-access drop.
+    expect(s).toContain('oifname @bridges ip daddr . ip saddr @masq_exempt accept');
+    expect(s.indexOf('ip daddr . ip saddr @masq_exempt accept')).toBeLessThan(s.indexOf('oifname @bridges ct state new drop'));
+    expect(s.indexOf('ip daddr . ip saddr @masq_exempt accept')).toBeGreaterThan(s.indexOf('iifname @bridges oifname @bridges drop'));
     const net: NetworkRecord = { id: 'a'.repeat(64), name: 'n', driver: 'bridge', created: '', builtin: false, internal: false, options: {}, labels: {}, bridge: 'cbr0', subnet: '10.244.1.0/24', gateway: '10.244.1.1', clusterCidr: '10.244.0.0/16' };
     expect(firewallContent([net], []).networks[0]).toMatchObject({ clusterCidr: '10.244.0.0/16' });
   });
