@@ -147,8 +147,6 @@ function planIpv6(req: NetworkCreateRequest, state: State): Pick<NetworkRecord, 
     return {};
   }
   if (!req.subnet6 && req.gateway6) throw invalidArg('invalid config: an IPv6 gateway needs an IPv6 --subnet');
-  // nsnet's firewall is IPv4 only yet (src/nft/table.ts): nothing would keep IPv6 in an internal network.
-  if (req.internal) throw invalidArg('--internal with --ipv6 is not supported yet: nsnet has no IPv6 firewall to keep the network internal (docs/ipv6.md)');
   const taken = state.networks.filter((n) => n.subnet6);
   let subnet6 = req.subnet6;
   if (subnet6) {

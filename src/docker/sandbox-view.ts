@@ -15,8 +15,6 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** Docker's State.Status words: created, running, exited, removing (nsnet's "creating" is Docker's "created"). */
 const dockerStatus = (status: SandboxRecord['status']) => (status === 'creating' ? 'created' : status);
 
-/** Does the sandbox answer on IPv6 at the address its port bindings DNAT to (dual stack)? None does yet. */
-const bindsIPv6 = (sb: SandboxRecord, ip: string) => sb.endpoints.some((e) => e.ip === ip && !!e.ip6);
 
 /** Docker's nat.PortMap: "80/tcp" -> the host addresses and ports bound to it, null for a port only exposed. */
 export type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
@@ -34,7 +32,7 @@ export function portMap(sb: SandboxRecord): PortMap {
   for (const key of sb.exposed ?? []) ports[key] = null;
   for (const p of sb.ports) {
     const list = (ports[`${p.containerPort}/${p.proto}`] ??= []);
-    for (const hostIp of bindingHostIps(p.hostIp, bindsIPv6(sb, p.ip))) list.push({ HostIp: hostIp, HostPort: String(p.hostPort) });
+    for (const hostIp of bindingHostIps(p.hostIp, !!p.ip6)) list.push({ HostIp: hostIp, HostPort: String(p.hostPort) });
   }
   return Object.fromEntries(Object.keys(ports).sort().map((k) => [k, ports[k]!])); // Go marshals a map's keys sorted
 }

@@ -77,6 +77,8 @@ export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';
 export interface PortBinding extends PortSpec {
   /** The sandbox address the DNAT goes to. */
   ip: string;
+  /** A dual-stack sandbox's IPv6 address: where the binding's IPv6 DNAT goes (absent: IPv4 only). */
+  ip6?: string;
 }
 
 export type SandboxStatus = 'creating' | 'created' | 'running' | 'exited' | 'removing';

@@ -92,7 +92,8 @@ function endpointProblem(v: unknown): string | undefined {
 
 function portProblem(v: unknown): string | undefined {
   if (!isObj(v)) return `is ${kindOf(v)}, not an object`;
-  return first(str(v, 'proto', /^(tcp|udp)$/), str(v, 'hostIp', IPV4),
+  const hostIp = typeof v.hostIp === 'string' && IPV6.test(v.hostIp) ? str(v, 'hostIp', IPV6) : str(v, 'hostIp', IPV4);
+  return first(str(v, 'proto', /^(tcp|udp)$/), hostIp, optStr(v, 'ip6', IPV6),
     Number.isInteger(v.hostPort) && (v.hostPort as number) >= 1 && (v.hostPort as number) <= 65535 ? undefined : 'hostPort is not a port number');
 }
 
