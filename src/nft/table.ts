@@ -83,10 +83,22 @@ interface Family {
    */
   outputFrom: string;
   loopbackMasq: string;
+  /**
+   * Neighbour discovery between sandboxes of one bridge. With br_netfilter
+   * (bridge-nf-call-ip6tables=1) frames bridged between two ports cross the
+   * forward hook, and NDP's are multicast (ff02::1:ffXX:XXXX) or link-local,
+   * which same_subnet does not cover; the kernel never routes either (link
+   * scope), so what reaches forward with them is bridged, never routed.
+   * IPv4's counterpart, ARP, is not IP.
+   */
+  linkScope: string;
 }
 
-const IP: Family = { name: 'ip', addr: 'ipv4_addr', outputFrom: '', loopbackMasq: '\t\toifname @bridges ip saddr 127.0.0.0/8 masquerade\n' };
-const IP6: Family = { name: 'ip6', addr: 'ipv6_addr', outputFrom: 'ip6 daddr != ::1 ', loopbackMasq: '' };
+const IP: Family = { name: 'ip', addr: 'ipv4_addr', outputFrom: '', loopbackMasq: '\t\toifname @bridges ip saddr 127.0.0.0/8 masquerade\n', linkScope: '' };
+const IP6: Family = {
+  name: 'ip6', addr: 'ipv6_addr', outputFrom: 'ip6 daddr != ::1 ', loopbackMasq: '',
+  linkScope: '\t\tip6 daddr { fe80::/10, ff02::/16 } accept\n\t\tip6 saddr fe80::/10 accept\n',
+};
 
 /** One family's table: the same sets, maps and rules in `ip` and `ip6`. */
 const familyBody = (f: Family) => `table ${f.name} ${TABLE} {
@@ -123,7 +135,7 @@ ${f.loopbackMasq}		oifname @bridges ct status dnat ${f.name} saddr @subnets masq
 		type filter hook forward priority filter; policy accept;
 		oifname @bridges ct status dnat accept
 		${f.name} saddr . ${f.name} daddr @same_subnet accept
-		iifname @internal drop
+${f.linkScope}		iifname @internal drop
 		oifname @internal drop
 		iifname @bridges oifname @bridges drop
 		oifname @bridges ${f.name} daddr . ${f.name} saddr @masq_exempt accept

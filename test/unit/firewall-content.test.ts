@@ -56,13 +56,14 @@ describe('firewallContent', () => {
     expect(skeleton().match(new RegExp(`comment "${MARK}"`, 'g'))).toHaveLength(3);
   });
 
-  test('the ip6 table is the ip table with IPv6 types, no 127/8 masquerade, and ::1 left out of output DNAT', () => {
+  test('the ip6 table is the ip table with IPv6 types, no 127/8 masquerade, ::1 left out of output DNAT, and bridged NDP let through', () => {
     const tables = skeleton().split(/^(?=table )/m);
     const [ip, ip6] = [tables.find((t) => t.startsWith('table ip nsnet'))!, tables.find((t) => t.startsWith('table ip6 nsnet'))!];
     const as6 = ip.replace('table ip nsnet', 'table ip6 nsnet').replaceAll('ipv4_addr', 'ipv6_addr')
       .replace(/\bip (saddr|daddr|to)\b/g, 'ip6 $1').replace(/dnat ip /g, 'dnat ip6 ')
       .replace('\t\toifname @bridges ip6 saddr 127.0.0.0/8 masquerade\n', '')
-      .replace('\t\tfib daddr type local jump publish\n\t}\n\tchain publish', '\t\tip6 daddr != ::1 fib daddr type local jump publish\n\t}\n\tchain publish');
+      .replace('\t\tfib daddr type local jump publish\n\t}\n\tchain publish', '\t\tip6 daddr != ::1 fib daddr type local jump publish\n\t}\n\tchain publish')
+      .replace('@same_subnet accept\n', '@same_subnet accept\n\t\tip6 daddr { fe80::/10, ff02::/16 } accept\n\t\tip6 saddr fe80::/10 accept\n');
     expect(ip6).toBe(as6);
   });
 });
