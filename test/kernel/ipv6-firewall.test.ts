@@ -128,7 +128,7 @@ describeKernel('IPv6 firewall (kernel)', () => {
 
   test('two dual-stack networks are isolated over IPv6; --internal keeps IPv6 in; enable_icc=false keeps sandboxes apart', async () => {
     const [a, b, i, icc] = [`a-${h.tag}`, `b-${h.tag}`, `i-${h.tag}`, `q-${h.tag}`];
-    const [a1, a2, b1, i1, i2, q1, q2] = ['a1', 'a2', 'b1', 'i1', 'i2', 'q1', 'q2'].map((n) => h.sb(n));
+    const [a1, a2, b1, i1, i2, q1, q2] = ['a1', 'a2', 'b1', 'i1', 'i2', 'q1', 'q2'].map((n) => h.sb(n)) as [string, string, string, string, string, string, string];
     await h.ok(['network', 'create', '--ipv6', '--subnet', '10.64.0.0/24', '--subnet', '2001:db8:64::/64', a]);
     await h.ok(['network', 'create', '--ipv6', '--subnet', '10.65.0.0/24', '--subnet', '2001:db8:65::/64', b]);
     await h.ok(['network', 'create', '--ipv6', '--internal', '--subnet', '10.66.0.0/24', '--subnet', '2001:db8:66::/64', i]);

@@ -63,6 +63,10 @@ describeKernel('IPv6 dual stack', () => {
     expect(short(await dig(a, ['+short', 'A', b]))).toEqual([eb.IPAddress]);
     expect(short(await dig(a, ['+short', '-x', '2001:db8:1::3']))).toEqual([`${b}.${net}.`]);
     expect((await h.nsnet(['exec', a, 'getent', 'ahostsv6', b])).stdout).toMatch(/^2001:db8:1::3\s/);
+    // getent ahosts (AF_UNSPEC, what most programs ask): both families, from the embedded DNS.
+    const ahosts = (await h.nsnet(['exec', a, 'getent', 'ahosts', b])).stdout;
+    expect(ahosts).toMatch(/^2001:db8:1::3\s+STREAM/m);
+    expect(ahosts).toMatch(new RegExp(`^${eb.IPAddress.replaceAll('.', '\\.')}\\s+STREAM`, 'm'));
     // IPv4 still works beside it.
     expect((await inNs(a, ['ping', '-c1', '-W2', eb.IPAddress])).exitCode).toBe(0);
 
@@ -116,8 +120,8 @@ describeKernel('IPv6 dual stack', () => {
     expect(r.stderr).toMatch(/more than one IPv6 --subnet/);
     r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::5/64', net]);
     expect(r.stderr).toMatch(/host bits set/);
-    r = await h.nsnet(['network', 'create', '--ipv6', '--internal', net]);
-    expect(r.stderr).toMatch(/--internal with --ipv6 is not supported yet/);
+    // --internal --ipv6 is allowed now that the ip6 table keeps it internal (ipv6-firewall.test.ts).
+    await h.ok(['network', 'create', '--ipv6', '--internal', `${net}i`]);
     await h.ok(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/64', net]);
     r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/48', `${net}2`]);
     expect(r.stderr).toMatch(/overlaps/);
@@ -136,7 +140,7 @@ describeKernel('IPv6 dual stack', () => {
     expect(out).toContain(`ip -n ${a} route add default via 2001:db8:5::1`);
   });
 
-  test('a dual-stack plan, replayed by hand in a fresh host, builds the same IPv6 state', async () => {
+  test('a dual-stack network and sandbox with published ports: the plan, replayed by hand in a fresh host, builds the same kernel state, firewall included', async () => {
     const other = await TestHost.make(tag());
     try {
       const br = `br6${h.tag}`;
@@ -145,8 +149,31 @@ describeKernel('IPv6 dual stack', () => {
       const [a, b] = [h.sb('ra'), other.sb('rb')];
       const planNet = await h.ok(['network', 'create', '--dry-run', ...netArgs]);
       await h.ok(['network', 'create', ...netArgs]);
-      const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', net]);
-      await h.ok(['create', '--name', a, '--network', net]);
+      const ports = ['-p', '8080:80', '-p', '[::]:8081:81', '-p', '127.0.0.1:8082:82'];
+      const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', net, ...ports]);
+      // The golden part: the sandbox's IPv6 and its published ports in both families.
+      const lines = planSb.replaceAll(a, 'SB').replace(/veth[0-9a-f]{7}/g, 'vethID').split('\n');
+      const at = lines.indexOf('# adding 2001:db8:7::2/64 to eth0 (IPv6 on)');
+      expect(at).toBeGreaterThan(0);
+      expect(lines.slice(at)).toEqual([
+        '# adding 2001:db8:7::2/64 to eth0 (IPv6 on)',
+        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.accept_ra=0',
+        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.accept_dad=0',
+        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.disable_ipv6=0',
+        'ip -n SB addr add 2001:db8:7::2/64 dev eth0 nodad',
+        '# adding default route via 2001:db8:7::1',
+        'ip -n SB route add default via 2001:db8:7::1',
+        '# publishing 3 port(s)',
+        'nft add element ip nsnet ports { tcp . 8080 : 198.51.100.2 . 80 }',
+        'nft add element ip6 nsnet ports { tcp . 8080 : 2001:db8:7::2 . 80 }',
+        'nft add element ip6 nsnet ports { tcp . 8081 : 2001:db8:7::2 . 81 }',
+        'nft add element ip nsnet ports_addr { 127.0.0.1 . tcp . 8082 : 198.51.100.2 . 82 }',
+      ]);
+      // ...and the network's elements in the ip6 table.
+      expect(planNet.split('\n')).toEqual(expect.arrayContaining([
+        `nft add element ip6 nsnet bridges { "${br}" }`, 'nft add element ip6 nsnet subnets { 2001:db8:7::/64 }',
+        'nft add element ip6 nsnet same_subnet { 2001:db8:7::/64 . 2001:db8:7::/64 }', 'nft add element ip6 nsnet masq_subnets { 2001:db8:7::/64 }']));
+      await h.ok(['create', '--name', a, '--network', net, ...ports]);
       const script = `${planNet}\n${planSb.replaceAll(a, b)}`.split('\n').filter((l) => !l.includes('DOCKER-USER') && !l.includes('UNIX-CONNECT')).join('\n');
       const r = await execa('nsenter', [`--net=/run/netns/${other.name}`, '--', 'bash', '-e'], { input: script, reject: false });
       expect(r.exitCode, String(r.stderr)).toBe(0);
@@ -156,13 +183,16 @@ describeKernel('IPv6 dual stack', () => {
         sysctls: (await inNs(sb, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.lo.disable_ipv6'])).stdout,
         bridge: await globals6(br, host.name),
         forwarding: (await host.run(['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout,
+        nft: (await host.run(['nft', 'list', 'ruleset'])).stdout,
       });
       const [va, vb] = [await view(h, a), await view(other, b)];
       expect(vb).toEqual(va);
       expect(va).toEqual({
         sandbox: [{ local: '2001:db8:7::2', prefixlen: 64, nodad: true }], routes: [['2001:db8:7::1', 'eth0']],
         sysctls: '0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1',
+        nft: expect.stringContaining('table ip6 nsnet {'),
       });
+      expect(va.nft).toMatch(/map ports \{\n\t\ttype inet_proto \. inet_service : ipv6_addr \. inet_service\n\t\telements = \{ tcp \. 8080 : 2001:db8:7::2 \. 80,\s+tcp \. 8081 : 2001:db8:7::2 \. 81 \}/);
       expect((await ping6(b, '2001:db8:7::1')).exitCode).toBe(0);
     } finally {
       await other.cleanup();
