@@ -52,7 +52,9 @@ export function parsePublish(spec: string): PortSpec[] {
   const containerText = parts.pop()!;
   const hostPortText = parts.pop() ?? '';
   let hostIp = parts.length ? parts.join(':') : '0.0.0.0';
-  if (/^\[.*\]$/.test(hostIp)) hostIp = hostIp.slice(1, -1); // [::1] as Docker writes an IPv6 address
+  const bracketed = /^\[.*\]$/.test(hostIp);
+  if (bracketed) hostIp = hostIp.slice(1, -1); // [::1] as Docker writes an IPv6 address
+  if (parts.length > 1 && !bracketed && !isIPv6(hostIp)) throw new Error(`invalid port specification: "${spec}"`); // 80:80:80:80
   if (isIPv6(hostIp)) hostIp = canonicalIpv6(hostIp);
   else if (!isIPv4(hostIp)) throw new Error(`invalid IP address in port specification: ${hostIp}`);
   // No route_localnet for IPv6: a DNAT from ::1 into a bridge cannot be answered (docs/ipv6.md).
