@@ -4,6 +4,8 @@
 // host, hairpin; ::1 refused, as documented), isolation between dual-stack
 // networks, --internal, enable_icc=false, enable_ip_masquerade=false, and the
 // ip6 table rebuilt with the ip one after a flush.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { describeKernel, eventually } from '../helpers/kernel.js';
@@ -112,6 +114,22 @@ describeKernel('IPv6 firewall (kernel)', () => {
     await h.ok(['network', 'rm', net, `v4-${h.tag}`]);
     expect(await table6()).not.toMatch(/2001:db8:61::|br-/);
   }, 120_000);
+
+  test('rm -f of a sandbox whose record is damaged takes its IPv6 DNAT too (no DNAT left for the next sandbox given its address)', async () => {
+    const net = `dm-${h.tag}`;
+    const [x, y] = [h.sb('dmg6'), h.sb('next6')];
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '10.70.0.0/24', '--subnet', '2001:db8:70::/64', net]);
+    await h.ok(['create', '--name', x, '--network', net, '-p', '8090:80', '-p', '[::]:8091:81']);
+    expect(await table6()).toMatch(/tcp \. 8090 : 2001:db8:70::2 \. 80/);
+    writeFileSync(path.join(h.root, 'run', 'sandboxes', `${x}.json`), '{"cut short');
+    const rm = await h.nsnet(['rm', '-f', x]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect(await table6()).not.toContain('2001:db8:70::2');
+    // The next sandbox gets the same address, and no port of the old one reaches it.
+    await h.ok(['create', '--name', y, '--network', net]);
+    expect(await ip6Of(y)).toBe('2001:db8:70::2');
+    expect(await table6()).not.toMatch(/809[01]/);
+  }, 60_000);
 
   test('enable_ip_masquerade=false: IPv6 egress leaves with the sandbox\'s own address (a routed setup)', async () => {
     const net = `nm-${h.tag}`;
