@@ -25,6 +25,7 @@ struct AddrReq {
   uint8_t prefixlen = 0;
   std::optional<IpAddr> broadcast;
   std::optional<std::string> label;
+  uint32_t flags = 0;  // IFA_F_*: nodad (IFA_F_NODAD) for IPv6 addresses
 };
 
 struct Addr {
@@ -50,6 +51,7 @@ AddrReq ReadAddrReq(const Napi::Object& o) {
   r.prefixlen = static_cast<uint8_t>(*prefixlen);
   r.broadcast = OptIp(o, "broadcast");
   r.label = OptStr(o, "label");
+  if (auto f = OptU32(o, "flags")) r.flags = *f;
   return r;
 }
 
@@ -58,11 +60,13 @@ void PutAddr(NlMsg& m, const AddrReq& r) {
   ifa.ifa_family = static_cast<uint8_t>(r.address.family);
   ifa.ifa_prefixlen = r.prefixlen;
   ifa.ifa_index = r.index;
+  ifa.ifa_flags = static_cast<uint8_t>(r.flags & 0xff);
   m.PutHeader(ifa);
   m.PutBytes(IFA_LOCAL, r.address.bytes);
   m.PutBytes(IFA_ADDRESS, r.address.bytes);
   if (r.broadcast) m.PutBytes(IFA_BROADCAST, r.broadcast->bytes);
   if (r.label) m.PutStr(IFA_LABEL, *r.label);
+  if (r.flags) m.PutU32(IFA_FLAGS, r.flags);
 }
 
 Addr ParseAddr(const nlmsghdr* h) {

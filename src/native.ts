@@ -117,6 +117,8 @@ export interface NativeAddrReq {
   prefixlen: number;
   broadcast?: string;
   label?: string;
+  /** IFA_F_* flags: IFA_F_NODAD (0x02) adds an IPv6 address without duplicate address detection. */
+  flags?: number;
 }
 
 export interface NativeRoute {

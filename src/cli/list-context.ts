@@ -159,7 +159,7 @@ export function networkContext(n: NetworkRecord, noTrunc: boolean) {
       CreatedAt: goTime(n.created, true),
       Driver: n.driver,
       ID: noTrunc ? n.id : n.id.slice(0, 12),
-      IPv6: 'false',
+      IPv6: String(!!n.enableIPv6),
       Internal: String(n.internal),
       Labels: joinLabels(n.labels),
       Name: n.name,

@@ -20,25 +20,26 @@ const FORWARD: LookupResult = Object.freeze({ kind: 'forward' });
 const NODATA: LookupResult = Object.freeze({ kind: 'nodata' });
 
 /** `name` in one network: a --link alias of the requester first, then the network's records. */
-function inNet(view: View, net: NetNames, name: string): string[] | undefined {
+function inNet(view: View, net: NetNames, name: string, six: boolean): string[] | undefined {
+  const map = six ? net.byName6 : net.byName;
   if (view.links?.net === net) {
     const target = view.links.aliases.get(name);
-    const ips = target === undefined ? undefined : net.byName.get(target);
+    const ips = target === undefined ? undefined : map?.get(target);
     if (ips) return ips;
   }
-  return net.byName.get(name);
+  return map?.get(name);
 }
 
 /** Docker's `ResolveName` order: the full name in every joined network, then `a.b`+`c`, `a`+`b.c`. */
-function resolve(view: View, name: string): string[] | undefined {
+function resolve(view: View, name: string, six = false): string[] | undefined {
   for (const net of view.nets) {
-    const ips = inNet(view, net, name);
+    const ips = inNet(view, net, name, six);
     if (ips) return ips;
   }
   for (let i = name.lastIndexOf('.'); i > 0; i = name.lastIndexOf('.', i - 1)) {
     const net = view.netsByName.get(name.slice(i + 1));
     if (!net) continue;
-    const ips = inNet(view, net, name.slice(0, i));
+    const ips = inNet(view, net, name.slice(0, i), six);
     if (ips) return ips;
   }
   return undefined;
@@ -46,7 +47,7 @@ function resolve(view: View, name: string): string[] | undefined {
 
 /**
  * What the embedded server should do with a query from sandbox `requesterSandboxId`. `qname` may
- * be in any case, with or without the trailing dot. The `ips` of an answer are A records, shared
+ * be in any case, with or without the trailing dot. The `ips` of an answer are A (AAAA) records, shared
  * with the index: don't modify them (rotate() copies).
  */
 export function lookup(index: NameIndex, requesterSandboxId: string, qname: string, qtype: number): LookupResult {
@@ -66,6 +67,12 @@ export function lookup(index: NameIndex, requesterSandboxId: string, qname: stri
       }
       return FORWARD;
     }
+  }
+  if (qtype === TYPE.AAAA) {
+    // Names of dual-stack endpoints; a name known only with IPv4 (IPv4-only networks) has no data.
+    const ips6 = resolve(view, name, true);
+    if (ips6?.length) return { kind: 'answer', ips: ips6 };
+    return resolve(view, name) ? NODATA : FORWARD;
   }
   const ips = resolve(view, name);
   if (!ips) return FORWARD;

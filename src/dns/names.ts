@@ -43,9 +43,14 @@ export interface NetNames {
   name: string;
   /** Lower-cased name → its IPv4 addresses, de-duplicated, in registration order; frozen. */
   byName: Map<string, string[]>;
-  /** IPv4 → the first name registered for it (the container's name, original case), for PTR. */
+  /** IPv4 or IPv6 → the first name registered for it (the container's name, original case), for PTR. */
   byIp: Map<string, string>;
+  /** Lower-cased name → its IPv6 addresses (dual-stack networks, AAAA), as byName. */
+  byName6?: Map<string, string[]>;
 }
+
+/** How an IPv6 address's name is keyed in NetState.counts, beside the IPv4 ones (no name has a '/'). */
+const V6 = '6/';
 
 /** What one sandbox sees: its networks in endpoint order, by name, and its --link aliases. */
 export interface View {
@@ -124,7 +129,7 @@ export class NameIndexer {
     let ids: Set<string>;
     if (changed === undefined || key !== this.netsKey) {
       this.netsKey = key;
-      this.nets = new Map(user.map((n) => [n.id, { names: { name: n.name, byName: new Map(), byIp: new Map() }, counts: new Map(), ptr: new Map() }]));
+      this.nets = new Map(user.map((n) => [n.id, { names: { name: n.name, byName: new Map(), byIp: new Map(), byName6: new Map() }, counts: new Map(), ptr: new Map() }]));
       this.contrib.clear();
       this.views.clear();
       // The host's view of a host_dns network (on its gateway): that network's names, as its sandboxes see them.
@@ -158,8 +163,9 @@ export class NameIndexer {
     for (const net of touched) {
       for (const k of keys.get(net) ?? []) {
         const ips = net.counts.get(k);
-        if (ips?.size) net.names.byName.set(k, Object.freeze([...ips.keys()]) as string[]);
-        else net.names.byName.delete(k);
+        const [map, name] = k.startsWith(V6) ? [net.names.byName6!, k.slice(V6.length)] : [net.names.byName, k];
+        if (ips?.size) map.set(name, Object.freeze([...ips.keys()]) as string[]);
+        else map.delete(name);
       }
     }
     for (const id of ids) this.view(id);
@@ -193,8 +199,8 @@ export class NameIndexer {
     if (!sb || !live(sb)) return;
     const c: Contribution = { names: [], ptr: [] };
     const add = (net: NetState, name: string, ip: string) => {
-      const key = name.toLowerCase();
-      if (key === '') return;
+      if (name === '') return;
+      const key = ip.includes(':') ? V6 + name.toLowerCase() : name.toLowerCase();
       const ips = net.counts.get(key) ?? net.counts.set(key, new Map()).get(key)!;
       ips.set(ip, (ips.get(ip) ?? 0) + 1);
       c.names.push({ net, key, ip });
@@ -207,6 +213,7 @@ export class NameIndexer {
         for (const e of owner.endpoints) {
           const net = this.nets.get(e.networkId);
           if (net && e.ip) add(net, name, e.ip);
+          if (net && e.ip6) add(net, name, e.ip6);
         }
       }
     } else {
@@ -214,11 +221,14 @@ export class NameIndexer {
         const net = this.nets.get(e.networkId);
         if (!net || !e.ip) continue;
         // buildEndpointDNSNames order: name, aliases, short ID, hostname. The first is the PTR answer.
-        for (const n of [name, ...e.aliases, sb.id.slice(0, 12), sb.hostname]) add(net, n, e.ip);
-        const list = net.ptr.get(e.ip) ?? net.ptr.set(e.ip, []).get(e.ip)!;
-        list.push(name);
-        net.names.byIp.set(e.ip, list[0]!);
-        c.ptr.push({ net, ip: e.ip, name });
+        // A dual-stack endpoint's names answer AAAA with its IPv6 address, and that address's PTR too.
+        for (const ip of e.ip6 ? [e.ip, e.ip6] : [e.ip]) {
+          for (const n of [name, ...e.aliases, sb.id.slice(0, 12), sb.hostname]) add(net, n, ip);
+          const list = net.ptr.get(ip) ?? net.ptr.set(ip, []).get(ip)!;
+          list.push(name);
+          net.names.byIp.set(ip, list[0]!);
+          c.ptr.push({ net, ip, name });
+        }
       }
     }
     this.contrib.set(id, c);

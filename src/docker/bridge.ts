@@ -69,6 +69,7 @@ export function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
         for (const f of forwarding) await f.set();
       },
     },
+    ...(n.enableIPv6 ? bridgeIpv6Steps(ctx, n) : []),
     // After ip_forward: writing that one resets every interface's forwarding.
     ...(n.internal ? [{ title: `turning off routing from ${bridge} (internal network)`, equivalent: [noRouting.equivalent], do: noRouting.set }] : []),
     elementsStep(ctx, `adding ${bridge} to the nsnet firewall`, (op) => networkElements(op, networkRules(n)), `removing ${bridge} from the nsnet firewall`),
@@ -79,6 +80,39 @@ export function bridgeSteps(ctx: Context, n: NetworkRecord): Step[] {
         if (await dockerForwardAccept(ctx, bridge)) ctx.warn(`nsnet: Docker's FORWARD policy is drop here; added accept rules for ${bridge} to DOCKER-USER`);
       },
       undo: { title: `removing ${bridge} from Docker's FORWARD chain`, equivalent: dockerForwardRemoveCommand(bridge), do: () => dockerForwardRemove(ctx, bridge) },
+    },
+  ];
+}
+
+/**
+ * A dual-stack network's IPv6 on its bridge: IPv6 on (the host's default may
+ * have it off), no router advertisements taken, the gateway address without
+ * duplicate address detection (nodad, as Docker), IPv6 forwarding on.
+ *   sysctl -w net.ipv6.conf.br-0123456789ab.disable_ipv6=0 (accept_ra=0)
+ *   ip addr add 2001:db8:1::1/64 dev br-0123456789ab nodad
+ *   sysctl -w net.ipv6.conf.all.forwarding=1
+ */
+function bridgeIpv6Steps(ctx: Context, n: NetworkRecord): Step[] {
+  const bridge = n.bridge!;
+  const forWhom = `network ${n.name}`;
+  const cidr = `${n.gateway6}/${n.subnet6!.split('/')[1]}`;
+  const sysctls: [string, number][] = [[`net/ipv6/conf/${bridge}/accept_ra`, 0], [`net/ipv6/conf/${bridge}/disable_ipv6`, 0]];
+  return [
+    {
+      title: `adding IPv6 gateway ${cidr} to ${bridge}`,
+      equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ctx.host.name, k, v)), addrAddCommand(ctx.host.name, bridge, cidr, { nodad: true })],
+      do: async () => {
+        for (const [k, v] of sysctls) await sysctlSet(ctx.host, k, v, { for: forWhom });
+        const link = await linkGet(ctx.host, bridge);
+        await addrAdd(ctx.host, link, cidr, { nodad: true, for: forWhom }).catch((e: unknown) => {
+          if (!isExists(e)) throw e;
+        });
+      },
+    },
+    {
+      title: 'turning on IPv6 forwarding',
+      equivalent: [sysctlSetCommand(ctx.host.name, 'net.ipv6.conf.all.forwarding', 1)],
+      do: () => sysctlSet(ctx.host, 'net.ipv6.conf.all.forwarding', 1, { for: forWhom }),
     },
   ];
 }

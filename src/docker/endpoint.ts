@@ -11,9 +11,11 @@ import { addrAdd, addrAddCommand } from '../kernel/addr.js';
 import { bridgePortSet, bridgePortSetCommand } from '../kernel/bridge.js';
 import { linkDel, linkDelCommand, linkGet, linkSet, linkSetCommand, type Link } from '../kernel/link.js';
 import { routeAdd, routeAddCommand } from '../kernel/route.js';
+import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { vethAdd, vethAddCommand, type VethText } from '../kernel/veth.js';
 import { allocate, checkStatic } from '../net/ipam.js';
 import { ipv4ToInt, parsePrefix } from '../net/ip.js';
+import { allocate6 } from '../net/ip6.js';
 import { macFromIPv4 } from '../net/mac.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements } from '../nft/table.js';
@@ -46,6 +48,7 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
     ip = asInvalid(() => allocate(pool, used));
   }
   await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(ip), true);
+  const ip6 = net.enableIPv6 ? await claimIpv6(s, net) : undefined;
   const taken = new Set(sb.endpoints.map((e) => e.ifname));
   let i = 0;
   while (taken.has(`eth${i}`)) i++;
@@ -62,7 +65,29 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
     gateway: net.gateway!,
     aliases: o.aliases ?? [],
     staticIp: !!o.ip,
+    ...(ip6 && { ip6 }),
   };
+}
+
+/** IPv6 addresses handed out in a locked section, before their records are written. */
+const claimed6 = new WeakMap<State, Set<string>>();
+
+/**
+ * The lowest free IPv6 address of a dual-stack network, claimed. The claim is
+ * the endpoint's `ip6` in the sandbox record (no bitmap: a /64 has 2^64
+ * addresses), so the used set is read from the records: one scan of them,
+ * cached in the section - work that grows with the number of sandboxes, paid
+ * only by dual-stack networks (docs/ipv6.md; a bitmap over the first 2^16
+ * host addresses would remove it).
+ */
+async function claimIpv6(s: State, net: NetworkRecord): Promise<string> {
+  const mine = claimed6.get(s) ?? new Set<string>();
+  claimed6.set(s, mine);
+  const used = new Set(mine);
+  for (const r of await s.sandboxes.all()) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) used.add(e.ip6);
+  const ip6 = asInvalid(() => allocate6({ subnet: net.subnet6!, gateway: net.gateway6! }, used));
+  mine.add(ip6);
+  return ip6;
 }
 
 /** What the endpoint steps work on: the sandbox's namespace, and the network's bridge (macvlan: its parent) if it was found. */
@@ -140,6 +165,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
       },
     },
     ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
+    ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : []),
     ...(net.icc === false ? [elementsStep(ctx, `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,
       (op) => iccElements(op, e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`)] : []),
   ];
@@ -152,6 +178,33 @@ export function defaultRouteStep(sb: SandboxRecord, ns: SandboxNs, gateway: stri
     equivalent: [routeAddCommand(ns.name, { dst: 'default', via: gateway })],
     do: async () => routeAdd(await ns.get(), { dst: 'default', via: gateway, for: `sandbox ${sb.name}` }),
   };
+}
+
+/**
+ * A dual-stack endpoint's IPv6: the sandbox namespace's interfaces are born
+ * with IPv6 off (SANDBOX_SYSCTLS), so this one gets it on, with no router
+ * advertisements taken and no DAD; its address added nodad (usable at once,
+ * as Docker adds them); the default IPv6 route via the bridge's gateway.
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_ra=0 (accept_dad=0) (disable_ipv6=0)
+ *   ip -n web addr add 2001:db8:1::2/64 dev eth0 nodad
+ *   ip -n web route add default via 2001:db8:1::1
+ */
+export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: SandboxNs, defaultRoute: boolean): Step[] {
+  const forWhom = `sandbox ${sb.name}`;
+  const cidr = `${e.ip6}/${net.subnet6!.split('/')[1]}`;
+  const sysctls: [string, number][] = [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]].map(([k, v]) => [`net/ipv6/conf/${e.ifname}/${k}`, v as number]);
+  return [
+    {
+      title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
+      equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
+      do: async () => {
+        const n = await ns.get();
+        for (const [k, v] of sysctls) await sysctlSet(n, k, v, { for: forWhom });
+        await addrAdd(n, await linkGet(n, e.ifname), cidr, { nodad: true, for: forWhom });
+      },
+    },
+    ...(defaultRoute && net.gateway6 ? [defaultRouteStep(sb, ns, net.gateway6)] : []),
+  ];
 }
 
 /** Gives an endpoint's address back to its network's pool. */

@@ -20,7 +20,7 @@ export interface TablesWatch {
   close(): void;
 }
 
-const ours = (ev: NftEvent) => ev.table === TABLE && (ev.family === 'ip' || ev.family === 'bridge');
+const ours = (ev: NftEvent) => ev.table === TABLE && (ev.family === 'ip' || ev.family === 'ip6' || ev.family === 'bridge');
 
 /**
  * Watches nftables events and restores nsnet's tables after a flush. `repair`

@@ -16,7 +16,7 @@
 // is gone, has another comment, or another handle (deleted and made again by
 // someone else, a saved ruleset restored) is rebuilt.
 //
-//   nft list table ip nsnet          nft list table bridge nsnet
+//   nft list table ip nsnet          nft list table ip6 nsnet          nft list table bridge nsnet
 //   nft -j list tables               the handles
 //   cat /run/nsnet/firewall.json     the handles nsnet built
 import { readFileSync } from 'node:fs';
@@ -26,7 +26,7 @@ import { nftApply, nftApplyCommand, nftList, nftTableGet } from '../kernel/nftab
 import type { Netns } from '../kernel/netns.js';
 import { withLock } from '../state/lock.js';
 import { readState, writeJsonAtomic } from '../state/store.js';
-import { MARK, TABLE, tablesText, type FirewallContent, type NetworkRules, type PortRule } from '../nft/table.js';
+import { MARK, TABLE, TABLES, tablesText, type FirewallContent, type NetworkRules, type PortRule } from '../nft/table.js';
 import { shownBefore, type Context } from './context.js';
 import { runSteps, type Step } from './plan.js';
 import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
@@ -35,7 +35,7 @@ import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
 const missing = (e: unknown) => e instanceof KernelError
   && (e.code === 'ENOENT' || /element does not exist/.test(String((e.cause as { extack?: string } | undefined)?.extack ?? e.message)));
 
-const FAMILIES = ['ip', 'bridge'] as const;
+const FAMILIES = ['ip', 'ip6', 'bridge'] as const;
 type Handles = Record<(typeof FAMILIES)[number], string>;
 
 /** A table's handle and comment, or undefined when it doesn't exist. */
@@ -53,7 +53,8 @@ const marksFile = (ctx: Context) => path.join(ctx.dirs.runDir, 'firewall.json');
 function recordedHandles(ctx: Context): Handles | undefined {
   try {
     const h = JSON.parse(readFileSync(marksFile(ctx), 'utf8')) as Partial<Handles>;
-    return typeof h.ip === 'string' && typeof h.bridge === 'string' ? { ip: h.ip, bridge: h.bridge } : undefined;
+    // A record without ip6 (an nsnet from before IPv6 built the tables): no record, so the tables are rebuilt.
+    return FAMILIES.every((f) => typeof h[f] === 'string') ? h as Handles : undefined;
   } catch {
     return undefined; // none yet (first use this boot), or damaged: the tables are rebuilt, which rewrites it
   }
@@ -72,10 +73,10 @@ export function firewallContent(networks: NetworkRecord[], sandboxes: SandboxRec
 
 /** A sandbox's published ports as DNAT map elements. */
 export const portRules = (ports: PortBinding[]): PortRule[] =>
-  ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, port: p.containerPort }));
+  ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, ...(p.ip6 && { ip6: p.ip6 }), port: p.containerPort }));
 
 export const networkRules = (n: NetworkRecord): NetworkRules => ({
-  bridge: n.bridge!, subnet: n.subnet!, internal: n.internal, masquerade: n.masquerade !== false, ...(n.clusterCidr && { clusterCidr: n.clusterCidr }),
+  bridge: n.bridge!, subnet: n.subnet!, ...(n.subnet6 && { subnet6: n.subnet6 }), internal: n.internal, masquerade: n.masquerade !== false, ...(n.clusterCidr && { clusterCidr: n.clusterCidr }),
   ...(n.hostDns && n.gateway && { hostDns: n.gateway }),
 });
 
@@ -104,11 +105,11 @@ export async function tablesCondition(ctx: Context): Promise<TablesCondition> {
 export function rebuildStep(ctx: Context, content: FirewallContent, why: string): Step {
   const text = tablesText(content);
   return {
-    title: `rebuilding nftables tables ip ${TABLE} and bridge ${TABLE} from nsnet's state (${why})`,
+    title: `rebuilding nftables tables ${TABLES} from nsnet's state (${why})`,
     equivalent: nftApplyCommand(ctx.host.name, text),
     do: async () => {
       await withLock(path.join(ctx.dirs.runDir, 'nft.lock'), async () => {
-        await nftApply(ctx.host, text, { what: `rebuilding nftables tables ip ${TABLE} and bridge ${TABLE}` });
+        await nftApply(ctx.host, text, { what: `rebuilding nftables tables ${TABLES}` });
         const handles = {} as Handles;
         for (const family of FAMILIES) handles[family] = (await tableGet(ctx.host, family))?.handle ?? '';
         await writeJsonAtomic(marksFile(ctx), handles, false);
@@ -142,7 +143,7 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
   if (shownBefore(ctx, 'tables')) return undefined;
   await runSteps([rebuildStep(ctx, firewallContent(networks, await sandboxes()), why)], ctx);
   if (ctx.dryRun) return undefined;
-  return `rebuilt nftables tables ip ${TABLE} and bridge ${TABLE} from the state (${why})`;
+  return `rebuilt nftables tables ${TABLES} from the state (${why})`;
 }
 
 /**
@@ -175,7 +176,7 @@ export async function tablesStep(ctx: Context, networks: NetworkRecord[], sandbo
   if (c.ok || !c.absent || shownBefore(ctx, 'tables')) return [];
   return [{
     ...rebuildStep(ctx, firewallContent(networks, await sandboxes()), ''),
-    title: `creating nftables tables ip ${TABLE} and bridge ${TABLE} (first network on this host)`,
+    title: `creating nftables tables ${TABLES} (first network on this host)`,
   }];
 }
 

@@ -12,8 +12,9 @@ import type { Step } from './plan.js';
 import type { SandboxRecord } from './types.js';
 
 /**
- * Set in every sandbox namespace as it is made. nsnet's networks are IPv4
- * only, and Docker disables IPv6 on the interfaces of an IPv4-only network
+ * Set in every sandbox namespace as it is made. Most networks are IPv4
+ * only (a dual-stack endpoint turns IPv6 on for its own interface:
+ * endpoint.ts ipv6EndpointSteps, docs/ipv6.md), and Docker disables IPv6 on the interfaces of an IPv4-only network
  * (moby libnetwork/osl setInterfaceIPv6: "if IPv6 isn't disabled, the
  * interface will be put into IPv6 multicast groups"): an eth0 with IPv6 on
  * gets a link-local address, runs DAD, joins multicast groups and solicits

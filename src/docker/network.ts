@@ -4,6 +4,7 @@
 // part (the bridge, its address, the firewall elements) is in networks.ts.
 import { chooseSubnet, formatIpv4Block, parseIpv4Block, subnetConflict } from '../net/subnet-pool.js';
 import { planPool } from '../net/ipam.js';
+import { chooseUla64, ipv6Overlap, parseIpv6Block, planPool6 } from '../net/ip6.js';
 import { asInvalid, conflict, invalidArg } from './errors.js';
 import { checkIfName } from '../kernel/link.js';
 import { macvlanOverlap, MACVLAN_OPTIONS, planMacvlan } from './macvlan.js';
@@ -40,6 +41,11 @@ export interface NetworkCreateRequest {
   labels?: Record<string, string>;
   /** Traffic to this range is not masqueraded (CNI clusterCIDR: pods on other nodes, reached by routes). */
   clusterCidr?: string;
+  /** --ipv6: dual stack; `subnet6` (the IPv6 --subnet) or a /64 of the host's ULA /48 (`ulaGlobalId`, networks.ts keeps it). */
+  ipv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
+  ulaGlobalId?: string;
 }
 
 export function boolOption(options: Record<string, string>, key: string, dflt: boolean): boolean {
@@ -73,6 +79,7 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
   const id = newId();
   // macvlan: the parent and mode first, so a bad option is reported before the subnet.
   const mv = driver === 'macvlan' ? planMacvlan(id, !!req.internal, options) : undefined;
+  if (mv && req.ipv6) throw invalidArg('--ipv6 on a macvlan network is not supported yet: only bridge networks are dual stack (docs/ipv6.md)');
   if (mv?.warning) warnings.push(mv.warning);
 
   // One address space for every network with a subnet, as Docker's default IPAM.
@@ -100,6 +107,7 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
     id, name: req.name, created: new Date().toISOString(), builtin: false, internal: !!req.internal,
     labels: req.labels ?? {}, subnet: pool.subnet, gateway: pool.gateway,
     ...(pool.ipRange && { ipRange: pool.ipRange }), ...(pool.aux && { auxAddresses: pool.aux }),
+    ...planIpv6(req, state),
   };
   if (mv) {
     return { network: { ...common, driver: 'macvlan', options: { ...options, parent: mv.parent, macvlan_mode: mv.mode },
@@ -130,6 +138,26 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
     ...(clusterCidr && { clusterCidr }),
   };
   return { network, warnings };
+}
+
+/** A dual-stack network's IPv6 fields (none without --ipv6): its subnet checked against the other networks', or one of the ULA pool. */
+function planIpv6(req: NetworkCreateRequest, state: State): Pick<NetworkRecord, 'enableIPv6' | 'subnet6' | 'gateway6'> {
+  if (!req.ipv6) {
+    if (req.subnet6) throw invalidArg(`invalid config: IPv6 subnet ${req.subnet6} needs --ipv6`);
+    return {};
+  }
+  if (!req.subnet6 && req.gateway6) throw invalidArg('invalid config: an IPv6 gateway needs an IPv6 --subnet');
+  const taken = state.networks.filter((n) => n.subnet6);
+  let subnet6 = req.subnet6;
+  if (subnet6) {
+    const b = asInvalid(() => parseIpv6Block(subnet6!));
+    const clash = taken.find((n) => ipv6Overlap(parseIpv6Block(n.subnet6!), b));
+    if (clash) throw conflict(`invalid pool request: Pool overlaps with other one on this address space (network ${clash.name}: ${clash.subnet6})`);
+  } else {
+    subnet6 = asInvalid(() => chooseUla64(req.ulaGlobalId!, taken.map((n) => n.subnet6!)));
+  }
+  const pool = asInvalid(() => planPool6({ subnet: subnet6!, ...(req.gateway6 && { gateway: req.gateway6 }) }));
+  return { enableIPv6: true, subnet6: pool.subnet, gateway6: pool.gateway };
 }
 
 /** The three networks Docker has from the start: bridge (the default bridge), host, none. */
@@ -167,7 +195,7 @@ export function inspectNetwork(n: NetworkRecord, sandboxes: SandboxRecord[]): ob
         EndpointID: e.endpointId,
         MacAddress: e.mac,
         IPv4Address: `${e.ip}/${e.prefixlen}`,
-        IPv6Address: '',
+        IPv6Address: e.ip6 && n.subnet6 ? `${e.ip6}/${n.subnet6.split('/')[1]}` : '',
       };
     }
   }
@@ -177,12 +205,13 @@ export function inspectNetwork(n: NetworkRecord, sandboxes: SandboxRecord[]): ob
     Created: n.created,
     Scope: 'local',
     Driver: n.driver,
-    EnableIPv6: false,
+    EnableIPv6: !!n.enableIPv6,
     IPAM: {
       Driver: 'default',
       Options: null,
-      Config: n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange && { IPRange: n.ipRange }),
-        ...(n.auxAddresses && { AuxiliaryAddresses: n.auxAddresses }) }] : [],
+      Config: [...(n.subnet ? [{ Subnet: n.subnet, Gateway: n.gateway, ...(n.ipRange && { IPRange: n.ipRange }),
+        ...(n.auxAddresses && { AuxiliaryAddresses: n.auxAddresses }) }] : []),
+      ...(n.subnet6 ? [{ Subnet: n.subnet6, Gateway: n.gateway6 }] : [])],
     },
     Internal: n.internal,
     Attachable: false,

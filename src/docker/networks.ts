@@ -5,7 +5,10 @@
 // the record once they exist (a failure halfway undoes what was made);
 // `network rm` runs its undos. Also here: usingState, the
 // way every operation takes the state.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { isUlaGlobalId, ulaGlobalId } from '../net/ip6.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { withState } from '../state/store.js';
 import { bridgeSteps } from './bridge.js';
@@ -79,6 +82,32 @@ function createBitmap(s: State, n: NetworkRecord): void {
   s.addresses.create(n.id, base, size);
 }
 
+/**
+ * The host's ULA global id (RFC 4193: 40 random bits, chosen once): the
+ * default IPv6 subnets are /64s of fdXX:XXXX:XXXX::/48. Kept in
+ * <dataDir>/ula-global-id, made on first use (under the state lock); a dry
+ * run shows one without keeping it.
+ */
+function hostUlaGlobalId(ctx: Context): string {
+  const file = path.join(ctx.dirs.dataDir, 'ula-global-id');
+  let text: string | undefined;
+  try {
+    text = readFileSync(file, 'utf8').trim();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+  if (text !== undefined) {
+    if (!isUlaGlobalId(text)) throw new NsnetError('InvalidArgument', `${file}: "${text}" is not a ULA global id (10 hex digits); remove it to choose a new one`);
+    return text;
+  }
+  const id = ulaGlobalId(randomBytes(5));
+  if (!ctx.dryRun) {
+    mkdirSync(ctx.dirs.dataDir, { recursive: true });
+    writeFileSync(file, `${id}\n`, { mode: 0o644 });
+  }
+  return id;
+}
+
 /** A network by name, full id or unique id prefix, as Docker resolves them. */
 export function findNetwork(s: { networks: NetworkRecord[] }, ref: string): NetworkRecord {
   const byName = s.networks.find((n) => n.name === ref);
@@ -92,7 +121,8 @@ export function findNetwork(s: { networks: NetworkRecord[] }, ref: string): Netw
 export async function networkCreate(ctx: Context, req: NetworkCreateRequest): Promise<NetworkRecord> {
   const made = await usingState(ctx, async (s) => {
     const reserved = req.subnet ? [] : await reservedPrefixes(ctx.host, await hostResolvConf());
-    const { network, warnings } = planNetwork(req, s, reserved);
+    const ula = req.ipv6 && !req.subnet6 ? { ulaGlobalId: hostUlaGlobalId(ctx) } : {};
+    const { network, warnings } = planNetwork({ ...req, ...ula }, s, reserved);
     warnings.forEach(ctx.warn);
     if (network.driver === 'macvlan') {
       // Nothing on the parent; it must exist (an internal network's own one is made by the plan).

@@ -3,15 +3,19 @@
 //
 //   -p 8080:80            every host address, host port 8080 -> sandbox port 80/tcp
 //   -p 127.0.0.1:8080:80  only the host's 127.0.0.1
+//   -p [::]:8080:80       every IPv6 address of the host (a dual-stack sandbox)
+//   -p 8080:80            also over IPv6 when the sandbox has an IPv6 address
 //   -p 53:53/udp          UDP
 //   -p 80                 an ephemeral host port (from ip_local_port_range)
 //   -p 127.0.0.1::80      an ephemeral port on 127.0.0.1
 //   -p 8000-8001:80-81    ranges of equal length
-import { isIPv4 } from '../net/ip.js';
+import { isIPv4, isIPv6 } from '../net/ip.js';
+import { canonicalIpv6 } from '../net/ip6.js';
 
 export interface PortSpec {
   proto: 'tcp' | 'udp';
-  hostIp: string; // "0.0.0.0" for every address
+  /** "0.0.0.0" for every address (both families for a dual-stack sandbox), "::" for every IPv6 one. */
+  hostIp: string;
   /** 0: pick an ephemeral port. */
   hostPort: number;
   containerPort: number;
@@ -43,12 +47,18 @@ export function parsePublish(spec: string): PortSpec[] {
     proto = p;
     rest = rest.slice(0, slash);
   }
+  // As go-connections splitParts: the last two fields are the ports, everything before them the address.
   const parts = rest.split(':');
-  if (parts.length > 3) throw new Error(`invalid port specification: "${spec}" (IPv6 host addresses are not supported)`);
   const containerText = parts.pop()!;
   const hostPortText = parts.pop() ?? '';
-  const hostIp = parts.pop() ?? '0.0.0.0';
-  if (!isIPv4(hostIp)) throw new Error(`invalid IP address in port specification: ${hostIp}`);
+  let hostIp = parts.length ? parts.join(':') : '0.0.0.0';
+  const bracketed = /^\[.*\]$/.test(hostIp);
+  if (bracketed) hostIp = hostIp.slice(1, -1); // [::1] as Docker writes an IPv6 address
+  if (parts.length > 1 && !bracketed && !isIPv6(hostIp)) throw new Error(`invalid port specification: "${spec}"`); // 80:80:80:80
+  if (isIPv6(hostIp)) hostIp = canonicalIpv6(hostIp);
+  else if (!isIPv4(hostIp)) throw new Error(`invalid IP address in port specification: ${hostIp}`);
+  // No route_localnet for IPv6: a DNAT from ::1 into a bridge cannot be answered (docs/ipv6.md).
+  if (hostIp === '::1') throw new Error(`cannot publish on [::1] without a proxy (IPv6 has no route_localnet; use 127.0.0.1): ${spec}`);
   if (!containerText) throw new Error(`no port specified: ${spec}<empty>`);
   const [cLo, cHi] = range(containerText, spec);
   let hLo = 0;
@@ -69,7 +79,7 @@ export function parsePublish(spec: string): PortSpec[] {
 
 /** Docker's display form of one binding: "0.0.0.0:8080->80/tcp" (`ps` groups several: displayablePorts). */
 export function formatPort(p: PortSpec): string {
-  return `${p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`;
+  return `${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort}->${p.containerPort}/${p.proto}`;
 }
 
 /**
@@ -86,11 +96,11 @@ export function parseExpose(spec: string): string[] {
  * The host addresses a published binding answers on, as the `HostIp`s
  * Docker's NetworkSettings.Ports lists. Docker 20.10 lists a 0.0.0.0 binding
  * twice, 0.0.0.0 and "::", because its userland proxy also listens on [::].
- * nsnet has no proxy: a binding is an nftables DNAT in the `ip` family, so a
- * connection to the host over IPv6 reaches the sandbox only if the sandbox has
- * an IPv6 address on that network (dual stack) for an `ip6` DNAT to go to.
- * "::" is listed only then, so scripts are never told of an address that
- * does not answer. Pure.
+ * nsnet has no proxy: a binding is an nftables DNAT, so a connection to the
+ * host over IPv6 reaches the sandbox only if the sandbox has an IPv6 address
+ * (dual stack) for the `ip6` DNAT to go to (the binding's ip6). "::" is
+ * listed only then, so scripts are never told of an address that does not
+ * answer. A "::" or IPv6 binding is listed as it is. Pure.
  */
 export function bindingHostIps(hostIp: string, sandboxHasIPv6: boolean): string[] {
   return hostIp === '0.0.0.0' && sandboxHasIPv6 ? ['0.0.0.0', '::'] : [hostIp];
@@ -149,8 +159,13 @@ export function displayablePorts(ports: readonly ApiPort[]): string {
   return [...result, ...hostMappings].join(', ');
 }
 
-/** Two bindings that would claim the same host port (0.0.0.0 overlaps every address). */
+/**
+ * Two bindings that would claim the same host port: 0.0.0.0 overlaps every
+ * address (it may take IPv6 too), "::" every IPv6 one.
+ */
 export function portsClash(a: PortSpec, b: PortSpec): boolean {
+  const v6 = (ip: string) => ip.includes(':');
   return a.proto === b.proto && a.hostPort === b.hostPort &&
-    (a.hostIp === b.hostIp || a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0');
+    (a.hostIp === b.hostIp || a.hostIp === '0.0.0.0' || b.hostIp === '0.0.0.0'
+      || (a.hostIp === '::' && v6(b.hostIp)) || (b.hostIp === '::' && v6(a.hostIp)));
 }

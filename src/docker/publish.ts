@@ -2,15 +2,16 @@
 // element in nsnet's table that sends it to the sandbox:
 //
 //   nft add element ip nsnet ports { tcp . 8080 : 172.18.0.2 . 80 }
-//   nft list map ip nsnet ports
+//   nft add element ip6 nsnet ports { tcp . 8080 : 2001:db8:1::2 . 80 }   (a dual-stack sandbox)
+//   nft list map ip nsnet ports; nft list map ip6 nsnet ports
 import { closeSync } from 'node:fs';
 import { socketBind } from '../kernel/socket.js';
 import { portElements } from '../nft/table.js';
 import type { Context } from './context.js';
-import { asInvalid, conflict } from './errors.js';
+import { asInvalid, conflict, invalidArg } from './errors.js';
 import { elementsStep, portRules } from './firewall.js';
 import { localPortRange } from './host.js';
-import { parsePublish, portsClash, type PortSpec } from './ports.js';
+import { formatPort, parsePublish, portsClash, type PortSpec } from './ports.js';
 import type { Step } from './plan.js';
 import type { PortBinding, SandboxRecord, State } from './types.js';
 
@@ -27,21 +28,33 @@ function portSpecs(publish: string[], publishAll: boolean, expose: string[]): Po
   return specs;
 }
 
-/** Resolves -p / -P into bindings to `ip`, claiming the host ports, refusing ones already published. */
+/**
+ * Resolves -p / -P into bindings to `ip` (and `ip6`, a dual-stack sandbox's:
+ * a binding on every address or an IPv6 one takes IPv6 too), claiming the
+ * host ports, refusing ones already published.
+ */
 export async function planPorts(ctx: Context, s: State, req: { publish?: string[]; publishAll?: boolean; expose?: string[] },
-  ip: string, sandboxId: string): Promise<PortBinding[]> {
+  ip: string, sandboxId: string, ip6?: string): Promise<PortBinding[]> {
   const specs = portSpecs(req.publish ?? [], !!req.publishAll, req.expose ?? []);
+  // No proxy: an IPv6 host address can only DNAT to an IPv6 address of the sandbox.
+  const v6Only = specs.find((p) => p.hostIp.includes(':'));
+  if (v6Only && !ip6) throw invalidArg(`cannot publish on ${formatPort(v6Only)}: the sandbox has no IPv6 address (its network needs --ipv6)`);
   const out: PortBinding[] = [];
   const taken = async (p: PortSpec) =>
     [...(await s.ports.get(p.proto, p.hostPort)).map((c) => ({ ...c, containerPort: 0 })), ...out].some((o) => portsClash(o, p));
   // A host process listening on the port would never see its traffic again: refuse it, as Docker does.
+  // A binding on every address of a dual-stack sandbox takes [::] as well.
   const free = async (p: PortSpec) => {
-    const probe = await socketBind(ctx.host, { type: p.proto, address: p.hostIp, port: p.hostPort }).catch((e: unknown) => e);
-    if (probe instanceof Error) {
-      if ((probe as NodeJS.ErrnoException).code === 'EADDRINUSE') return false;
-      throw probe;
+    for (const address of p.hostIp === '0.0.0.0' && ip6 ? ['0.0.0.0', '::'] : [p.hostIp]) {
+      const probe = await socketBind(ctx.host, { type: p.proto, address, port: p.hostPort }).catch((e: unknown) => e);
+      if (probe instanceof Error) {
+        if ((probe as NodeJS.ErrnoException).code === 'EADDRINUSE') return false;
+        // A host with IPv6 off has no [::] to take.
+        if (address === '::' && p.hostIp !== '::' && (probe as NodeJS.ErrnoException).code === 'EAFNOSUPPORT') continue;
+        throw probe;
+      }
+      closeSync((probe as { fd: number }).fd);
     }
-    closeSync((probe as { fd: number }).fd);
     return true;
   };
   let range: [number, number] | undefined;
@@ -55,9 +68,10 @@ export async function planPorts(ctx: Context, s: State, req: { publish?: string[
       if (port > range[1]) throw conflict('no free host port left in net.ipv4.ip_local_port_range');
       p = { ...p, hostPort: port };
     } else if ((await taken(p)) || !(await free(p))) {
-      throw conflict(`Bind for ${p.hostIp}:${p.hostPort} failed: port is already allocated`);
+      throw conflict(`Bind for ${p.hostIp.includes(':') ? `[${p.hostIp}]` : p.hostIp}:${p.hostPort} failed: port is already allocated`);
     }
-    out.push({ ...p, ip });
+    const v6 = ip6 && (p.hostIp === '0.0.0.0' || p.hostIp.includes(':'));
+    out.push({ ...p, ip, ...(v6 && { ip6 }) });
   }
   for (const p of out) await s.ports.add({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, sandboxId });
   return out;

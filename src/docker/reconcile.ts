@@ -32,10 +32,10 @@ export function reconcileTables(ctx: Context): Promise<string | undefined> {
   }, { checkTables: false });
 }
 
-/** nsnet's two tables, normalized for comparison; '' if missing. */
+/** nsnet's tables, normalized for comparison; '' if missing. */
 async function tablesContent(ctx: Context): Promise<string> {
   const parts: string[] = [];
-  for (const family of ['ip', 'bridge']) {
+  for (const family of ['ip', 'ip6', 'bridge']) {
     try {
       const j = JSON.parse(await nftList(ctx.host, `table ${family} ${TABLE}`, { json: true })) as { nftables: Record<string, Record<string, unknown>>[] };
       for (const item of j.nftables) {

@@ -44,7 +44,9 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
     for (const [proto, port] of s.ports.list()) claims.push(...(await s.ports.get(proto, port)).filter((c) => c.sandboxId === h.id));
   }
   // What is known of it, as a record, for the same steps that make a sandbox; their undos remove it.
-  const known = { id: h.id ?? '', name: d.name, joinedBy: [], ports: claims.map((c) => ({ ...c, ip: '', containerPort: 0 })) } as unknown as SandboxRecord;
+  // Whether its ports had IPv6 DNATs is not known: delete those too (a delete needs only the key, and one
+  // that is not there is skipped), or an ip6 DNAT would outlive it and reach the next sandbox given its address.
+  const known = { id: h.id ?? '', name: d.name, joinedBy: [], ports: claims.map((c) => ({ ...c, ip: '', ip6: '::', containerPort: 0 })) } as unknown as SandboxRecord;
   const ns = new SandboxNs(d.name);
   const alive = !!(h.sal.pid && h.sal.pidStart && processAlive(h.sal.pid, h.sal.pidStart));
   // In the order a removal goes: its process, its ports, its veths, then the undos of the

@@ -3,7 +3,7 @@
 import { bindingHostIps, displayablePorts, type ApiPort } from './ports.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
 import { salvageRecord } from './salvage.js';
-import type { NetworkRecord, SandboxRecord } from './types.js';
+import type { EndpointRecord, NetworkRecord, SandboxRecord } from './types.js';
 
 function networkOf(s: { networks: NetworkRecord[] }, id: string): NetworkRecord | undefined {
   return s.networks.find((n) => n.id === id);
@@ -15,8 +15,6 @@ const ZERO_TIME = '0001-01-01T00:00:00Z';
 /** Docker's State.Status words: created, running, exited, removing (nsnet's "creating" is Docker's "created"). */
 const dockerStatus = (status: SandboxRecord['status']) => (status === 'creating' ? 'created' : status);
 
-/** Does the sandbox answer on IPv6 at the address its port bindings DNAT to (dual stack)? None does yet. */
-const bindsIPv6 = (sb: SandboxRecord, ip: string) => sb.endpoints.some((e) => e.ip === ip && !!e.ip6);
 
 /** Docker's nat.PortMap: "80/tcp" -> the host addresses and ports bound to it, null for a port only exposed. */
 export type PortMap = Record<string, { HostIp: string; HostPort: string }[] | null>;
@@ -34,7 +32,7 @@ export function portMap(sb: SandboxRecord): PortMap {
   for (const key of sb.exposed ?? []) ports[key] = null;
   for (const p of sb.ports) {
     const list = (ports[`${p.containerPort}/${p.proto}`] ??= []);
-    for (const hostIp of bindingHostIps(p.hostIp, bindsIPv6(sb, p.ip))) list.push({ HostIp: hostIp, HostPort: String(p.hostPort) });
+    for (const hostIp of bindingHostIps(p.hostIp, !!p.ip6)) list.push({ HostIp: hostIp, HostPort: String(p.hostPort) });
   }
   return Object.fromEntries(Object.keys(ports).sort().map((k) => [k, ports[k]!])); // Go marshals a map's keys sorted
 }
@@ -59,6 +57,16 @@ export interface SandboxPaths {
   logPath: string;
 }
 
+/** An endpoint's IPv6 fields in `inspect`: its address on a dual-stack network, the subnet's length, the bridge's IPv6 address. */
+function ipv6Settings(e: EndpointRecord, n: NetworkRecord | undefined) {
+  const on = !!(e.ip6 && n?.subnet6);
+  return {
+    IPv6Gateway: on ? n!.gateway6 ?? '' : '',
+    GlobalIPv6Address: on ? e.ip6! : '',
+    GlobalIPv6PrefixLen: on ? Number(n!.subnet6!.split('/')[1]) : 0,
+  };
+}
+
 /**
  * `docker inspect` JSON for one sandbox, with the keys and value types Docker
  * 20.10 prints (docs/cli.md, "inspect"); `status` is the live one (see
@@ -80,9 +88,7 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
       Gateway: e.gateway,
       IPAddress: e.ip,
       IPPrefixLen: e.prefixlen,
-      IPv6Gateway: '',
-      GlobalIPv6Address: e.ip6 ?? '',
-      GlobalIPv6PrefixLen: 0,
+      ...ipv6Settings(e, n),
       MacAddress: e.mac,
       DriverOpts: null,
     };
@@ -172,10 +178,10 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
       EndpointID: dflt?.endpointId ?? '',
       Gateway: dflt?.gateway ?? '',
       GlobalIPv6Address: dflt?.ip6 ?? '',
-      GlobalIPv6PrefixLen: 0,
+      GlobalIPv6PrefixLen: dflt ? ipv6Settings(dflt, networkOf(s, dflt.networkId)).GlobalIPv6PrefixLen : 0,
       IPAddress: dflt?.ip ?? '',
       IPPrefixLen: dflt?.prefixlen ?? 0,
-      IPv6Gateway: '',
+      IPv6Gateway: dflt ? ipv6Settings(dflt, networkOf(s, dflt.networkId)).IPv6Gateway : '',
       MacAddress: dflt?.mac ?? '',
       Networks: networks,
     },

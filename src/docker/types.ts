@@ -41,6 +41,14 @@ export interface NetworkRecord {
   mtu?: number;
   icc?: boolean;
   masquerade?: boolean;
+  /**
+   * Dual stack (--ipv6, docs/ipv6.md): the network's IPv6 subnet and the
+   * bridge's IPv6 address, beside `subnet`/`gateway` (IPv4). Sandboxes get
+   * an address of it each (EndpointRecord.ip6); IPv4-only networks have none.
+   */
+  enableIPv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
   /** The default bridge: no aliases, no embedded DNS, --link works. */
   defaultBridge?: boolean;
   /** Traffic to this range is not masqueraded (a CNI network's clusterCIDR: pods on other nodes). */
@@ -60,7 +68,12 @@ export interface EndpointRecord {
   gateway: string;
   aliases: string[];
   staticIp: boolean;
-  /** The sandbox's global IPv6 address on this network, once dual stack gives it one (none today). */
+  /**
+   * The sandbox's global IPv6 address on a dual-stack network (its prefix
+   * length and gateway are the network's subnet6/gateway6). The claim lives
+   * here, in the record, under the state lock: the next address is the
+   * lowest one no endpoint of the network holds (docs/ipv6.md).
+   */
   ip6?: string;
 }
 
@@ -69,6 +82,8 @@ export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';
 export interface PortBinding extends PortSpec {
   /** The sandbox address the DNAT goes to. */
   ip: string;
+  /** A dual-stack sandbox's IPv6 address: where the binding's IPv6 DNAT goes (absent: IPv4 only). */
+  ip6?: string;
 }
 
 export type SandboxStatus = 'creating' | 'created' | 'running' | 'exited' | 'removing';

@@ -22,22 +22,25 @@ function prefixOrThrow(cidr: string) {
 }
 
 /** The `ip addr add` command that addrAdd's request amounts to. */
-export function addrAddCommand(ns: string | undefined, dev: string, cidr: string, o: { broadcast?: string } = {}): string {
-  return `ip ${ipNs(ns)}addr add ${cidr} dev ${dev}${o.broadcast ? ` broadcast ${o.broadcast}` : ''}`;
+export function addrAddCommand(ns: string | undefined, dev: string, cidr: string, o: { broadcast?: string; nodad?: boolean } = {}): string {
+  return `ip ${ipNs(ns)}addr add ${cidr} dev ${dev}${o.broadcast ? ` broadcast ${o.broadcast}` : ''}${o.nodad ? ' nodad' : ''}`;
 }
 
+/** IFA_F_NODAD: an IPv6 address usable at once, without duplicate address detection (as Docker adds its own). */
+const IFA_F_NODAD = 0x02;
+
 /**
- * Adds an address ("10.0.0.2/24") to a link.
- * Equivalent to: `ip -n NS addr add CIDR dev LINK [broadcast B]`
+ * Adds an address ("10.0.0.2/24", "2001:db8::2/64") to a link.
+ * Equivalent to: `ip -n NS addr add CIDR dev LINK [broadcast B] [nodad]`
  */
 export async function addrAdd(ns: Netns, link: LinkRef, cidr: string,
-  o: { broadcast?: string; for?: string } = {}): Promise<void> {
+  o: { broadcast?: string; nodad?: boolean; for?: string } = {}): Promise<void> {
   const p = prefixOrThrow(cidr);
   const fd = await ns.rtnl();
   await attempt(`adding address ${cidr} to ${nameOf(link)} in ${ns}`,
     addrAddCommand(ns.name, nameOf(link), cidr, o),
     () => native().addrAdd(fd, { index: indexOf(link), address: p.address, prefixlen: p.prefixlen,
-      ...(o.broadcast && { broadcast: o.broadcast }) }),
+      ...(o.broadcast && { broadcast: o.broadcast }), ...(o.nodad && { flags: IFA_F_NODAD }) }),
     o.for);
 }
 

@@ -1,10 +1,18 @@
-// nsnet's firewall, as nft text: one `ip nsnet` table for NAT, published
-// ports, isolation and --internal, and one `bridge nsnet` table for
-// enable_icc=false. Pure functions: the text is generated here, golden-tested,
-// and applied in one transaction by kernel/nftables.ts.
+// nsnet's firewall, as nft text: an `ip nsnet` and an `ip6 nsnet` table for
+// NAT, published ports, isolation and --internal (the same sets, maps and
+// rules in each family, from one template), and one `bridge nsnet` table for
+// enable_icc=false (family-blind: it drops IPv6 frames too). Pure functions:
+// the text is generated here, golden-tested, and applied in one transaction
+// by kernel/nftables.ts.
 //
 //   nft list table ip nsnet
+//   nft list table ip6 nsnet      (elements only for dual-stack networks)
 //   nft list table bridge nsnet
+//
+// Two tables rather than one `inet` table: each family's table reads as the
+// other's (ipv4_addr where the other has ipv6_addr), an IPv4-only network's
+// elements stay exactly what they were, and moby's nftables backend splits
+// the families the same way (docs/ipv6.md).
 //
 // The rules are written once; everything per network, per sandbox and per
 // port is an element of a set or map, so attaching the 1000th sandbox or
@@ -46,7 +54,8 @@
 // Be aware:
 // - A ruleset elsewhere on the host with a forward policy of drop (Docker's
 //   iptables FORWARD, for one) also sees nsnet's packets; see docs/nat.md.
-// - IPv4 only.
+// - ::1 is not a way in over IPv6 (the `output` chain of ip6 leaves it
+//   alone): the kernel has no route_localnet for IPv6 (see Family below).
 
 export const TABLE = 'nsnet';
 
@@ -59,17 +68,50 @@ export function skeleton(): string {
   return body.replaceAll('@MARK@', MARK);
 }
 
-const body = `table ip ${TABLE} {
+/** What differs between the `ip` and the `ip6` table: names of things, and the loopback. */
+interface Family {
+  name: 'ip' | 'ip6';
+  addr: 'ipv4_addr' | 'ipv6_addr';
+  /**
+   * Published ports from the host itself: DNAT in output for every local
+   * address. IPv4's 127.0.0.1 works thanks to route_localnet plus the
+   * masquerade of 127/8 below. IPv6 has no route_localnet: a reply de-NATed
+   * back to ::1 arrives on the bridge, and the kernel's input route lookup
+   * for a loopback destination only matches on lo (rt6_need_strict), so it is
+   * dropped and the connection hangs. ::1 is left alone instead: refused at
+   * once (docs/ipv6.md), and every other address of the host works.
+   */
+  outputFrom: string;
+  loopbackMasq: string;
+  /**
+   * Neighbour discovery between sandboxes of one bridge. With br_netfilter
+   * (bridge-nf-call-ip6tables=1) frames bridged between two ports cross the
+   * forward hook, and NDP's are multicast (ff02::1:ffXX:XXXX) or link-local,
+   * which same_subnet does not cover; the kernel never routes either (link
+   * scope), so what reaches forward with them is bridged, never routed.
+   * IPv4's counterpart, ARP, is not IP.
+   */
+  linkScope: string;
+}
+
+const IP: Family = { name: 'ip', addr: 'ipv4_addr', outputFrom: '', loopbackMasq: '\t\toifname @bridges ip saddr 127.0.0.0/8 masquerade\n', linkScope: '' };
+const IP6: Family = {
+  name: 'ip6', addr: 'ipv6_addr', outputFrom: 'ip6 daddr != ::1 ', loopbackMasq: '',
+  linkScope: '\t\tip6 daddr { fe80::/10, ff02::/16 } accept\n\t\tip6 saddr fe80::/10 accept\n',
+};
+
+/** One family's table: the same sets, maps and rules in `ip` and `ip6`. */
+const familyBody = (f: Family) => `table ${f.name} ${TABLE} {
 	comment "@MARK@"
 	set bridges { type ifname; }
 	set internal { type ifname; }
-	set subnets { type ipv4_addr; flags interval; }
-	set masq_subnets { type ipv4_addr; flags interval; }
-	set masq_exempt { type ipv4_addr . ipv4_addr; flags interval; }
-	set same_subnet { type ipv4_addr . ipv4_addr; flags interval; }
-	map ports { type inet_proto . inet_service : ipv4_addr . inet_service; }
-	map ports_addr { type ipv4_addr . inet_proto . inet_service : ipv4_addr . inet_service; }
-	set host_dns { type ipv4_addr; }
+	set subnets { type ${f.addr}; flags interval; }
+	set masq_subnets { type ${f.addr}; flags interval; }
+	set masq_exempt { type ${f.addr} . ${f.addr}; flags interval; }
+	set same_subnet { type ${f.addr} . ${f.addr}; flags interval; }
+	map ports { type inet_proto . inet_service : ${f.addr} . inet_service; }
+	map ports_addr { type ${f.addr} . inet_proto . inet_service : ${f.addr} . inet_service; }
+	set host_dns { type ${f.addr}; }
 
 	chain prerouting {
 		type nat hook prerouting priority dstnat; policy accept;
@@ -77,35 +119,36 @@ const body = `table ip ${TABLE} {
 	}
 	chain output {
 		type nat hook output priority -100; policy accept;
-		fib daddr type local jump publish
+		${f.outputFrom}fib daddr type local jump publish
 	}
 	chain publish {
-		dnat ip to ip daddr . meta l4proto . th dport map @ports_addr
-		dnat ip to meta l4proto . th dport map @ports
+		dnat ${f.name} to ${f.name} daddr . meta l4proto . th dport map @ports_addr
+		dnat ${f.name} to meta l4proto . th dport map @ports
 	}
 	chain postrouting {
 		type nat hook postrouting priority srcnat; policy accept;
-		oifname != @bridges ip saddr . ip daddr @masq_exempt accept
-		oifname != @bridges ip saddr @masq_subnets masquerade
-		oifname @bridges ip saddr 127.0.0.0/8 masquerade
-		oifname @bridges ct status dnat ip saddr @subnets masquerade
+		oifname != @bridges ${f.name} saddr . ${f.name} daddr @masq_exempt accept
+		oifname != @bridges ${f.name} saddr @masq_subnets masquerade
+${f.loopbackMasq}		oifname @bridges ct status dnat ${f.name} saddr @subnets masquerade
 	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
 		oifname @bridges ct status dnat accept
-		ip saddr . ip daddr @same_subnet accept
-		iifname @internal drop
+		${f.name} saddr . ${f.name} daddr @same_subnet accept
+${f.linkScope}		iifname @internal drop
 		oifname @internal drop
 		iifname @bridges oifname @bridges drop
-		oifname @bridges ip daddr . ip saddr @masq_exempt accept
+		oifname @bridges ${f.name} daddr . ${f.name} saddr @masq_exempt accept
 		oifname @bridges ct state new drop
 	}
 	chain input {
 		type filter hook input priority filter; policy accept;
-		ip daddr @host_dns meta l4proto { tcp, udp } th dport 53 iifname != "lo" drop
+		${f.name} daddr @host_dns meta l4proto { tcp, udp } th dport 53 iifname != "lo" drop
 	}
 }
-table bridge ${TABLE} {
+`;
+
+const body = familyBody(IP) + familyBody(IP6) + `table bridge ${TABLE} {
 	comment "@MARK@"
 	set icc_off_ports { type ifname; }
 	chain forward {
@@ -135,18 +178,18 @@ export interface FirewallContent {
   iccPorts: string[];
 }
 
+/** nsnet's tables, as messages name them. */
+export const TABLES = `ip ${TABLE}, ip6 ${TABLE} and bridge ${TABLE}`;
+
 /**
  * nsnet's tables, whole, as ONE transaction that replaces them: `add` then
  * `delete` makes the delete safe whether or not the table exists, and the
  * new tables follow in the same batch, so the kernel never shows a moment
- * without rules (either the old tables or the new ones). No other table is
- * touched.
+ * without rules (either the old tables or the new ones), in either family.
+ * No other table is touched.
  */
 export function tablesText(c: FirewallContent): string {
-  return [
-    `add table ip ${TABLE}`, `delete table ip ${TABLE}`,
-    `add table bridge ${TABLE}`, `delete table bridge ${TABLE}`,
-  ].join('\n') + '\n' + skeleton()
+  return (['ip', 'ip6', 'bridge'] as const).flatMap((f) => [`add table ${f} ${TABLE}`, `delete table ${f} ${TABLE}`]).join('\n') + '\n' + skeleton()
     + c.networks.map((n) => networkElements('add', n)).join('')
     + portElements('add', c.ports)
     + c.iccPorts.map((v) => iccElements('add', v)).join('');
@@ -156,6 +199,8 @@ export function tablesText(c: FirewallContent): string {
 export interface NetworkRules {
   bridge: string;
   subnet: string;
+  /** A dual-stack network's IPv6 subnet: the same elements in the ip6 table. */
+  subnet6?: string | undefined;
   internal: boolean;
   masquerade: boolean;
   /**
@@ -170,21 +215,24 @@ export interface NetworkRules {
 
 const q = (ifname: string) => JSON.stringify(ifname);
 
-/** The elements that put a network under the rules (or take it out). */
+/** The elements that put a network under the rules (or take it out): the ip table's, then the ip6 table's for a dual-stack one. */
 export function networkElements(op: ElementOp, n: NetworkRules): string {
-  const lines = [
-    `${op} element ip ${TABLE} bridges { ${q(n.bridge)} }`,
-    `${op} element ip ${TABLE} subnets { ${n.subnet} }`,
-    `${op} element ip ${TABLE} same_subnet { ${n.subnet} . ${n.subnet} }`,
-  ];
-  if (n.hostDns) lines.push(`${op} element ip ${TABLE} host_dns { ${n.hostDns} }`);
-  if (n.internal) lines.push(`${op} element ip ${TABLE} internal { ${q(n.bridge)} }`);
-  else {
-    if (n.masquerade) lines.push(`${op} element ip ${TABLE} masq_subnets { ${n.subnet} }`);
-    // Also without masquerade: the forward chain reads it backwards to let the cluster's pods in.
-    if (n.clusterCidr) lines.push(`${op} element ip ${TABLE} masq_exempt { ${n.subnet} . ${n.clusterCidr} }`);
-  }
-  return lines.join('\n') + '\n';
+  const family = (f: 'ip' | 'ip6', subnet: string) => {
+    const lines = [
+      `${op} element ${f} ${TABLE} bridges { ${q(n.bridge)} }`,
+      `${op} element ${f} ${TABLE} subnets { ${subnet} }`,
+      `${op} element ${f} ${TABLE} same_subnet { ${subnet} . ${subnet} }`,
+    ];
+    if (f === 'ip' && n.hostDns) lines.push(`${op} element ${f} ${TABLE} host_dns { ${n.hostDns} }`);
+    if (n.internal) lines.push(`${op} element ${f} ${TABLE} internal { ${q(n.bridge)} }`);
+    else {
+      if (n.masquerade) lines.push(`${op} element ${f} ${TABLE} masq_subnets { ${subnet} }`);
+      // Also without masquerade: the forward chain reads it backwards to let the cluster's pods in (IPv4 only).
+      if (f === 'ip' && n.clusterCidr) lines.push(`${op} element ${f} ${TABLE} masq_exempt { ${subnet} . ${n.clusterCidr} }`);
+    }
+    return lines;
+  };
+  return [...family('ip', n.subnet), ...(n.subnet6 ? family('ip6', n.subnet6) : [])].join('\n') + '\n';
 }
 
 /** A sandbox's host-side port on a bridge with enable_icc=false. */
@@ -194,19 +242,33 @@ export function iccElements(op: ElementOp, hostVeth: string): string {
 
 export interface PortRule {
   proto: 'tcp' | 'udp';
-  /** "" or "0.0.0.0" for every host address. */
+  /** "" or "0.0.0.0" for every host address (IPv6 too when ip6 is set), "::" for every IPv6 one, or one address. */
   hostIp: string;
   hostPort: number;
+  /** The sandbox's IPv4 address: where IPv4 connections go. */
   ip: string;
+  /** The sandbox's IPv6 address (dual stack): where IPv6 connections go. */
+  ip6?: string | undefined;
   port: number;
 }
 
-/** DNAT map elements for published ports. */
+/**
+ * DNAT map elements for published ports. A binding on every address ("0.0.0.0")
+ * is an element in both families when the sandbox has an IPv6 address; "::"
+ * or an IPv6 host address only in ip6; an IPv4 host address only in ip.
+ */
 export function portElements(op: ElementOp, ports: PortRule[]): string {
-  return ports.map((p) => {
+  const lines: string[] = [];
+  const element = (f: 'ip' | 'ip6', p: PortRule, to: string, hostIp: string | undefined) => {
+    const key = hostIp ? `${hostIp} . ${p.proto} . ${p.hostPort}` : `${p.proto} . ${p.hostPort}`;
+    const value = op === 'add' ? ` : ${to} . ${p.port}` : '';
+    lines.push(`${op} element ${f} ${TABLE} ${hostIp ? 'ports_addr' : 'ports'} { ${key}${value} }`);
+  };
+  for (const p of ports) {
     const any = !p.hostIp || p.hostIp === '0.0.0.0';
-    const key = any ? `${p.proto} . ${p.hostPort}` : `${p.hostIp} . ${p.proto} . ${p.hostPort}`;
-    const value = op === 'add' ? ` : ${p.ip} . ${p.port}` : '';
-    return `${op} element ip ${TABLE} ${any ? 'ports' : 'ports_addr'} { ${key}${value} }`;
-  }).join('\n') + (ports.length ? '\n' : '');
+    const v6Host = p.hostIp.includes(':');
+    if (!v6Host) element('ip', p, p.ip, any ? undefined : p.hostIp);
+    if (p.ip6 && (any || v6Host)) element('ip6', p, p.ip6, any || p.hostIp === '::' ? undefined : p.hostIp);
+  }
+  return lines.join('\n') + (lines.length ? '\n' : '');
 }

@@ -12,6 +12,9 @@ const HEX64 = /^[0-9a-f]{64}$/;
 const IPV4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 const NAME = /^[A-Za-z0-9][A-Za-z0-9_.-]*$/;
 const CIDR = /^[0-9.]+\/\d{1,2}$/;
+/** IPv6 text as nsnet writes it (canonical, src/net/ip6.ts): hex groups and colons; with a length for a subnet. */
+const IPV6 = /^[0-9a-f:]{2,39}$/;
+const CIDR6 = /^[0-9a-f:]{2,39}\/\d{1,3}$/;
 
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -60,7 +63,8 @@ export function networkProblem(v: unknown): string | undefined {
       optStr(v, 'macvlanMode', /^(bridge|vepa|private|passthru)$/));
   }
   if (v.driver !== 'bridge') return p;
-  return first(str(v, 'bridge', /^[^\s/:]{1,15}$/), str(v, 'subnet', CIDR), str(v, 'gateway', IPV4), optStr(v, 'ipRange', CIDR));
+  return first(str(v, 'bridge', /^[^\s/:]{1,15}$/), str(v, 'subnet', CIDR), str(v, 'gateway', IPV4), optStr(v, 'ipRange', CIDR),
+    optStr(v, 'subnet6', CIDR6), optStr(v, 'gateway6', IPV6));
 }
 
 /** networks.json: a list of networks, with distinct ids and names. */
@@ -82,13 +86,14 @@ export function networksProblem(v: unknown): string | undefined {
 
 function endpointProblem(v: unknown): string | undefined {
   if (!isObj(v)) return `is ${kindOf(v)}, not an object`;
-  return first(str(v, 'networkId', HEX64), str(v, 'ip', IPV4), str(v, 'hostVeth'), str(v, 'ifname'),
+  return first(str(v, 'networkId', HEX64), str(v, 'ip', IPV4), optStr(v, 'ip6', IPV6), str(v, 'hostVeth'), str(v, 'ifname'),
     typeof v.prefixlen === 'number' ? undefined : 'prefixlen is not a number');
 }
 
 function portProblem(v: unknown): string | undefined {
   if (!isObj(v)) return `is ${kindOf(v)}, not an object`;
-  return first(str(v, 'proto', /^(tcp|udp)$/), str(v, 'hostIp', IPV4),
+  const hostIp = typeof v.hostIp === 'string' && IPV6.test(v.hostIp) ? str(v, 'hostIp', IPV6) : str(v, 'hostIp', IPV4);
+  return first(str(v, 'proto', /^(tcp|udp)$/), hostIp, optStr(v, 'ip6', IPV6),
     Number.isInteger(v.hostPort) && (v.hostPort as number) >= 1 && (v.hostPort as number) <= 65535 ? undefined : 'hostPort is not a port number');
 }
 

@@ -39,9 +39,9 @@ describeKernel('--dry-run (kernel)', () => {
     const before = await snapshot();
     const plan = await h.ok(['network', 'create', '--dry-run', '--subnet', '10.77.0.0/24', `n-${h.tag}`]);
     // The host has no nsnet tables yet: the plan starts by creating them.
-    expect(plan.split('\n')[0]).toBe('# creating nftables tables ip nsnet and bridge nsnet (first network on this host)');
+    expect(plan.split('\n')[0]).toBe('# creating nftables tables ip nsnet, ip6 nsnet and bridge nsnet (first network on this host)');
     // One transaction that replaces nsnet's tables whole (add+delete makes the delete safe when they don't exist).
-    expect(plan).toContain("nft -f - <<'EOF'\nadd table ip nsnet\ndelete table ip nsnet\nadd table bridge nsnet\ndelete table bridge nsnet\ntable ip nsnet {");
+    expect(plan).toContain("nft -f - <<'EOF'\nadd table ip nsnet\ndelete table ip nsnet\nadd table ip6 nsnet\ndelete table ip6 nsnet\nadd table bridge nsnet\ndelete table bridge nsnet\ntable ip nsnet {");
     const net = plan.slice(plan.indexOf('\nEOF\n') + 5);
     expect(normalize(net, h.tag)).toBe([
       '# creating bridge br-ID',

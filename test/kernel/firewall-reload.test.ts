@@ -64,7 +64,7 @@ async function works(w: World): Promise<void> {
 const tables = async () => (await h.run(['nft', 'list', 'tables'])).stdout;
 const hasTables = async () => {
   const t = await tables();
-  return t.includes('table ip nsnet') && t.includes('table bridge nsnet');
+  return t.includes('table ip nsnet') && t.includes('table ip6 nsnet') && t.includes('table bridge nsnet');
 };
 const dnsLog = () => {
   try {
@@ -101,7 +101,7 @@ describeKernel('firewall reloads (kernel)', () => {
       expect(await ping(w.inner, w.bIp)).toBe(false);
       const ls = await h.nsnet(['network', 'ls']);
       expect(ls.code, ls.stderr).toBe(0);
-      expect(ls.stderr).toMatch(/rebuilt nftables tables ip nsnet and bridge nsnet/);
+      expect(ls.stderr).toMatch(/rebuilt nftables tables ip nsnet, ip6 nsnet and bridge nsnet/);
       expect(await hasTables()).toBe(true);
       await works(w);
 

@@ -1,7 +1,7 @@
 // The CLI parser and help text: Docker's flag spellings and error messages,
 // the command/program split of run and exec, and help rendered from the table.
 import { describe, expect, test } from 'vitest';
-import { editDistance, flagBool, flagList, flagMap, flagString, parseArgv, UsageError, type Parsed } from '../../src/cli/args.js';
+import { editDistance, flagBool, flagList, flagMap, parseArgv, UsageError, type Parsed } from '../../src/cli/args.js';
 import { COMMANDS, findCommand } from '../../src/cli/commands.js';
 import { cliMarkdown, formatUsageError, helpText } from '../../src/cli/help.js';
 
@@ -30,7 +30,7 @@ describe('network create', () => {
     expect(p.command).toBe('network create');
     expect(p.args).toEqual(['mynet']);
     expect(p.rest).toEqual([]);
-    expect(p.flags).toEqual({ driver: 'bridge', 'dry-run': false, internal: false, opt: {}, label: {}, 'aux-address': {} });
+    expect(p.flags).toEqual({ driver: 'bridge', 'dry-run': false, internal: false, ipv6: false, subnet: [], gateway: [], opt: {}, label: {}, 'aux-address': {} });
     expect(p.global).toEqual({ debug: false });
   });
 
@@ -39,7 +39,12 @@ describe('network create', () => {
     const b = cmd('network', 'create', '--subnet', '10.10.0.0/24', '--ip-range', '10.10.0.128/25', '--gateway', '10.10.0.1', 'n');
     expect(a).toEqual(b);
     expect(a.flags['ip-range']).toBe('10.10.0.128/25');
-    expect(flagString(a.flags, 'gateway')).toBe('10.10.0.1');
+    expect(a.flags.gateway).toEqual(['10.10.0.1']);
+  });
+
+  test('--subnet and --gateway repeat (one per family, issue 15)', () => {
+    const p = cmd('network', 'create', '--ipv6', '--subnet', '10.10.0.0/24', '--subnet=2001:db8:1::/64', '--gateway', '2001:db8:1::1', 'n');
+    expect([p.flags.ipv6, p.flags.subnet, p.flags.gateway]).toEqual([true, ['10.10.0.0/24', '2001:db8:1::/64'], ['2001:db8:1::1']]);
   });
 
   test('-d short and long, flags after the positional (interspersed)', () => {
@@ -269,15 +274,16 @@ describe('help', () => {
         '      --aux-address map   Auxiliary IPv4 addresses used by Network driver (never given to a sandbox)',
         '  -d, --driver string     Driver to manage the network (default "bridge")',
         '      --dry-run           Print the equivalent ip/nft/shell commands, in order, and change nothing',
-        '      --gateway string    IPv4 gateway for the subnet',
+        '      --gateway list      IPv4 or IPv6 gateway for the subnet of its family',
         '      --internal          Restrict external access to the network',
         '      --ip-range string   Allocate sandbox IPs from a sub-range',
+        "      --ipv6              Enable IPv6 (dual stack; without an IPv6 --subnet, a /64 of the host's ULA prefix)",
         '      --label list        Set metadata on a network',
         '  -o, --opt map           Set driver specific options',
-        '      --subnet string     Subnet in CIDR format that represents a network segment',
+        '      --subnet list       Subnet in CIDR format that represents a network segment (one per family)',
       ].join('\n'),
     );
-    expect(text).toContain('Examples:\n  nsnet network create mynet\n  nsnet network create --subnet 10.10.0.0/24');
+    expect(text).toContain('Examples:\n  nsnet network create mynet\n  nsnet network create --ipv6 --subnet 10.10.0.0/24 --subnet 2001:db8:1::/64');
   });
 
   test('aliases are listed; hidden long aliases are not', () => {

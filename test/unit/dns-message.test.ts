@@ -315,9 +315,12 @@ describe('ptrName and ipFromPtr', () => {
     expect(ipFromPtr('2.0.17.172.in-addr.arpa')).toBe('172.17.0.2');
     expect(ipFromPtr('2.0.17.172.IN-ADDR.ARPA.')).toBe('172.17.0.2');
   });
-  test('IPv6 names (ptrName only)', () => {
+  test('IPv6 names: both ways, canonical (dual-stack PTR, issue 15)', () => {
     expect(ptrName('2001:db8::1')).toBe('1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.8.b.d.0.1.0.0.2.ip6.arpa');
-    expect(ipFromPtr(ptrName('2001:db8::1'))).toBeUndefined();
+    expect(ipFromPtr(ptrName('2001:db8::1'))).toBe('2001:db8::1');
+    expect(ipFromPtr(ptrName('2001:DB8:0:0:1:0:0:1').toUpperCase() + '.')).toBe('2001:db8::1:0:0:1');
+    expect(ipFromPtr('1.0.0.2.ip6.arpa')).toBeUndefined(); // partial
+    expect(ipFromPtr(ptrName('2001:db8::1').replace(/^1/, 'g'))).toBeUndefined();
     expect(() => ptrName('db')).toThrow(/not an IP/);
   });
   test.each(['17.172.in-addr.arpa', '1.2.0.17.172.in-addr.arpa', '02.0.17.172.in-addr.arpa', '256.0.17.172.in-addr.arpa', 'a.0.17.172.in-addr.arpa', '2.0.17.172.in-addr.arpa.example', '2..17.172.in-addr.arpa', 'db'])(

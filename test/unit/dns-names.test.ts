@@ -195,7 +195,7 @@ describe('lifecycle and modes', () => {
 });
 
 describe('types', () => {
-  test('AAAA and other types for a known name: NODATA (nsnet is IPv4-only)', () => {
+  test('AAAA (IPv4-only network) and other types for a known name: NODATA', () => {
     for (const t of [TYPE.AAAA, TYPE.MX, TYPE.TXT, TYPE.SRV, TYPE.CNAME, TYPE.NS, TYPE.SOA]) {
       expect(a(web, 'db', t)).toEqual(NODATA);
     }
@@ -317,5 +317,43 @@ describe('NameIndexer: kept up to date change by change, the same answers as bui
       x.update(networks, known, [sb.id]);
       expect(answers(x.index), `step ${step}`).toEqual(answers(buildIndex(networks, [...known.values()])));
     }
+  });
+});
+
+describe('dual stack (AAAA, ip6.arpa)', () => {
+  const v6net = network('v6net', 5, { enableIPv6: true, subnet6: '2001:db8:5::/64', gateway6: '2001:db8:5::1' });
+  const six = (ip: string, ip6: string, aliases: string[] = []) => ({ ...ep(v6net, ip, aliases), ip6 });
+  const s1 = sandbox('s1', [six('172.22.0.2', '2001:db8:5::2', ['alias1'])]);
+  const s2 = sandbox('s2', [six('172.22.0.3', '2001:db8:5::3', ['alias1'])]);
+  const v4 = sandbox('v4only', [ep(v6net, '172.22.0.4')]);
+  const all = [...networks, v6net];
+
+  test('AAAA answers with the IPv6 addresses, A still with the IPv4 ones', () => {
+    const idx = buildIndex(all, [s1, s2, v4]);
+    expect(lookup(idx, s1.id, 's2', TYPE.AAAA)).toEqual(answer('2001:db8:5::3'));
+    expect(lookup(idx, s1.id, 's2', TYPE.A)).toEqual(answer('172.22.0.3'));
+    expect(lookup(idx, s1.id, 'alias1', TYPE.AAAA)).toEqual(answer('2001:db8:5::2', '2001:db8:5::3'));
+    expect(lookup(idx, s1.id, 's2.v6net', TYPE.AAAA)).toEqual(answer('2001:db8:5::3'));
+    // A name with no IPv6 address: NOERROR, no data; an unknown one goes upstream.
+    expect(lookup(idx, s1.id, 'v4only', TYPE.AAAA)).toEqual(NODATA);
+    expect(lookup(idx, s1.id, 'nosuch', TYPE.AAAA)).toEqual(FORWARD);
+  });
+
+  test('PTR under ip6.arpa', () => {
+    const idx = buildIndex(all, [s1, s2]);
+    expect(lookup(idx, s1.id, ptrName('2001:db8:5::3'), TYPE.PTR)).toEqual({ kind: 'ptr', name: 's2.v6net' });
+    expect(lookup(idx, s1.id, ptrName('2001:db8:5::9'), TYPE.PTR)).toEqual(FORWARD);
+  });
+
+  test('kept up to date change by change: a removed sandbox\'s IPv6 names go', () => {
+    const x = new NameIndexer();
+    const known = new Map([s1, s2].map((s) => [s.id, s]));
+    x.update(all, known);
+    expect(lookup(x.index, s1.id, 's2', TYPE.AAAA)).toEqual(answer('2001:db8:5::3'));
+    known.delete(s2.id);
+    x.update(all, known, [s2.id]);
+    expect(lookup(x.index, s1.id, 's2', TYPE.AAAA)).toEqual(FORWARD);
+    expect(lookup(x.index, s1.id, 'alias1', TYPE.AAAA)).toEqual(answer('2001:db8:5::2'));
+    expect(lookup(x.index, s1.id, ptrName('2001:db8:5::3'), TYPE.PTR)).toEqual(FORWARD);
   });
 });

@@ -317,10 +317,13 @@ describe('docker inspect', () => {
     expect(bindingHostIps('0.0.0.0', false)).toEqual(['0.0.0.0']);
     expect(bindingHostIps('0.0.0.0', true)).toEqual(['0.0.0.0', '::']);
     expect(bindingHostIps('127.0.0.1', true)).toEqual(['127.0.0.1']);
-    const dual = { ...WEB, endpoints: [ep(BRIDGE, '172.17.0.2', { ip6: 'fd00::2' })] };
+    // The binding's own ip6 (the ip6 DNAT it has) says so.
+    const dual = { ...WEB, endpoints: [ep(BRIDGE, '172.17.0.2', { ip6: 'fd00::2' })], ports: WEB.ports.map((p) => ({ ...p, ip6: 'fd00::2' })) };
     expect(portMap(dual)['80/tcp']).toEqual(DOCKER.NetworkSettings.Ports['80/tcp']);
     expect(portMap(WEB)['80/tcp']).toEqual([{ HostIp: '0.0.0.0', HostPort: '8080' }]);
     expect(apiPorts(WEB).map((p) => p.IP)).toEqual(['', '0.0.0.0']); // 443 exposed only, 80 bound
+    // A "::" binding (-p [::]:8080:80) is listed as it is.
+    expect(portMap({ ...dual, ports: [{ ...dual.ports[0]!, hostIp: '::' }] })['80/tcp']).toEqual([{ HostIp: '::', HostPort: '8080' }]);
   });
 });
 

@@ -10,7 +10,8 @@ const b = (containerPort: number, hostPort: number, proto: 'tcp' | 'udp' = 'tcp'
 const sandbox = (bindings: PortBinding[], ip6?: string): SandboxRecord => ({
   id: 'a'.repeat(64), name: 'test', created: '2021-03-10T00:00:00Z', status: 'running', mode: 'bridge', networkMode: 'bridge', hostname: 'test',
   endpoints: [{ networkId: 'b'.repeat(64), endpointId: 'c'.repeat(64), ifname: 'eth0', hostVeth: 'veth1', ip: '172.18.0.2', prefixlen: 16, mac: '02:42:ac:12:00:02', gateway: '172.18.0.1', aliases: [], staticIp: false, ...(ip6 && { ip6 }) }],
-  ports: bindings, links: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], exposed: ['443/tcp', ...bindings.map((p) => `${p.containerPort}/${p.proto}`)],
+  // A dual-stack sandbox's bindings on every address carry its IPv6 address (their ip6 DNAT).
+  ports: ip6 ? bindings.map((p) => (p.hostIp === '0.0.0.0' ? { ...p, ip6 } : p)) : bindings, links: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [], exposed: ['443/tcp', ...bindings.map((p) => `${p.containerPort}/${p.proto}`)],
 });
 const ports = portMap(sandbox([b(9876, 1234), b(7890, 4321), b(53, 5353, 'udp'), b(80, 8080, 'tcp', '127.0.0.1')]));
 

@@ -8,6 +8,9 @@ describe('parsePublish', () => {
     ['53:53/udp', [{ proto: 'udp', hostIp: '0.0.0.0', hostPort: 53, containerPort: 53 }]],
     ['80', [{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 0, containerPort: 80 }]],
     ['127.0.0.1::80', [{ proto: 'tcp', hostIp: '127.0.0.1', hostPort: 0, containerPort: 80 }]],
+    ['[::]:8080:80', [{ proto: 'tcp', hostIp: '::', hostPort: 8080, containerPort: 80 }]],
+    [':::8080:80/udp', [{ proto: 'udp', hostIp: '::', hostPort: 8080, containerPort: 80 }]],
+    ['[2001:DB8:0::1]::80', [{ proto: 'tcp', hostIp: '2001:db8::1', hostPort: 0, containerPort: 80 }]],
     ['8000-8001:80-81/TCP', [
       { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8000, containerPort: 80 },
       { proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8001, containerPort: 81 },
@@ -24,7 +27,9 @@ describe('parsePublish', () => {
     ['300.1.1.1:80:80', /invalid IP address/],
     ['8000-8002:80-81', /invalid ranges/],
     ['8080:', /no port specified/],
-    ['::1:80:80', /invalid port specification|IPv6/],
+    ['::1:80:80', /cannot publish on \[::1\] without a proxy/],
+    ['[::1]:80:80', /cannot publish on \[::1\]/],
+    ['[2001:db8::zz]:80:80', /invalid IP address/],
   ])('%s is refused', (spec, message) => {
     expect(() => parsePublish(spec)).toThrow(message);
   });
@@ -37,5 +42,12 @@ describe('parsePublish', () => {
     expect(portsClash(a!, b!)).toBe(true);
     expect(portsClash(a!, c!)).toBe(false);
     expect(portsClash(parsePublish('127.0.0.1:9000:1')[0]!, parsePublish('127.0.0.2:9000:1')[0]!)).toBe(false);
+    // "::" takes every IPv6 address, 0.0.0.0 may take IPv6 too; an IPv4 address and "::" do not meet.
+    const [any6, one6, lo4] = ['[::]:9000:1', '[2001:db8::1]:9000:1', '127.0.0.1:9000:1'].map((x) => parsePublish(x)[0]!);
+    expect(portsClash(any6!, one6!)).toBe(true);
+    expect(portsClash(parsePublish('9000:1')[0]!, any6!)).toBe(true);
+    expect(portsClash(any6!, lo4!)).toBe(false);
+    expect(portsClash(one6!, parsePublish('[2001:db8::2]:9000:1')[0]!)).toBe(false);
+    expect(formatPort(any6!)).toBe('[::]:9000->1/tcp');
   });
 });

@@ -44,8 +44,13 @@ describe('networksProblem', () => {
     [[host, 'x'], /network 2: is a string, not an object/],
     [[net(), net({ name: 'other' })], /its id appears twice/],
     [[net(), net({ id: ID2 })], /its name appears twice/],
+    [[net({ enableIPv6: true, subnet6: '2001:db8::/64', gateway6: 'x' })], /gateway6 "x" is not valid/],
+    [[net({ enableIPv6: true, subnet6: 7 })], /subnet6 is a number/],
   ])('%j', (value, problem) => {
     expect(networksProblem(value)).toMatch(problem);
+  });
+  test('a dual-stack network passes', () => {
+    expect(networksProblem([net({ enableIPv6: true, subnet6: '2001:db8:1::/64', gateway6: '2001:db8:1::1' })])).toBeUndefined();
   });
   test('host and none need no subnet; extra fields pass', () => {
     expect(networksProblem([host, net({ labels: { a: 'b' }, future: 1 })])).toBeUndefined();
@@ -54,10 +59,12 @@ describe('networksProblem', () => {
 
 describe('sandboxProblem', () => {
   test('a good record passes', () => expect(sandboxProblem(record(), 'sb1')).toBeUndefined());
+  test('a dual-stack endpoint passes', () => expect(sandboxProblem(record({ endpoints: [{ ...endpoint, ip6: '2001:db8:1::2' }] }), 'sb1')).toBeUndefined());
   test.each([
     [record({ name: 'other' }), /name "other" is not the file's \("sb1"\)/],
     [record({ endpoints: {} }), /endpoints is an object, not a list/],
     [record({ endpoints: [{ ...endpoint, ip: 'x' }] }), /endpoint 1: ip "x" is not valid/],
+    [record({ endpoints: [{ ...endpoint, ip6: '10.1.0.2' }] }), /endpoint 1: ip6 "10.1.0.2" is not valid/],
     [record({ ports: [{ proto: 'sctp', hostIp: '0.0.0.0', hostPort: 1 }] }), /port 1: proto "sctp" is not valid/],
     [record({ status: 'weird' }), /status "weird" is not valid/],
     [record({ id: undefined }), /id is missing/],

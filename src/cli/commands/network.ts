@@ -11,9 +11,10 @@ export const NETWORK_COMMANDS = [
     flags: [
       DRY_RUN,
       { long: 'driver', short: 'd', type: 'string', default: 'bridge', description: 'Driver to manage the network' },
-      { long: 'subnet', type: 'string', description: 'Subnet in CIDR format that represents a network segment' },
+      { long: 'subnet', type: 'list', description: 'Subnet in CIDR format that represents a network segment (one per family)' },
       { long: 'ip-range', type: 'string', description: 'Allocate sandbox IPs from a sub-range' },
-      { long: 'gateway', type: 'string', description: 'IPv4 gateway for the subnet' },
+      { long: 'gateway', type: 'list', description: 'IPv4 or IPv6 gateway for the subnet of its family' },
+      { long: 'ipv6', type: 'bool', description: 'Enable IPv6 (dual stack; without an IPv6 --subnet, a /64 of the host\'s ULA prefix)' },
       { long: 'aux-address', type: 'map', description: 'Auxiliary IPv4 addresses used by Network driver (never given to a sandbox)' },
       { long: 'internal', type: 'bool', description: 'Restrict external access to the network' },
       { long: 'opt', short: 'o', type: 'map', description: 'Set driver specific options' },
@@ -21,7 +22,7 @@ export const NETWORK_COMMANDS = [
     ],
     examples: [
       'nsnet network create mynet',
-      'nsnet network create --subnet 10.10.0.0/24 --gateway 10.10.0.1 mynet',
+      'nsnet network create --ipv6 --subnet 10.10.0.0/24 --subnet 2001:db8:1::/64 --gateway 10.10.0.1 mynet',
       'nsnet network create -d macvlan --subnet 192.168.1.0/24 --gateway 192.168.1.1 -o parent=ens4 lan',
     ],
   },

@@ -50,7 +50,7 @@ export const bridgeMode: Mode = {
     if (net.driver === 'macvlan') {
       // The sandbox is on the LAN with an address of its own: nothing to publish (Docker ignores them too).
       if (nonEmpty(req.publish) || req.publishAll) ctx.warn('WARNING: Published ports are discarded when using a macvlan network');
-    } else if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id);
+    } else if (!net.internal) sb.ports = await planPorts(ctx, s, req, sb.endpoints[0]!.ip, sb.id, sb.endpoints[0]!.ip6);
   },
 
   steps(ctx, sb, env) {

@@ -1,0 +1,201 @@
+// Dual-stack bridge networks (--ipv6, docs/ipv6.md): sandboxes get an IPv6
+// address (lowest free, nodad) beside the IPv4 one, the bridge the IPv6
+// gateway, a default IPv6 route; IPv4-only networks keep IPv6 off in the
+// sandbox; --ipv6 without an IPv6 subnet takes a /64 of the host's ULA /48.
+// Documentation prefixes only (2001:db8::/32).
+import { execa } from 'execa';
+import { afterEach, beforeEach, expect, test } from 'vitest';
+import { ipv6Overlap, parseIpv6Block, ulaPrefix48 } from '../../src/net/ip6.js';
+import { TestHost } from '../helpers/host.js';
+import { describeKernel, ipJson, tag } from '../helpers/kernel.js';
+
+let h: TestHost;
+beforeEach(async () => {
+  h = await TestHost.make(tag());
+});
+afterEach(async () => {
+  await h.cleanup();
+});
+
+const inNs = (ns: string, cmd: string[]) => execa('ip', ['netns', 'exec', ns, ...cmd], { reject: false, timeout: 10_000 });
+const ping6 = (ns: string, ip: string) => inNs(ns, ['ping', '-6', '-c1', '-W2', ip]);
+const dig = async (ns: string, args: string[]) =>
+  (await inNs(ns, ['dig', '+time=2', '+tries=2', '@127.0.0.11', ...args])).stdout;
+const short = (out: string) => out.split('\n').filter(Boolean);
+const inspect = async (what: string[]) => JSON.parse(await h.ok(what)) as any[];
+const endpoint = async (sb: string, net: string) => (await inspect(['inspect', sb]))[0].NetworkSettings.Networks[net];
+/** The global IPv6 addresses of a link, as `ip -6 addr` shows them. */
+async function globals6(dev: string, ns?: string): Promise<{ local: string; prefixlen: number; nodad: boolean }[]> {
+  const links = (await ipJson(['-6', 'addr', 'show', 'dev', dev], ns)) as any[];
+  return (links[0]?.addr_info ?? []).filter((a: any) => a.scope === 'global')
+    .map((a: any) => ({ local: a.local, prefixlen: a.prefixlen, nodad: !!a.nodad }));
+}
+
+describeKernel('IPv6 dual stack', () => {
+  test('a dual-stack network: addresses, gateway, routes; sandboxes ping each other and the gateway over IPv6', async () => {
+    const net = `v6-${h.tag}`;
+    const [a, b] = [h.sb('6a'), h.sb('6b')];
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '198.51.100.0/24', '--subnet', '2001:db8:1::/64', net]);
+    const info = (await inspect(['network', 'inspect', net]))[0];
+    expect(info.EnableIPv6).toBe(true);
+    expect(info.IPAM.Config).toEqual([{ Subnet: '198.51.100.0/24', Gateway: '198.51.100.1' }, { Subnet: '2001:db8:1::/64', Gateway: '2001:db8:1::1' }]);
+    expect(await h.ok(['network', 'ls', '--filter', `name=${net}`, '--format', '{{.Name}} {{.IPv6}}'])).toBe(`${net} true`);
+    const bridge = `br-${info.Id.slice(0, 12)}`;
+    expect(await globals6(bridge, h.name)).toEqual([{ local: '2001:db8:1::1', prefixlen: 64, nodad: true }]);
+
+    await h.ok(['create', '--name', a, '--network', net]);
+    await h.ok(['create', '--name', b, '--network', net]);
+    const [ea, eb] = [await endpoint(a, net), await endpoint(b, net)];
+    expect([ea.GlobalIPv6Address, ea.GlobalIPv6PrefixLen, ea.IPv6Gateway]).toEqual(['2001:db8:1::2', 64, '2001:db8:1::1']);
+    expect(eb.GlobalIPv6Address).toBe('2001:db8:1::3');
+    expect(await globals6('eth0', a)).toEqual([{ local: '2001:db8:1::2', prefixlen: 64, nodad: true }]);
+    const routes = (await ipJson(['-6', 'route', 'show', 'default'], a)) as any[];
+    expect(routes.map((r) => [r.gateway, r.dev])).toEqual([['2001:db8:1::1', 'eth0']]);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth0.accept_ra'])).stdout).toBe('0');
+    const nsIps = (await inspect(['network', 'inspect', net]))[0].Containers;
+    expect(Object.values(nsIps).map((c: any) => c.IPv6Address).sort()).toEqual(['2001:db8:1::2/64', '2001:db8:1::3/64']);
+
+    expect((await ping6(a, '2001:db8:1::3')).exitCode).toBe(0);
+    expect((await ping6(b, '2001:db8:1::2')).exitCode).toBe(0);
+    expect((await ping6(a, '2001:db8:1::1')).exitCode).toBe(0);
+    // The embedded DNS: AAAA for names on the network, A as before, PTR under ip6.arpa.
+    expect(short(await dig(a, ['+short', 'AAAA', b]))).toEqual(['2001:db8:1::3']);
+    expect(short(await dig(a, ['+short', 'A', b]))).toEqual([eb.IPAddress]);
+    expect(short(await dig(a, ['+short', '-x', '2001:db8:1::3']))).toEqual([`${b}.${net}.`]);
+    expect((await h.nsnet(['exec', a, 'getent', 'ahostsv6', b])).stdout).toMatch(/^2001:db8:1::3\s/);
+    // getent ahosts (AF_UNSPEC, what most programs ask): both families, from the embedded DNS.
+    const ahosts = (await h.nsnet(['exec', a, 'getent', 'ahosts', b])).stdout;
+    expect(ahosts).toMatch(/^2001:db8:1::3\s+STREAM/m);
+    expect(ahosts).toMatch(new RegExp(`^${eb.IPAddress.replaceAll('.', '\\.')}\\s+STREAM`, 'm'));
+    // IPv4 still works beside it.
+    expect((await inNs(a, ['ping', '-c1', '-W2', eb.IPAddress])).exitCode).toBe(0);
+
+    // rm frees the address: the lowest free one is handed out again.
+    await h.ok(['rm', '-f', a]);
+    const c = h.sb('6c');
+    await h.ok(['create', '--name', c, '--network', net]);
+    expect((await endpoint(c, net)).GlobalIPv6Address).toBe('2001:db8:1::2');
+  });
+
+  test('an IPv4-only network keeps IPv6 off in its sandboxes', async () => {
+    const net = `v4-${h.tag}`;
+    const a = h.sb('4a');
+    await h.ok(['network', 'create', '--subnet', '203.0.113.0/24', net]);
+    expect((await inspect(['network', 'inspect', net]))[0].EnableIPv6).toBe(false);
+    await h.ok(['create', '--name', a, '--network', net]);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6'])).stdout).toBe('1');
+    const e = await endpoint(a, net);
+    expect([e.GlobalIPv6Address, e.GlobalIPv6PrefixLen, e.IPv6Gateway]).toEqual(['', 0, '']);
+    // Its name has no IPv6 address: NOERROR and no answer (not NXDOMAIN).
+    const out = await dig(a, ['AAAA', a]);
+    expect(out).toMatch(/status: NOERROR/);
+    expect(out).toMatch(/ANSWER: 0,/);
+  });
+
+  test('--ipv6 without an IPv6 subnet: /64s of one ULA /48, kept for the host', async () => {
+    const [n1, n2] = [`u1-${h.tag}`, `u2-${h.tag}`];
+    await h.ok(['network', 'create', '--ipv6', n1]);
+    await h.ok(['network', 'create', '--ipv6', n2]);
+    const v6 = async (n: string) => (await inspect(['network', 'inspect', n]))[0].IPAM.Config.find((c: any) => c.Subnet.includes(':'));
+    const [c1, c2] = [await v6(n1), await v6(n2)];
+    const m1 = /^(fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}):(?:([0-9a-f]{1,4})::|:)\/64$/.exec(c1.Subnet);
+    const m2 = /^(fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}):(?:([0-9a-f]{1,4})::|:)\/64$/.exec(c2.Subnet);
+    expect(m1, c1.Subnet).not.toBeNull();
+    expect(m2, c2.Subnet).not.toBeNull();
+    expect(m1![1]).toBe(m2![1]); // the same /48
+    expect(c1.Subnet).not.toBe(c2.Subnet);
+    expect(c1.Gateway).toBe(c1.Subnet.replace('/64', '1'));
+    // The global id is the host's: kept in the state, the /48 of every later default subnet.
+    const kept = (await h.run(['cat', `${h.root}/lib/ula-global-id`])).stdout.trim();
+    expect(kept).toMatch(/^[0-9a-f]{10}$/);
+    for (const c of [c1, c2]) expect(ipv6Overlap(parseIpv6Block(ulaPrefix48(kept)), parseIpv6Block(c.Subnet))).toBe(true);
+  });
+
+  test('bad IPv6 requests: one clear error each', async () => {
+    const net = `bad-${h.tag}`;
+    let r = await h.nsnet(['network', 'create', '--subnet', '2001:db8:9::/64', net]);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/needs --ipv6/);
+    r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/64', '--subnet', '2001:db8:8::/64', net]);
+    expect(r.stderr).toMatch(/more than one IPv6 --subnet/);
+    r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::5/64', net]);
+    expect(r.stderr).toMatch(/host bits set/);
+    // --internal --ipv6 is allowed now that the ip6 table keeps it internal (ipv6-firewall.test.ts).
+    await h.ok(['network', 'create', '--ipv6', '--internal', `${net}i`]);
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/64', net]);
+    r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/48', `${net}2`]);
+    expect(r.stderr).toMatch(/overlaps/);
+  });
+
+  test('--dry-run of a dual-stack network and sandbox prints the IPv6 steps', async () => {
+    const net = `dr-${h.tag}`;
+    let out = await h.ok(['network', 'create', '--dry-run', '--ipv6', '--subnet', '2001:db8:5::/64', net]);
+    expect(out).toMatch(/ip addr add 2001:db8:5::1\/64 dev br-[0-9a-f]{12} nodad/);
+    expect(out).toMatch(/sysctl -w net\.ipv6\.conf\.all\.forwarding=1/);
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '2001:db8:5::/64', net]);
+    const a = h.sb('dr');
+    out = await h.ok(['create', '--dry-run', '--name', a, '--network', net]);
+    expect(out).toContain(`ip netns exec ${a} sysctl -w net.ipv6.conf.eth0.disable_ipv6=0`);
+    expect(out).toContain(`ip -n ${a} addr add 2001:db8:5::2/64 dev eth0 nodad`);
+    expect(out).toContain(`ip -n ${a} route add default via 2001:db8:5::1`);
+  });
+
+  test('a dual-stack network and sandbox with published ports: the plan, replayed by hand in a fresh host, builds the same kernel state, firewall included', async () => {
+    const other = await TestHost.make(tag());
+    try {
+      const br = `br6${h.tag}`;
+      const net = `rp-${h.tag}`;
+      const netArgs = ['--ipv6', '--subnet', '198.51.100.0/24', '--subnet', '2001:db8:7::/64', '-o', `com.docker.network.bridge.name=${br}`, net];
+      const [a, b] = [h.sb('ra'), other.sb('rb')];
+      const planNet = await h.ok(['network', 'create', '--dry-run', ...netArgs]);
+      await h.ok(['network', 'create', ...netArgs]);
+      const ports = ['-p', '8080:80', '-p', '[::]:8081:81', '-p', '127.0.0.1:8082:82'];
+      const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', net, ...ports]);
+      // The golden part: the sandbox's IPv6 and its published ports in both families.
+      const lines = planSb.replaceAll(a, 'SB').replace(/veth[0-9a-f]{7}/g, 'vethID').split('\n');
+      const at = lines.indexOf('# adding 2001:db8:7::2/64 to eth0 (IPv6 on)');
+      expect(at).toBeGreaterThan(0);
+      expect(lines.slice(at)).toEqual([
+        '# adding 2001:db8:7::2/64 to eth0 (IPv6 on)',
+        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.accept_ra=0',
+        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.accept_dad=0',
+        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.disable_ipv6=0',
+        'ip -n SB addr add 2001:db8:7::2/64 dev eth0 nodad',
+        '# adding default route via 2001:db8:7::1',
+        'ip -n SB route add default via 2001:db8:7::1',
+        '# publishing 3 port(s)',
+        'nft add element ip nsnet ports { tcp . 8080 : 198.51.100.2 . 80 }',
+        'nft add element ip6 nsnet ports { tcp . 8080 : 2001:db8:7::2 . 80 }',
+        'nft add element ip6 nsnet ports { tcp . 8081 : 2001:db8:7::2 . 81 }',
+        'nft add element ip nsnet ports_addr { 127.0.0.1 . tcp . 8082 : 198.51.100.2 . 82 }',
+      ]);
+      // ...and the network's elements in the ip6 table.
+      expect(planNet.split('\n')).toEqual(expect.arrayContaining([
+        `nft add element ip6 nsnet bridges { "${br}" }`, 'nft add element ip6 nsnet subnets { 2001:db8:7::/64 }',
+        'nft add element ip6 nsnet same_subnet { 2001:db8:7::/64 . 2001:db8:7::/64 }', 'nft add element ip6 nsnet masq_subnets { 2001:db8:7::/64 }']));
+      await h.ok(['create', '--name', a, '--network', net, ...ports]);
+      const script = `${planNet}\n${planSb.replaceAll(a, b)}`.split('\n').filter((l) => !l.includes('DOCKER-USER') && !l.includes('UNIX-CONNECT')).join('\n');
+      const r = await execa('nsenter', [`--net=/run/netns/${other.name}`, '--', 'bash', '-e'], { input: script, reject: false });
+      expect(r.exitCode, String(r.stderr)).toBe(0);
+      const view = async (host: TestHost, sb: string) => ({
+        sandbox: await globals6('eth0', sb),
+        routes: ((await ipJson(['-6', 'route', 'show', 'default'], sb)) as any[]).map((x) => [x.gateway, x.dev]),
+        sysctls: (await inNs(sb, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.lo.disable_ipv6'])).stdout,
+        bridge: await globals6(br, host.name),
+        forwarding: (await host.run(['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout,
+        nft: (await host.run(['nft', 'list', 'ruleset'])).stdout,
+      });
+      const [va, vb] = [await view(h, a), await view(other, b)];
+      expect(vb).toEqual(va);
+      expect(va).toEqual({
+        sandbox: [{ local: '2001:db8:7::2', prefixlen: 64, nodad: true }], routes: [['2001:db8:7::1', 'eth0']],
+        sysctls: '0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1',
+        nft: expect.stringContaining('table ip6 nsnet {'),
+      });
+      expect(va.nft).toMatch(/map ports \{\n\t\ttype inet_proto \. inet_service : ipv6_addr \. inet_service\n\t\telements = \{ tcp \. 8080 : 2001:db8:7::2 \. 80,\s+tcp \. 8081 : 2001:db8:7::2 \. 81 \}/);
+      expect((await ping6(b, '2001:db8:7::1')).exitCode).toBe(0);
+    } finally {
+      await other.cleanup();
+    }
+  });
+});
