@@ -167,7 +167,7 @@ export interface NativeAddon {
   /** Synchronous: a UDP socket in this process's namespace bound to address:0 (a random port), fd >= 1024; connected to `peer` and `send` sent, if given. */
   udpSocket(address: string, o?: { peer?: string; peerPort?: number; send?: Buffer; epoll?: number; token?: number }): { fd: number; port: number };
   /** Synchronous: an epoll set watched by the event loop (not keeping it alive); each turn, every datagram (or errno) read from its sockets, with their tokens. */
-  udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): { fd: number; close(): void };
+  udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): NativeUdpEpoll;
   /** Synchronous: removes fd from the epoll set (if given), then closes it. */
   udpClose(fd: number, epollFd?: number): void;
   /**
@@ -176,6 +176,15 @@ export interface NativeAddon {
    * wrote into `replies`/`replyHead`; they go out with sendmmsg.
    */
   udpServe(onBatch: (count: number) => number): NativeUdpServe;
+}
+
+export interface NativeUdpEpoll {
+  fd: number;
+  /** A socket connected to peer (4 or 16 address bytes):port, `data` sent, fd >= 1024, in the set one-shot with `token`; its fd. */
+  query(peer: Buffer, port: number, data: Buffer, token: number): number;
+  /** Arms `fd`'s one-shot registration again (its datagram was not the answer). */
+  rearm(fd: number, token: number): boolean;
+  close(): void;
 }
 
 export interface NativeUdpServe {

@@ -52,6 +52,8 @@ export interface ControlReply {
   forwarder?: ForwardStats;
   /** For stats: the UDP batches' counters (datagrams.ts). */
   datagrams?: BatchStats;
+  /** For stats: the server's memory, in bytes: process.memoryUsage() and V8's heap spaces (used / committed). */
+  memory?: { rss: number; heapTotal: number; heapUsed: number; external: number; arrayBuffers: number; spaces: Record<string, { used: number; size: number }> };
 }
 
 /**
@@ -212,6 +214,28 @@ export async function syncDns(dirs: StoreDirs, o: { start: boolean; argv: string
   }
 }
 
+/**
+ * V8 flags the DNS server runs with, however it is started (the supervisor and its servers,
+ * the systemd unit, bench:dns), to keep its memory flat under load: measured with 1000
+ * sandboxes attached and dnsperf's rounds (docs/bench/dns.md, Memory). V8 grows the young
+ * generation to 64-128 MB when a program allocates fast (forwarded queries do), and keeps it:
+ * 156 MB RSS without these, 93 MB with them, at the same queries/s within the noise.
+ * - a young generation of at most 1 MB per semi-space (the server's live data is small: what
+ *   survives is the attachments and queries in flight);
+ * - V8's heuristics for size over speed (smaller heap growing steps, no eager code caching).
+ * A flag already on the command line (or in NODE_OPTIONS) wins.
+ */
+export const SERVER_NODE_FLAGS = ['--max-semi-space-size=1', '--optimize-for-size'] as const;
+
+/** `execArgv` with SERVER_NODE_FLAGS added, but for flags it (or NODE_OPTIONS) already sets. */
+export function serverNodeArgs(execArgv: readonly string[], nodeOptions = process.env.NODE_OPTIONS ?? ''): string[] {
+  // V8 takes - and _ alike in a flag's name.
+  const name = (a: string) => a.split('=')[0]!.replace(/_/g, '-');
+  const given = new Set([...execArgv, ...nodeOptions.split(/\s+/)].map(name));
+  const set = (flag: string) => given.has(name(flag));
+  return [...SERVER_NODE_FLAGS.filter((f) => !set(f)), ...execArgv];
+}
+
 export const sleep = (ms: number) => new Promise((res) => setTimeout(res, ms));
 
 /**
@@ -227,7 +251,7 @@ export async function startSupervised(dirs: StoreDirs, argv: string[], env: Node
     fchmodSync(log, 0o600); // an older file keeps the mode it was made with
     // Loaded only here: most calls find the server up.
     const { spawn } = await import('node:child_process');
-    const child = spawn(process.execPath, argv, { detached: true, stdio: ['ignore', log, log], env });
+    const child = spawn(process.execPath, [...serverNodeArgs([], env.NODE_OPTIONS), ...argv], { detached: true, stdio: ['ignore', log, log], env });
     child.on('error', () => {}); // reported by the wait for its answer
     child.unref();
   } finally {
