@@ -19,22 +19,26 @@
 // query is in flight, and come from the upstream's address. Over TCP (after a
 // truncated answer) the kernel's connection does the same: unchanged.
 //
-// What it costs, and why not a pool: a socket per query is ~20 us of system
-// calls (socket, connect, send, dup to fd >= 1024, epoll_ctl add and del,
-// close), measured in C on this machine. Reading each socket through its own
-// dgram handle cost about as much again (a libuv handle, JS objects, a deferred
-// close): the replies are read instead by the addon from ONE epoll set
-// (udpEpoll), every reply of a loop turn in one call, tagged with its socket's
-// token. That roughly doubled forwarded queries/s (docs/dns.md has the numbers).
-// The rest is the kernel's. Reusing sockets (a pool, N queries each) would cut
-// it, but then a port learned from one query - say one the attacker made a
-// sandbox send, as test/kernel/dns-spoof.test.ts does - can be the live port of
-// a later one: a 1-in-pool-size chance instead of 1 in ~28,000. Not taken.
+// What it costs, and why not a pool: a socket per query is, in system calls,
+// socket, connect (which binds the random port), send, the move to fd >= 1024
+// (fcntl + close), epoll_ctl ADD, then one recv and one close when the answer
+// comes: 8, and the answer's sendto to the sandbox (docs/bench/dns.md counts
+// them). The addon makes the socket in one call (UdpEpoll.query) and reads the
+// replies of every socket from ONE epoll set (udpEpoll), every reply of a loop
+// turn in one call, tagged with its socket's token; the registration is
+// one-shot, so the socket is closed with a plain close() once its answer came
+// (no EPOLL_CTL_DEL). One timer serves every query in flight (they are kept in
+// the order they were sent, which is the order of their deadlines).
+// Reusing sockets (a pool, N queries each) would cut more, but then a port
+// learned from one query - say one the attacker made a sandbox send, as
+// test/kernel/dns-spoof.test.ts does - can be the live port of a later one: a
+// 1-in-pool-size chance instead of 1 in ~28,000. Not taken.
 //
 // Be aware:
 // - At most MAX_INFLIGHT queries at once (Docker's 1024), MAX_INFLIGHT_PER_SANDBOX per sandbox;
-//   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses), then the next one is tried on a new
-//   socket, and the old one is closed (so a query holds one fd at a time). No answer: SERVFAIL.
+//   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses; up to 10 ms more: one timer for all),
+//   then the next one is tried on a new socket, and the old one is closed (so a query holds one fd
+//   at a time). No answer: SERVFAIL.
 // - The sockets' fds live at 1024 and up (udpSocket in kernel/socket.ts): a thousand of them must
 //   not take the low fds libnftables' select() needs.
 import net from 'node:net';
