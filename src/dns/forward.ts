@@ -181,25 +181,27 @@ export class Forwarder {
     this.nextToken = (this.nextToken + 1) >>> 0;
     this.epoll ??= udpEpoll((tokens, data) => this.onReplies(tokens, data));
     const msg = p.msg;
-    const [c0, c1] = [msg[0]!, msg[1]!];
+    const c0 = msg[0]!;
+    const c1 = msg[1]!;
     try {
       const peer = this.peer(upstream);
       if (!peer) throw new Error(`not an IP address: ${upstream}`);
-      // The query goes out with the upstream's id; the client's stays in p.msg (SERVFAIL, the answer).
+      // The query goes out with the upstream's id; the client's is put back at once (SERVFAIL, the answer).
       msg[0] = id >> 8;
       msg[1] = id & 0xff;
       // Connected, sent and in the epoll set in one call: the kernel filters the socket from
       // before anything can arrive on it.
       p.fd = this.epoll.query(peer, 53, msg, token);
+      msg[0] = c0;
+      msg[1] = c1;
     } catch (e) {
+      msg[0] = c0;
+      msg[1] = c1;
       // Out of fds, no route: this upstream is as good as silent.
       this.stats.errors++;
       this.o.log?.(`forward to ${upstream}: ${(e as Error).message}`);
       this.sendNext(p);
       return;
-    } finally {
-      msg[0] = c0;
-      msg[1] = c1;
     }
     this.stats.sent++;
     p.token = token;

@@ -6,6 +6,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, expect, test } from 'vitest';
 import { ipBytes, udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../../src/kernel/socket.js';
 import { describeKernel, eventually } from '../helpers/kernel.js';
+import { buildQuery } from '../helpers/dns-client.js';
+import { Forwarder } from '../../src/dns/forward.js';
+import { parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
 
 let ep: UdpEpoll | undefined;
 let peer: dgram.Socket | undefined;
@@ -130,5 +133,26 @@ describeKernel('udpEpoll (kernel)', () => {
     expect(got[0]).toEqual([9, 111]); // ECONNREFUSED
     udpClose(fd);
     expect(() => ep!.query(Buffer.alloc(5), 53, Buffer.from('x'), 1)).toThrow(/4 or 16 bytes/);
+  });
+
+  test('the forwarder: upstreams that fail at once (no route, not an address) give SERVFAIL with the client\'s id', async () => {
+    // The test's namespace has only lo: 192.0.2.1 has no route (connect: ENETUNREACH).
+    const logs: string[] = [];
+    const f = new Forwarder({ log: (l) => logs.push(l) });
+    try {
+      const query = buildQuery('www.example.test', TYPE.A, { id: 0xbeef });
+      const asker = { upstreams: ['192.0.2.1', 'not-an-address'], inflight: 0 };
+      const replies: Buffer[] = [];
+      f.forward(asker, parseQuery(query)!, Buffer.from(query), (m) => replies.push(m), false);
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.readUInt16BE(0)).toBe(0xbeef);
+      expect(replies[0]![3]! & 0xf).toBe(RCODE.SERVFAIL);
+      expect(asker.inflight).toBe(0);
+      expect(f.inflight).toBe(0);
+      expect(f.stats.errors).toBe(2);
+      expect(logs.join('\n')).toMatch(/192\.0\.2\.1.*(ENETUNREACH|EHOSTUNREACH)/);
+    } finally {
+      f.close();
+    }
   });
 });
