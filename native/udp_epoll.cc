@@ -3,11 +3,13 @@
 // dgram handle per socket.
 //
 // The DNS forwarder opens a socket per forwarded query (RFC 5452: a random
-// source port), registers it here (udpSocket's `epoll`, `token`), and gets
-// every reply that arrived since the last turn of the loop in ONE call:
-// epoll_wait(), then recv() on each ready socket, on the JS thread. A dgram
-// socket per query cost a libuv handle, a JS object graph and a deferred
-// close each; this costs one epoll_ctl() to add and one to remove.
+// source port) with the set's query() below (made, connected, sent and
+// registered one-shot in one call), and gets every reply that arrived since
+// the last turn of the loop in ONE call: epoll_wait(), then recv() on each
+// ready socket, on the JS thread. A dgram socket per query cost a libuv
+// handle, a JS object graph and a deferred close each; this costs one
+// epoll_ctl() to add (the one-shot registration needs no removal once it
+// fired). Sockets made by udpSocket(..., {epoll, token}) join level-triggered.
 //
 //   ls -l /proc/PID/fd | grep eventpoll      the set;  cat /proc/PID/fdinfo/FD  its sockets
 #include <errno.h>

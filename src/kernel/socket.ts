@@ -43,8 +43,9 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
  * `peer`, it is also connected to peer:peerPort (the kernel drops datagrams
  * from anyone else) and `send` is sent on it, in the same call. Its fd is at
  * 1024 or above, clear of the fds select()-based libraries need; adopt it with
- * dgram's bind({fd}) to read. Synchronous and cheap: the DNS forwarder makes
- * one per query. With `epoll` (udpEpoll), the socket joins that set: its
+ * dgram's bind({fd}) to read. Synchronous and cheap (the DNS forwarder's
+ * per-query sockets use UdpEpoll.query, which skips what it doesn't need:
+ * the port, a level-triggered registration). With `epoll` (udpEpoll), the socket joins that set: its
  * datagrams come to the set's callback, tagged with `token`.
  * Equivalent to: `nc -u -p 0 PEER PEERPORT < SEND`.
  */
