@@ -13,6 +13,12 @@
 // names: dnsperf saturating for DURATION seconds (queries/s), then a paced
 // probe at 2000 queries/s (p50/p99 latency). Ratios are taken within a round.
 //
+// Before each case, the conntrack tables of the namespaces on the way (the host, the client,
+// the WAN) are emptied (bench/conntrack-flush.py): a forwarder that picks a new random source
+// port per query (both do, RFC 5452) leaves an entry per query for 30-120 s, and the next case's
+// flows - the other server's, masqueraded through the same host - would clash with them (dnsmasq
+// lost all its outstanding queries in rounds that came right after nsnet's).
+//
 // Then the server's RSS with RSS_AT (default 1000) sandboxes attached.
 //
 //   ROUNDS=3 DURATION=5 npm run bench:dns      (needs: sudo bash scripts/setup.sh --bench)
@@ -24,7 +30,7 @@ import { execa, type ResultPromise } from 'execa';
 import { openContext } from '../src/docker/context.js';
 import { networkCreate } from '../src/docker/networks.js';
 import { sandboxCreate } from '../src/docker/sandboxes.js';
-import { request } from '../src/dns/control.js';
+import { request, serverNodeArgs } from '../src/dns/control.js';
 import { makeWan, WAN } from '../test/helpers/wan.js';
 
 if (process.env.NSNET_IN_SANDBOX !== '1') {
@@ -77,7 +83,8 @@ try {
 
   // nsnet's server, pinned to core 0 (the same program as `nsnet dns`).
   await execa('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json']);
-  bg(['taskset', '-c', '0', 'node', 'bin/nsnet.js', '--root', root, 'dns'], { NSNET_RESOLV_CONF: resolvConf, NSNET_DATA_DIR: '', NSNET_RUN_DIR: '' });
+  // With the V8 flags it runs with however it is started (control.ts SERVER_NODE_FLAGS).
+  bg(['taskset', '-c', '0', 'node', ...serverNodeArgs([]), 'bin/nsnet.js', '--root', root, 'dns'], { NSNET_RESOLV_CONF: resolvConf, NSNET_DATA_DIR: '', NSNET_RUN_DIR: '' });
   // dnsmasq, the peer, pinned to core 0 inside the client's namespace.
   bg(['ip', 'netns', 'exec', 'bclient', 'taskset', '-c', '0', 'dnsmasq', '-k', '--conf-file=/dev/null', '--no-resolv', '--no-hosts',
     '--bind-interfaces', '--listen-address=127.0.0.54', '--port=53', `--addn-hosts=${hostsFile}`, `--server=${WAN.dns}`,
@@ -108,8 +115,15 @@ try {
     { key: 'nsnet forwarded', server: '127.0.0.11', file: fwdQ },
     { key: 'dnsmasq forwarded', server: '127.0.0.54', file: fwdQ },
   ];
+  const flush = async () => {
+    for (const ns of [[], ['ip', 'netns', 'exec', 'bclient'], ['ip', 'netns', 'exec', wan.name]]) {
+      const r = await execa(ns[0] ?? 'python3', [...ns.slice(1), ...(ns.length ? ['python3'] : []), 'bench/conntrack-flush.py'], { reject: false });
+      if (r.exitCode !== 0) throw new Error(`bench/conntrack-flush.py: ${r.stderr || r.stdout}`);
+    }
+  };
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [...cases].sort(() => Math.random() - 0.5)) {
+      await flush();
       const perf = await inClient(['taskset', '-c', '1', 'dnsperf', '-s', c.server, '-d', c.file, '-l', String(DURATION), '-c', '1', '-q', '200']);
       const qps = Number(/Queries per second:\s+([\d.]+)/.exec(perf.stdout)?.[1] ?? NaN);
       const lost = Number(/Queries lost:\s+(\d+)/.exec(perf.stdout)?.[1] ?? NaN);

@@ -3,30 +3,39 @@
 // dgram handle per socket.
 //
 // The DNS forwarder opens a socket per forwarded query (RFC 5452: a random
-// source port), registers it here (udpSocket's `epoll`, `token`), and gets
-// every reply that arrived since the last turn of the loop in ONE call:
-// epoll_wait(), then recv() on each ready socket, on the JS thread. A dgram
-// socket per query cost a libuv handle, a JS object graph and a deferred
-// close each; this costs one epoll_ctl() to add and one to remove.
+// source port) with the set's query() below (made, connected, sent and
+// registered one-shot in one call), and gets every reply that arrived since
+// the last turn of the loop in ONE call: epoll_wait(), then recv() on each
+// ready socket, on the JS thread. A dgram socket per query cost a libuv
+// handle, a JS object graph and a deferred close each; this costs one
+// epoll_ctl() to add (the one-shot registration needs no removal once it
+// fired). Sockets made by udpSocket(..., {epoll, token}) join level-triggered.
 //
 //   ls -l /proc/PID/fd | grep eventpoll      the set;  cat /proc/PID/fdinfo/FD  its sockets
 #include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
 #include <sys/epoll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <uv.h>
 
 #include <cstdint>
+#include <cstring>
 
 #include "args.h"
 #include "error.h"
+#include "fd.h"
 #include "verbs.h"
 
 namespace nsnet {
 namespace {
 
 constexpr int kBatch = 256;       // sockets per epoll_wait
-constexpr int kPerSocket = 4;     // datagrams read per ready socket per turn (a spray can't starve the others)
+// Datagrams read per ready socket per turn: one. A forwarder's socket waits for one answer (the
+// EAGAIN a second recv would get is a wasted system call); anything more stays queued, and the
+// level-triggered set (or a re-armed one-shot registration) reports it next turn.
+constexpr int kPerSocket = 1;
 constexpr size_t kMaxDatagram = 65535;
 
 struct Epoll {
@@ -70,6 +79,61 @@ void OnReadable(uv_poll_t* h, int status, int events) {
   if (k) ep->onReplies.MakeCallback(env.Global(), {tokens, data}, ep->ctx);
 }
 
+// epoll.query(peer, port, data, token) -> fd: the forwarder's per-query socket
+// in one call, with as few system calls as it can be: socket(), connect() to
+// peer:port (which binds it to a random ephemeral port, as bind(:0) would:
+// inet_autobind; and from then on the kernel drops datagrams from anyone
+// else), send(data), the move to fd >= 1024 (fcntl + close: up to a thousand
+// of these must not take the low fds libnftables' select() needs), and
+// epoll_ctl ADD as a ONE-SHOT registration: the first answer disarms it, so
+// the socket can then be closed with a plain close() (no EPOLL_CTL_DEL: a
+// disarmed registration never fires, even while a fork()ed child still holds
+// the file), or re-armed (rearm) when that datagram was not the answer.
+// `peer` is the address's bytes (4: IPv4, 16: IPv6). No getsockname(): the
+// caller does not need the port. Throws the errno as udpSocket does.
+Napi::Value Query(const Napi::CallbackInfo& info, int epfd) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsBuffer() || !info[3].IsNumber())
+    throw Napi::TypeError::New(env, "query(peer, port, data, token)");
+  auto peer = info[0].As<Napi::Buffer<uint8_t>>();
+  auto data = info[2].As<Napi::Buffer<uint8_t>>();
+  uint32_t port = info[1].As<Napi::Number>().Uint32Value();
+  uint32_t token = info[3].As<Napi::Number>().Uint32Value();
+  sockaddr_storage ss{};
+  socklen_t len;
+  if (peer.Length() == 4) {
+    auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
+    sin->sin_family = AF_INET;
+    sin->sin_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(&sin->sin_addr, peer.Data(), 4);
+    len = sizeof *sin;
+  } else if (peer.Length() == 16) {
+    auto* sin6 = reinterpret_cast<sockaddr_in6*>(&ss);
+    sin6->sin6_family = AF_INET6;
+    sin6->sin6_port = htons(static_cast<uint16_t>(port));
+    std::memcpy(&sin6->sin6_addr, peer.Data(), 16);
+    len = sizeof *sin6;
+  } else {
+    throw Napi::TypeError::New(env, "query: peer must be 4 or 16 bytes");
+  }
+  try {
+    const char* op = "udpSocket";
+    UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+    if (!fd.Valid()) ThrowErrno("socket", op);
+    if (::connect(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("connect", op);
+    if (::send(fd.Get(), data.Data(), data.Length(), 0) < 0) ThrowErrno("send", op);
+    int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
+    if (high >= 0) fd.Reset(high);
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = (static_cast<uint64_t>(token) << 32) | static_cast<uint32_t>(fd.Get());
+    if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd.Get(), &ev) < 0) ThrowErrno("epoll_ctl", op);
+    return Napi::Number::New(env, fd.Release());
+  } catch (const KernelError& e) {
+    throw e.ToJs(env);
+  }
+}
+
 }  // namespace
 
 // udpEpoll(onReplies(tokens, data)) -> {fd, close()}: an epoll set watched by
@@ -98,6 +162,15 @@ Napi::Value UdpEpollVerb(const Napi::CallbackInfo& info) {
   uv_unref(reinterpret_cast<uv_handle_t*>(&ep->poll));
   Napi::Object r = Napi::Object::New(env);
   r.Set("fd", fd);
+  r.Set("query", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) { return Query(i, ep->fd); }, "query"));
+  r.Set("rearm", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) {
+    int sfd = ArgFd(i, 0);
+    if (i.Length() < 2 || !i[1].IsNumber()) throw Napi::TypeError::New(i.Env(), "rearm(fd, token)");
+    epoll_event ev{};
+    ev.events = EPOLLIN | EPOLLONESHOT;
+    ev.data.u64 = (static_cast<uint64_t>(i[1].As<Napi::Number>().Uint32Value()) << 32) | static_cast<uint32_t>(sfd);
+    return Napi::Boolean::New(i.Env(), ::epoll_ctl(ep->fd, EPOLL_CTL_MOD, sfd, &ev) == 0);
+  }, "rearm"));
   r.Set("close", Napi::Function::New(env, [ep](const Napi::CallbackInfo&) {
     if (ep->closed) return;
     ep->closed = true;

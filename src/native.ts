@@ -225,7 +225,7 @@ export interface NativeAddon {
   /** Synchronous: a UDP socket in this process's namespace bound to address:0 (a random port), fd >= 1024; connected to `peer` and `send` sent, if given. */
   udpSocket(address: string, o?: { peer?: string; peerPort?: number; send?: Buffer; epoll?: number; token?: number }): { fd: number; port: number };
   /** Synchronous: an epoll set watched by the event loop (not keeping it alive); each turn, every datagram (or errno) read from its sockets, with their tokens. */
-  udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): { fd: number; close(): void };
+  udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): NativeUdpEpoll;
   /** Synchronous: the credentials of the peer of a connected unix socket (SO_PEERCRED). */
   peerCred(fd: number): { pid: number; uid: number; gid: number };
   /** Synchronous: removes fd from the epoll set (if given), then closes it. */
@@ -236,6 +236,15 @@ export interface NativeAddon {
    * wrote into `replies`/`replyHead`; they go out with sendmmsg.
    */
   udpServe(onBatch: (count: number) => number): NativeUdpServe;
+}
+
+export interface NativeUdpEpoll {
+  fd: number;
+  /** A socket connected to peer (4 or 16 address bytes):port, `data` sent, fd >= 1024, in the set one-shot with `token`; its fd. */
+  query(peer: Buffer, port: number, data: Buffer, token: number): number;
+  /** Arms `fd`'s one-shot registration again (its datagram was not the answer). */
+  rearm(fd: number, token: number): boolean;
+  close(): void;
 }
 
 export interface NativeUdpServe {

@@ -19,28 +19,32 @@
 // query is in flight, and come from the upstream's address. Over TCP (after a
 // truncated answer) the kernel's connection does the same: unchanged.
 //
-// What it costs, and why not a pool: a socket per query is ~20 us of system
-// calls (socket, connect, send, dup to fd >= 1024, epoll_ctl add and del,
-// close), measured in C on this machine. Reading each socket through its own
-// dgram handle cost about as much again (a libuv handle, JS objects, a deferred
-// close): the replies are read instead by the addon from ONE epoll set
-// (udpEpoll), every reply of a loop turn in one call, tagged with its socket's
-// token. That roughly doubled forwarded queries/s (docs/dns.md has the numbers).
-// The rest is the kernel's. Reusing sockets (a pool, N queries each) would cut
-// it, but then a port learned from one query - say one the attacker made a
-// sandbox send, as test/kernel/dns-spoof.test.ts does - can be the live port of
-// a later one: a 1-in-pool-size chance instead of 1 in ~28,000. Not taken.
+// What it costs, and why not a pool: a socket per query is, in system calls,
+// socket, connect (which binds the random port), send, the move to fd >= 1024
+// (fcntl + close), epoll_ctl ADD, then one recv and one close when the answer
+// comes: 8, and the answer's sendto to the sandbox (docs/bench/dns.md counts
+// them). The addon makes the socket in one call (UdpEpoll.query) and reads the
+// replies of every socket from ONE epoll set (udpEpoll), every reply of a loop
+// turn in one call, tagged with its socket's token; the registration is
+// one-shot, so the socket is closed with a plain close() once its answer came
+// (no EPOLL_CTL_DEL). One timer serves every query in flight (they are kept in
+// the order they were sent, which is the order of their deadlines).
+// Reusing sockets (a pool, N queries each) would cut more, but then a port
+// learned from one query - say one the attacker made a sandbox send, as
+// test/kernel/dns-spoof.test.ts does - can be the live port of a later one: a
+// 1-in-pool-size chance instead of 1 in ~28,000. Not taken.
 //
 // Be aware:
 // - At most MAX_INFLIGHT queries at once (Docker's 1024), MAX_INFLIGHT_PER_SANDBOX per sandbox;
-//   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses), then the next one is tried on a new
-//   socket, and the old one is closed (so a query holds one fd at a time). No answer: SERVFAIL.
+//   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses; up to 10 ms more: one timer for all),
+//   then the next one is tried on a new socket, and the old one is closed (so a query holds one fd
+//   at a time). No answer: SERVFAIL.
 // - The sockets' fds live at 1024 and up (udpSocket in kernel/socket.ts): a thousand of them must
 //   not take the low fds libnftables' select() needs.
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
-import { udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../kernel/socket.js';
-import { HEADER, RCODE, withId, type Query } from './message.js';
+import { ipBytes, udpClose, udpEpoll, type UdpEpoll } from '../kernel/socket.js';
+import { HEADER, RCODE, type Query } from './message.js';
 import { buildError } from './reply.js';
 import { acceptReply, DROP_REASONS, randomId, type DropReason, type Sent } from './upstream-reply.js';
 
@@ -70,17 +74,20 @@ export interface ForwardStats {
 
 interface Pending {
   asker: Asker;
-  /** The client's query, as it came. */
+  /** The client's query, as it came (its own copy); the upstream's id is written in only while it is sent. */
   msg: Buffer;
-  questionEnd: number;
+  /** Its question (QNAME, QTYPE, QCLASS), as sent upstream. */
+  question: Buffer;
   reply: Reply;
   upstreams: string[];
   next: number;
-  timer?: NodeJS.Timeout;
-  /** The socket of the query now out, and its token in the epoll set. */
+  /** The socket of the query now out, its token in the epoll set, whether its one-shot registration is armed. */
   fd?: number;
   token?: number;
+  armed: boolean;
   sent?: Sent;
+  /** When the upstream's time is up (ms, performance.now()). */
+  deadline: number;
 }
 
 export interface ForwarderOptions {
@@ -89,11 +96,19 @@ export interface ForwarderOptions {
 }
 
 export class Forwarder {
+  /**
+   * Queries in flight, in the order their current try was sent (a retry moves to the end), so by
+   * deadline (every upstream gets the same time): one timer for all of them, at the first one's
+   * deadline, instead of a timer per query.
+   */
   private pending = new Set<Pending>();
   /** Queries out, by their socket's token (never reused while the process lives: 2^32 of them). */
   private byToken = new Map<number, Pending>();
   private nextToken = 0;
   private epoll?: UdpEpoll;
+  private timer?: NodeJS.Timeout;
+  /** Upstream addresses as the addon takes them (a few: resolv.conf's). */
+  private readonly peers = new Map<string, Buffer | null>();
   readonly stats: ForwardStats = {
     sent: 0, accepted: 0, timeouts: 0, errors: 0,
     dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
@@ -107,8 +122,8 @@ export class Forwarder {
   }
 
   /**
-   * Forwards `msg` (parsed as `q`) for `asker`; `reply` gets the upstream's answer
-   * (with the client's id), or SERVFAIL - once, unless cancel() comes first.
+   * Forwards `msg` (parsed as `q`; the forwarder keeps it: a buffer of the caller's own) for `asker`;
+   * `reply` gets the upstream's answer (with the client's id), or SERVFAIL - once, unless cancel() comes first.
    */
   forward(asker: Asker, q: Query, msg: Buffer, reply: Reply, tcp: boolean): void {
     if (!asker.upstreams.length || this.pending.size >= MAX_INFLIGHT || asker.inflight >= MAX_INFLIGHT_PER_SANDBOX) {
@@ -120,7 +135,10 @@ export class Forwarder {
       this.forwardTcp(asker, msg, reply).catch((e: Error) => this.o.log?.(`forward over tcp: ${e.message}`));
       return;
     }
-    const p: Pending = { asker, msg, questionEnd: q.questionEnd, reply, upstreams: asker.upstreams, next: 0 };
+    const p: Pending = {
+      asker, msg, question: msg.subarray(HEADER, q.questionEnd), reply, upstreams: asker.upstreams, next: 0,
+      fd: undefined, token: undefined, armed: false, sent: undefined, deadline: 0,
+    };
     this.pending.add(p);
     asker.inflight++;
     this.sendNext(p);
@@ -134,8 +152,19 @@ export class Forwarder {
   /** Forgets every query and closes every socket. */
   close(): void {
     for (const p of this.pending) this.finish(p);
+    clearTimeout(this.timer);
+    this.timer = undefined;
     this.epoll?.close();
     this.epoll = undefined;
+  }
+
+  private peer(upstream: string): Buffer | null {
+    let b = this.peers.get(upstream);
+    if (b === undefined) {
+      if (this.peers.size >= 64) this.peers.clear();
+      this.peers.set(upstream, (b = ipBytes(upstream)));
+    }
+    return b;
   }
 
   private sendNext(p: Pending): void {
@@ -148,15 +177,26 @@ export class Forwarder {
     }
     const upstream = p.upstreams[p.next++]!;
     const id = randomId();
-    const query = withId(p.msg, id);
     const token = this.nextToken;
     this.nextToken = (this.nextToken + 1) >>> 0;
     this.epoll ??= udpEpoll((tokens, data) => this.onReplies(tokens, data));
+    const msg = p.msg;
+    const c0 = msg[0]!;
+    const c1 = msg[1]!;
     try {
-      // Connected, sent and in the epoll set in one call (the addon's udpSocket): the kernel
-      // filters the socket from before anything can arrive on it.
-      p.fd = udpSocket(net.isIPv6(upstream) ? '::' : '0.0.0.0', { peer: upstream, peerPort: 53, send: query, epoll: this.epoll, token }).fd;
+      const peer = this.peer(upstream);
+      if (!peer) throw new Error(`not an IP address: ${upstream}`);
+      // The query goes out with the upstream's id; the client's is put back at once (SERVFAIL, the answer).
+      msg[0] = id >> 8;
+      msg[1] = id & 0xff;
+      // Connected, sent and in the epoll set in one call: the kernel filters the socket from
+      // before anything can arrive on it.
+      p.fd = this.epoll.query(peer, 53, msg, token);
+      msg[0] = c0;
+      msg[1] = c1;
     } catch (e) {
+      msg[0] = c0;
+      msg[1] = c1;
       // Out of fds, no route: this upstream is as good as silent.
       this.stats.errors++;
       this.o.log?.(`forward to ${upstream}: ${(e as Error).message}`);
@@ -165,19 +205,42 @@ export class Forwarder {
     }
     this.stats.sent++;
     p.token = token;
+    p.armed = true;
     this.byToken.set(token, p);
-    p.sent = { id, question: query.subarray(HEADER, p.questionEnd), address: upstream, port: 53 };
-    p.timer = setTimeout(() => {
-      this.stats.timeouts++;
-      this.sendNext(p);
-    }, UPSTREAM_TIMEOUT_MS);
+    p.sent = { id, question: p.question, address: upstream, port: 53 };
+    p.deadline = performance.now() + UPSTREAM_TIMEOUT_MS;
+    if (p.next > 1) {
+      // A retry: to the end of the line, with its new deadline.
+      this.pending.delete(p);
+      this.pending.add(p);
+    }
+    this.timer ??= setTimeout(this.onTimer, UPSTREAM_TIMEOUT_MS);
   }
+
+  /** The queries whose time is up go to their next upstream; the timer is set for the next one's deadline. */
+  private readonly onTimer = (): void => {
+    this.timer = undefined;
+    const now = performance.now();
+    let first: Pending | undefined;
+    for (const p of this.pending) {
+      if (p.deadline > now) {
+        first = p;
+        break;
+      }
+      this.stats.timeouts++;
+      this.sendNext(p); // to the end of the line, or finished
+    }
+    // Not sooner than 10 ms from now: a timer per query is what this replaces.
+    if (first) this.timer = setTimeout(this.onTimer, Math.max(10, first.deadline - now));
+  };
 
   /** What the epoll set read this turn: per datagram, its socket's token; an errno instead of a datagram. */
   private onReplies(tokens: number[], data: (Buffer | number)[]): void {
     for (let i = 0; i < tokens.length; i++) {
       const p = this.byToken.get(tokens[i]!);
       if (!p?.sent) continue; // its query was answered earlier in this batch
+      // The one-shot registration fired: nothing more comes from this socket unless re-armed.
+      p.armed = false;
       const d = data[i]!;
       if (typeof d === 'number') {
         // An upstream that refuses (ICMP port unreachable, reported on a connected socket as
@@ -193,21 +256,28 @@ export class Forwarder {
       if (verdict !== 'ok') {
         this.stats.dropped[verdict]++;
         if (this.o.debug) this.o.log?.(`forward: dropped a reply from ${p.sent.address}:${p.sent.port} (${verdict})`);
+        // Keep waiting on the same socket for the real answer.
+        this.epoll!.rearm(p.fd!, p.token!);
+        p.armed = true;
         continue;
       }
       this.stats.accepted++;
       this.finish(p);
-      // The upstream's answer, NXDOMAIN and TC included, goes back as it came.
-      p.reply(withId(d, (p.msg[0]! << 8) | p.msg[1]!));
+      // The upstream's answer, NXDOMAIN and TC included, goes back as it came, with the client's id
+      // (written into the addon's copy of it: ours).
+      d[0] = p.msg[0]!;
+      d[1] = p.msg[1]!;
+      p.reply(d);
     }
   }
 
   private closeSocket(p: Pending): void {
-    clearTimeout(p.timer);
     if (p.fd !== undefined) {
-      udpClose(p.fd, this.epoll);
+      // A fired one-shot registration never reports again: a plain close. An armed one leaves the set first.
+      udpClose(p.fd, p.armed ? this.epoll : undefined);
       this.byToken.delete(p.token!);
       p.fd = p.token = p.sent = undefined;
+      p.armed = false;
     }
   }
 

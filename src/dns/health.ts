@@ -7,7 +7,7 @@
 //   nsnet dns --install-unit    systemd restarts it instead (unit.ts)
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { StoreDirs } from '../state/store.js';
-import { lockPath, logPath, pidPath, request, sleep, startSupervised, supervisorLockPath, tryLock } from './control.js';
+import { lockPath, logPath, pidPath, request, sleep, startSupervised, startWait, supervisorLockPath, tryLock } from './control.js';
 
 /** What the lock file says about the server that holds (or held) it. */
 function readManager(fd: number): string {
@@ -61,16 +61,15 @@ export async function dnsHealth(dirs: StoreDirs): Promise<DnsHealth> {
   }
 }
 
-/** Waits until the server answers a ping; false after `ms`. */
-async function waitUp(dirs: StoreDirs, ms: number): Promise<boolean> {
-  const deadline = Date.now() + ms;
+/** Waits until the server answers a ping, for as long as `more()` says; false if it doesn't. */
+async function waitUp(dirs: StoreDirs, more: () => Promise<boolean>): Promise<boolean> {
   for (;;) {
     try {
       if ((await request(dirs, { op: 'ping' }, 1000)).ok) return true;
     } catch {
       // not yet
     }
-    if (Date.now() > deadline) return false;
+    if (!(await more())) return false;
     await sleep(20);
   }
 }
@@ -92,12 +91,14 @@ export async function reviveDns(dirs: StoreDirs, o: { argv: string[]; env: NodeJ
       return;
     }
     // systemd restarts its own server within RestartSec: give it the chance first.
-    if (h.manager === 'systemd' && (await waitUp(dirs, 3000))) return;
+    const since = Date.now();
+    if (h.manager === 'systemd' && (await waitUp(dirs, async () => Date.now() - since < 3000))) return;
     // A live supervisor is restarting it already (and a server that can't start is its to retry,
     // not every command's to wait for); otherwise start one, and wait for its server.
     if (h.supervised) return;
     await startSupervised(dirs, o.argv, o.env);
-    if (!(await waitUp(dirs, 5000))) o.warn?.(`the DNS server is down and did not come back within 5 s (see ${logPath(dirs)})`);
+    const started = Date.now();
+    if (!(await waitUp(dirs, () => startWait(dirs, started)))) o.warn?.(`the DNS server is down and did not come back (see ${logPath(dirs)})`);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM') return; // not root: the command itself will say so

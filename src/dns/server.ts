@@ -18,6 +18,7 @@
 // the control socket resolves `stopRequested`, and the owner decides.
 import { unlink } from 'node:fs/promises';
 import type net from 'node:net';
+import { getHeapSpaceStatistics } from 'node:v8';
 import { native } from '../native.js';
 import { removeSteps, runSteps, type Runner } from '../docker/plan.js';
 import type { Context } from '../docker/context.js';
@@ -45,6 +46,12 @@ export interface DnsServerOptions {
   manager?: DnsManager;
   /** dns.lock, opened and locked by the caller already (a standby that waited for it); the server closes it at stop. */
   lockFd?: number;
+}
+
+/** Where the server's memory is (the stats request): RSS, V8's heap by space, buffers outside it. */
+function memory(): ControlReply['memory'] {
+  const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, { used: s.space_used_size, size: s.space_size }]));
+  return { ...process.memoryUsage(), spaces };
 }
 
 export class DnsServer implements Attacher {
@@ -135,7 +142,7 @@ export class DnsServer implements Attacher {
 
   private async handle(req: ControlRequest): Promise<ControlReply & { stop?: boolean }> {
     if (req.op === 'ping') return { ok: true, attached: this.attachments.size };
-    if (req.op === 'stats') return { ok: true, attached: this.attachments.size, forwarder: this.forwarder.stats, datagrams: this.queries.datagrams.stats };
+    if (req.op === 'stats') return { ok: true, attached: this.attachments.size, forwarder: this.forwarder.stats, datagrams: this.queries.datagrams.stats, memory: memory() };
     if (req.op === 'sync') return this.sync(req.ids, req.gone).catch((e: Error) => ({ ok: false, error: e.message }));
     if (req.op === 'stop') return { ok: true, stop: true };
     return { ok: false, error: `unknown op ${String((req as { op: unknown }).op)}` };

@@ -25,7 +25,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, fchmodSync, mkdirSync, openSync, readSync, unlinkSync, writeSync } from 'node:fs';
 import type { StoreDirs } from '../state/store.js';
-import { lockPath, supervisorLockPath, supervisorPidPath, tryLock } from './control.js';
+import { lockPath, serverNodeArgs, supervisorLockPath, supervisorPidPath, tryLock } from './control.js';
 
 export const RESTART_RESET_MS = 10_000;
 export const RESTART_MAX_MS = 4_000;
@@ -69,7 +69,7 @@ export async function supervise(o: SuperviseOptions): Promise<number> {
   const start = () => {
     pending = undefined;
     while (!stopping && children.size < CHILDREN) {
-      const c = spawn(process.execPath, [...process.execArgv, ...o.argv], {
+      const c = spawn(process.execPath, [...serverNodeArgs(process.execArgv, o.env.NODE_OPTIONS), ...o.argv], {
         stdio: ['ignore', 'inherit', 'inherit'],
         env: { ...o.env, NSNET_DNS_MANAGER: 'supervisor' },
       });

@@ -5,10 +5,11 @@
 //
 // systemd gives a service a bare environment (no nvm, no PATH of the user's
 // shell), so ExecStart names the node binary and bin/nsnet.js by absolute
-// path: those of the nsnet that wrote the unit.
+// path: those of the nsnet that wrote the unit, with the V8 flags the server
+// runs with everywhere (control.ts SERVER_NODE_FLAGS).
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
-import { DNS_LOCK_BUSY_STATUS } from './control.js';
+import { DNS_LOCK_BUSY_STATUS, SERVER_NODE_FLAGS } from './control.js';
 
 export const UNIT_NAME = 'nsnet-dns.service';
 export const UNIT_DIR = '/etc/systemd/system';
@@ -32,7 +33,7 @@ function word(s: string): string {
 
 /** The unit's text (pure). */
 export function renderUnit(o: UnitOptions): string {
-  const exec = [o.node, o.bin, ...(o.root ? ['--root', o.root] : []), 'dns'].map(word).join(' ');
+  const exec = [o.node, ...SERVER_NODE_FLAGS, o.bin, ...(o.root ? ['--root', o.root] : []), 'dns'].map(word).join(' ');
   const env = UNIT_ENV.filter((k) => o.env?.[k]).map((k) => `Environment=${word(`${k}=${o.env![k]}`)}\n`).join('');
   return `# nsnet's embedded DNS server (127.0.0.11 in every sandbox; docs/dns.md).
 # Written by \`nsnet dns --install-unit\`, with the paths of the node and nsnet

@@ -6,6 +6,7 @@
 // The fd comes back to Node: adopt a UDP one with
 // `dgram.createSocket('udp4').bind({fd})`, a TCP one with
 // `net.createServer(...).listen({fd})`.
+import { isIPv4, isIPv6 } from 'node:net';
 import { native, type NativeError } from '../native.js';
 import { attempt, KernelError } from './errors.js';
 import type { Netns } from './netns.js';
@@ -42,8 +43,9 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
  * `peer`, it is also connected to peer:peerPort (the kernel drops datagrams
  * from anyone else) and `send` is sent on it, in the same call. Its fd is at
  * 1024 or above, clear of the fds select()-based libraries need; adopt it with
- * dgram's bind({fd}) to read. Synchronous and cheap: the DNS forwarder makes
- * one per query. With `epoll` (udpEpoll), the socket joins that set: its
+ * dgram's bind({fd}) to read. Synchronous and cheap (the DNS forwarder's
+ * per-query sockets use UdpEpoll.query, which skips what it doesn't need:
+ * the port, a level-triggered registration). With `epoll` (udpEpoll), the socket joins that set: its
  * datagrams come to the set's callback, tagged with `token`.
  * Equivalent to: `nc -u -p 0 PEER PEERPORT < SEND`.
  */
@@ -61,6 +63,18 @@ export function udpSocket(address = '0.0.0.0', o: { peer?: string; peerPort?: nu
 /** An epoll set of UDP sockets read by the addon; see udpEpoll. */
 export interface UdpEpoll {
   fd: number;
+  /**
+   * A query on a socket of its own, in as few system calls as it can be: a UDP socket connected
+   * to `peer` (its address as 4 or 16 bytes: ipBytes) port `port` - so bound to a random ephemeral
+   * port, the kernel dropping datagrams from anyone else - `data` sent, fd >= 1024, in the set as
+   * a ONE-SHOT registration with `token`: after its first datagram (or errno) is read, it reports
+   * nothing more until rearm(); a socket whose registration fired is closed with udpClose(fd)
+   * (no set), one still armed with udpClose(fd, set). Returns its fd; throws a KernelError.
+   * Equivalent to: `nc -u PEER PORT < DATA`.
+   */
+  query(peer: Buffer, port: number, data: Buffer, token: number): number;
+  /** Arms a query socket's registration again (the datagram read was not the answer). */
+  rearm(fd: number, token: number): void;
   close(): void;
 }
 
@@ -74,11 +88,50 @@ export interface UdpEpoll {
  * Equivalent to: epoll_create1() + epoll_wait() + recv() on each ready socket.
  */
 export function udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]) => void): UdpEpoll {
-  return native().udpEpoll(onReplies);
+  const ep = native().udpEpoll(onReplies);
+  return {
+    fd: ep.fd,
+    query(peer, port, data, token) {
+      try {
+        return ep.query(peer, port, data, token);
+      } catch (e) {
+        if (typeof (e as { errno?: unknown }).errno !== 'number') throw e;
+        const to = `${ipText(peer)}:${port}`;
+        throw new KernelError(`udp socket ${peer.length === 4 ? '0.0.0.0' : '::'}:0 to ${to}`, e as NativeError, `nc -u ${ipText(peer)} ${port}`);
+      }
+    },
+    rearm: (fd, token) => void ep.rearm(fd, token),
+    close: () => ep.close(),
+  };
+}
+
+/** An IP address as the bytes UdpEpoll.query takes (4 or 16); null if `ip` is not one. */
+export function ipBytes(ip: string): Buffer | null {
+  if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
+  if (!isIPv6(ip) || ip.includes('%')) return null;
+  // An IPv4 tail (::ffff:192.0.2.1) as its two groups, then `::` filled with zero groups.
+  let s = ip;
+  const v4 = /(\d+)\.(\d+)\.(\d+)\.(\d+)$/.exec(s);
+  if (v4) {
+    const [a, b, c, d] = v4.slice(1).map(Number) as [number, number, number, number];
+    s = `${s.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
+  }
+  const [head, tail] = s.split('::') as [string, string | undefined];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = tail === undefined ? h : [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  const out = Buffer.alloc(16);
+  groups.forEach((g, i) => out.writeUInt16BE(parseInt(g, 16), 2 * i));
+  return out;
+}
+
+function ipText(b: Buffer): string {
+  if (b.length === 4) return [...b].join('.');
+  return Array.from({ length: 8 }, (_, i) => b.readUInt16BE(2 * i).toString(16)).join(':');
 }
 
 /** Takes `fd` out of the set (if given), then closes it: no later event of the set can name its fd number. */
-export function udpClose(fd: number, epoll?: UdpEpoll): void {
+export function udpClose(fd: number, epoll?: { fd: number }): void {
   native().udpClose(fd, epoll?.fd);
 }
 

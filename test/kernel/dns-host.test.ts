@@ -26,7 +26,8 @@ const gatewayOf = async (net: string) => (JSON.parse(await h.ok(['network', 'ins
 const ipOf = async (sb: string, net: string) =>
   (JSON.parse(await h.ok(['inspect', sb])) as { NetworkSettings: { Networks: Record<string, { IPAddress: string }> } }[])[0]!.NetworkSettings.Networks[net]!.IPAddress;
 /** Sockets on port 53 at `addr` in the host namespace (ss -lunt). */
-const listening = async (addr: string) => String((await h.run(['ss', '-Hlnut'])).stdout).split('\n').filter((l) => l.includes(` ${addr}:53 `));
+// With -p: a socket that should not be there says whose it is.
+const listening = async (addr: string) => String((await h.run(['ss', '-Hlnutp'])).stdout).split('\n').filter((l) => l.includes(` ${addr}:53 `));
 const hostDnsSet = async () => String((await h.run(['nft', 'list', 'set', 'ip', 'nsnet', 'host_dns'])).stdout);
 
 describeKernel('names for the host on the gateway (kernel)', () => {

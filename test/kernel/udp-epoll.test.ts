@@ -2,10 +2,13 @@
 // the DNS forwarder's per-query sockets (kernel/socket.ts). Against a real UDP
 // peer on loopback, in the test's own (sandboxed) namespace.
 import dgram from 'node:dgram';
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { afterEach, expect, test } from 'vitest';
-import { udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../../src/kernel/socket.js';
+import { ipBytes, udpClose, udpEpoll, udpSocket, type UdpEpoll } from '../../src/kernel/socket.js';
 import { describeKernel, eventually } from '../helpers/kernel.js';
+import { buildQuery } from '../helpers/dns-client.js';
+import { Forwarder } from '../../src/dns/forward.js';
+import { parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
 
 let ep: UdpEpoll | undefined;
 let peer: dgram.Socket | undefined;
@@ -84,5 +87,72 @@ describeKernel('udpEpoll (kernel)', () => {
     await new Promise<void>((r) => peer!.send('real', s.port, '127.0.0.1', () => r()));
     await eventually(() => got.length === 1, 3000, 'the peer\'s datagram');
     udpClose(s.fd, ep);
+  });
+
+  test('query(): a socket per query in one call, fd >= 1024, a random port each; one-shot: one datagram until rearm(), then closed without the set', async () => {
+    const port = await echo(3); // three copies of each reply
+    const got: [number, string][] = [];
+    ep = udpEpoll((tokens, data) => tokens.forEach((t, i) => got.push([t, (data[i] as Buffer).toString()])));
+    const peerIp = ipBytes('127.0.0.1')!;
+    const a = ep.query(peerIp, port, Buffer.from('qa'), 1);
+    const b = ep.query(peerIp, port, Buffer.from('qb'), 2);
+    expect(a).toBeGreaterThanOrEqual(1024);
+    expect(b).toBeGreaterThanOrEqual(1024);
+    const open = (fd: number) => existsSync(`/proc/self/fd/${fd}`);
+    expect([open(a), open(b)]).toEqual([true, true]);
+    await eventually(() => got.length === 2, 3000, 'one datagram each');
+    // The echo says which port each socket had: two, both ephemeral.
+    const ports = got.map(([, m]) => Number(m.split(':')[0]));
+    expect(new Set(ports).size).toBe(2);
+    expect(got.map(([t, m]) => [t, m.split(':')[1]]).sort()).toEqual([[1, 'qa'], [2, 'qb']]);
+    // Disarmed: the other two copies wait in the socket until re-armed.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(got.length).toBe(2);
+    ep.rearm(a, 1);
+    await eventually(() => got.length === 3, 3000, 'the next datagram after rearm');
+    expect(got[2]![0]).toBe(1);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.length).toBe(3);
+    // Both registrations have fired: a plain close; nothing more is reported.
+    udpClose(a);
+    udpClose(b);
+    expect([open(a), open(b)]).toEqual([false, false]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got.length).toBe(3);
+  });
+
+  test('query() to a peer that refuses: ECONNREFUSED with the token; a bad peer is a TypeError', async () => {
+    const probe = dgram.createSocket('udp4');
+    await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
+    const closed = probe.address().port;
+    probe.close();
+    const got: [number, Buffer | number][] = [];
+    ep = udpEpoll((tokens, data) => tokens.forEach((t, i) => got.push([t, data[i]!])));
+    const fd = ep.query(ipBytes('127.0.0.1')!, closed, Buffer.from('x'), 9);
+    await eventually(() => got.length > 0, 3000, 'the refusal');
+    expect(got[0]).toEqual([9, 111]); // ECONNREFUSED
+    udpClose(fd);
+    expect(() => ep!.query(Buffer.alloc(5), 53, Buffer.from('x'), 1)).toThrow(/4 or 16 bytes/);
+  });
+
+  test('the forwarder: upstreams that fail at once (no route, not an address) give SERVFAIL with the client\'s id', async () => {
+    // The test's namespace has only lo: 192.0.2.1 has no route (connect: ENETUNREACH).
+    const logs: string[] = [];
+    const f = new Forwarder({ log: (l) => logs.push(l) });
+    try {
+      const query = buildQuery('www.example.test', TYPE.A, { id: 0xbeef });
+      const asker = { upstreams: ['192.0.2.1', 'not-an-address'], inflight: 0 };
+      const replies: Buffer[] = [];
+      f.forward(asker, parseQuery(query)!, Buffer.from(query), (m) => replies.push(m), false);
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.readUInt16BE(0)).toBe(0xbeef);
+      expect(replies[0]![3]! & 0xf).toBe(RCODE.SERVFAIL);
+      expect(asker.inflight).toBe(0);
+      expect(f.inflight).toBe(0);
+      expect(f.stats.errors).toBe(2);
+      expect(logs.join('\n')).toMatch(/192\.0\.2\.1.*(ENETUNREACH|EHOSTUNREACH)/);
+    } finally {
+      f.close();
+    }
   });
 });

@@ -1,12 +1,12 @@
 // The control connection: the kept one (control.ts requestKept), where
 // requests take turns on one connection and one the server closed is
 // replaced; and the one-shot one a CLI call makes through the addon (request).
-import { mkdtempSync } from 'node:fs';
+import { closeSync, mkdtempSync, openSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
-import { request, requestKept } from '../../src/dns/control.js';
+import { request, requestKept, START_WAIT_MAX_MS, START_WAIT_MS, startWait, supervisorLockPath, tryLock } from '../../src/dns/control.js';
 
 let server: net.Server | undefined;
 afterEach(() => server?.close());
@@ -80,4 +80,25 @@ test('one-shot request: no server, a server that never answers, one that hangs u
   server?.close();
   const rude = await rawServer((c) => c.once('data', () => c.end()));
   await expect(request(rude, { op: 'ping' })).rejects.toMatchObject({ code: 'ECONNRESET' });
+});
+
+test('a command waits for a server it started: 5 s, then while a supervisor holds its lock, up to the cap', async () => {
+  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-wait-'));
+  const dirs = { dataDir: runDir, runDir };
+  const now = Date.now();
+  expect(await startWait(dirs, now)).toBe(true);
+  // Past 5 s, no supervisor (no lock file, then a lock file nobody holds): done waiting.
+  expect(await startWait(dirs, now - START_WAIT_MS - 1)).toBe(false);
+  const fd = openSync(supervisorLockPath(dirs), 'a');
+  expect(await startWait(dirs, now - START_WAIT_MS - 1)).toBe(false);
+  // A live supervisor (its lock held: here by this process, through another open file): keep waiting...
+  expect(await tryLock(fd)).toBe(true);
+  try {
+    expect(await startWait(dirs, now - START_WAIT_MS - 1)).toBe(true);
+    // ...but not forever.
+    expect(await startWait(dirs, now - START_WAIT_MAX_MS)).toBe(false);
+  } finally {
+    closeSync(fd);
+  }
+  expect(await startWait(dirs, now - START_WAIT_MS - 1)).toBe(false);
 });

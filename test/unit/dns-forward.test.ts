@@ -5,6 +5,7 @@ import { acceptReply, randomId, type Sent } from '../../src/dns/upstream-reply.j
 import { parseQuery, RCODE, TYPE } from '../../src/dns/message.js';
 import { buildAnswer } from '../../src/dns/reply.js';
 import { buildQuery } from '../helpers/dns-client.js';
+import { ipBytes } from '../../src/kernel/socket.js';
 
 const UPSTREAM = { address: '203.0.113.53', port: 53 };
 
@@ -130,4 +131,15 @@ describe('randomId', () => {
     expect(seen.size).toBeGreaterThan(30_000);
     for (const b of buckets) expect(Math.abs(b - n / 16)).toBeLessThan(n / 16 / 5);
   });
+});
+
+test('ipBytes: an upstream address as the addon takes it (4 or 16 bytes), null for anything else', () => {
+  expect([...ipBytes('203.0.113.53')!]).toEqual([203, 0, 113, 53]);
+  expect(ipBytes('2001:db8::53')!.toString('hex')).toBe('20010db8000000000000000000000053');
+  expect(ipBytes('::1')!.toString('hex')).toBe('00000000000000000000000000000001');
+  expect(ipBytes('::')!.toString('hex')).toBe('0'.repeat(32));
+  expect(ipBytes('fe80:0:0:0:1:2:3:4')!.toString('hex')).toBe('fe800000000000000001000200030004');
+  expect(ipBytes('::ffff:192.0.2.1')!.toString('hex')).toBe('00000000000000000000ffffc0000201');
+  expect(ipBytes('2001:db8::')!.toString('hex')).toBe('20010db8000000000000000000000000');
+  for (const bad of ['', 'dns.example', '256.1.1.1', 'fe80::1%eth0', '1.2.3']) expect(ipBytes(bad)).toBeNull();
 });
