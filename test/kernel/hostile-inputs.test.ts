@@ -84,7 +84,7 @@ const rows: Row[] = [
   ['subnet garbage', () => ['network', 'create', '--subnet', 'banana', `x-${T()}`], 1, 'invalid subnet banana'],
   ['subnet injection', () => ['network', 'create', '--subnet', '10.67.0.0/24;reboot', `x-${T()}`], 1, 'invalid subnet'],
   ['subnet host bits', () => ['network', 'create', '--subnet', '10.67.0.5/24', `x-${T()}`], 1, 'it should be 10.67.0.0/24'],
-  ['subnet IPv6', () => ['network', 'create', '--subnet', 'fd00::/64', `x-${T()}`], 1, 'IPv6 is not supported'],
+  ['subnet IPv6 without --ipv6', () => ['network', 'create', '--subnet', 'fd00::/64', `x-${T()}`], 1, 'IPv6 subnet fd00::/64 needs --ipv6'],
   // gateways and ranges
   ['gateway outside', () => ['network', 'create', '--subnet', '10.67.0.0/24', '--gateway', '10.68.0.1', `x-${T()}`], 1, "invalid gateway 10.68.0.1: parent subnet 10.67.0.0/24 doesn't contain this address"],
   ['gateway network address', () => ['network', 'create', '--subnet', '10.67.0.0/24', '--gateway', '10.67.0.0', `x-${T()}`], 1, 'it is the network address'],
