@@ -107,7 +107,9 @@ export interface EndpointEnv {
 export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
   o: { defaultRoute: boolean; ownVeth: boolean | 'host-end' }): Step[] {
   if (net.driver === 'macvlan') {
-    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : [])];
+    // Dual stack: the same IPv6 steps as on a bridge; the IPv6 gateway is the LAN's router.
+    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
+      ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : [])];
   }
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;

@@ -79,7 +79,6 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
   const id = newId();
   // macvlan: the parent and mode first, so a bad option is reported before the subnet.
   const mv = driver === 'macvlan' ? planMacvlan(id, !!req.internal, options) : undefined;
-  if (mv && req.ipv6) throw invalidArg('--ipv6 on a macvlan network is not supported yet: only bridge networks are dual stack (docs/ipv6.md)');
   if (mv?.warning) warnings.push(mv.warning);
 
   // One address space for every network with a subnet, as Docker's default IPAM.
