@@ -12,6 +12,10 @@ export interface ComposeNetwork {
   subnet?: string;
   ipRange?: string;
   gateway?: string;
+  /** enable_ipv6: dual stack, with the IPv6 ipam.config entry's subnet and gateway if there is one. */
+  enableIPv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
   options: Record<string, string>;
   labels: Record<string, string>;
 }
@@ -20,6 +24,7 @@ export interface ServiceNetwork {
   key: string;
   aliases: string[];
   ipv4Address?: string;
+  ipv6Address?: string;
   priority: number;
 }
 
