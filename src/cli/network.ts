@@ -140,7 +140,7 @@ export const networkPrune = withContext<'network prune'>(async (ctx, { flags }, 
 });
 
 export const networkConnect = withContext<'network connect'>(async (ctx, { flags, args }) => {
-  await sandboxConnect(ctx, args[0]!, args[1]!, { ...(flags.ip && { ip: flags.ip }), aliases: flags.alias });
+  await sandboxConnect(ctx, args[0]!, args[1]!, { ...(flags.ip && { ip: flags.ip }), ...(flags.ip6 && { ip6: flags.ip6 }), aliases: flags.alias });
   return 0;
 });
 

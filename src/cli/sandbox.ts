@@ -22,6 +22,7 @@ export function sandboxRequest(f: FlagsOf<'create'>): SandboxCreateRequest {
     ...(f.name !== undefined && { name: f.name }),
     ...(f.network !== undefined && { network: f.network }),
     ...(f.ip !== undefined && { ip: f.ip }),
+    ...(f.ip6 !== undefined && { ip6: f.ip6 }),
     ...(f['mac-address'] !== undefined && { mac: f['mac-address'] }),
     ...(f.hostname !== undefined && { hostname: f.hostname }),
     ...(f.pid !== undefined && { pid: f.pid }),

@@ -111,6 +111,11 @@ export function loadProject(doc: unknown, o: LoadOptions): ComposeProject {
     const path = `services.${s.name}`;
     for (const n of s.networks) {
       if (!networks.has(n.key)) throw new ComposeError(`service "${s.name}" refers to undefined network ${n.key}: invalid compose project`);
+      const net = networks.get(n.key)!;
+      // An external network's IPv6 is nsnet's to tell, at up.
+      if (n.ipv6Address && !net.external && !net.enableIPv6) {
+        throw new ComposeError(`${path}.networks.${n.key}.ipv6_address: network ${n.key} has no IPv6 (set enable_ipv6: true on it)`);
+      }
     }
     for (const d of s.dependsOn) {
       if (!names.has(d)) throw new ComposeError(`${path}: depends on undefined service "${d}"`);

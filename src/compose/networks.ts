@@ -1,8 +1,9 @@
 // One entry of a compose file's `networks:`, read into a ComposeNetwork:
 // a bridge or macvlan network named `<project>_<key>` unless `name:` or
-// `external:` says otherwise, with at most one IPv4 subnet (nsnet's networks
-// are IPv4 only). A macvlan network's `driver_opts` are Docker's -o options
-// (`parent`, `macvlan_mode`), checked when the network is made, as
+// `external:` says otherwise, with at most one ipam.config entry per family
+// (an IPv6 one needs enable_ipv6: true, as `network create --ipv6`). A
+// macvlan network's `driver_opts` are Docker's -o options (`parent`,
+// `macvlan_mode`), checked when the network is made, as
 // `nsnet network create -d macvlan -o ...` checks them:
 //
 //   networks:
@@ -33,7 +34,7 @@ export function readNetwork(project: string, key: string, raw: unknown, warn: (m
   const driverText = optScalar(n.driver, `${path}.driver`) ?? 'bridge';
   const driver = DRIVERS.find((d) => d === driverText);
   if (!driver) throw new ComposeError(`${path}.driver: nsnet supports the "bridge" and "macvlan" drivers, not "${driverText}"`);
-  if (bool(n.enable_ipv6, `${path}.enable_ipv6`)) throw new ComposeError(`${path}.enable_ipv6: nsnet networks are IPv4 only`);
+  const ipv6 = bool(n.enable_ipv6, `${path}.enable_ipv6`);
   const ext = n.external;
   let external = false;
   let name = optScalar(n.name, `${path}.name`);
@@ -52,6 +53,7 @@ export function readNetwork(project: string, key: string, raw: unknown, warn: (m
     internal: bool(n.internal, `${path}.internal`),
     options: keyValues(n.driver_opts, `${path}.driver_opts`, {}),
     labels: keyValues(n.labels, `${path}.labels`, {}),
+    ...(ipv6 && { enableIPv6: true }),
   };
   if (external) {
     const extra = Object.keys(n).filter((k) => !['external', 'name'].includes(k) && !k.startsWith('x-'));
@@ -63,18 +65,32 @@ export function readNetwork(project: string, key: string, raw: unknown, warn: (m
   if (ipamDriver !== undefined && ipamDriver !== 'default') throw new ComposeError(`${path}.ipam.driver: only the "default" IPAM driver is supported`);
   const configs = ipam.config === undefined || ipam.config === null ? [] : ipam.config;
   if (!Array.isArray(configs)) throw new ComposeError(`${path}.ipam.config must be a list`);
-  if (configs.length > 1) throw new ComposeError(`${path}.ipam.config: nsnet networks take one IPv4 subnet`);
-  if (configs.length === 1) {
-    const c = mapping(configs[0], `${path}.ipam.config[0]`);
-    const subnet = optScalar(c.subnet, `${path}.ipam.config[0].subnet`);
-    const ipRange = optScalar(c.ip_range, `${path}.ipam.config[0].ip_range`);
-    const gateway = optScalar(c.gateway, `${path}.ipam.config[0].gateway`);
-    const aux = keyValues(c.aux_addresses, `${path}.ipam.config[0].aux_addresses`, {});
-    warnUnknownKeys(c, IPAM_CONFIG_KEYS, `${path}.ipam.config[0]`, warn);
-    if (subnet) out.subnet = subnet;
-    if (ipRange) out.ipRange = ipRange;
-    if (gateway) out.gateway = gateway;
-    if (Object.keys(aux).length) out.auxAddresses = aux;
-  }
+  const seen = new Set<string>();
+  configs.forEach((raw, i) => {
+    const p = `${path}.ipam.config[${i}]`;
+    const c = mapping(raw, p);
+    const subnet = optScalar(c.subnet, `${p}.subnet`);
+    const ipRange = optScalar(c.ip_range, `${p}.ip_range`);
+    const gateway = optScalar(c.gateway, `${p}.gateway`);
+    const aux = keyValues(c.aux_addresses, `${p}.aux_addresses`, {});
+    warnUnknownKeys(c, IPAM_CONFIG_KEYS, p, warn);
+    // The entry's family: its subnet's (or gateway's, range's) address.
+    const family = (subnet ?? gateway ?? ipRange ?? '').includes(':') ? 'IPv6' : 'IPv4';
+    if (seen.has(family)) throw new ComposeError(`${p}: a second ${family} entry: nsnet networks take one subnet per family`);
+    seen.add(family);
+    if (family === 'IPv4') {
+      if (subnet) out.subnet = subnet;
+      if (ipRange) out.ipRange = ipRange;
+      if (gateway) out.gateway = gateway;
+      if (Object.keys(aux).length) out.auxAddresses = aux;
+      return;
+    }
+    if (!ipv6) throw new ComposeError(`${p}: an IPv6 subnet needs enable_ipv6: true on the network`);
+    if (Object.keys(aux).length) throw new ComposeError(`${p}.aux_addresses: not supported on an IPv6 subnet`);
+    if (ipRange) throw new ComposeError(`${p}.ip_range: not supported on an IPv6 subnet (sandboxes take the lowest free address of the subnet)`);
+    if (!subnet) throw new ComposeError(`${p}: an IPv6 gateway needs its subnet`);
+    out.subnet6 = subnet;
+    if (gateway) out.gateway6 = gateway;
+  });
   return out;
 }

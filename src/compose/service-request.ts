@@ -30,7 +30,7 @@ export function configHash(p: ComposeProject, s: ComposeService): string {
 }
 
 /** The sandbox request for a service: its first network at create, the others connected after. */
-export function serviceRequest(p: ComposeProject, s: ComposeService): { req: SandboxCreateRequest; connect: { network: string; ip?: string; aliases: string[] }[] } {
+export function serviceRequest(p: ComposeProject, s: ComposeService): { req: SandboxCreateRequest; connect: { network: string; ip?: string; ip6?: string; aliases: string[] }[] } {
   const netName = (key: string) => p.networks.find((n) => n.key === key)!.name;
   const container = (service: string) => p.services.find((x) => x.name === service)?.containerName ?? service;
   const mode = (m: string | undefined) => (m?.startsWith('service:') ? `container:${container(m.slice('service:'.length))}` : m);
@@ -41,6 +41,7 @@ export function serviceRequest(p: ComposeProject, s: ComposeService): { req: San
     // Compose makes the service name an alias on every network the service joins.
     ...(first && { aliases: [s.name, ...first.aliases] }),
     ...(first?.ipv4Address && { ip: first.ipv4Address }),
+    ...(first?.ipv6Address && { ip6: first.ipv6Address }),
     ...(s.mac && { mac: s.mac }),
     ...(s.hostname && { hostname: s.hostname }),
     links: [...s.links.map((l) => `${container(l.service)}:${l.alias}`), ...s.externalLinks],
@@ -56,7 +57,7 @@ export function serviceRequest(p: ComposeProject, s: ComposeService): { req: San
   };
   return {
     req,
-    connect: others.map((n) => ({ network: netName(n.key), aliases: [s.name, ...n.aliases], ...(n.ipv4Address && { ip: n.ipv4Address }) })),
+    connect: others.map((n) => ({ network: netName(n.key), aliases: [s.name, ...n.aliases], ...(n.ipv4Address && { ip: n.ipv4Address }), ...(n.ipv6Address && { ip6: n.ipv6Address }) })),
   };
 }
 

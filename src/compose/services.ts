@@ -44,11 +44,11 @@ function readServiceNetworks(raw: unknown, path: string, warn: (m: string) => vo
       const p = `${path}.${key}`;
       const cfg = mapping(v, p);
       warnUnknownKeys(cfg, SERVICE_NETWORK_KEYS, p, warn);
-      if (cfg.ipv6_address !== undefined) throw new ComposeError(`${p}.ipv6_address: nsnet networks are IPv4 only`);
       const ipv4 = optScalar(cfg.ipv4_address, `${p}.ipv4_address`);
+      const ipv6 = optScalar(cfg.ipv6_address, `${p}.ipv6_address`);
       const priority = cfg.priority === undefined ? 0 : Number(cfg.priority);
       if (!Number.isInteger(priority)) throw new ComposeError(`${p}.priority must be an integer`);
-      out.push({ key, aliases: stringList(cfg.aliases, `${p}.aliases`), priority, ...(ipv4 && { ipv4Address: ipv4 }) });
+      out.push({ key, aliases: stringList(cfg.aliases, `${p}.aliases`), priority, ...(ipv4 && { ipv4Address: ipv4 }), ...(ipv6 && { ipv6Address: ipv6 }) });
     }
   }
   return out.sort((a, b) => b.priority - a.priority || (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));

@@ -16,6 +16,10 @@ export interface ComposeNetwork {
   gateway?: string;
   /** `ipam.config[0].aux_addresses`: addresses IPAM never hands out (--aux-address). */
   auxAddresses?: Record<string, string>;
+  /** enable_ipv6: dual stack, with the IPv6 ipam.config entry's subnet and gateway if there is one. */
+  enableIPv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
   options: Record<string, string>;
   labels: Record<string, string>;
 }
@@ -24,6 +28,7 @@ export interface ServiceNetwork {
   key: string;
   aliases: string[];
   ipv4Address?: string;
+  ipv6Address?: string;
   priority: number;
 }
 

@@ -63,6 +63,9 @@ export function networkRequest(p: ComposeProject, n: ComposeNetwork): NetworkCre
     ...(n.ipRange && { ipRange: n.ipRange }),
     ...(n.gateway && { gateway: n.gateway }),
     ...(n.auxAddresses && { auxAddresses: n.auxAddresses }),
+    ...(n.enableIPv6 && { ipv6: true }),
+    ...(n.subnet6 && { subnet6: n.subnet6 }),
+    ...(n.gateway6 && { gateway6: n.gateway6 }),
     options: n.options,
     labels: { ...n.labels, [LABEL.project]: p.name, [LABEL.network]: n.key },
   };
@@ -125,7 +128,7 @@ async function upService(ctx: Context, p: ComposeProject, s: ComposeService, ev:
   try {
     await sandboxCreate(ctx, { ...req, ...(s.command && { command: s.command }) });
     try {
-      for (const c of connect) await sandboxConnect(ctx, c.network, name, { aliases: c.aliases, ...(c.ip && { ip: c.ip }) });
+      for (const c of connect) await sandboxConnect(ctx, c.network, name, { aliases: c.aliases, ...(c.ip && { ip: c.ip }), ...(c.ip6 && { ip6: c.ip6 }) });
       if (s.command) {
         ev({ kind: 'Sandbox', name, status: 'Starting', done: false });
         await sandboxStart(ctx, name, s.command, { detach: true, env: s.environment, ...(s.workingDir && { workdir: s.workingDir }) });

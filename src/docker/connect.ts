@@ -22,7 +22,7 @@ function routeCarrier(s: State, sb: SandboxRecord, except?: EndpointRecord): End
 }
 
 /** Connects a live sandbox to one more network: `nsnet network connect`. */
-export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string, o: { ip?: string; aliases?: string[] } = {}): Promise<void> {
+export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string, o: { ip?: string; ip6?: string; aliases?: string[] } = {}): Promise<void> {
   const { sb, net, e, files, hasRoute, missing } = await usingState(ctx, async (s) => {
     const net = findNetwork(s, netRef);
     const sb = await findSandbox(s, sbRef);
@@ -35,7 +35,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
     if (net.defaultBridge && nonEmpty(o.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
     const hasRoute = !!routeCarrier(s, sb);
     const mv = net.driver === 'macvlan' ? await checkMacvlanEndpoint(ctx, s, net, {}) : {};
-    const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), ...(mv.mac && { mac: mv.mac }), aliases: o.aliases ?? [] });
+    const e = await planEndpoint(s, sb, net, { ...(o.ip && { ip: o.ip }), ...(o.ip6 && { ip6: o.ip6 }), ...(mv.mac && { mac: mv.mac }), aliases: o.aliases ?? [] });
     const updated = { ...sb, endpoints: [...sb.endpoints, e] };
     s.sandboxes.put(updated);
     const missing = await missingBridgeSteps(ctx, [net], s.networks, () => s.sandboxes.all());

@@ -10,6 +10,8 @@ export interface Context {
   dirs: StoreDirs;
   /** Where per-sandbox resolv.conf/hosts/hostname live: /etc/netns (iproute2's convention). */
   etcNetns: string;
+  /** nsnet's daemon.json (daemon-config.ts), read when the built-in networks are made; absent: no config. */
+  configFile?: string;
   observe?: StepObserver;
   /**
    * Plan only: every step is shown to `observe` (which prints its equivalent
@@ -98,12 +100,14 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const { defaultDirs } = await import('../state/store.js');
   const env = o.env ?? process.env;
   const dirs = o.dirs ?? defaultDirs(env, o.root);
+  const { daemonConfigPath } = await import('./daemon-config.js');
   const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
   const clusterStore = o.clusterStore ?? (env.NSNET_CLUSTER_STORE ? { url: env.NSNET_CLUSTER_STORE, from: 'NSNET_CLUSTER_STORE' } : undefined);
   return {
     host: await netnsSelf(),
     dirs,
     etcNetns: o.etcNetns ?? (env.NSNET_ETC_NETNS || '/etc/netns'),
+    configFile: daemonConfigPath(env, o.root),
     warn: o.warn ?? ((m) => process.stderr.write(`${m}\n`)),
     ...(o.observe && { observe: o.observe }),
     ...(dns && { dns }),

@@ -15,7 +15,7 @@ import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { vethAdd, vethAddCommand, type VethText } from '../kernel/veth.js';
 import { allocate, checkStatic } from '../net/ipam.js';
 import { ipv4ToInt, parsePrefix } from '../net/ip.js';
-import { allocate6 } from '../net/ip6.js';
+import { allocate6, checkStatic6 } from '../net/ip6.js';
 import { macFromIPv4 } from '../net/mac.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements } from '../nft/table.js';
@@ -36,9 +36,14 @@ export async function addressesOf(s: State, net: NetworkRecord) {
 
 /** Plans one endpoint (address, MAC, names) for `sb` on `net`, and claims its address. */
 export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkRecord,
-  o: { ip?: string; mac?: string; aliases?: string[]; ifname?: string }): Promise<EndpointRecord> {
+  o: { ip?: string; ip6?: string; mac?: string; aliases?: string[]; ifname?: string }): Promise<EndpointRecord> {
   const pool = { subnet: net.subnet!, gateway: net.gateway!, ...(net.ipRange && { ipRange: net.ipRange }), ...(net.auxAddresses && { aux: net.auxAddresses }) };
   const { block, used } = await addressesOf(s, net);
+  if (o.ip6) {
+    // Checked before any claim, as Docker: a static IPv6 address needs a network with IPv6 and one chosen by its user.
+    if (net.defaultBridge) throw invalidArg('user specified IP address is supported on user defined networks only');
+    if (!net.enableIPv6) throw invalidArg(`invalid --ip6 ${o.ip6}: network ${net.name} has no IPv6 (it was not created with --ipv6)`);
+  }
   let ip: string;
   if (o.ip) {
     if (net.defaultBridge) throw invalidArg('user specified IP address is supported on user defined networks only');
@@ -47,8 +52,9 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
   } else {
     ip = asInvalid(() => allocate(pool, used));
   }
+  // IPv6 before the IPv4 claim is written: a refused --ip6 leaves the bitmap as it was.
+  const ip6 = net.enableIPv6 ? await claimIpv6(s, net, o.ip6) : undefined;
   await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(ip), true);
-  const ip6 = net.enableIPv6 ? await claimIpv6(s, net) : undefined;
   const taken = new Set(sb.endpoints.map((e) => e.ifname));
   let i = 0;
   while (taken.has(`eth${i}`)) i++;
@@ -66,6 +72,7 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
     aliases: o.aliases ?? [],
     staticIp: !!o.ip,
     ...(ip6 && { ip6 }),
+    ...(o.ip6 && { staticIp6: true }),
   };
 }
 
@@ -73,19 +80,21 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
 const claimed6 = new WeakMap<State, Set<string>>();
 
 /**
- * The lowest free IPv6 address of a dual-stack network, claimed. The claim is
+ * The lowest free IPv6 address of a dual-stack network (or `wanted`, --ip6,
+ * if in the subnet and free), claimed. The claim is
  * the endpoint's `ip6` in the sandbox record (no bitmap: a /64 has 2^64
  * addresses), so the used set is read from the records: one scan of them,
  * cached in the section - work that grows with the number of sandboxes, paid
  * only by dual-stack networks (docs/ipv6.md; a bitmap over the first 2^16
  * host addresses would remove it).
  */
-async function claimIpv6(s: State, net: NetworkRecord): Promise<string> {
+async function claimIpv6(s: State, net: NetworkRecord, wanted?: string): Promise<string> {
   const mine = claimed6.get(s) ?? new Set<string>();
   claimed6.set(s, mine);
   const used = new Set(mine);
   for (const r of await s.sandboxes.all()) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) used.add(e.ip6);
-  const ip6 = asInvalid(() => allocate6({ subnet: net.subnet6!, gateway: net.gateway6! }, used));
+  const pool = { subnet: net.subnet6!, gateway: net.gateway6! };
+  const ip6 = wanted ? asInvalid(() => checkStatic6(pool, wanted, used)) : asInvalid(() => allocate6(pool, used));
   mine.add(ip6);
   return ip6;
 }
@@ -107,7 +116,9 @@ export interface EndpointEnv {
 export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
   o: { defaultRoute: boolean; ownVeth: boolean | 'host-end' }): Step[] {
   if (net.driver === 'macvlan') {
-    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : [])];
+    // Dual stack: the same IPv6 steps as on a bridge; the IPv6 gateway is the LAN's router.
+    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
+      ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : [])];
   }
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;

@@ -79,7 +79,6 @@ export function planNetwork(req: NetworkCreateRequest, state: State, reserved: s
   const id = newId();
   // macvlan: the parent and mode first, so a bad option is reported before the subnet.
   const mv = driver === 'macvlan' ? planMacvlan(id, !!req.internal, options) : undefined;
-  if (mv && req.ipv6) throw invalidArg('--ipv6 on a macvlan network is not supported yet: only bridge networks are dual stack (docs/ipv6.md)');
   if (mv?.warning) warnings.push(mv.warning);
 
   // One address space for every network with a subnet, as Docker's default IPAM.
@@ -160,11 +159,23 @@ function planIpv6(req: NetworkCreateRequest, state: State): Pick<NetworkRecord, 
   return { enableIPv6: true, subnet6: pool.subnet, gateway6: pool.gateway };
 }
 
-/** The three networks Docker has from the start: bridge (the default bridge), host, none. */
-export function builtinNetworks(state: State, reserved: string[]): NetworkRecord[] {
+/**
+ * The three networks Docker has from the start: bridge (the default bridge), host, none.
+ * `ipv6`: the default bridge is dual stack (the config file's ipv6 and fixed-cidr-v6, or a
+ * ULA /64; `file` names the config in errors).
+ */
+export function builtinNetworks(state: State, reserved: string[], ipv6?: { subnet6?: string; ulaGlobalId?: string; file: string }): NetworkRecord[] {
   const now = new Date().toISOString();
   const subnet = chooseSubnet({ allocated: state.networks.filter((n) => n.driver === 'bridge').map((n) => n.subnet!), reserved });
   const pool = planPool({ subnet });
+  let dual: ReturnType<typeof planIpv6> = {};
+  if (ipv6) {
+    try {
+      dual = planIpv6({ name: 'bridge', ipv6: true, ...(ipv6.subnet6 && { subnet6: ipv6.subnet6 }), ...(ipv6.ulaGlobalId && { ulaGlobalId: ipv6.ulaGlobalId }) }, state);
+    } catch (e) {
+      throw Object.assign(e as Error, { message: `${ipv6.file}: fixed-cidr-v6: ${(e as Error).message}` });
+    }
+  }
   return [
     {
       id: newId(), name: 'bridge', driver: 'bridge', created: now, builtin: true, internal: false,
@@ -177,7 +188,7 @@ export function builtinNetworks(state: State, reserved: string[]): NetworkRecord
         'com.docker.network.driver.mtu': '1500',
       },
       labels: {}, bridge: DEFAULT_BRIDGE, subnet: pool.subnet, gateway: pool.gateway, icc: true, masquerade: true,
-      defaultBridge: true,
+      defaultBridge: true, ...dual,
     },
     { id: newId(), name: 'host', driver: 'host', created: now, builtin: true, internal: false, options: {}, labels: {} },
     { id: newId(), name: 'none', driver: 'null', created: now, builtin: true, internal: false, options: {}, labels: {} },

@@ -14,6 +14,7 @@ import { withState } from '../state/store.js';
 import { bridgeSteps } from './bridge.js';
 import { remember, type Context } from './context.js';
 import { conflict, forEachRef, notFound, NsnetError } from './errors.js';
+import { readDaemonConfig } from './daemon-config.js';
 import { checkTables, tablesStep } from './firewall.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { findParent, macvlanNetworkSteps } from './macvlan.js';
@@ -38,7 +39,10 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
     if (!ctx.dryRun) cleaned.push(...await cleanStaleCreates(ctx, s));
     if (!s.networksDamaged && !s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
-      const builtins = builtinNetworks(s, reserved);
+      // The default bridge's IPv6, from the config file (daemon.json's ipv6, fixed-cidr-v6).
+      const conf = readDaemonConfig(ctx.configFile);
+      const ipv6 = conf.ipv6 ? { ...(conf.fixedCidrV6 ? { subnet6: conf.fixedCidrV6 } : { ulaGlobalId: hostUlaGlobalId(ctx) }), file: ctx.configFile! } : undefined;
+      const builtins = builtinNetworks(s, reserved, ipv6);
       // Normally the first start (no record yet). Records on networks it doesn't list mean networks.json lost them: say so.
       const known = new Set(s.networks.map((n) => n.id));
       const lost = new Map<string, string[]>();

@@ -80,7 +80,7 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
   for (const e of sb.endpoints) {
     const n = networkOf(s, e.networkId);
     networks[n?.name ?? e.networkId] = {
-      IPAMConfig: e.staticIp ? { IPv4Address: e.ip } : null,
+      IPAMConfig: e.staticIp || e.staticIp6 ? { ...(e.staticIp && { IPv4Address: e.ip }), ...(e.staticIp6 && { IPv6Address: e.ip6 }) } : null,
       Links: null,
       Aliases: n?.defaultBridge ? null : [...e.aliases, sb.id.slice(0, 12)],
       NetworkID: e.networkId,

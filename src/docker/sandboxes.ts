@@ -86,6 +86,7 @@ function flagValue<T>(flag: string, value: string, check: (v: string) => T): T {
  */
 export function checkRequest(req: SandboxCreateRequest): { mac?: string; extraHosts: { host: string; ip: string }[] } {
   const mac = req.mac === undefined ? undefined : flagValue('mac-address', req.mac, checkMac);
+  if (req.ip6 !== undefined) flagValue('ip6', req.ip6, (v) => { if (isIP(v) !== 6) throw new Error(`invalid IPv6 address: ${v}`); });
   for (const d of req.dns ?? []) flagValue('dns', d, (v) => { if (!isIP(v)) throw new Error('IP address is not correctly formatted'); });
   for (const d of req.dnsSearch ?? []) {
     flagValue('dns-search', d, (v) => { if (!/^[^\s#;]{1,253}$/.test(v)) throw new Error('not a valid domain'); });

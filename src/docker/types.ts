@@ -75,6 +75,8 @@ export interface EndpointRecord {
    * lowest one no endpoint of the network holds (docs/ipv6.md).
    */
   ip6?: string;
+  /** ip6 was asked for (--ip6, compose ipv6_address): inspect's IPAMConfig shows it. */
+  staticIp6?: boolean;
 }
 
 export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';

@@ -49,6 +49,8 @@ export interface TopoSandbox {
   ifname: string;
   ip: string;
   prefixlen: number;
+  /** On a dual-stack network: its IPv6 address with the subnet's length, "2001:db8:1::2/64". */
+  ip6?: string;
   mac: string;
   hostVeth: string;
   /** Short forms, "8080->80/tcp". */
@@ -67,6 +69,9 @@ export interface Topology {
     bridge: string; // Linux bridge
     subnet: string;
     gateway: string;
+    /** Dual stack (--ipv6): the IPv6 subnet and the bridge's IPv6 address. */
+    subnet6?: string;
+    gateway6?: string;
     dns: boolean; // user-defined: embedded DNS at 127.0.0.11
     internal: boolean;
     /** Traffic leaving by the uplink is masqueraded (not internal, masquerade on). */
@@ -107,6 +112,7 @@ export function topology(networks: NetworkRecord[], sandboxes: SandboxRecord[], 
     bridge: n.bridge!,
     subnet: n.subnet!,
     gateway: n.gateway!,
+    ...(n.subnet6 && { subnet6: n.subnet6, gateway6: n.gateway6! }),
     dns: !n.defaultBridge,
     internal: n.internal,
     masquerade: !n.internal && n.masquerade !== false,
@@ -120,6 +126,7 @@ export function topology(networks: NetworkRecord[], sandboxes: SandboxRecord[], 
       dnats.push(...dnat);
       return {
         name: s.name, ifname: e.ifname, ip: e.ip, prefixlen: e.prefixlen, mac: e.mac, hostVeth: e.hostVeth,
+        ...(e.ip6 && n.subnet6 && { ip6: `${e.ip6}/${n.subnet6.split('/')[1]}` }),
         ports: mine.map((p) => `${p.hostIp === '0.0.0.0' ? '' : `${p.hostIp}:`}${p.hostPort}->${p.containerPort}/${p.proto}`),
         dnat,
         ...(!n.defaultBridge && { dns: facts.dns ? (facts.dns[s.id] ?? 'detached') : 'unknown' }),
@@ -143,6 +150,10 @@ const uplinkText = (u: Uplink | undefined) => (u
   : ["the host's addresses", 'no default route']);
 const dnsText = (d: DnsState) => (d === 'unknown' ? 'nsnet dns (udp, tcp)' : d === 'detached' ? 'not attached' : `udp :${d.udp}  tcp :${d.tcp}`);
 const modeLine = (mode: string) => (mode === 'bridge' ? 'no network connected' : `--network ${mode}`);
+/** A dual-stack bridge's IPv6 address, "2001:db8:1::1/64" (none on an IPv4-only one). */
+const gateway6 = (b: Topology['bridges'][number]) => (b.gateway6 ? [`${b.gateway6}/${b.subnet6!.split('/')[1]}`] : []);
+/** A sandbox's IPv6 address line, beside its IPv4 one. */
+const ip6Line = (s: TopoSandbox) => (s.ip6 ? [`${s.ifname} ${s.ip6}`] : []);
 
 /** Graphviz: the same things as the SVG - uplink, bridges, veths, masquerade, DNAT, DNS DNAT, host/none/container: sandboxes. */
 export function toDot(t: Topology): string {
@@ -150,7 +161,7 @@ export function toDot(t: Topology): string {
   const out = ['digraph nsnet {', '  rankdir=TB; node [shape=box, fontname="sans-serif"]; edge [fontname="sans-serif", fontsize=10];',
     '  subgraph cluster_host { label="host network namespace";',
     `    uplink [label=${q(uplinkText(t.uplink))}];`];
-  for (const b of t.bridges) out.push(`    br_${id(b.bridge)} [label=${q([b.bridge, `${b.gateway}/${b.subnet.split('/')[1]}`, `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}];`);
+  for (const b of t.bridges) out.push(`    br_${id(b.bridge)} [label=${q([b.bridge, `${b.gateway}/${b.subnet.split('/')[1]}`, ...gateway6(b), `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}];`);
   for (const h of t.host) out.push(`    sb_${id(h.name)} [label=${q([h.name, '--network host', "the host's own namespace"])}, style=dashed];`);
   out.push('  }');
   const seen = new Set<string>();
@@ -159,7 +170,7 @@ export function toDot(t: Topology): string {
     for (const s of b.sandboxes) {
       if (!seen.has(s.name)) {
         seen.add(s.name);
-        out.push(`  sb_${id(s.name)} [label=${q([s.name, `${s.ifname} ${s.ip}/${s.prefixlen}`, s.mac,
+        out.push(`  sb_${id(s.name)} [label=${q([s.name, `${s.ifname} ${s.ip}/${s.prefixlen}`, ...ip6Line(s), s.mac,
           ...(s.dns ? [`DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}`] : [])])}];`);
       }
       out.push(`  br_${id(b.bridge)} -> sb_${id(s.name)} [dir=none, label="${s.hostVeth} = ${s.ifname}"];`);
@@ -179,7 +190,7 @@ export function toDot(t: Topology): string {
 export function toMermaid(t: Topology): string {
   const q = (lines: string[]) => `"${lines.join('<br/>').replace(/"/g, '#quot;')}"`;
   const out = ['flowchart TB', '  subgraph host["host network namespace"]', `    uplink[${q(uplinkText(t.uplink))}]`];
-  for (const b of t.bridges) out.push(`    br_${id(b.bridge)}[${q([b.bridge, b.gateway, `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}]`);
+  for (const b of t.bridges) out.push(`    br_${id(b.bridge)}[${q([b.bridge, b.gateway, ...(b.gateway6 ? [b.gateway6] : []), `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}]`);
   for (const h of t.host) out.push(`    sb_${id(h.name)}[${q([h.name, '--network host'])}]`);
   out.push('  end');
   const seen = new Set<string>();
@@ -188,7 +199,7 @@ export function toMermaid(t: Topology): string {
     for (const s of b.sandboxes) {
       if (!seen.has(s.name)) {
         seen.add(s.name);
-        out.push(`  sb_${id(s.name)}[${q([s.name, `${s.ifname} ${s.ip}`, s.mac, ...(s.dns ? [`DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}`] : [])])}]`);
+        out.push(`  sb_${id(s.name)}[${q([s.name, `${s.ifname} ${s.ip}`, ...(s.ip6 ? [`${s.ifname} ${s.ip6.split('/')[0]}`] : []), s.mac, ...(s.dns ? [`DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}`] : [])])}]`);
       }
       out.push(`  br_${id(b.bridge)} ---|${s.hostVeth}| sb_${id(s.name)}`);
       for (const d of s.dnat) out.push(`  uplink -.->|"${d.label}"| sb_${id(s.name)}`);
@@ -259,7 +270,7 @@ const ln = (text: string, style: LineStyle, w: number): Line => ({ text: fit(tex
 
 function sandboxLines(s: TopoSandbox): Line[] {
   const w = BOX_W;
-  const lines = [ln(s.name, 'title', w), ln(`${s.ifname} ${s.ip}/${s.prefixlen}`, 'plain', w), ln(s.mac, 'dim', w), ln(`host end ${s.hostVeth}`, 'veth', w)];
+  const lines = [ln(s.name, 'title', w), ln(`${s.ifname} ${s.ip}/${s.prefixlen}`, 'plain', w), ...ip6Line(s).map((l) => ln(l, 'plain', w)), ln(s.mac, 'dim', w), ln(`host end ${s.hostVeth}`, 'veth', w)];
   if (s.dns) lines.push(ln('DNS DNAT 127.0.0.11:53 ->', 'dns', w), ln(dnsText(s.dns), 'dns', w));
   else lines.push(ln('no embedded DNS', 'dim', w));
   for (const d of s.dnat.slice(0, s.dnat.length > MAX_PORTS ? MAX_PORTS - 1 : MAX_PORTS)) {
@@ -336,17 +347,18 @@ export function layout(t: Topology): Layout {
     right = Math.max(right, GRID_X + bw);
 
     const flags = wrap(b.flags, bw - 2 * PAD).map((f) => ({ text: f, style: 'flag' as const }));
-    const bLines = [ln(b.bridge, 'title', bw), ln(`gateway ${b.gateway}/${b.subnet.split('/')[1]}`, 'plain', bw), ln(`network ${b.name}`, 'dim', bw), ...flags];
+    const bLines = [ln(b.bridge, 'title', bw), ln(`gateway ${b.gateway}/${b.subnet.split('/')[1]}`, 'plain', bw),
+      ...gateway6(b).map((g) => ln(`gateway ${g}`, 'plain', bw)), ln(`network ${b.name}`, 'dim', bw), ...flags];
     const band = { y, h: 0 };
     const br: Box = { kind: 'bridge', name: b.bridge, x: GRID_X, y: y + 10, w: bw, h: boxH(bLines), lines: bLines,
-      title: `bridge ${b.bridge} of network ${b.name}, gateway ${b.gateway}, subnet ${b.subnet}${b.flags.length ? ` (${b.flags.join(', ')})` : ''}` };
+      title: `bridge ${b.bridge} of network ${b.name}, gateway ${b.gateway}, subnet ${b.subnet}${b.subnet6 ? `, IPv6 gateway ${b.gateway6}, subnet ${b.subnet6}` : ''}${b.flags.length ? ` (${b.flags.join(', ')})` : ''}` };
     boxes.push(br);
     band.h = br.y + br.h + 10 - y;
     bands.push(band);
     if (b.masquerade) {
       const my = br.y + 14;
       paths.push({ kind: 'masquerade', points: [[br.x, my], [MASQ_X, my], [MASQ_X, uplink.y + 14], [uplink.x + uplink.w, uplink.y + 14]], arrow: true,
-        label: `masquerade: ${b.subnet} leaving by ${t.uplink?.ifname ?? 'the host'} gets its address`, from: b.bridge, to: uplink.name });
+        label: `masquerade: ${b.subnet}${b.subnet6 ? ` and ${b.subnet6}` : ''} leaving by ${t.uplink?.ifname ?? 'the host'} gets its address`, from: b.bridge, to: uplink.name });
       texts.push({ x: SPINE_X + SPINE_W + 6, y: my - 4, text: 'masquerade', style: 'label' });
     }
     const dnats = b.sandboxes.flatMap((s) => s.dnat);
@@ -371,7 +383,7 @@ export function layout(t: Topology): Layout {
       const bx = GRID_X + c * (ch + BOX_W) + ch;
       const by = rowY[r]!;
       const box: Box = { kind: 'sandbox', name: s.name, x: bx, y: by, w: BOX_W, h: sbH(i), lines: cellLines[i]!,
-        title: `${s.name}: ${s.ifname} ${s.ip}/${s.prefixlen} ${s.mac}, veth ${s.hostVeth} on ${b.bridge}${s.dns ? `, DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}` : ''}${s.dnat.length ? `, ${s.dnat.map((d) => d.label).join(', ')}` : ''}` };
+        title: `${s.name}: ${s.ifname} ${s.ip}/${s.prefixlen}${s.ip6 ? ` ${s.ip6}` : ''} ${s.mac}, veth ${s.hostVeth} on ${b.bridge}${s.dns ? `, DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}` : ''}${s.dnat.length ? `, ${s.dnat.map((d) => d.label).join(', ')}` : ''}` };
       boxes.push(box);
       // The veth: from its port on the bridge down the channel left of the column, into the box.
       const vx = bx - 6 - 5 * r;

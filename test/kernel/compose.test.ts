@@ -172,6 +172,31 @@ describeKernel('compose (kernel)', () => {
     expect((await h.run(['nft', 'list', 'map', 'ip', 'nsnet', 'ports'])).stdout).not.toMatch(/808[01]/);
   }, 90_000);
 
+  test('enable_ipv6 and ipv6_address: a dual-stack project network, a static IPv6 address, names over IPv6; down removes it', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'nsnet-compose-'));
+    const file = path.join(dir, 'compose.yaml');
+    const p = `v6${h.tag}`;
+    writeFileSync(file, [
+      'services:',
+      '  web: { command: sleep 300, networks: { default: { ipv6_address: "2001:db8:6::80" } } }',
+      '  db: { command: sleep 300 }',
+      'networks:',
+      '  default:',
+      '    enable_ipv6: true',
+      '    ipam: { config: [{ subnet: 10.76.0.0/24 }, { subnet: "2001:db8:6::/64", gateway: "2001:db8:6::1" }] }',
+    ].join('\n'));
+    await h.ok(['compose', '-f', file, '-p', p, 'up']);
+    const net = JSON.parse(await h.ok(['network', 'inspect', `${p}_default`]))[0];
+    expect([net.EnableIPv6, net.IPAM.Config]).toEqual([true, [{ Subnet: '10.76.0.0/24', Gateway: '10.76.0.1' }, { Subnet: '2001:db8:6::/64', Gateway: '2001:db8:6::1' }]]);
+    const v6 = async (sb: string) => JSON.parse(await h.ok(['inspect', sb]))[0].NetworkSettings.Networks[`${p}_default`].GlobalIPv6Address;
+    expect(await v6(`${p}_web_1`)).toBe('2001:db8:6::80');
+    expect(await v6(`${p}_db_1`)).toBe('2001:db8:6::2');
+    const r = await h.nsnet(['exec', `${p}_db_1`, 'sh', '-c', 'getent ahostsv6 web | head -n1 && ping -6 -c1 -W2 web >/dev/null && echo ok']);
+    expect(r.stdout.split('\n').map((l) => l.split(' ')[0])).toEqual(['2001:db8:6::80', 'ok']);
+    await h.ok(['compose', '-f', file, '-p', p, 'down']);
+    expect(await projectLeftovers(p)).toEqual([]);
+  }, 60_000);
+
   test('a failing up leaves nothing half-made; bad files are refused naming the key', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'nsnet-compose-'));
     const file = path.join(dir, 'compose.yaml');

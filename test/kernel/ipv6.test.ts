@@ -3,6 +3,8 @@
 // gateway, a default IPv6 route; IPv4-only networks keep IPv6 off in the
 // sandbox; --ipv6 without an IPv6 subnet takes a /64 of the host's ULA /48.
 // Documentation prefixes only (2001:db8::/32).
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { ipv6Overlap, parseIpv6Block, ulaPrefix48 } from '../../src/net/ip6.js';
@@ -126,6 +128,76 @@ describeKernel('IPv6 dual stack', () => {
     r = await h.nsnet(['network', 'create', '--ipv6', '--subnet', '2001:db8:9::/48', `${net}2`]);
     expect(r.stderr).toMatch(/overlaps/);
   });
+
+  test('--ip6: a static IPv6 address on a dual-stack network (run, network connect); refused clearly otherwise, nothing left', async () => {
+    const [dual, v4, other] = [`s6-${h.tag}`, `s4-${h.tag}`, `o6-${h.tag}`];
+    const [a, b, c] = [h.sb('sa'), h.sb('sb'), h.sb('sc')];
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '198.51.100.0/24', '--subnet', '2001:db8:6::/64', dual]);
+    await h.ok(['network', 'create', '--subnet', '203.0.113.0/24', v4]);
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '2001:db8:7::/64', other]);
+    await h.ok(['run', '-d', '--name', a, '--network', dual, '--ip6', '2001:db8:6::abc', '--', 'sleep', '100']);
+    const e = await endpoint(a, dual);
+    expect([e.GlobalIPv6Address, e.IPAMConfig]).toEqual(['2001:db8:6::abc', { IPv6Address: '2001:db8:6::abc' }]);
+    expect(await globals6('eth0', a)).toEqual([{ local: '2001:db8:6::abc', prefixlen: 64, nodad: true }]);
+    // The lowest free one still goes to the next sandbox, and they reach each other.
+    await h.ok(['create', '--name', b, '--network', dual]);
+    expect((await endpoint(b, dual)).GlobalIPv6Address).toBe('2001:db8:6::2');
+    expect((await ping6(b, '2001:db8:6::abc')).exitCode).toBe(0);
+    // network connect --ip6: b gets eth1 on the other network with the address asked for.
+    await h.ok(['network', 'connect', '--ip6', '2001:db8:7::77', other, b]);
+    expect(await globals6('eth1', b)).toEqual([{ local: '2001:db8:7::77', prefixlen: 64, nodad: true }]);
+
+    const before = (await h.ok(['ps', '-aq'])).split('\n').sort();
+    for (const [args, code, message] of [
+      [['--network', v4, '--ip6', '2001:db8:6::9'], 1, `invalid --ip6 2001:db8:6::9: network ${v4} has no IPv6 (it was not created with --ipv6)`],
+      [['--network', dual, '--ip6', '2001:db8:9::9'], 1, 'invalid address 2001:db8:9::9: not a host address of subnet 2001:db8:6::/64'],
+      [['--network', dual, '--ip6', '2001:db8:6::abc'], 1, 'address 2001:db8:6::abc already in use'],
+      [['--network', dual, '--ip6', '198.51.100.9'], 125, 'invalid argument "198.51.100.9" for "--ip6" flag: invalid IPv6 address: 198.51.100.9'],
+      [['--ip6', '2001:db8:6::9'], 1, 'user specified IP address is supported on user defined networks only'],
+    ] as const) {
+      const r = await h.nsnet(['create', '--name', c, ...args]);
+      expect([r.code, r.stderr.trim().split('\n')], args.join(' ')).toEqual([code, [`Error: ${message}`]]);
+    }
+    expect((await h.ok(['ps', '-aq'])).split('\n').sort()).toEqual(before);
+    // The refused requests claimed nothing: c gets the next free addresses of both families.
+    await h.ok(['create', '--name', c, '--network', dual]);
+    const ec = await endpoint(c, dual);
+    expect([ec.IPAddress, ec.GlobalIPv6Address]).toEqual(['198.51.100.4', '2001:db8:6::3']);
+  }, 60_000);
+
+  test('the default bridge: IPv6 from the config file (daemon.json\'s ipv6, fixed-cidr-v6), IPv4 only without it; a bad config is named', async () => {
+    // A bad config: the first command (which makes the built-in networks) says which file and why, and makes nothing.
+    const bad = path.join(h.root, 'bad.json');
+    writeFileSync(bad, '{"ipv6": "yes"}');
+    const r = await h.nsnet(['network', 'ls'], { env: { NSNET_CONFIG: bad } });
+    expect([r.code, r.stderr.trim()]).toEqual([1, `Error: ${bad}: "ipv6" must be true or false, not "yes"`]);
+    // No config: the default bridge is IPv4 only, IPv6 off in its sandboxes.
+    const a = h.sb('da');
+    await h.ok(['create', '--name', a]);
+    expect((await inspect(['network', 'inspect', 'bridge']))[0].EnableIPv6).toBe(false);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6'])).stdout).toBe('1');
+    expect((await endpoint(a, 'bridge')).GlobalIPv6Address).toBe('');
+
+    // A host whose config (beside its --root state) asks for IPv6 on the default bridge.
+    const other = await TestHost.make(tag());
+    try {
+      writeFileSync(path.join(other.root, 'daemon.json'), JSON.stringify({ ipv6: true, 'fixed-cidr-v6': '2001:db8:5::/64' }));
+      const [b, c] = [other.sb('db'), other.sb('dc')];
+      await other.ok(['create', '--name', b]);
+      await other.ok(['create', '--name', c]);
+      const info = JSON.parse(await other.ok(['network', 'inspect', 'bridge']))[0];
+      expect(info.EnableIPv6).toBe(true);
+      expect(info.IPAM.Config[1]).toEqual({ Subnet: '2001:db8:5::/64', Gateway: '2001:db8:5::1' });
+      const eb = JSON.parse(await other.ok(['inspect', b]))[0].NetworkSettings.Networks.bridge;
+      expect([eb.GlobalIPv6Address, eb.GlobalIPv6PrefixLen, eb.IPv6Gateway]).toEqual(['2001:db8:5::2', 64, '2001:db8:5::1']);
+      expect(await globals6('eth0', b)).toEqual([{ local: '2001:db8:5::2', prefixlen: 64, nodad: true }]);
+      expect(await globals6('nsnet0', other.name)).toEqual([{ local: '2001:db8:5::1', prefixlen: 64, nodad: true }]);
+      expect((await ping6(b, '2001:db8:5::1')).exitCode).toBe(0);
+      expect((await ping6(b, '2001:db8:5::3')).exitCode).toBe(0);
+    } finally {
+      await other.cleanup();
+    }
+  }, 60_000);
 
   test('--dry-run of a dual-stack network and sandbox prints the IPv6 steps', async () => {
     const net = `dr-${h.tag}`;

@@ -76,6 +76,41 @@ describeKernel('macvlan networks on a fake LAN', () => {
     expect(await h.run(['cat', `${h.etc}/${a}/resolv.conf`]).then((r) => r.stdout)).toContain('nameserver 127.0.0.11');
   }, 120_000);
 
+  test('dual stack (--ipv6, one --subnet and --gateway per family): IPv6 addresses of their own, the LAN router as IPv6 gateway', async () => {
+    const net = `m6-${h.tag}`;
+    const [a, b] = [h.sb('6a'), h.sb('6b')];
+    await h.ok(mvNet(net, ['--ipv6', '--subnet', LAN.subnet6, '--gateway', LAN.router6]));
+    const info = (await inspect(['network', 'inspect', net]))[0];
+    expect(info.EnableIPv6).toBe(true);
+    expect(info.IPAM.Config).toEqual([{ Subnet: LAN.subnet, Gateway: LAN.router }, { Subnet: LAN.subnet6, Gateway: LAN.router6 }]);
+    await h.ok(['create', '--name', a, '--network', net]);
+    await h.ok(['create', '--name', b, '--network', net]);
+    const six = async (sb: string) => (await inspect(['inspect', sb]))[0].NetworkSettings.Networks[net];
+    const [ea, eb] = [await six(a), await six(b)];
+    expect([ea.GlobalIPv6Address, eb.GlobalIPv6Address]).toEqual(['2001:db8:1::2', '2001:db8:1::3']);
+    expect(ea.IPv6Gateway).toBe(LAN.router6);
+    // The address nodad (usable at once), IPv6 on for eth0 only, the default IPv6 route via the LAN's router.
+    const addrs = ((await ipJson(['-6', 'addr', 'show', 'dev', 'eth0'], a)) as any[])[0].addr_info.filter((i: any) => i.scope === 'global');
+    expect(addrs.map((i: any) => [i.local, i.prefixlen, !!i.nodad]), JSON.stringify(addrs)).toEqual([['2001:db8:1::2', 64, true]]);
+    expect(((await ipJson(['-6', 'route'], a)) as any[]).find((r) => r.dst === 'default')?.gateway).toBe(LAN.router6);
+    for (const [from, to] of [[a, eb.GlobalIPv6Address], [b, ea.GlobalIPv6Address], [a, LAN.router6], [b, LAN.router6]] as const) {
+      expect((await ping(from, to)).exitCode, `${from} -> ${to}`).toBe(0);
+    }
+    // The router saw each with its own IPv6 address and its own MAC (the one made from its IPv4 address).
+    const neigh = ((await ipJson(['-6', 'neigh'], lan.name)) as any[]).map((n) => [n.dst, n.lladdr]);
+    expect(neigh).toContainEqual([ea.GlobalIPv6Address, ea.MacAddress]);
+    expect(neigh).toContainEqual([eb.GlobalIPv6Address, eb.MacAddress]);
+    // The LAN reaches the sandbox at its IPv6 address (no NAT on macvlan), and its name has an AAAA.
+    const ping6 = await lan.run(['ping', '-c1', '-W1', ea.GlobalIPv6Address]);
+    expect(ping6.exitCode).toBe(0);
+    expect((await execa('ip', ['netns', 'exec', a, 'dig', '+short', '+time=2', '+tries=2', '@127.0.0.11', 'AAAA', b], { reject: false })).stdout).toBe(eb.GlobalIPv6Address);
+    // rm gives the IPv6 address back: the next sandbox gets it.
+    await h.ok(['rm', a]);
+    const c = h.sb('6c');
+    await h.ok(['create', '--name', c, '--network', net]);
+    expect((await six(c)).GlobalIPv6Address).toBe('2001:db8:1::2');
+  }, 120_000);
+
   test('rm frees the address and leaves no macvlan link; network rm leaves the parent as it was', async () => {
     const net = `mr-${h.tag}`;
     const [a, b] = [h.sb('ra'), h.sb('rb')];

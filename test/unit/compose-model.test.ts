@@ -122,7 +122,8 @@ networks:
     expect(bad('services: { web: { depends_on: [db] } }')).toThrow(/depends on undefined service "db"/);
     expect(bad('services: { a: { depends_on: [b] }, b: { links: [a] } }')).toThrow(/dependency cycle detected: a -> b -> a/);
     expect(bad('services: { web: {} }\nnetworks: { default: { driver: overlay } }')).toThrow(/^networks\.default\.driver: nsnet supports the "bridge" and "macvlan" drivers, not "overlay"/);
-    expect(bad('services: { web: { networks: { default: { ipv6_address: "fd00::2" } } } }')).toThrow(/ipv6_address: nsnet networks are IPv4 only/);
+    expect(bad('services: { web: { networks: { default: { ipv6_address: "fd00::2" } } } }'))
+      .toThrow('services.web.networks.default.ipv6_address: network default has no IPv6 (set enable_ipv6: true on it)');
     expect(bad('services: { web: { command: "sh -c \'unterminated" } }')).toThrow(/services\.web\.command: unterminated single quote/);
     expect(bad('services: {}')).toThrow(/no service defined/);
     expect(bad('services: { web: { hostname: [a] } }')).toThrow(/^services\.web\.hostname must be a string$/);
@@ -190,6 +191,54 @@ networks:
       .toThrow(/10\.0\.0\.1/);
     expect(() => load('services: { web: {} }\nnetworks: { default: { driver: ipvlan } }', { projectName: 'p' }))
       .toThrow('networks.default.driver: nsnet supports the "bridge" and "macvlan" drivers, not "ipvlan"');
+  });
+
+  test('enable_ipv6 with an ipam.config entry per family; ipv6_address on the service\'s networks, as -ip6 and connect --ip6', () => {
+    const { project } = load(`
+services:
+  web:
+    networks:
+      front: { ipv4_address: 172.30.0.10, ipv6_address: "2001:db8:1::10" }
+      back: { ipv6_address: "2001:db8:2::20" }
+  db:
+    networks: [front]
+networks:
+  front:
+    enable_ipv6: true
+    ipam:
+      config:
+        - { subnet: 172.30.0.0/24, gateway: 172.30.0.1 }
+        - { subnet: "2001:db8:1::/64", gateway: "2001:db8:1::1" }
+  back:
+    enable_ipv6: true
+    ipam: { config: [{ subnet: "2001:db8:2::/64" }] }
+`, { projectName: 'p' });
+    const net = (k: string) => project.networks.find((n) => n.key === k)!;
+    expect(net('front')).toMatchObject({ name: 'p_front', enableIPv6: true, subnet: '172.30.0.0/24', gateway: '172.30.0.1', subnet6: '2001:db8:1::/64', gateway6: '2001:db8:1::1' });
+    expect(net('back')).toMatchObject({ enableIPv6: true, subnet6: '2001:db8:2::/64' });
+    expect([net('back').subnet, net('back').gateway6]).toEqual([undefined, undefined]);
+    const web = project.services.find((s) => s.name === 'web')!;
+    const { req, connect } = serviceRequest(project, web);
+    // back sorts first (same priority: by name): web is created on it and connected to front.
+    expect([req.network, req.ip, req.ip6]).toEqual(['p_back', undefined, '2001:db8:2::20']);
+    expect(connect).toEqual([{ network: 'p_front', aliases: ['web'], ip: '172.30.0.10', ip6: '2001:db8:1::10' }]);
+    // The address is part of what up compares: changing it recreates the sandbox.
+    const moved = { ...web, networks: web.networks.map((n) => ({ ...n, ipv6Address: n.ipv6Address?.replace('::20', '::21') })) };
+    expect(configHash(project, moved)).not.toBe(configHash(project, web));
+  });
+
+  test('bad IPv6 compose networks: one error each, naming the key', () => {
+    const bad = (nets: string) => () => load(`services: { web: {} }\nnetworks:\n  default:\n${nets}`, { projectName: 'p' });
+    expect(bad('    ipam: { config: [{ subnet: "2001:db8:1::/64" }] }'))
+      .toThrow('networks.default.ipam.config[0]: an IPv6 subnet needs enable_ipv6: true on the network');
+    expect(bad('    enable_ipv6: true\n    ipam: { config: [{ subnet: 10.0.0.0/24 }, { subnet: 10.1.0.0/24 }] }'))
+      .toThrow('networks.default.ipam.config[1]: a second IPv4 entry: nsnet networks take one subnet per family');
+    expect(bad('    enable_ipv6: true\n    ipam: { config: [{ subnet: "2001:db8:1::/64" }, { subnet: "2001:db8:2::/64" }] }'))
+      .toThrow(/config\[1\]: a second IPv6 entry/);
+    expect(bad('    enable_ipv6: true\n    ipam: { config: [{ subnet: "2001:db8:1::/64", ip_range: "2001:db8:1::/80" }] }'))
+      .toThrow(/config\[0\]\.ip_range: not supported on an IPv6 subnet/);
+    expect(bad('    enable_ipv6: true\n    ipam: { config: [{ gateway: "2001:db8:1::1" }] }')).toThrow(/an IPv6 gateway needs its subnet/);
+    expect(bad('    enable_ipv6: yes-please')).toThrow(/networks\.default\.enable_ipv6/);
   });
 
   test('profiles: a service with profiles starts only when one is enabled', () => {

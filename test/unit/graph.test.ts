@@ -222,3 +222,29 @@ test('any number of networks and sandboxes: within the width, no box over anothe
     }
   }
 });
+
+test('a dual-stack network: the bridge\'s IPv6 address and each sandbox\'s, in the topology, DOT, Mermaid and the SVG', () => {
+  const dual = net('n6', 'dual', 'br-666666666666', '172.30.0.0/24', { enableIPv6: true, subnet6: '2001:db8:1::/64', gateway6: '2001:db8:1::1' });
+  const v6 = sb('v6', 'n6', '172.30.0.2');
+  v6.endpoints[0]!.ip6 = '2001:db8:1::2';
+  const t = topology([...networks, dual], [...sandboxes, v6]);
+  const b = t.bridges.find((x) => x.name === 'dual')!;
+  expect([b.subnet6, b.gateway6, b.sandboxes[0]!.ip6]).toEqual(['2001:db8:1::/64', '2001:db8:1::1', '2001:db8:1::2/64']);
+  // IPv4-only networks carry none.
+  expect(t.bridges.filter((x) => x.name !== 'dual').map((x) => [x.subnet6, x.sandboxes[0]!.ip6])).toEqual([[undefined, undefined], [undefined, undefined]]);
+  expect(toDot(t)).toContain('eth0 172.30.0.2/16\\neth0 2001:db8:1::2/64'); // the fixture's endpoints are /16
+  expect(toDot(t)).toContain('172.30.0.1/24\\n2001:db8:1::1/64\\nnetwork dual');
+  expect(toMermaid(t)).toContain('eth0 2001:db8:1::2<br/>');
+  const l = layout(t);
+  const box = (name: string) => l.boxes.find((x) => x.name === name)!;
+  expect(box('v6').lines.map((x) => x.text)).toContain('eth0 2001:db8:1::2/64');
+  expect(box('br-666666666666').lines.map((x) => x.text)).toContain('gateway 2001:db8:1::1/64');
+  expect(box('br-666666666666').title).toContain('IPv6 gateway 2001:db8:1::1, subnet 2001:db8:1::/64');
+  expect(l.paths.find((p) => p.kind === 'masquerade' && p.from === 'br-666666666666')!.label).toContain('172.30.0.0/24 and 2001:db8:1::/64');
+  // No box over another with the extra lines.
+  const boxes = l.boxes;
+  for (const a of boxes) for (const c of boxes) {
+    if (a === c) continue;
+    expect(a.x + a.w <= c.x || c.x + c.w <= a.x || a.y + a.h <= c.y || c.y + c.h <= a.y, `${a.name} / ${c.name}`).toBe(true);
+  }
+});

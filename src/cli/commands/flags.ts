@@ -60,6 +60,7 @@ export const SANDBOX_OPTIONS = [
   { long: 'name', type: 'string', description: 'Assign a name to the sandbox' },
   { long: 'network', aliases: ['net'], type: 'string', description: 'Connect the sandbox to a network' },
   { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+  { long: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33), on a network made with --ipv6' },
   { long: 'mac-address', type: 'string', description: 'Sandbox MAC address (e.g., 92:d0:c6:0a:29:33)' },
   { long: 'hostname', short: 'h', type: 'string', description: 'Sandbox host name' },
   { long: 'network-alias', aliases: ['net-alias'], type: 'list', description: 'Add network-scoped alias for the sandbox' },

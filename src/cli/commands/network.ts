@@ -72,6 +72,7 @@ export const NETWORK_COMMANDS = [
     flags: [
       DRY_RUN,
       { long: 'ip', type: 'string', description: 'IPv4 address (e.g., 172.30.100.104)' },
+      { long: 'ip6', type: 'string', description: 'IPv6 address (e.g., 2001:db8::33), on a network made with --ipv6' },
       { long: 'alias', type: 'list', description: 'Add network-scoped alias for the sandbox' },
     ],
     examples: ['nsnet network connect mynet web', 'nsnet network connect --ip 10.10.0.20 --alias api mynet web'],

@@ -37,7 +37,7 @@ export const bridgeMode: Mode = {
     const mv = net.driver === 'macvlan' ? await checkMacvlanEndpoint(ctx, s, net, req) : {};
     const mac = mv.mac ?? req.mac;
     sb.endpoints.push(await planEndpoint(s, sb, net, {
-      ...(req.ip && { ip: req.ip }), ...(mac && { mac }), aliases: req.aliases ?? [], ...(req.cni && { ifname: req.cni.ifname }),
+      ...(req.ip && { ip: req.ip }), ...(req.ip6 && { ip6: req.ip6 }), ...(mac && { mac }), aliases: req.aliases ?? [], ...(req.cni && { ifname: req.cni.ifname }),
     }));
     for (const l of req.links ?? []) {
       const [lname, alias] = l.split(':');

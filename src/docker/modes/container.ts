@@ -19,6 +19,7 @@ export const containerMode: Mode = {
     if (nonEmpty(req.links)) throw refuse('links');
     if (req.mac) throw refuse('mac-address');
     if (req.ip) throw refuse('ip');
+    if (req.ip6) throw refuse('ip6');
     const target = await findSandbox(s, sb.networkMode.slice('container:'.length));
     const owner = await netnsOwner(s, target);
     if (!owner.netns) throw invalidArg(`cannot join the network namespace of ${target.name}: it has none of its own (${target.networkMode} mode)`);

@@ -14,6 +14,8 @@ export interface SandboxCreateRequest {
   /** "bridge" (default), a network name or id, "host", "none" or "container:NAME". */
   network?: string;
   ip?: string;
+  /** --ip6: a static IPv6 address on a dual-stack network. */
+  ip6?: string;
   mac?: string;
   hostname?: string;
   aliases?: string[];
