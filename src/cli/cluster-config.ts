@@ -1,11 +1,11 @@
 // Which cluster store nsnet uses, if any: `--cluster-store URL`, else
-// NSNET_CLUSTER_STORE, else "cluster-store" in the config file
-// (/etc/nsnet/config.json, or the file NSNET_CONFIG names) - the key Docker's
-// daemon.json had for the same thing. None of them: no store, and nothing of
-// the cluster store's code is loaded.
+// NSNET_CLUSTER_STORE, else "cluster-store" in the config file (daemon.json,
+// src/docker/daemon-config.ts: /etc/nsnet/daemon.json, DIR/daemon.json with
+// --root DIR, or the file NSNET_CONFIG names) - the key Docker's daemon.json
+// had for the same thing. None of them: no store, and nothing of the cluster
+// store's code is loaded.
 import { readFileSync } from 'node:fs';
-
-export const CONFIG_FILE = '/etc/nsnet/config.json';
+import { daemonConfigPath, parseDaemonConfig } from '../docker/daemon-config.js';
 
 export interface ClusterStoreSetting {
   url: string;
@@ -22,22 +22,13 @@ export function chooseClusterStore(o: { flag?: string; env?: string; configPath:
   if (o.flag) return { url: o.flag, from: '--cluster-store' };
   if (o.env) return { url: o.env, from: 'NSNET_CLUSTER_STORE' };
   if (o.configText === undefined) return undefined;
-  let config: unknown;
-  try {
-    config = JSON.parse(o.configText);
-  } catch (e) {
-    throw new Error(`config file ${o.configPath}: not valid JSON: ${(e as Error).message}`);
-  }
-  if (!config || typeof config !== 'object' || Array.isArray(config)) throw new Error(`config file ${o.configPath}: expected a JSON object`);
-  const v = (config as Record<string, unknown>)['cluster-store'];
-  if (v === undefined || v === '') return undefined;
-  if (typeof v !== 'string') throw new Error(`config file ${o.configPath}: "cluster-store" must be a string (etcd://HOST:2379[,HOST:2379...])`);
-  return { url: v, from: o.configPath };
+  const url = parseDaemonConfig(o.configText, o.configPath).clusterStore;
+  return url ? { url, from: o.configPath } : undefined;
 }
 
 /** The cluster store setting for a CLI call (reads the config file only when neither the flag nor the variable is set). */
-export function clusterStoreSetting(flag: string | undefined, env: NodeJS.ProcessEnv): ClusterStoreSetting | undefined {
-  const configPath = env.NSNET_CONFIG || CONFIG_FILE;
+export function clusterStoreSetting(flag: string | undefined, env: NodeJS.ProcessEnv, root?: string): ClusterStoreSetting | undefined {
+  const configPath = daemonConfigPath(env, root);
   let configText: string | undefined;
   if (!flag && !env.NSNET_CLUSTER_STORE) {
     try {

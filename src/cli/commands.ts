@@ -29,7 +29,7 @@ export const GLOBAL_FLAGS: readonly FlagSpec[] = [
   {
     long: 'cluster-store',
     type: 'string',
-    description: 'Cluster store of overlay networks: etcd://HOST:2379[,HOST:2379...] (default: $NSNET_CLUSTER_STORE, else "cluster-store" in /etc/nsnet/config.json)',
+    description: 'Cluster store of overlay networks: etcd://HOST:2379[,HOST:2379...] (default: $NSNET_CLUSTER_STORE, else "cluster-store" in /etc/nsnet/daemon.json)',
   },
   { long: 'help', short: 'h', type: 'bool', description: 'Print usage' },
   { long: 'version', short: 'v', type: 'bool', description: 'Print version information and quit' },

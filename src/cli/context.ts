@@ -36,7 +36,7 @@ function dryRunOf(flags: object): boolean {
 export function withContext<N extends CommandName>(body: (ctx: Context, cmd: Command<N>, io: Io) => Promise<number>): Handler<N> {
   return async (cmd, io) => {
     const root = cmd.global.root;
-    const clusterStore = clusterStoreSetting(cmd.global.clusterStore, io.env);
+    const clusterStore = clusterStoreSetting(cmd.global.clusterStore, io.env, root);
     const ctx = await openContext({
       ...(clusterStore && { clusterStore }),
       env: io.env,

@@ -10,7 +10,7 @@ const open = new WeakMap<Context, ClusterStore>();
 
 /** Said when an overlay operation runs without a store. */
 export const NO_CLUSTER_STORE =
-  'overlay networks need a cluster store: --cluster-store etcd://HOST:2379[,HOST:2379...], NSNET_CLUSTER_STORE, or "cluster-store" in /etc/nsnet/config.json';
+  'overlay networks need a cluster store: --cluster-store etcd://HOST:2379[,HOST:2379...], NSNET_CLUSTER_STORE, or "cluster-store" in /etc/nsnet/daemon.json';
 
 /** The context's cluster store, opened (not contacted: the first call is). Throws when none is configured or its URL is bad. */
 export async function clusterStore(ctx: Context): Promise<ClusterStore> {

@@ -1,6 +1,7 @@
 // nsnet's config file, as Docker's daemon.json, for what nsnet decides once
-// per host: today the default bridge's IPv6 (`ipv6`, `fixed-cidr-v6`, the
-// same keys as Docker's). Read when the built-in networks are made (first
+// per host: the default bridge's IPv6 (`ipv6`, `fixed-cidr-v6`) and the
+// cluster store of overlay networks (`cluster-store`): the same keys as
+// Docker's. The IPv6 keys are read when the built-in networks are made (first
 // use of a state directory, usingState), so it applies to the default bridge
 // from its creation on, as daemon.json applies from a daemon's start.
 //
@@ -15,10 +16,12 @@ export interface DaemonConfig {
   ipv6?: boolean;
   /** `fixed-cidr-v6`: its IPv6 subnet (absent with ipv6: a /64 of the host's ULA pool, as `network create --ipv6`). */
   fixedCidrV6?: string;
+  /** `cluster-store`: etcd://HOST:2379[,HOST:2379...] (read by the CLI, src/cli/cluster-config.ts). */
+  clusterStore?: string;
 }
 
 /** The keys nsnet reads; any other is refused, as Docker refuses directives it does not know. */
-const KEYS = ['ipv6', 'fixed-cidr-v6'] as const;
+const KEYS = ['ipv6', 'fixed-cidr-v6', 'cluster-store'] as const;
 
 /** Where the config file is: NSNET_CONFIG, else beside a --root state, else /etc/nsnet/daemon.json. */
 export function daemonConfigPath(env: NodeJS.ProcessEnv, root?: string): string {
@@ -42,7 +45,13 @@ export function parseDaemonConfig(text: string, file: string): DaemonConfig {
   const cidr = o['fixed-cidr-v6'];
   if (cidr !== undefined && (typeof cidr !== 'string' || !cidr.includes(':'))) throw bad(`"fixed-cidr-v6" must be an IPv6 subnet like "2001:db8:1::/64", not ${JSON.stringify(cidr)}`);
   if (cidr !== undefined && o.ipv6 !== true) throw bad('"fixed-cidr-v6" needs "ipv6": true');
-  return { ...(o.ipv6 === true && { ipv6: true }), ...(cidr !== undefined && { fixedCidrV6: cidr as string }) };
+  const store = o['cluster-store'];
+  if (store !== undefined && typeof store !== 'string') throw bad(`"cluster-store" must be a string (etcd://HOST:2379[,HOST:2379...]), not ${JSON.stringify(store)}`);
+  return {
+    ...(o.ipv6 === true && { ipv6: true }),
+    ...(cidr !== undefined && { fixedCidrV6: cidr as string }),
+    ...(store && { clusterStore: store }),
+  };
 }
 
 /** The config file's settings; none when it does not exist. */

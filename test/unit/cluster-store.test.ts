@@ -124,7 +124,7 @@ describe('decisions', () => {
 });
 
 describe('where the CLI finds the store', () => {
-  const configPath = '/etc/nsnet/config.json';
+  const configPath = '/etc/nsnet/daemon.json';
   test('flag, then NSNET_CLUSTER_STORE, then the config file; none: no store', () => {
     const configText = JSON.stringify({ 'cluster-store': 'etcd://c:2379' });
     expect(chooseClusterStore({ flag: 'etcd://f:2379', env: 'etcd://e:2379', configPath, configText })).toEqual({ url: 'etcd://f:2379', from: '--cluster-store' });
@@ -134,8 +134,8 @@ describe('where the CLI finds the store', () => {
     expect(chooseClusterStore({ configPath, configText: '{}' })).toBeUndefined();
   });
   test('a bad config file is an error naming it', () => {
-    expect(() => chooseClusterStore({ configPath, configText: '{' })).toThrow(`config file ${configPath}: not valid JSON`);
-    expect(() => chooseClusterStore({ configPath, configText: '[]' })).toThrow('expected a JSON object');
+    expect(() => chooseClusterStore({ configPath, configText: '{' })).toThrow(`${configPath}: not valid JSON`);
+    expect(() => chooseClusterStore({ configPath, configText: '[]' })).toThrow('not a JSON object');
     expect(() => chooseClusterStore({ configPath, configText: '{"cluster-store": 1}' })).toThrow('"cluster-store" must be a string');
   });
 });

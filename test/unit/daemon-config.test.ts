@@ -21,7 +21,8 @@ test.each([
   ['{"ipv6": true', /^\/etc\/nsnet\/daemon.json: not valid JSON/],
   ['[]', /daemon.json: not a JSON object$/],
   ['{"ipv6": 1}', /"ipv6" must be true or false, not 1/],
-  ['{"bip": "10.0.0.1/24"}', /don't match any configuration option nsnet reads: bip \(it reads ipv6, fixed-cidr-v6\)/],
+  ['{"cluster-store": 2379}', /"cluster-store" must be a string/],
+  ['{"bip": "10.0.0.1/24"}', /don't match any configuration option nsnet reads: bip \(it reads ipv6, fixed-cidr-v6, cluster-store\)/],
   ['{"fixed-cidr-v6": "2001:db8:1::/64"}', /"fixed-cidr-v6" needs "ipv6": true/],
   ['{"ipv6": true, "fixed-cidr-v6": "10.0.0.0/8"}', /"fixed-cidr-v6" must be an IPv6 subnet/],
 ])('%s is refused: %s', (text, message) => {
