@@ -370,23 +370,40 @@ const nsnetCniPlugin: Method = async (n, work) => {
 
 // ---- netavark + aardvark-dns -------------------------------------------------------
 
-const netavark: Method = async (n, work) => {
+// One factory for netavark's bridge rows: IPv4 (`netavark+aardvark`) and dual stack.
+const netavarkBridge = (label: string, dual: boolean): Method => async (n, work) => {
   const cfg = path.join(work, 'netavark');
   mkdirSync(cfg, { recursive: true });
   const netId = 'b'.repeat(64);
+  const subnets = [{ gateway: '10.88.0.1', subnet: '10.88.0.0/16' }, ...(dual ? [{ gateway: DUAL_NET.gateway6!, subnet: DUAL_NET.subnet6! }] : [])];
   const json = (i: number) => JSON.stringify({
     container_id: `${String(i).padStart(8, '0')}${'c'.repeat(56)}`, container_name: name(i),
-    networks: { bench: { interface_name: 'eth0', static_ips: [ipOf(i)] } },
-    network_info: { bench: { dns_enabled: true, driver: 'bridge', id: netId, internal: false, ipv6_enabled: false, name: 'bench', network_interface: 'nv88', subnets: [{ gateway: '10.88.0.1', subnet: '10.88.0.0/16' }] } },
+    networks: { bench: { interface_name: 'eth0', static_ips: [ipOf(i), ...(dual ? [ip6Of(i)] : [])] } },
+    network_info: { bench: { dns_enabled: true, driver: 'bridge', id: netId, internal: false, ipv6_enabled: dual, name: 'bench', network_interface: 'nv88', subnets } },
   });
   for (let i = 0; i < n; i++) writeFileSync(path.join(work, `ctr${i}.json`), json(i));
   const cmd = (verb: string, i: number) => `NETAVARK_FW=iptables ${NETAVARK} --config ${cfg} -a ${AARDVARK} ${verb} /run/netns/${name(i)} < ${work}/ctr${i}.json >/dev/null`;
   const up = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ip netns add ${name(i)}; ${cmd('setup', i)}; echo "up $s $EPOCHREALTIME"`).join('\n'));
-  await check('netavark', n, { server: '10.88.0.1' });
+  await (dual ? checkDual : check)(label, n, { server: '10.88.0.1' });
   const down = await bash(Array.from({ length: n }, (_, i) => `s=$EPOCHREALTIME; ${cmd('teardown', i)}; ip netns del ${name(i)}; echo "down $s $EPOCHREALTIME"`).join('\n'));
   await waitClean();
   return { setup: spans(up, 'up'), teardown: spans(down, 'down') };
 };
+const netavark = netavarkBridge('netavark', false);
+
+// ---- dual stack: the bridge with --ipv6 (issue 15) ------------------------------------
+// Sandbox i gets 2001:db8:88::<i+2> (nsnet: lowest free after the gateway ::1; netavark: given).
+
+const ip6Of = (i: number) => `2001:db8:88::${(i + 2).toString(16)}`;
+const DUAL_NET: NetworkCreateRequest = { ...BRIDGE_NET, ipv6: true, subnet6: '2001:db8:88::/64', gateway6: '2001:db8:88::1' };
+/** check(), and the first sandbox reaches the last over IPv6. */
+async function checkDual(method: string, n: number, dns?: { server: string }): Promise<void> {
+  await check(method, n, dns);
+  const r = await execa('ip', ['netns', 'exec', name(0), 'ping', '-6', '-c1', '-W1', ip6Of(n - 1)], { reject: false });
+  if (r.exitCode !== 0) throw new Error(`${method}: ${name(0)} cannot ping ${ip6Of(n - 1)}`);
+}
+const nsnetLibDual = nsnetLibrary(false, 'nsnet lib dual-stack', { network: DUAL_NET, check: checkDual });
+const netavarkDual = netavarkBridge('netavark dual-stack', true);
 
 // ---- macvlan: sandboxes on a fake physical LAN ---------------------------------------
 // The parent is `ens4`, one end of a veth whose other end is eth0 in the LAN
@@ -443,8 +460,7 @@ const netavarkMacvlan: Method = (n, work) => withLan(async () => {
 // sandbox, flat to the largest N. A row whose methods are not in ALL_METHODS is left out.
 const DRIVER_ROWS: { row: string; nsnet: string; peer: string }[] = [
   { row: 'macvlan', nsnet: 'nsnet lib macvlan', peer: 'netavark macvlan' },
-  // Comes with the ipv6 branch: 'nsnet lib dual-stack' (a bridge network with --ipv6) and
-  // 'netavark dual-stack' (ipv6_enabled, two subnets); add both to ALL_METHODS.
+  // A bridge network with --ipv6 (one subnet per family); netavark with ipv6_enabled and two subnets.
   { row: 'dual-stack', nsnet: 'nsnet lib dual-stack', peer: 'netavark dual-stack' },
 ];
 
@@ -452,6 +468,7 @@ const ALL_METHODS: Record<string, Method> = {
   'nsnet lib': nsnetLib, 'nsnet lib, in-process DNS': nsnetLibInProcess, 'nsnet cli': nsnetCli, 'bash ip': bashIp, 'ip -batch': ipBatch, 'cni bridge': cniBridge,
   'cni bridge+portmap': cniBridgePortmap, 'nsnet cni': nsnetCniPlugin, 'netavark+aardvark': netavark,
   'nsnet lib macvlan': nsnetLibMacvlan, 'netavark macvlan': netavarkMacvlan,
+  'nsnet lib dual-stack': nsnetLibDual, 'netavark dual-stack': netavarkDual,
 };
 // METHODS="nsnet lib,netavark+aardvark" runs a subset.
 const METHODS = Object.fromEntries(Object.entries(ALL_METHODS).filter(([m]) => !process.env.METHODS || process.env.METHODS.split(',').includes(m)));

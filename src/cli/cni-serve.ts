@@ -16,12 +16,13 @@
 // turn by the callers in this process, src/state/lock.ts) orders them.
 //
 //   nsnet-cni </dev/null  (with CNI_COMMAND=VERSION): served here when this runs
-import { chmodSync, existsSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import type { Context } from '../docker/context.js';
 import { cniSocketPath, encodeAnswer, NOT_MINE, parseRequest, type WireRequest } from '../cni/wire.js';
+import { listenPrivate } from '../kernel/unix-listen.js';
 import { native } from '../native.js';
 import { defaultDirs, type StoreDirs } from '../state/store.js';
 
@@ -131,25 +132,10 @@ export async function listenCni(o: CniServeOptions): Promise<CniListener> {
     });
   };
 
-  if (existsSync(file)) unlinkSync(file); // left by a process that was killed: we hold dns.lock now
   // Half-open: a client may shut down its side after the request (socat, tools) and still read the answer.
   const server = net.createServer({ allowHalfOpen: true }, serve);
   server.maxConnections = 1024;
-  // bind(2) makes the socket with mode 0777 & ~umask, inside listen(): umask 0177 makes it 0600 from the start.
-  const umask = process.umask(0o177);
-  try {
-    server.listen(file);
-  } finally {
-    process.umask(umask);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', () => {
-      server.off('error', reject);
-      resolve();
-    });
-    server.once('error', reject);
-  });
-  chmodSync(file, 0o600);
+  await listenPrivate(server, file); // we hold dns.lock: a socket file left there is a killed server's
   server.on('error', (e) => o.log(`cni: ${e.message}`));
   return {
     path: file,

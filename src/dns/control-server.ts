@@ -4,8 +4,8 @@
 // (control.ts requestKept).
 //
 //   echo '{"op":"ping"}' | socat - UNIX-CONNECT:/run/nsnet/dns.sock
-import { existsSync, promises as fs } from 'node:fs';
 import net from 'node:net';
+import { listenPrivate } from '../kernel/unix-listen.js';
 import type { ControlReply, ControlRequest } from './control.js';
 
 /** Answers one request; `stop: true` asks the owner to stop the server once the reply is sent. */
@@ -19,23 +19,8 @@ const MAX_LINE = 4096;
  * `onError`: errors after listening (they must not end the process).
  */
 export async function listenControl(file: string, handle: ControlHandler, onStop: () => void, onError: (e: Error) => void): Promise<net.Server> {
-  if (existsSync(file)) await fs.unlink(file);
   const server = net.createServer((c) => serveConnection(c, handle, onStop, onError));
-  // The socket is made by bind(2) inside listen(), synchronously, with mode 0777 & ~umask:
-  // under umask 0177 it is 0600 from the start, never reachable by other users.
-  const umask = process.umask(0o177);
-  try {
-    server.listen(file);
-  } finally {
-    process.umask(umask);
-  }
-  await new Promise<void>((resolve, reject) => {
-    server.once('listening', () => {
-      server.off('error', reject);
-      resolve();
-    });
-    server.once('error', reject);
-  });
+  await listenPrivate(server, file);
   server.on('error', onError);
   return server;
 }
