@@ -33,7 +33,7 @@ import type { NetworkRecord, PortBinding, SandboxRecord } from './types.js';
 
 /** Gone: the table, set or element (nft says "element does not exist" for interval sets, as EINVAL). */
 const missing = (e: unknown) => e instanceof KernelError
-  && (e.code === 'ENOENT' || /element does not exist/.test(String((e.cause as { extack?: string } | undefined)?.extack ?? e.message)));
+  && (e.code === 'ENOENT' || /element does not exist/.test(e.extack?.message ?? e.message));
 
 const FAMILIES = ['ip', 'ip6', 'bridge'] as const;
 type Handles = Record<(typeof FAMILIES)[number], string>;

@@ -133,4 +133,13 @@ describeKernel('firewall reloads (kernel)', () => {
     expect((await h.run(['nft', 'list', 'map', 'ip', 'nsnet', 'ports'])).stdout).toContain('8080');
     expect(await h.ok(['system', 'reconcile'])).toBe('nothing to repair');
   }, 90_000);
+
+  test('elements deleted by hand (an interval set answers EINVAL "element does not exist") do not stop network rm', async () => {
+    await h.ok(['network', 'create', '--subnet', '10.231.7.0/24', `e-${h.tag}`]);
+    await h.run(['nft', 'delete', 'element', 'ip', 'nsnet', 'subnets', '{ 10.231.7.0/24 }'], { reject: true });
+    await h.run(['nft', 'delete', 'element', 'ip', 'nsnet', 'same_subnet', '{ 10.231.7.0/24 . 10.231.7.0/24 }'], { reject: true });
+    const rm = await h.nsnet(['network', 'rm', `e-${h.tag}`]);
+    expect(rm.code, rm.stderr).toBe(0);
+    expect((await h.run(['nft', 'list', 'set', 'ip', 'nsnet', 'masq_subnets'])).stdout).not.toContain('10.231.7.0');
+  }, 90_000);
 });
