@@ -227,6 +227,34 @@ const STEPS: Step[] = [
       t.check("--pid container:web shows web's sleep", joined.split('\n').some((l) => /^\s*\d+ sleep$/.test(l)), joined);
     },
   },
+  {
+    title: '6. IPv6 dual stack: an address of each family, AAAA through 127.0.0.11',
+    explain: "network create --ipv6 --subnet 2001:db8:6::/64: each sandbox gets an IPv6 address beside its IPv4 one (the lowest free, as for IPv4), added with nodad so it works at once (no duplicate address detection wait), and a default IPv6 route via the bridge's 2001:db8:6::1. table ip6 nsnet holds the same sets as table ip nsnet (isolation, masquerade, published ports per family); the embedded DNS answers AAAA.",
+    equivalent: (m) => {
+      const n = m.network('v6net');
+      const e = m.sandbox('v6a').endpoints[0]!;
+      const len = n.subnet6!.split('/')[1];
+      return [`ip addr add ${n.gateway6}/${len} dev ${n.bridge} nodad`, '(v6a made as web2 in step 2, then:)',
+        `ip -n v6a addr add ${e.ip6}/${len} dev eth0 nodad`, `ip -n v6a -6 route add default via ${n.gateway6}`,
+        ...networkElements('add', networkRules(n)).trim().split('\n').filter((l) => l.includes(' ip6 ')).map((l) => `nft ${l}`)];
+    },
+    run: async (t) => {
+      await networkCreate(t.ctx, { name: 'v6net', ipv6: true, subnet6: '2001:db8:6::/64' });
+      await sandboxRun(t.ctx, { name: 'v6a', network: 'v6net' }, ['sleep', '3600'], { detach: true });
+      await sandboxRun(t.ctx, { name: 'v6b', network: 'v6net' }, ['sleep', '3600'], { detach: true });
+      const addr = t.show(['ip', '-n', 'v6a', '-6', 'addr', 'show', 'eth0']);
+      t.check('v6a has 2001:db8:6::2/64, usable at once (not tentative)', addr.includes('2001:db8:6::2/64') && !addr.includes('tentative'), addr);
+      t.show(['ip', '-n', 'v6a', '-6', 'route']);
+      t.show(['nft', 'list', 'set', 'ip6', 'nsnet', 'subnets']);
+      t.check('v6a pings v6b over IPv6', await t.eventually(() => t.inSandbox('v6a', ['ping', '-6', '-c1', '-W1', '2001:db8:6::3']).code === 0));
+      let aaaa = { code: -1, out: '' };
+      await t.eventually(() => (aaaa = t.inSandbox('v6a', ['dig', '+short', 'AAAA', 'v6b'])).out.trim() === '2001:db8:6::3');
+      t.check('dig AAAA v6b answers 2001:db8:6::3', aaaa.out.trim() === '2001:db8:6::3', aaaa.out);
+      const both = t.inSandbox('v6a', ['getent', 'ahosts', 'v6b']).out;
+      t.check('getent ahosts v6b lists both families', both.includes('2001:db8:6::3') && /172\.\d+\.0\.3/.test(both), both);
+      t.check('web2 (mynet, IPv4 only) cannot reach v6a: isolation holds', t.inSandbox('web2', ['ping', '-c1', '-W1', (await t.made()).sandbox('v6a').endpoints[0]!.ip]).code !== 0);
+    },
+  },
 ];
 
 export const STEP_COUNT = STEPS.length;
@@ -336,7 +364,7 @@ const osSignals: Record<string, number> = { SIGHUP: 1, SIGINT: 2, SIGTERM: 15 };
 
 /**
  * Removes everything the tour made: its sandboxes (and their processes),
- * mynet, the DNS server (asked to stop, then waited for: the tour must not
+ * mynet and v6net, the DNS server (asked to stop, then waited for: the tour must not
  * return while it still runs), the fake WAN, the state directory.
  * Each part is tried whatever happened to the one before.
  */
@@ -344,7 +372,7 @@ async function cleanup(ctx: Context, wan: Wan, root: string): Promise<void> {
   const { usingState, networkRemove } = await import('../docker/networks.js');
   const names = await usingState(ctx, async (s) => (await s.sandboxes.all()).map((x) => x.name)).catch(() => [] as string[]);
   if (names.length) await sandboxRemove(ctx, names, { force: true }).catch(() => {});
-  await networkRemove(ctx, ['mynet']).catch(() => {});
+  for (const n of ['mynet', 'v6net']) await networkRemove(ctx, [n]).catch(() => {});
   const pids = [pidPath(ctx.dirs), supervisorPidPath(ctx.dirs)].map(readPid).filter((p): p is number => p !== undefined);
   await request(ctx.dirs, { op: 'stop' }).catch(() => {});
   await waitGone(pids, 5000);

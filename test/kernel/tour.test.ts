@@ -20,7 +20,7 @@ describeKernel('nsnet tour (kernel)', () => {
     expect(failed).toEqual([]);
     expect(r.exitCode, String(r.stderr)).toBe(0);
     expect(report.ok).toBe(true);
-    expect(report.steps).toHaveLength(5);
+    expect(report.steps).toHaveLength(6);
     for (const s of report.steps) expect(s.checks.length, s.title).toBeGreaterThan(0);
     // Every step shows the kernel state it made; the equivalents carry real names, no placeholders.
     for (const s of report.steps) expect(s.shown.length, s.title).toBeGreaterThan(0);
