@@ -64,9 +64,13 @@ export interface TopoSandbox {
 
 export interface Topology {
   uplink?: Uplink;
+  /** One per network with sandbox links: a Linux bridge, or a macvlan network's parent (no bridge, no NAT). */
   bridges: {
     name: string; // network name
-    bridge: string; // Linux bridge
+    /** The box's key: the Linux bridge, or "macvlan:NETWORK" (two macvlan networks may share a parent). */
+    bridge: string;
+    /** macvlan: the parent the sandboxes' macvlans sit on (-o parent), and its mode; gateway is then the LAN's router. */
+    macvlan?: { parent: string; mode: string };
     subnet: string;
     gateway: string;
     /** Dual stack (--ipv6): the IPv6 subnet and the bridge's IPv6 address. */
@@ -107,15 +111,16 @@ export function topology(networks: NetworkRecord[], sandboxes: SandboxRecord[], 
     if (r) joined.set(r.id, [...(joined.get(r.id) ?? []), s.name]);
   }
   const dnats: Dnat[] = [];
-  const bridges = networks.filter((n) => n.driver === 'bridge').map((n) => ({
+  const bridges = networks.filter((n) => n.driver === 'bridge' || n.driver === 'macvlan').map((n) => ({
     name: n.name,
-    bridge: n.bridge!,
+    bridge: n.driver === 'macvlan' ? `macvlan:${n.name}` : n.bridge!,
+    ...(n.driver === 'macvlan' && { macvlan: { parent: n.parent ?? '?', mode: n.macvlanMode ?? 'bridge' } }),
     subnet: n.subnet!,
     gateway: n.gateway!,
     ...(n.subnet6 && { subnet6: n.subnet6, gateway6: n.gateway6! }),
     dns: !n.defaultBridge,
     internal: n.internal,
-    masquerade: !n.internal && n.masquerade !== false,
+    masquerade: n.driver === 'bridge' && !n.internal && n.masquerade !== false,
     flags: [n.internal && 'internal', n.icc === false && 'icc off', n.masquerade === false && 'no masquerade'].filter((f): f is string => !!f),
     sandboxes: sandboxes.flatMap((s) => s.endpoints.filter((e) => e.networkId === n.id).map((e): TopoSandbox => {
       const mine = s.ports.filter((p) => p.ip === e.ip);
@@ -154,6 +159,13 @@ const modeLine = (mode: string) => (mode === 'bridge' ? 'no network connected' :
 const gateway6 = (b: Topology['bridges'][number]) => (b.gateway6 ? [`${b.gateway6}/${b.subnet6!.split('/')[1]}`] : []);
 /** A sandbox's IPv6 address line, beside its IPv4 one. */
 const ip6Line = (s: TopoSandbox) => (s.ip6 ? [`${s.ifname} ${s.ip6}`] : []);
+type Band = Topology['bridges'][number];
+/** A band's first line: the bridge, or the macvlan network's parent and mode. */
+const bandTitle = (b: Band) => (b.macvlan ? `${b.macvlan.parent} (macvlan ${b.macvlan.mode})` : b.bridge);
+/** Its address line: the bridge's own address, or the LAN's router (not an address of the host). */
+const gatewayLine = (b: Band) => (b.macvlan ? `router ${b.gateway}` : `${b.gateway}/${b.subnet.split('/')[1]}`);
+/** What links a sandbox to the band: a veth pair, or a macvlan of the parent. */
+const linkText = (b: Band, s: TopoSandbox) => (b.macvlan ? `macvlan ${s.ifname} on ${b.macvlan.parent}` : `${s.hostVeth} = ${s.ifname}`);
 
 /** Graphviz: the same things as the SVG - uplink, bridges, veths, masquerade, DNAT, DNS DNAT, host/none/container: sandboxes. */
 export function toDot(t: Topology): string {
@@ -161,7 +173,7 @@ export function toDot(t: Topology): string {
   const out = ['digraph nsnet {', '  rankdir=TB; node [shape=box, fontname="sans-serif"]; edge [fontname="sans-serif", fontsize=10];',
     '  subgraph cluster_host { label="host network namespace";',
     `    uplink [label=${q(uplinkText(t.uplink))}];`];
-  for (const b of t.bridges) out.push(`    br_${id(b.bridge)} [label=${q([b.bridge, `${b.gateway}/${b.subnet.split('/')[1]}`, ...gateway6(b), `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}];`);
+  for (const b of t.bridges) out.push(`    br_${id(b.bridge)} [label=${q([bandTitle(b), gatewayLine(b), ...gateway6(b), `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}];`);
   for (const h of t.host) out.push(`    sb_${id(h.name)} [label=${q([h.name, '--network host', "the host's own namespace"])}, style=dashed];`);
   out.push('  }');
   const seen = new Set<string>();
@@ -173,7 +185,7 @@ export function toDot(t: Topology): string {
         out.push(`  sb_${id(s.name)} [label=${q([s.name, `${s.ifname} ${s.ip}/${s.prefixlen}`, ...ip6Line(s), s.mac,
           ...(s.dns ? [`DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}`] : [])])}];`);
       }
-      out.push(`  br_${id(b.bridge)} -> sb_${id(s.name)} [dir=none, label="${s.hostVeth} = ${s.ifname}"];`);
+      out.push(`  br_${id(b.bridge)} -> sb_${id(s.name)} [dir=none, label="${linkText(b, s)}"];`);
       for (const d of s.dnat) out.push(`  uplink -> sb_${id(s.name)} [label="${d.label}", style=dashed];`);
     }
   }
@@ -190,7 +202,7 @@ export function toDot(t: Topology): string {
 export function toMermaid(t: Topology): string {
   const q = (lines: string[]) => `"${lines.join('<br/>').replace(/"/g, '#quot;')}"`;
   const out = ['flowchart TB', '  subgraph host["host network namespace"]', `    uplink[${q(uplinkText(t.uplink))}]`];
-  for (const b of t.bridges) out.push(`    br_${id(b.bridge)}[${q([b.bridge, b.gateway, ...(b.gateway6 ? [b.gateway6] : []), `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}]`);
+  for (const b of t.bridges) out.push(`    br_${id(b.bridge)}[${q([bandTitle(b), b.macvlan ? gatewayLine(b) : b.gateway, ...(b.gateway6 ? [b.gateway6] : []), `network ${b.name}`, ...(b.flags.length ? [`(${b.flags.join(', ')})`] : [])])}]`);
   for (const h of t.host) out.push(`    sb_${id(h.name)}[${q([h.name, '--network host'])}]`);
   out.push('  end');
   const seen = new Set<string>();
@@ -201,7 +213,7 @@ export function toMermaid(t: Topology): string {
         seen.add(s.name);
         out.push(`  sb_${id(s.name)}[${q([s.name, `${s.ifname} ${s.ip}`, ...(s.ip6 ? [`${s.ifname} ${s.ip6.split('/')[0]}`] : []), s.mac, ...(s.dns ? [`DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}`] : [])])}]`);
       }
-      out.push(`  br_${id(b.bridge)} ---|${s.hostVeth}| sb_${id(s.name)}`);
+      out.push(`  br_${id(b.bridge)} ---|${b.macvlan ? `macvlan ${s.ifname}` : s.hostVeth}| sb_${id(s.name)}`);
       for (const d of s.dnat) out.push(`  uplink -.->|"${d.label}"| sb_${id(s.name)}`);
     }
   }
@@ -268,9 +280,10 @@ const JOIN_IN = 18; // a joined box is indented under its owner
 const boxH = (lines: Line[]) => 12 + lines.length * LH;
 const ln = (text: string, style: LineStyle, w: number): Line => ({ text: fit(text, w - 2 * PAD, SIZE[style], style === 'title'), style });
 
-function sandboxLines(s: TopoSandbox): Line[] {
+function sandboxLines(s: TopoSandbox, b: Band): Line[] {
   const w = BOX_W;
-  const lines = [ln(s.name, 'title', w), ln(`${s.ifname} ${s.ip}/${s.prefixlen}`, 'plain', w), ...ip6Line(s).map((l) => ln(l, 'plain', w)), ln(s.mac, 'dim', w), ln(`host end ${s.hostVeth}`, 'veth', w)];
+  const lines = [ln(s.name, 'title', w), ln(`${s.ifname} ${s.ip}/${s.prefixlen}`, 'plain', w), ...ip6Line(s).map((l) => ln(l, 'plain', w)), ln(s.mac, 'dim', w),
+    ln(b.macvlan ? `macvlan on ${b.macvlan.parent}` : `host end ${s.hostVeth}`, 'veth', w)];
   if (s.dns) lines.push(ln('DNS DNAT 127.0.0.11:53 ->', 'dns', w), ln(dnsText(s.dns), 'dns', w));
   else lines.push(ln('no embedded DNS', 'dim', w));
   for (const d of s.dnat.slice(0, s.dnat.length > MAX_PORTS ? MAX_PORTS - 1 : MAX_PORTS)) {
@@ -347,11 +360,11 @@ export function layout(t: Topology): Layout {
     right = Math.max(right, GRID_X + bw);
 
     const flags = wrap(b.flags, bw - 2 * PAD).map((f) => ({ text: f, style: 'flag' as const }));
-    const bLines = [ln(b.bridge, 'title', bw), ln(`gateway ${b.gateway}/${b.subnet.split('/')[1]}`, 'plain', bw),
+    const bLines = [ln(bandTitle(b), 'title', bw), ln(b.macvlan ? gatewayLine(b) : `gateway ${gatewayLine(b)}`, 'plain', bw),
       ...gateway6(b).map((g) => ln(`gateway ${g}`, 'plain', bw)), ln(`network ${b.name}`, 'dim', bw), ...flags];
     const band = { y, h: 0 };
     const br: Box = { kind: 'bridge', name: b.bridge, x: GRID_X, y: y + 10, w: bw, h: boxH(bLines), lines: bLines,
-      title: `bridge ${b.bridge} of network ${b.name}, gateway ${b.gateway}, subnet ${b.subnet}${b.subnet6 ? `, IPv6 gateway ${b.gateway6}, subnet ${b.subnet6}` : ''}${b.flags.length ? ` (${b.flags.join(', ')})` : ''}` };
+      title: `${b.macvlan ? `parent ${b.macvlan.parent} (macvlan mode ${b.macvlan.mode}) of network ${b.name}, router` : `bridge ${b.bridge} of network ${b.name}, gateway`} ${b.gateway}, subnet ${b.subnet}${b.subnet6 ? `, IPv6 gateway ${b.gateway6}, subnet ${b.subnet6}` : ''}${b.flags.length ? ` (${b.flags.join(', ')})` : ''}` };
     boxes.push(br);
     band.h = br.y + br.h + 10 - y;
     bands.push(band);
@@ -370,7 +383,7 @@ export function layout(t: Topology): Layout {
     }
 
     // Rows as tall as their tallest box (plus the container: boxes hanging under it).
-    const cellLines = b.sandboxes.map(sandboxLines);
+    const cellLines = b.sandboxes.map((s) => sandboxLines(s, b));
     const rowOf = (i: number) => b.sandboxes.slice(Math.floor(i / cols) * cols, Math.floor(i / cols) * cols + cols).map((_, k) => Math.floor(i / cols) * cols + k);
     const sbH = (i: number) => Math.max(...rowOf(i).map((k) => boxH(cellLines[k]!)));
     const rowY: number[] = [br.y + br.h + 10 + 18];
@@ -383,12 +396,13 @@ export function layout(t: Topology): Layout {
       const bx = GRID_X + c * (ch + BOX_W) + ch;
       const by = rowY[r]!;
       const box: Box = { kind: 'sandbox', name: s.name, x: bx, y: by, w: BOX_W, h: sbH(i), lines: cellLines[i]!,
-        title: `${s.name}: ${s.ifname} ${s.ip}/${s.prefixlen}${s.ip6 ? ` ${s.ip6}` : ''} ${s.mac}, veth ${s.hostVeth} on ${b.bridge}${s.dns ? `, DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}` : ''}${s.dnat.length ? `, ${s.dnat.map((d) => d.label).join(', ')}` : ''}` };
+        title: `${s.name}: ${s.ifname} ${s.ip}/${s.prefixlen}${s.ip6 ? ` ${s.ip6}` : ''} ${s.mac}, ${b.macvlan ? `macvlan on ${b.macvlan.parent}` : `veth ${s.hostVeth} on ${b.bridge}`}${s.dns ? `, DNS DNAT 127.0.0.11:53 -> ${dnsText(s.dns)}` : ''}${s.dnat.length ? `, ${s.dnat.map((d) => d.label).join(', ')}` : ''}` };
       boxes.push(box);
       // The veth: from its port on the bridge down the channel left of the column, into the box.
       const vx = bx - 6 - 5 * r;
       const wire: [number, number][] = [[vx, br.y + br.h], [vx, by + 14], [bx, by + 14]];
-      paths.push({ kind: 'veth', points: wire, label: `veth pair: ${s.hostVeth} on ${b.bridge} = ${s.ifname} in ${s.name}`, from: b.bridge, to: s.name });
+      paths.push({ kind: 'veth', points: wire, from: b.bridge, to: s.name,
+        label: b.macvlan ? `macvlan ${s.ifname} in ${s.name}, a MAC of its own on ${b.macvlan.parent}'s LAN` : `veth pair: ${s.hostVeth} on ${b.bridge} = ${s.ifname} in ${s.name}` });
       for (const d of s.dnat) paths.push({ kind: 'dnat', points: wire, label: d.label, from: b.bridge, to: s.name, arrow: true });
       joinedBoxes(s.name, s.joined, bx, by + box.h, BOX_W);
     });
@@ -425,7 +439,8 @@ export function layout(t: Topology): Layout {
   // The legend.
   const legendY = Math.max(y, hostBottom) + 24;
   const entries: { kind: PathKind | 'dashed' | 'dns'; text: string }[] = [
-    { kind: 'veth', text: 'a veth pair: its host end (veth...) is a port of the bridge, its peer (eth0) is inside the sandbox' },
+    ...(t.bridges.some((b) => !b.macvlan) ? [{ kind: 'veth' as const, text: 'a veth pair: its host end (veth...) is a port of the bridge, its peer (eth0) is inside the sandbox' }] : []),
+    ...(t.bridges.some((b) => b.macvlan) ? [{ kind: 'veth' as const, text: "a macvlan: the sandbox's eth0 sits on the parent with a MAC of its own, straight on the LAN (the host cannot reach it through the parent)" }] : []),
     ...(t.bridges.some((b) => b.masquerade) ? [{ kind: 'masquerade' as const, text: `masquerade: what a network sends out by ${t.uplink?.ifname ?? 'the uplink'} leaves with the host's address (nft table ip nsnet)` }] : []),
     ...(t.dnats.length ? [{ kind: 'dnat' as const, text: 'DNAT: a published port, host:PORT -> sandbox:PORT (nft table ip nsnet, maps ports and ports_addr)' }] : []),
     ...(t.bridges.some((b) => b.dns) ? [{ kind: 'dns' as const, text: 'DNS DNAT: in the sandbox, 127.0.0.11:53 -> the sockets nsnet dns bound there (nft table ip nsnet_dns)' }] : []),

@@ -248,3 +248,22 @@ test('a dual-stack network: the bridge\'s IPv6 address and each sandbox\'s, in t
     expect(a.x + a.w <= c.x || c.x + c.w <= a.x || a.y + a.h <= c.y || c.y + c.h <= a.y, `${a.name} / ${c.name}`).toBe(true);
   }
 });
+
+test('a macvlan network is drawn on its parent: no bridge, no masquerade, the LAN router, a macvlan per sandbox', () => {
+  const lan = net('m1', 'lan', '', '192.0.2.0/24', { driver: 'macvlan', parent: 'ens4', macvlanMode: 'private', gateway: '192.0.2.254' });
+  const a = { ...sb('ma', 'm1', '192.0.2.2'), endpoints: [{ ...sb('ma', 'm1', '192.0.2.2').endpoints[0]!, hostVeth: '', prefixlen: 24 }] };
+  const t = topology([...networks, lan], [...sandboxes, a]);
+  const band = t.bridges.find((b) => b.name === 'lan')!;
+  expect(band).toMatchObject({ bridge: 'macvlan:lan', macvlan: { parent: 'ens4', mode: 'private' }, masquerade: false, dns: true });
+  expect(band.sandboxes.map((s) => s.name)).toEqual(['ma']);
+  const dot = toDot(t);
+  expect(dot).toContain('"ens4 (macvlan private)\\nrouter 192.0.2.254');
+  expect(dot).toContain('br_macvlan_lan -> sb_ma [dir=none, label="macvlan eth0 on ens4"]');
+  expect(dot).not.toContain('br_macvlan_lan -> uplink');
+  expect(toMermaid(t)).toContain('br_macvlan_lan ---|macvlan eth0| sb_ma');
+  const l = layout(t);
+  expect(l.boxes.find((b) => b.name === 'ma')!.lines.map((x) => x.text)).toContain('macvlan on ens4');
+  expect(l.paths.filter((p) => p.to === 'ma').map((p) => p.label)).toEqual(["macvlan eth0 in ma, a MAC of its own on ens4's LAN"]);
+  expect(l.paths.some((p) => p.kind === 'masquerade' && p.from === 'macvlan:lan')).toBe(false);
+  expect(l.legend.map((e) => e.text).join(' ')).toContain('a macvlan:');
+});
