@@ -39,10 +39,7 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
     if (!ctx.dryRun) cleaned.push(...await cleanStaleCreates(ctx, s));
     if (!s.networksDamaged && !s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
-      // The default bridge's IPv6, from the config file (daemon.json's ipv6, fixed-cidr-v6).
-      const conf = readDaemonConfig(ctx.configFile);
-      const ipv6 = conf.ipv6 ? { ...(conf.fixedCidrV6 ? { subnet6: conf.fixedCidrV6 } : { ulaGlobalId: hostUlaGlobalId(ctx) }), file: ctx.configFile! } : undefined;
-      const builtins = builtinNetworks(s, reserved, ipv6);
+      const builtins = builtinNetworks(s, reserved, defaultBridgeIpv6(ctx));
       // Normally the first start (no record yet). Records on networks it doesn't list mean networks.json lost them: say so.
       const known = new Set(s.networks.map((n) => n.id));
       const lost = new Map<string, string[]>();
@@ -84,6 +81,12 @@ export function subnetBlock(n: NetworkRecord): { base: number; size: number } {
 function createBitmap(s: State, n: NetworkRecord): void {
   const { base, size } = subnetBlock(n);
   s.addresses.create(n.id, base, size);
+}
+
+/** The default bridge's IPv6, from the config file (daemon.json's ipv6, fixed-cidr-v6); none when it is off. */
+export function defaultBridgeIpv6(ctx: Context): { subnet6?: string; ulaGlobalId?: string; file: string } | undefined {
+  const conf = readDaemonConfig(ctx.configFile);
+  return conf.ipv6 ? { ...(conf.fixedCidrV6 ? { subnet6: conf.fixedCidrV6 } : { ulaGlobalId: hostUlaGlobalId(ctx) }), file: ctx.configFile! } : undefined;
 }
 
 /**

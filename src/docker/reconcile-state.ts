@@ -25,6 +25,7 @@ import { withState } from '../state/store.js';
 import type { Context } from './context.js';
 import { hostResolvConf, reservedPrefixes } from './host.js';
 import { builtinNetworks } from './network.js';
+import { defaultBridgeIpv6 } from './networks.js';
 import { processAlive } from './proc.js';
 import { describeRecovered, recoverNetworks } from './recover-networks.js';
 import { addressesInUse, damagedHoldings } from './repair.js';
@@ -83,7 +84,9 @@ async function rebuildNetworksFile({ ctx, s, dry, did, repaired, problems }: Pas
   const lines = added.map(describeRecovered);
   if (s.networksDamaged || !list.some((n) => n.builtin)) {
     const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
-    const builtins = builtinNetworks({ networks: list } as State, reserved).filter((b) => !list.some((n) => n.name === b.name));
+    // A default bridge made afresh gets the config file's IPv6, as at the first start (networks.ts).
+    const ipv6 = list.some((n) => n.name === 'bridge') ? undefined : defaultBridgeIpv6(ctx);
+    const builtins = builtinNetworks({ networks: list } as State, reserved, ipv6).filter((b) => !list.some((n) => n.name === b.name));
     list = [...builtins, ...list];
     for (const b of builtins) fresh.add(b.id);
     lines.push(...builtins.map((b) => `built-in network ${b.name}${b.subnet ? ` (${b.subnet})` : ''}`));

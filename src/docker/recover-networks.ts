@@ -3,12 +3,14 @@
 // ids, names, addresses, gateways), what damaged records still say, the
 // address bitmaps' headers (subnets) and the kernel's bridges (br-<12 hex of
 // the id>, or any bridge whose MAC is the one nsnet derives from the id;
-// their address gives subnet and gateway). What cannot be recovered (an
+// their address gives subnet and gateway, their global IPv6 address a
+// dual-stack network's IPv6 subnet and gateway). What cannot be recovered (an
 // --internal flag, labels) is said, not guessed.
 import { addrList } from '../kernel/addr.js';
 import { linkList } from '../kernel/link.js';
 import { ipv4Network, parsePrefix } from '../net/ip.js';
 import { bridgeMac } from '../net/mac.js';
+import { formatIpv6Block, ipv6ToBigInt } from '../net/ip6.js';
 import { formatIpv4Block, parseIpv4Block } from '../net/subnet-pool.js';
 import { ipText } from '../state/bitmap.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
@@ -28,6 +30,10 @@ interface Evidence {
   mtu?: number;
   /** An endpoint with no host end: a macvlan network's. */
   macvlan?: boolean;
+  /** Dual stack: an endpoint had an IPv6 address; the bridge's global IPv6 address gives these two. */
+  ipv6?: boolean;
+  subnet6?: string;
+  gateway6?: string;
   from: Set<string>;
 }
 
@@ -51,13 +57,14 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
     evidence.set(id, cur);
   };
   const fromEndpoint = (who: string, networkMode: string | undefined, first: boolean,
-    e: { networkId: string; ip?: string; prefixlen?: number; gateway?: string; hostVeth?: string }) => {
+    e: { networkId: string; ip?: string; prefixlen?: number; gateway?: string; hostVeth?: string; ip6?: string }) => {
     const subnet = e.ip && e.prefixlen !== undefined ? `${ipv4Network(parsePrefix(`${e.ip}/${e.prefixlen}`))}/${e.prefixlen}` : undefined;
     note(e.networkId, who, {
       ...(subnet && { subnet }), ...(e.gateway && { gateway: e.gateway }),
       ...(first && { name: nameHint(networkMode, e.networkId) }),
       ...(first && (networkMode === 'bridge' || networkMode === 'default') && { defaultBridge: true }),
       ...(e.hostVeth === '' && { macvlan: true }),
+      ...(e.ip6 && { ipv6: true }),
     });
   };
   for (const r of records) r.endpoints.forEach((e, i) => fromEndpoint(`sandbox ${r.name}`, r.networkMode, i === 0, e));
@@ -73,6 +80,7 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
   // The kernel's bridges: nsnet gives each the MAC 02:<first 10 hex of the network id>.
   const links = await linkList(ctx.host);
   const addrs = await addrList(ctx.host, { family: 4 });
+  const addrs6 = (await addrList(ctx.host, { family: 6 })).filter((a) => !/^fe[89ab]/i.test(a.address));
   for (const l of links) {
     if (l.kind !== 'bridge') continue;
     const m = /^br-([0-9a-f]{12})$/.exec(l.name);
@@ -80,10 +88,12 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
     if (!macHex || (!m && l.name !== DEFAULT_BRIDGE) || (m && !m[1]!.startsWith(macHex))) continue; // not nsnet's
     if (known.some((n) => n.bridge === l.name)) continue;
     const a = addrs.find((x) => x.index === l.index);
+    const a6 = addrs6.find((x) => x.index === l.index);
     const kernel = {
       bridge: l.name, ...(l.mtu !== 1500 && { mtu: l.mtu }),
       ...(a && { subnet: `${ipv4Network(parsePrefix(`${a.address}/${a.prefixlen}`))}/${a.prefixlen}`, gateway: a.address }),
       ...(l.name === DEFAULT_BRIDGE && { defaultBridge: true }),
+      ...(a6 && { ipv6: true, subnet6: network6(a6.address, a6.prefixlen), gateway6: a6.address }),
     };
     const match = [...evidence.keys()].find((id) => bridgeMac(id) === l.address && (!m || id.startsWith(m[1]!)));
     if (match) note(match, `bridge ${l.name}`, kernel);
@@ -106,6 +116,11 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
       problems.push(`network ${id.slice(0, 12)} (named by ${[...e.from].join(', ')}): its subnet could not be recovered; remove what uses it (nsnet rm -f) or recreate it`);
       continue;
     }
+    if (e.ipv6 && !e.subnet6) {
+      // Sandboxes hold IPv6 addresses but the bridge (gone) said nothing of the subnet: not guessed.
+      problems.push(`network ${e.name ?? id.slice(0, 12)} (named by ${[...e.from].join(', ')}) was dual stack, and its IPv6 subnet could not be recovered (its bridge is gone); remove what uses it (nsnet rm -f) and recreate it with --ipv6`);
+      continue;
+    }
     const block = parseIpv4Block(e.subnet);
     const subnet = formatIpv4Block(block);
     const dflt = !!e.defaultBridge && !names.has('bridge');
@@ -118,6 +133,7 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
       labels: {}, bridge: e.bridge ?? (dflt ? DEFAULT_BRIDGE : `br-${id.slice(0, 12)}`), subnet,
       gateway: e.gateway ?? ipText(block.network + 1), icc: true, masquerade: true,
       ...(e.mtu && { mtu: e.mtu }), ...(dflt && { defaultBridge: true }),
+      ...(e.subnet6 && { enableIPv6: true, subnet6: e.subnet6, gateway6: e.gateway6! }),
     };
     added.push(n);
     if (!dflt) problems.push(`network ${name} was recovered with default options: whether it was --internal, its icc, masquerade and labels could not be recovered (nsnet network inspect ${name})`);
@@ -130,5 +146,11 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
 export function describeRecovered(n: NetworkRecord & { recoveredFrom?: string }): string {
   const from = n.recoveredFrom;
   delete n.recoveredFrom;
-  return `network ${n.name} (id ${n.id.slice(0, 12)}, ${n.subnet}, gateway ${n.gateway}, bridge ${n.bridge}) from ${from}`;
+  return `network ${n.name} (id ${n.id.slice(0, 12)}, ${n.subnet}, gateway ${n.gateway}${n.subnet6 ? `, ${n.subnet6}, gateway ${n.gateway6}` : ''}, bridge ${n.bridge}) from ${from}`;
+}
+
+/** The IPv6 subnet an address with its prefix length is in ("2001:db8:5::1", 64 -> "2001:db8:5::/64"). */
+function network6(address: string, prefixlen: number): string {
+  const m = prefixlen === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefixlen)) - 1n);
+  return formatIpv6Block({ network: ipv6ToBigInt(address) & m, prefixlen });
 }

@@ -3,7 +3,7 @@
 // gateway, a default IPv6 route; IPv4-only networks keep IPv6 off in the
 // sandbox; --ipv6 without an IPv6 subnet takes a /64 of the host's ULA /48.
 // Documentation prefixes only (2001:db8::/32).
-import { writeFileSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -194,6 +194,19 @@ describeKernel('IPv6 dual stack', () => {
       expect(await globals6('nsnet0', other.name)).toEqual([{ local: '2001:db8:5::1', prefixlen: 64, nodad: true }]);
       expect((await ping6(b, '2001:db8:5::1')).exitCode).toBe(0);
       expect((await ping6(b, '2001:db8:5::3')).exitCode).toBe(0);
+
+      // networks.json lost: system reconcile recovers the default bridge dual stack, from its bridge's IPv6 address.
+      const bridgeV6 = async () => JSON.parse(await other.ok(['network', 'inspect', 'bridge']))[0].IPAM.Config as unknown[];
+      const netsFile = path.join(other.root, 'lib', 'networks.json');
+      rmSync(netsFile);
+      expect(await other.ok(['system', 'reconcile'])).toContain('2001:db8:5::/64, gateway 2001:db8:5::1, bridge nsnet0) from sandbox');
+      expect(await bridgeV6()).toEqual([{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }, { Subnet: '2001:db8:5::/64', Gateway: '2001:db8:5::1' }]);
+      await other.ok(['rm', '-f', b, c]);
+      // And with the bridge gone too (a reboot): the default bridge made afresh takes the config file's IPv6.
+      await other.run(['ip', 'link', 'del', 'nsnet0'], { reject: true });
+      rmSync(netsFile);
+      expect(await other.ok(['system', 'reconcile'])).toContain('built-in network bridge (172.17.0.0/16)');
+      expect(await bridgeV6()).toEqual([{ Subnet: '172.17.0.0/16', Gateway: '172.17.0.1' }, { Subnet: '2001:db8:5::/64', Gateway: '2001:db8:5::1' }]);
     } finally {
       await other.cleanup();
     }
