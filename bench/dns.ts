@@ -127,7 +127,15 @@ try {
   for (let round = 0; round < ROUNDS; round++) {
     for (const c of [...cases].sort(() => Math.random() - 0.5)) {
       await flush();
+      // STRACE=1: the server's system calls during nsnet's dnsperf runs, counted (strace -c; slows it).
+      const strace = process.env.STRACE === '1' && c.key.startsWith('nsnet') && !PROBE_ONLY
+        ? execa('strace', ['-c', '-f', '-p', readFileSync(path.join(ctx.dirs.runDir, 'dns.pid'), 'utf8').trim()], { reject: false }) : undefined;
+      if (strace) await new Promise((r) => setTimeout(r, 300));
       const perf = PROBE_ONLY ? { stdout: '' } : await inClient(['taskset', '-c', '1', 'dnsperf', '-s', c.server, '-d', c.file, '-l', String(DURATION), '-c', '1', '-q', '200']);
+      if (strace) {
+        strace.kill('SIGINT');
+        process.stderr.write(`  strace -c of the server during ${c.key}:\n${(await strace).stderr}\n`);
+      }
       const qps = Number(/Queries per second:\s+([\d.]+)/.exec(perf.stdout)?.[1] ?? NaN);
       const lost = Number(/Queries lost:\s+(\d+)/.exec(perf.stdout)?.[1] ?? NaN);
       const probe = await inClient(['taskset', '-c', '1', 'node', 'bench/dns-probe.mjs', c.server, '2000', '3', c.file]);
@@ -147,6 +155,9 @@ try {
     const peer = c.key.startsWith('nsnet') ? c.key.replace('nsnet', 'dnsmasq') : c.key;
     console.log(`| ${c.key} | ${med(xs.map((x) => x.qps)).toFixed(0)} | ${med(xs.map((x) => x.p50)).toFixed(3)} | ${med(xs.map((x) => x.p99)).toFixed(3)} | ${med(xs.map((x) => x.lost))} | ${ratio(c.key, peer).toFixed(2)} |`);
   }
+  // How many upstream sockets the forwarder opened for how many queries (forward.ts, upstream-sockets.ts).
+  const fs = (await request(ctx.dirs, { op: 'stats' })).forwarder;
+  if (fs) console.log(`\nforwarder: ${fs.sent} queries sent upstream, ${fs.sockets.opened} sockets opened, ${fs.sockets.shared} queries on a socket already open`);
   // The server's memory with RSS_AT sandboxes attached (default 1000; 0 skips it): the rest are made
   // now, the server syncs once (it reads the state and attaches to all), then its VmRSS is read.
   let rss: number | undefined;

@@ -6,7 +6,7 @@
 //   picks (net.ipv4.ip_local_port_range) and connect()ed to the upstream's
 //   address and port 53: the kernel itself drops datagrams from any other
 //   source. A lone query, or a few at a time, each gets a socket of its own,
-//   closed when its answer is in; a busy server shares up to 64 sockets per
+//   closed when its answer is in; a busy server shares up to 32 sockets per
 //   upstream between the queries in flight, as dnsmasq does, each socket
 //   rotated after 64 queries (upstream-sockets.ts, where the trade is);
 // - its id comes from a cryptographic random source (node:crypto; upstream-reply.ts),
