@@ -166,7 +166,7 @@ try {
   }
   // How many upstream sockets the forwarder opened for how many queries (forward.ts, upstream-sockets.ts).
   const fs = (await request(ctx.dirs, { op: 'stats' })).forwarder;
-  if (fs) console.log(`\nforwarder: ${fs.sent} queries sent upstream, ${fs.sockets.opened} sockets opened, ${fs.sockets.shared} queries on a socket already open`);
+  if (fs?.sockets) console.log(`\nforwarder: ${fs.sent} queries sent upstream, ${fs.sockets.opened} sockets opened, ${fs.sockets.shared} queries on a socket already open`);
   // The server's memory with RSS_AT sandboxes attached (default 1000; 0 skips it): the rest are made
   // now, the server syncs once (it reads the state and attaches to all), then its VmRSS is read.
   let rss: number | undefined;
