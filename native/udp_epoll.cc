@@ -32,11 +32,15 @@ namespace nsnet {
 namespace {
 
 constexpr int kBatch = 256;       // sockets per epoll_wait
-// Datagrams read per ready socket per turn: one. A forwarder's socket waits for one answer (the
-// EAGAIN a second recv would get is a wasted system call); anything more stays queued, and the
-// level-triggered set (or a re-armed one-shot registration) reports it next turn.
-constexpr int kPerSocket = 1;
+// Datagrams read per ready socket per turn. A query's own socket (query(), udpSocket) waits for
+// one answer: one recv (the EAGAIN a second would get is a wasted system call); anything more stays
+// queued, and the level-triggered set (or a re-armed one-shot registration) reports it next turn.
+// A shared socket (open(): the forwarder's pool, several queries in flight on it) is read with ONE
+// recvmmsg of up to kPerShared: every answer that is there, in one system call.
+constexpr int kPerShared = 16;
 constexpr size_t kMaxDatagram = 65535;
+// In data.u64's low word, next to the fd (always < 2^31): the socket is a shared one.
+constexpr uint32_t kShared = 0x80000000u;
 
 struct Epoll {
   int fd = -1;
@@ -48,7 +52,9 @@ struct Epoll {
   Epoll(Napi::Env e, Napi::Function cb) : env(e), onReplies(Napi::Persistent(cb)), ctx(e, "nsnet:udpEpoll") {}
 };
 
-uint8_t buf[kMaxDatagram];
+uint8_t buf[kPerShared][kMaxDatagram];
+iovec iov[kPerShared];
+mmsghdr msgs[kPerShared];
 
 void OnReadable(uv_poll_t* h, int status, int events) {
   auto* ep = static_cast<Epoll*>(h->data);
@@ -63,17 +69,33 @@ void OnReadable(uv_poll_t* h, int status, int events) {
   Napi::Array data = Napi::Array::New(env);
   uint32_t k = 0;
   for (int i = 0; i < n; ++i) {
-    int fd = static_cast<int>(ev[i].data.u64 & 0xffffffffu);
+    uint32_t low = static_cast<uint32_t>(ev[i].data.u64 & 0xffffffffu);
+    int fd = static_cast<int>(low & ~kShared);
     uint32_t token = static_cast<uint32_t>(ev[i].data.u64 >> 32);
-    for (int j = 0; j < kPerSocket; ++j) {
-      ssize_t got = ::recv(fd, buf, sizeof buf, MSG_DONTWAIT);
-      if (got < 0 && (errno == EAGAIN || errno == EINTR)) break;
+    if (!(low & kShared)) {
+      ssize_t got = ::recv(fd, buf[0], kMaxDatagram, MSG_DONTWAIT);
+      if (got < 0 && (errno == EAGAIN || errno == EINTR)) continue;
       tokens.Set(k, token);
-      if (got < 0) {
-        data.Set(k++, errno);
-        break;
-      }
-      data.Set(k++, Napi::Buffer<uint8_t>::Copy(env, buf, static_cast<size_t>(got)));
+      if (got < 0) data.Set(k++, errno);
+      else data.Set(k++, Napi::Buffer<uint8_t>::Copy(env, buf[0], static_cast<size_t>(got)));
+      continue;
+    }
+    for (int j = 0; j < kPerShared; ++j) {
+      iov[j] = {buf[j], kMaxDatagram};
+      msgs[j] = {};
+      msgs[j].msg_hdr.msg_iov = &iov[j];
+      msgs[j].msg_hdr.msg_iovlen = 1;
+    }
+    int got = ::recvmmsg(fd, msgs, kPerShared, MSG_DONTWAIT, nullptr);
+    if (got < 0) {
+      if (errno == EAGAIN || errno == EINTR) continue;
+      tokens.Set(k, token);
+      data.Set(k++, errno);
+      continue;
+    }
+    for (int j = 0; j < got; ++j) {
+      tokens.Set(k, token);
+      data.Set(k++, Napi::Buffer<uint8_t>::Copy(env, buf[j], msgs[j].msg_len));
     }
   }
   if (k) ep->onReplies.MakeCallback(env.Global(), {tokens, data}, ep->ctx);
@@ -91,15 +113,8 @@ void OnReadable(uv_poll_t* h, int status, int events) {
 // the file), or re-armed (rearm) when that datagram was not the answer.
 // `peer` is the address's bytes (4: IPv4, 16: IPv6). No getsockname(): the
 // caller does not need the port. Throws the errno as udpSocket does.
-Napi::Value Query(const Napi::CallbackInfo& info, int epfd) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsBuffer() || !info[3].IsNumber())
-    throw Napi::TypeError::New(env, "query(peer, port, data, token)");
-  auto peer = info[0].As<Napi::Buffer<uint8_t>>();
-  auto data = info[2].As<Napi::Buffer<uint8_t>>();
-  uint32_t port = info[1].As<Napi::Number>().Uint32Value();
-  uint32_t token = info[3].As<Napi::Number>().Uint32Value();
-  sockaddr_storage ss{};
+// The peer's address from its bytes (4: IPv4, 16: IPv6) and port; its length.
+socklen_t PeerAddr(Napi::Env env, Napi::Buffer<uint8_t> peer, uint32_t port, sockaddr_storage& ss) {
   socklen_t len;
   if (peer.Length() == 4) {
     auto* sin = reinterpret_cast<sockaddr_in*>(&ss);
@@ -116,22 +131,71 @@ Napi::Value Query(const Napi::CallbackInfo& info, int epfd) {
   } else {
     throw Napi::TypeError::New(env, "query: peer must be 4 or 16 bytes");
   }
+  return len;
+}
+
+// A socket connected to the peer (so bound to a random ephemeral port, the kernel dropping
+// datagrams from anyone else), `data` sent if given, moved to fd >= 1024, in the set with
+// `events` and `token` (`shared`: read with recvmmsg). Throws a KernelError.
+int Connected(int epfd, const sockaddr_storage& ss, socklen_t len, const uint8_t* data, size_t size, uint32_t events,
+              uint32_t token, bool shared) {
+  const char* op = "udpSocket";
+  UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  if (!fd.Valid()) ThrowErrno("socket", op);
+  if (::connect(fd.Get(), reinterpret_cast<const sockaddr*>(&ss), len) < 0) ThrowErrno("connect", op);
+  if (data && ::send(fd.Get(), data, size, 0) < 0) ThrowErrno("send", op);
+  int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
+  if (high >= 0) fd.Reset(high);
+  epoll_event ev{};
+  ev.events = events;
+  ev.data.u64 = (static_cast<uint64_t>(token) << 32) | static_cast<uint32_t>(fd.Get()) | (shared ? kShared : 0);
+  if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd.Get(), &ev) < 0) ThrowErrno("epoll_ctl", op);
+  return fd.Release();
+}
+
+Napi::Value Query(const Napi::CallbackInfo& info, int epfd) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsBuffer() || !info[3].IsNumber())
+    throw Napi::TypeError::New(env, "query(peer, port, data, token)");
+  auto data = info[2].As<Napi::Buffer<uint8_t>>();
+  sockaddr_storage ss{};
+  socklen_t len = PeerAddr(env, info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Number>().Uint32Value(), ss);
   try {
-    const char* op = "udpSocket";
-    UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
-    if (!fd.Valid()) ThrowErrno("socket", op);
-    if (::connect(fd.Get(), reinterpret_cast<sockaddr*>(&ss), len) < 0) ThrowErrno("connect", op);
-    if (::send(fd.Get(), data.Data(), data.Length(), 0) < 0) ThrowErrno("send", op);
-    int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
-    if (high >= 0) fd.Reset(high);
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.u64 = (static_cast<uint64_t>(token) << 32) | static_cast<uint32_t>(fd.Get());
-    if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd.Get(), &ev) < 0) ThrowErrno("epoll_ctl", op);
-    return Napi::Number::New(env, fd.Release());
+    return Napi::Number::New(env, Connected(epfd, ss, len, data.Data(), data.Length(), EPOLLIN | EPOLLONESHOT,
+                                            info[3].As<Napi::Number>().Uint32Value(), false));
   } catch (const KernelError& e) {
     throw e.ToJs(env);
   }
+}
+
+// epoll.open(peer, port, token) -> fd: a socket of the forwarder's pool (forward.ts), shared by the
+// queries to one upstream while they are in flight: connected as query()'s, fd >= 1024, nothing
+// sent, in the set level-triggered (each turn, every datagram it holds is read in one recvmmsg).
+// It leaves with udpClose(fd, set).
+Napi::Value Open(const Napi::CallbackInfo& info, int epfd) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsNumber())
+    throw Napi::TypeError::New(env, "open(peer, port, token)");
+  sockaddr_storage ss{};
+  socklen_t len = PeerAddr(env, info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Number>().Uint32Value(), ss);
+  try {
+    return Napi::Number::New(env, Connected(epfd, ss, len, nullptr, 0, EPOLLIN, info[2].As<Napi::Number>().Uint32Value(), true));
+  } catch (const KernelError& e) {
+    throw e.ToJs(env);
+  }
+}
+
+// send(fd, data) -> 0 or the errno: one datagram on a connected socket, now (no exception on the
+// hot path: the caller treats an errno as that upstream failing).
+Napi::Value Send(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  int fd = ArgFd(info, 0);
+  if (info.Length() < 2 || !info[1].IsBuffer()) throw Napi::TypeError::New(env, "send(fd, data)");
+  auto data = info[1].As<Napi::Buffer<uint8_t>>();
+  ssize_t n;
+  do n = ::send(fd, data.Data(), data.Length(), MSG_DONTWAIT);
+  while (n < 0 && errno == EINTR);
+  return Napi::Number::New(env, n < 0 ? errno : 0);
 }
 
 }  // namespace
@@ -163,6 +227,8 @@ Napi::Value UdpEpollVerb(const Napi::CallbackInfo& info) {
   Napi::Object r = Napi::Object::New(env);
   r.Set("fd", fd);
   r.Set("query", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) { return Query(i, ep->fd); }, "query"));
+  r.Set("open", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) { return Open(i, ep->fd); }, "open"));
+  r.Set("send", Napi::Function::New(env, Send, "send"));
   r.Set("rearm", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) {
     int sfd = ArgFd(i, 0);
     if (i.Length() < 2 || !i[1].IsNumber()) throw Napi::TypeError::New(i.Env(), "rearm(fd, token)");

@@ -178,7 +178,9 @@ Napi::ArrayBuffer Shared(Napi::Env env, size_t size, Napi::Reference<Napi::Array
 // udpServe(onBatch(count) -> replies) -> {fd, slots, slotSize, queries, head,
 // replies, replyHead, add(fd, token), sendTo(fd, data, addr, port), close()}:
 // the batched datagram path above. Sockets (made by socketBind, AF_INET)
-// join with add() and leave with udpClose(fd, set.fd). sendTo() sends one
+// join with add() and leave with udpClose(fd, set.fd). sendMany(list, n) sends n
+// datagrams listed as [fd, addr, port, data, ...] (runs on the same socket: one
+// sendmmsg each; the forwarder's answers of a turn). sendTo() sends one
 // datagram at once (a reply that comes later: a forwarded query's). The
 // watch does not keep the loop alive (uv_unref).
 Napi::Value UdpServeVerb(const Napi::CallbackInfo& info) {
@@ -249,6 +251,46 @@ Napi::Value UdpServeVerb(const Napi::CallbackInfo& info) {
     ssize_t n = ::sendto(sfd, data.Data(), data.Length(), MSG_DONTWAIT, reinterpret_cast<sockaddr*>(&a), sizeof a);
     return Napi::Boolean::New(e, n >= 0);
   }, "sendTo"));
+  r.Set("sendMany", Napi::Function::New(env, [](const Napi::CallbackInfo& i) {
+    Napi::Env e = i.Env();
+    if (i.Length() < 2 || !i[0].IsArray() || !i[1].IsNumber()) throw Napi::TypeError::New(e, "sendMany(list, count)");
+    Napi::Array list = i[0].As<Napi::Array>();
+    uint32_t count = i[1].As<Napi::Number>().Uint32Value();
+    if (count > list.Length() / 4) count = list.Length() / 4;
+    // Up to kSlots per call; runs of the same socket, one sendmmsg each. Dropped if refused, as sendTo.
+    mmsghdr msgs[kSlots];
+    iovec iovs[kSlots];
+    sockaddr_in addrs[kSlots];
+    int fds[kSlots];
+    uint32_t sent = 0;
+    for (uint32_t j = 0; j < count;) {
+      int m = 0;
+      for (; j < count && m < kSlots; ++j) {
+        Napi::Value fd = list[4 * j], addr = list[4 * j + 1], port = list[4 * j + 2], data = list[4 * j + 3];
+        if (!fd.IsNumber() || !addr.IsNumber() || !port.IsNumber() || !data.IsBuffer()) continue;
+        auto b = data.As<Napi::Buffer<uint8_t>>();
+        addrs[m] = {};
+        addrs[m].sin_family = AF_INET;
+        addrs[m].sin_addr.s_addr = htonl(addr.As<Napi::Number>().Uint32Value());
+        addrs[m].sin_port = htons(static_cast<uint16_t>(port.As<Napi::Number>().Uint32Value()));
+        iovs[m] = {b.Data(), b.Length()};
+        msgs[m] = {};
+        msgs[m].msg_hdr.msg_name = &addrs[m];
+        msgs[m].msg_hdr.msg_namelen = sizeof addrs[m];
+        msgs[m].msg_hdr.msg_iov = &iovs[m];
+        msgs[m].msg_hdr.msg_iovlen = 1;
+        fds[m++] = fd.As<Napi::Number>().Int32Value();
+      }
+      for (int a = 0; a < m;) {
+        int b = a + 1;
+        while (b < m && fds[b] == fds[a]) ++b;
+        SendRun(fds[a], msgs + a, b - a);
+        sent += b - a;
+        a = b;
+      }
+    }
+    return Napi::Number::New(e, sent);
+  }, "sendMany"));
   r.Set("close", Napi::Function::New(env, [s](const Napi::CallbackInfo& i) {
     if (s->closed) return;
     s->closed = true;

@@ -242,6 +242,10 @@ export interface NativeUdpEpoll {
   fd: number;
   /** A socket connected to peer (4 or 16 address bytes):port, `data` sent, fd >= 1024, in the set one-shot with `token`; its fd. */
   query(peer: Buffer, port: number, data: Buffer, token: number): number;
+  /** A socket connected to peer:port, fd >= 1024, nothing sent, in the set level-triggered with `token` (read with recvmmsg); its fd. */
+  open(peer: Buffer, port: number, token: number): number;
+  /** One datagram on a connected socket, now: 0, or the errno. */
+  send(fd: number, data: Buffer): number;
   /** Arms `fd`'s one-shot registration again (its datagram was not the answer). */
   rearm(fd: number, token: number): boolean;
   close(): void;
@@ -263,6 +267,8 @@ export interface NativeUdpServe {
   add(fd: number, token: number): void;
   /** One datagram, now (false: the kernel refused it, e.g. a full send buffer; dropped). */
   sendTo(fd: number, data: Buffer, addr: number, port: number): boolean;
+  /** `count` datagrams listed as [fd, addr, port, data, ...], runs on one socket in one sendmmsg; how many were tried. */
+  sendMany(list: (number | Buffer)[], count: number): number;
   close(): void;
 }
 

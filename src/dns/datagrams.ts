@@ -13,8 +13,9 @@
 // never be served to a later one (reply-cache.ts).
 //
 // Be aware:
-// - A forwarded query's answer comes later, outside any batch: it is sent
-//   at once with sendTo (one sendto(2)), to the source the query came from.
+// - A forwarded query's answer comes later, outside any batch: the answers
+//   that come in one turn go out together (sendMany: one sendmmsg per
+//   socket, once the turn's JavaScript is done), to where each query came from.
 // - A query longer than the addon's slot (2048 bytes; real ones are far
 //   smaller) is cut: it gets FORMERR, built from what was kept.
 import { udpClose, udpServe, type UdpServe } from '../kernel/socket.js';
@@ -39,6 +40,9 @@ export class Datagrams {
   private readonly byToken = new Map<number, Attachment>();
   private readonly tokens = new Map<Attachment, number>();
   private nextToken = 1;
+  /** Replies that came later (forwarded), to send when this turn's JavaScript is done: [fd, addr, port, data, ...]. */
+  private readonly out: (number | Buffer)[] = [];
+  private outCount = 0;
   /** The query batch() is answering, for laterForCurrent. */
   private current = 0;
   private currentAtt?: Attachment;
@@ -127,8 +131,23 @@ export class Datagrams {
     const att = this.currentAtt!;
     const addr = this.set!.head[4 * this.current + 1]!;
     const port = this.set!.head[4 * this.current + 2]!;
-    return (out) => {
-      if (att.udpFd !== undefined && this.set) this.set.sendTo(att.udpFd, out, addr, port);
+    return (msg) => {
+      if (att.udpFd === undefined || !this.set) return;
+      const k = 4 * this.outCount++;
+      this.out[k] = att.udpFd;
+      this.out[k + 1] = addr;
+      this.out[k + 2] = port;
+      this.out[k + 3] = msg;
+      if (this.outCount === 1) queueMicrotask(this.flush);
     };
+  };
+
+  /** Sends the replies that came this turn, in one sendmmsg per socket. */
+  private readonly flush = (): void => {
+    const n = this.outCount;
+    this.outCount = 0;
+    if (this.set) this.set.sendMany(this.out, n);
+    // Not kept alive until overwritten.
+    for (let k = 3; k < 4 * n; k += 4) this.out[k] = 0;
   };
 }

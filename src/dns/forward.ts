@@ -2,57 +2,56 @@
 // namespace, to the upstream servers, hardened as RFC 5452 asks of a stub
 // resolver, so nobody can answer in the upstream's place:
 //
-// - each query goes out on a UDP socket of its own, bound to a random port the
-//   kernel picks (net.ipv4.ip_local_port_range) and connect()ed to the
-//   upstream's address and port 53: the kernel itself drops datagrams from any
-//   other source, and the port lives only as long as the query;
-// - its id comes from a cryptographic random source (node:crypto; upstream-reply.ts);
+// - each query goes out on a UDP socket bound to a random port the kernel
+//   picks (net.ipv4.ip_local_port_range) and connect()ed to the upstream's
+//   address and port 53: the kernel itself drops datagrams from any other
+//   source. A lone query, or a few at a time, each gets a socket of its own,
+//   closed when its answer is in; a busy server shares up to 32 sockets per
+//   upstream between the queries in flight, as dnsmasq does, each socket
+//   rotated after 64 queries (upstream-sockets.ts, where the trade is);
+// - its id comes from a cryptographic random source (node:crypto; upstream-reply.ts),
+//   distinct from the other queries in flight on its socket;
 // - a reply is accepted only from that upstream's address and port, on that
 //   socket, with that id and the same question (QDCOUNT 1, QNAME compared
 //   case-insensitively as RFC 4343 says, QTYPE, QCLASS): acceptReply (upstream-reply.ts), pure.
 //   Anything else is dropped and counted (stats; `nsnet dns --debug` logs each).
 //
-//   ss -uanp | grep ':53 '           one socket per query in flight, peer <upstream>:53
-//   tcpdump -ni any udp port 53      a different source port on every query
+//   ss -uanp | grep ':53 '           the sockets in flight, peer <upstream>:53
+//   tcpdump -ni any udp port 53      a random source port and id per query (ports shared under load)
 //
-// So a forged answer must guess a 16-bit id *and* a ~15-bit port while the
+// So a forged answer must guess a 16-bit id *and* a live ~15-bit port while the
 // query is in flight, and come from the upstream's address. Over TCP (after a
 // truncated answer) the kernel's connection does the same: unchanged.
 //
-// What it costs, and why not a pool: a socket per query is, in system calls,
-// socket, connect (which binds the random port), send, the move to fd >= 1024
-// (fcntl + close), epoll_ctl ADD, then one recv and one close when the answer
-// comes: 8, and the answer's sendto to the sandbox (docs/bench/dns.md counts
-// them). The addon makes the socket in one call (UdpEpoll.query) and reads the
-// replies of every socket from ONE epoll set (udpEpoll), every reply of a loop
-// turn in one call, tagged with its socket's token; the registration is
-// one-shot, so the socket is closed with a plain close() once its answer came
-// (no EPOLL_CTL_DEL). One timer serves every query in flight (they are kept in
-// the order they were sent, which is the order of their deadlines).
-// Reusing sockets (a pool, N queries each) would cut more, but then a port
-// learned from one query - say one the attacker made a sandbox send, as
-// test/kernel/dns-spoof.test.ts does - can be the live port of a later one: a
-// 1-in-pool-size chance instead of 1 in ~28,000. Not taken.
+// The sockets live in ONE epoll set of the addon (udpEpoll): level-triggered,
+// every answer a socket holds read in one recvmmsg, every answer of a loop
+// turn handed over in one call, tagged with its socket's token. A query on a
+// socket that is already open costs one send; its answer goes to the sandbox
+// with the turn's other answers in one sendmmsg (datagrams.ts). One timer
+// serves every query in flight (they are kept in the order they were sent,
+// which is the order of their deadlines).
 //
 // Be aware:
 // - At most MAX_INFLIGHT queries at once (Docker's 1024), MAX_INFLIGHT_PER_SANDBOX per sandbox;
 //   an upstream gets UPSTREAM_TIMEOUT_MS (less if it refuses; up to 10 ms more: one timer for all),
-//   then the next one is tried on a new socket, and the old one is closed (so a query holds one fd
-//   at a time). No answer: SERVFAIL.
-// - The sockets' fds live at 1024 and up (udpSocket in kernel/socket.ts): a thousand of them must
-//   not take the low fds libnftables' select() needs.
+//   then the next one is tried with a new id (and a socket as above). No answer: SERVFAIL.
+// - The sockets' fds live at 1024 and up: a thousand of them must not take the low fds
+//   libnftables' select() needs.
 import net from 'node:net';
 import { getSystemErrorName } from 'node:util';
 import { ipBytes, udpClose, udpEpoll, type UdpEpoll } from '../kernel/socket.js';
 import { HEADER, RCODE, type Query } from './message.js';
 import { buildError } from './reply.js';
-import { acceptReply, DROP_REASONS, randomId, type DropReason, type Sent } from './upstream-reply.js';
+import { acceptReply, DROP_REASONS, type DropReason, type Sent } from './upstream-reply.js';
+import { UpstreamSockets, type PoolSocket, type PoolStats } from './upstream-sockets.js';
 
 export const MAX_INFLIGHT = 1024;
 export const MAX_INFLIGHT_PER_SANDBOX = 256;
 export const UPSTREAM_TIMEOUT_MS = 2_000;
 
 export type Reply = (msg: Buffer) => void;
+
+const ECONNREFUSED = 111;
 
 /** Who asks (a sandbox's attachment): its upstreams, and its queries in flight, counted here. */
 export interface Asker {
@@ -70,6 +69,8 @@ export interface ForwardStats {
   errors: number;
   /** Replies that reached a query's socket and were not accepted, by reason. */
   dropped: Record<DropReason, number>;
+  /** The upstream sockets: opened, and queries that went out on one already open. */
+  sockets: PoolStats;
 }
 
 interface Pending {
@@ -81,10 +82,8 @@ interface Pending {
   reply: Reply;
   upstreams: string[];
   next: number;
-  /** The socket of the query now out, its token in the epoll set, whether its one-shot registration is armed. */
-  fd?: number;
-  token?: number;
-  armed: boolean;
+  /** The socket the query now out went on, with `sent.id`. */
+  sock?: PoolSocket<Pending>;
   sent?: Sent;
   /** When the upstream's time is up (ms, performance.now()). */
   deadline: number;
@@ -102,19 +101,29 @@ export class Forwarder {
    * deadline, instead of a timer per query.
    */
   private pending = new Set<Pending>();
-  /** Queries out, by their socket's token (never reused while the process lives: 2^32 of them). */
-  private byToken = new Map<number, Pending>();
-  private nextToken = 0;
   private epoll?: UdpEpoll;
+  readonly sockets: UpstreamSockets<Pending>;
   private timer?: NodeJS.Timeout;
   /** Upstream addresses as the addon takes them (a few: resolv.conf's). */
   private readonly peers = new Map<string, Buffer | null>();
-  readonly stats: ForwardStats = {
-    sent: 0, accepted: 0, timeouts: 0, errors: 0,
-    dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
-  };
+  readonly stats: ForwardStats;
 
-  constructor(private readonly o: ForwarderOptions = {}) {}
+  constructor(private readonly o: ForwarderOptions = {}) {
+    this.sockets = new UpstreamSockets<Pending>({
+      open: (upstream, token) => {
+        const peer = this.peer(upstream);
+        if (!peer) throw new Error(`not an IP address: ${upstream}`);
+        this.epoll ??= udpEpoll((tokens, data) => this.onReplies(tokens, data));
+        return this.epoll.open(peer, 53, token);
+      },
+      close: (fd) => udpClose(fd, this.epoll),
+    });
+    this.stats = {
+      sent: 0, accepted: 0, timeouts: 0, errors: 0,
+      dropped: Object.fromEntries(DROP_REASONS.map((r) => [r, 0])) as Record<DropReason, number>,
+      sockets: this.sockets.stats,
+    };
+  }
 
   /** UDP queries in flight. */
   get inflight(): number {
@@ -137,7 +146,7 @@ export class Forwarder {
     }
     const p: Pending = {
       asker, msg, question: msg.subarray(HEADER, q.questionEnd), reply, upstreams: asker.upstreams, next: 0,
-      fd: undefined, token: undefined, armed: false, sent: undefined, deadline: 0,
+      sock: undefined, sent: undefined, deadline: 0,
     };
     this.pending.add(p);
     asker.inflight++;
@@ -152,6 +161,7 @@ export class Forwarder {
   /** Forgets every query and closes every socket. */
   close(): void {
     for (const p of this.pending) this.finish(p);
+    this.sockets.close();
     clearTimeout(this.timer);
     this.timer = undefined;
     this.epoll?.close();
@@ -168,7 +178,7 @@ export class Forwarder {
   }
 
   private sendNext(p: Pending): void {
-    this.closeSocket(p);
+    this.release(p);
     if (p.next >= p.upstreams.length) {
       this.finish(p);
       const fail = buildError(p.msg, RCODE.SERVFAIL);
@@ -176,38 +186,41 @@ export class Forwarder {
       return;
     }
     const upstream = p.upstreams[p.next++]!;
-    const id = randomId();
-    const token = this.nextToken;
-    this.nextToken = (this.nextToken + 1) >>> 0;
-    this.epoll ??= udpEpoll((tokens, data) => this.onReplies(tokens, data));
     const msg = p.msg;
     const c0 = msg[0]!;
     const c1 = msg[1]!;
+    let sock: PoolSocket<Pending>;
+    let id: number;
+    let err = 0;
     try {
-      const peer = this.peer(upstream);
-      if (!peer) throw new Error(`not an IP address: ${upstream}`);
+      ({ sock, id } = this.sockets.take(upstream, p));
       // The query goes out with the upstream's id; the client's is put back at once (SERVFAIL, the answer).
       msg[0] = id >> 8;
       msg[1] = id & 0xff;
-      // Connected, sent and in the epoll set in one call: the kernel filters the socket from
-      // before anything can arrive on it.
-      p.fd = this.epoll.query(peer, 53, msg, token);
+      err = this.epoll!.send(sock.fd, msg);
       msg[0] = c0;
       msg[1] = c1;
     } catch (e) {
-      msg[0] = c0;
-      msg[1] = c1;
       // Out of fds, no route: this upstream is as good as silent.
       this.stats.errors++;
       this.o.log?.(`forward to ${upstream}: ${(e as Error).message}`);
       this.sendNext(p);
       return;
     }
-    this.stats.sent++;
-    p.token = token;
-    p.armed = true;
-    this.byToken.set(token, p);
+    p.sock = sock;
     p.sent = { id, question: p.question, address: upstream, port: 53 };
+    if (err) {
+      // No route, a full send buffer: that upstream failed this query. A refusal (ECONNREFUSED) the
+      // socket kept from an earlier query's ICMP answers for every query on it.
+      this.o.log?.(`forward to ${upstream}: ${errnoName(err)}`);
+      if (err === ECONNREFUSED) this.refused(sock);
+      else {
+        this.stats.errors++;
+        this.sendNext(p);
+      }
+      return;
+    }
+    this.stats.sent++;
     p.deadline = performance.now() + UPSTREAM_TIMEOUT_MS;
     if (p.next > 1) {
       // A retry: to the end of the line, with its new deadline.
@@ -237,52 +250,55 @@ export class Forwarder {
   /** What the epoll set read this turn: per datagram, its socket's token; an errno instead of a datagram. */
   private onReplies(tokens: number[], data: (Buffer | number)[]): void {
     for (let i = 0; i < tokens.length; i++) {
-      const p = this.byToken.get(tokens[i]!);
-      if (!p?.sent) continue; // its query was answered earlier in this batch
-      // The one-shot registration fired: nothing more comes from this socket unless re-armed.
-      p.armed = false;
+      const sock = this.sockets.byToken(tokens[i]!);
+      if (!sock) continue; // closed earlier in this batch: its queries are done
       const d = data[i]!;
       if (typeof d === 'number') {
         // An upstream that refuses (ICMP port unreachable, reported on a connected socket as
-        // ECONNREFUSED) is as good as silent: the next one is tried at once.
-        this.stats.errors++;
-        this.o.log?.(`forward to ${p.sent.address}: ${errnoName(d)}`);
-        this.sendNext(p);
+        // ECONNREFUSED) is as good as silent: its queries on this socket go to the next one at once.
+        this.o.log?.(`forward to ${sock.upstream}: ${errnoName(d)}`);
+        this.refused(sock);
         continue;
       }
       // The socket is connected: the kernel delivers it only datagrams from the upstream's
       // address and port (anything else finds no socket: UdpNoPorts), so that is their source.
-      const verdict = acceptReply(p.sent, p.sent, d);
+      const p = d.length >= HEADER ? sock.queries.get((d[0]! << 8) | d[1]!) : undefined;
+      const verdict = p ? acceptReply(p.sent!, p.sent!, d) : d.length < HEADER ? 'malformed' : !(d[2]! & 0x80) ? 'not-response' : 'id';
       if (verdict !== 'ok') {
+        // The query (if any) keeps waiting for the real answer.
         this.stats.dropped[verdict]++;
-        if (this.o.debug) this.o.log?.(`forward: dropped a reply from ${p.sent.address}:${p.sent.port} (${verdict})`);
-        // Keep waiting on the same socket for the real answer.
-        this.epoll!.rearm(p.fd!, p.token!);
-        p.armed = true;
+        if (this.o.debug) this.o.log?.(`forward: dropped a reply from ${sock.upstream}:53 (${verdict})`);
         continue;
       }
       this.stats.accepted++;
-      this.finish(p);
+      this.finish(p!);
       // The upstream's answer, NXDOMAIN and TC included, goes back as it came, with the client's id
       // (written into the addon's copy of it: ours).
-      d[0] = p.msg[0]!;
-      d[1] = p.msg[1]!;
-      p.reply(d);
+      d[0] = p!.msg[0]!;
+      d[1] = p!.msg[1]!;
+      p!.reply(d);
     }
   }
 
-  private closeSocket(p: Pending): void {
-    if (p.fd !== undefined) {
-      // A fired one-shot registration never reports again: a plain close. An armed one leaves the set first.
-      udpClose(p.fd, p.armed ? this.epoll : undefined);
-      this.byToken.delete(p.token!);
-      p.fd = p.token = p.sent = undefined;
-      p.armed = false;
+  /** `sock`'s upstream refused: it takes no new query, and its queries go to their next upstream. */
+  private refused(sock: PoolSocket<Pending>): void {
+    this.sockets.retire(sock);
+    for (const p of [...sock.queries.values()]) {
+      this.stats.errors++;
+      this.sendNext(p);
+    }
+  }
+
+  /** The query's socket is no longer waiting for it (closed if it was the last on it). */
+  private release(p: Pending): void {
+    if (p.sock) {
+      this.sockets.release(p.sock, p.sent!.id);
+      p.sock = p.sent = undefined;
     }
   }
 
   private finish(p: Pending): void {
-    this.closeSocket(p);
+    this.release(p);
     if (this.pending.delete(p)) p.asker.inflight--;
   }
 

@@ -73,6 +73,16 @@ export interface UdpEpoll {
    * Equivalent to: `nc -u PEER PORT < DATA`.
    */
   query(peer: Buffer, port: number, data: Buffer, token: number): number;
+  /**
+   * A socket shared by several queries to one peer (the forwarder's pool): connected to `peer`
+   * port `port` (a random ephemeral port, the kernel dropping datagrams from anyone else), fd >=
+   * 1024, nothing sent, in the set level-triggered with `token`: each turn, every datagram it holds
+   * comes in one recvmmsg. It leaves with udpClose(fd, set). Throws a KernelError.
+   * Equivalent to: `nc -u PEER PORT`.
+   */
+  open(peer: Buffer, port: number, token: number): number;
+  /** One datagram on a connected socket of the set, now: 0, or the errno (no exception). */
+  send(fd: number, data: Buffer): number;
   /** Arms a query socket's registration again (the datagram read was not the answer). */
   rearm(fd: number, token: number): void;
   close(): void;
@@ -100,6 +110,15 @@ export function udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]
         throw new KernelError(`udp socket ${peer.length === 4 ? '0.0.0.0' : '::'}:0 to ${to}`, e as NativeError, `nc -u ${ipText(peer)} ${port}`);
       }
     },
+    open(peer, port, token) {
+      try {
+        return ep.open(peer, port, token);
+      } catch (e) {
+        if (typeof (e as { errno?: unknown }).errno !== 'number') throw e;
+        throw new KernelError(`udp socket ${peer.length === 4 ? '0.0.0.0' : '::'}:0 to ${ipText(peer)}:${port}`, e as NativeError, `nc -u ${ipText(peer)} ${port}`);
+      }
+    },
+    send: (fd, data) => ep.send(fd, data),
     rearm: (fd, token) => void ep.rearm(fd, token),
     close: () => ep.close(),
   };
@@ -155,6 +174,11 @@ export interface UdpServe {
   remove(fd: number): void;
   /** Sends one datagram at once (a reply that comes later); false when the kernel refused it (dropped). */
   sendTo(fd: number, data: Buffer, addr: number, port: number): boolean;
+  /**
+   * Sends `count` datagrams listed as [fd, addr, port, data, ...] (replies that came later, a turn's
+   * worth): each run on the same socket in one sendmmsg. Refused ones are dropped. Returns how many were tried.
+   */
+  sendMany(list: (number | Buffer)[], count: number): number;
   close(): void;
 }
 
@@ -186,6 +210,7 @@ export function udpServe(onBatch: (count: number) => number): UdpServe {
     },
     remove: (fd) => native().udpClose(fd, epfd),
     sendTo: (fd, data, addr, port) => n.sendTo(fd, data, addr, port),
+    sendMany: (list, count) => n.sendMany(list, count),
     close: () => n.close(),
   };
 }
