@@ -29,6 +29,8 @@ export interface CniRunOptions {
   dns?: Context['dns'];
   /** NSNET_CNI_TRACE=1: each stage, as it is reached. */
   trace?: (what: string) => void;
+  /** The caller lives on after answering (the resident process): DEL deletes the veth after its answer (docker/removals.ts). */
+  deferRemovals?: boolean;
 }
 
 /** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
@@ -40,6 +42,27 @@ function isOwnNetns(p: string): boolean {
   } catch {
     return false;
   }
+}
+
+/**
+ * Finishes the removals a killed resident process left half done (their veth
+ * deleted after the answer: docker/removals.ts): what the first locked
+ * section of any nsnet command does, done at once by the new resident process.
+ */
+export async function finishRemovals(env: NodeJS.ProcessEnv, dns: Context['dns'], log: (line: string) => void): Promise<void> {
+  const [{ openContext }, { usingState }] = await Promise.all([import('../docker/context.js'), import('../docker/networks.js')]);
+  const ctx = await openContext({ env, dns, warn: log });
+  try {
+    await usingState(ctx, () => undefined);
+  } finally {
+    await ctx.host.close();
+  }
+}
+
+/** Waits for this process's removals still deleting their veth (at most `ms`); how many there were. */
+export async function removalsDrained(ms: number): Promise<number> {
+  const { removalsSettled } = await import('../docker/removals.js');
+  return Promise.race([removalsSettled(), new Promise<number>((r) => setTimeout(() => r(-1), ms).unref())]);
 }
 
 export async function runCni(o: CniRunOptions): Promise<CniOutput> {
@@ -67,7 +90,11 @@ export async function runCni(o: CniRunOptions): Promise<CniOutput> {
         if (!o.dns) await reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env, warn: () => {} });
         trace?.('DNS server checked');
       },
-      ...(trace && { observe: (step: { title: string }) => trace(`step: ${step.title}`) }),
+      ...(o.deferRemovals && { deferRemovals: true }),
+      ...(trace && {
+        trace,
+        observe: (step: { title: string; deferrable?: boolean }) => trace(`step: ${step.title}${step.deferrable && o.deferRemovals ? ' (after the answer)' : ''}`),
+      }),
     });
   };
   const out = await cniMain(env, o.stdin, loadBackend, { isOwnNetns });

@@ -108,6 +108,7 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
   // The host namespace stays open while serving: the firewall watcher and its repairs work there.
   await Promise.race([signal, server.stopRequested]);
   cni?.close();
+  await cni?.drain();
   await server.stop();
   await host.close();
   return 0;

@@ -37,6 +37,12 @@ export interface Context {
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
   /**
+   * This process lives on after an operation answers (the CNI server): a
+   * removal may answer before its `deferrable` undos are done, which run
+   * after it (removals.ts).
+   */
+  deferRemovals?: boolean;
+  /**
    * The cluster store overlay networks are kept in (etcd://...), and where it
    * was configured; absent: single-host only. Opened on first use (cluster.ts).
    */

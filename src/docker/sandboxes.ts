@@ -53,8 +53,8 @@ export type { SandboxCreateRequest } from './modes/mode.js';
 
 const MODES: Record<SandboxRecord['mode'], Mode> = { bridge: bridgeMode, host: hostMode, none: noneMode, container: containerMode };
 
-/** Gives back what a sandbox holds in the state: its addresses, its host ports, its place in a container: owner. */
-export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
+/** Gives back a sandbox's addresses (a removal whose veth is deleted after it answered: when that is done, removals.ts). */
+export async function releaseAddresses(s: State, sb: SandboxRecord): Promise<void> {
   // With networks.json damaged, the bitmap's own header says which subnet it is for.
   const nets = s.networksDamaged ? s.salvaged : s.networks;
   for (const e of sb.endpoints) {
@@ -62,6 +62,15 @@ export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> 
     if (net) await releaseAddress(s, net, e.ip);
     else await s.addresses.releaseByHeader(e.networkId, ipv4ToInt(e.ip));
   }
+}
+
+/**
+ * Gives back what a sandbox holds in the state: its addresses (unless
+ * `keepAddresses`: a pending removal holds them, removals.ts), its host
+ * ports, its place in a container: owner.
+ */
+export async function releaseClaims(s: State, sb: SandboxRecord, o: { keepAddresses?: boolean } = {}): Promise<void> {
+  if (!o.keepAddresses) await releaseAddresses(s, sb);
   await s.ports.release(sb.id, sb.ports);
   if (sb.containerOf) {
     const owner = await s.sandboxes.byId(sb.containerOf);
