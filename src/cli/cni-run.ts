@@ -62,7 +62,7 @@ export async function finishRemovals(env: NodeJS.ProcessEnv, dns: Context['dns']
 /** Waits for this process's removals still deleting their veth (at most `ms`); how many there were. */
 export async function removalsDrained(ms: number): Promise<number> {
   const { removalsSettled } = await import('../docker/removals.js');
-  return Promise.race([removalsSettled(), new Promise<number>((r) => setTimeout(() => r(-1), ms).unref())]);
+  return Promise.race([removalsSettled({ all: true }), new Promise<number>((r) => setTimeout(() => r(-1), ms).unref())]);
 }
 
 export async function runCni(o: CniRunOptions): Promise<CniOutput> {

@@ -42,10 +42,16 @@ export function thisProcess(): { pid: number; start: string } {
   return { pid: process.pid, start: processStart(process.pid) ?? '0' };
 }
 
-/** Resolves when this process's removals in flight are done (at once when there are none). */
-export async function removalsSettled(): Promise<number> {
+/**
+ * Resolves when the removals this process has in flight now are done (at
+ * once when there are none; later ones are not waited for, so a stream of
+ * DELs cannot hold an ADD back); `all`: until none is left (a process
+ * about to exit). Returns how many there were.
+ */
+export async function removalsSettled(o: { all?: boolean } = {}): Promise<number> {
   const n = inFlight.size;
-  while (inFlight.size) await Promise.all(inFlight.values());
+  await Promise.all(inFlight.values());
+  if (o.all) while (inFlight.size) await Promise.all(inFlight.values());
   return n;
 }
 
