@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../docker/context.js';
+import type { Netns } from '../kernel/netns.js';
 import { cniMain, type BackendSource, type CniOutput } from '../cni/plugin.js';
 
 export type { CniOutput } from '../cni/plugin.js';
@@ -65,6 +66,9 @@ export async function removalsDrained(ms: number): Promise<number> {
   return Promise.race([removalsSettled({ all: true }), new Promise<number>((r) => setTimeout(() => r(-1), ms).unref())]);
 }
 
+/** The resident process's handle of the host namespace, shared by its calls (opened once, never closed: the process's own). */
+let residentHost: Promise<Netns> | undefined;
+
 export async function runCni(o: CniRunOptions): Promise<CniOutput> {
   const { env, trace } = o;
   const stderr: string[] = [];
@@ -79,8 +83,11 @@ export async function runCni(o: CniRunOptions): Promise<CniOutput> {
     ]);
     trace?.('backend loaded');
     const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
+    // In the resident process: one host handle for all calls (no open/close per call; the tables' recheck window is shared).
+    const host = o.deferRemovals ? await (residentHost ??= import('../kernel/netns.js').then((m) => m.netnsSelf())) : undefined;
     return cniBackend({
       env,
+      ...(host && { host }),
       dns: o.dns ?? dnsClient(env, [bin, 'dns', '--supervise']),
       // The delegated plugin's stderr goes with the answer (the runtime's log), never to a daemon's own.
       ipam: (command, req) => delegateIpam(command, req, { env, stderr: (c) => stderr.push(c.toString('utf8')) }),

@@ -136,10 +136,12 @@ export function cniBackend(opts: CniBackendOptions = {}): CniBackend {
       await opts.prepare?.(ctx);
       return await fn(ctx);
     } finally {
-      // Removals finishing after the answer work in this context: closed when they are done.
+      // A host handle given to the backend is its owner's. Removals finishing after the answer work in this context: closed when they are done.
       const work = workIn(ctx);
-      if (work) void work.finally(() => ctx.host.close());
-      else await ctx.host.close();
+      if (!opts.host) {
+        if (work) void work.finally(() => ctx.host.close());
+        else await ctx.host.close();
+      }
     }
   };
   /** An ADD after a DEL whose veth is still being deleted: the same container's interface or static address must be free. */

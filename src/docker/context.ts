@@ -95,6 +95,8 @@ export interface ContextOptions {
   dns?: Context['dns'] | ((dirs: StoreDirs) => Context['dns']);
   /** Default: NSNET_CLUSTER_STORE, else none. */
   clusterStore?: { url: string; from: string };
+  /** An open handle of the host namespace to use (a process serving many calls keeps one); default: opened here. Its owner closes it. */
+  host?: Netns;
 }
 
 /**
@@ -110,7 +112,7 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
   const clusterStore = o.clusterStore ?? (env.NSNET_CLUSTER_STORE ? { url: env.NSNET_CLUSTER_STORE, from: 'NSNET_CLUSTER_STORE' } : undefined);
   return {
-    host: await netnsSelf(),
+    host: o.host ?? await netnsSelf(),
     dirs,
     etcNetns: o.etcNetns ?? (env.NSNET_ETC_NETNS || '/etc/netns'),
     configFile: daemonConfigPath(env, o.root),
