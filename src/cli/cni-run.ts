@@ -32,6 +32,8 @@ export interface CniRunOptions {
   trace?: (what: string) => void;
   /** The caller lives on after answering (the resident process): DEL deletes the veth after its answer (docker/removals.ts). */
   deferRemovals?: boolean;
+  /** The caller's process watches nsnet's firewall tables (the resident process's DNS server): no check per call. */
+  tablesWatched?: boolean;
 }
 
 /** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
@@ -98,6 +100,7 @@ export async function runCni(o: CniRunOptions): Promise<CniOutput> {
         trace?.('DNS server checked');
       },
       ...(o.deferRemovals && { deferRemovals: true }),
+      ...(o.tablesWatched && { tablesWatched: true }),
       ...(trace && {
         trace,
         observe: (step: { title: string; deferrable?: boolean }) => trace(`step: ${step.title}${step.deferrable && o.deferRemovals ? ' (after the answer)' : ''}`),

@@ -39,6 +39,8 @@ export interface CniServeOptions {
   uid?: number;
   /** Drop a connection whose request is not complete after this long (default 30 s). */
   idleMs?: number;
+  /** This process's DNS server watches nsnet's firewall tables (firewall-watch.ts): calls skip their own check. */
+  tablesWatched?: boolean;
 }
 
 export interface CniListener {
@@ -80,7 +82,7 @@ export async function listenCni(o: CniServeOptions): Promise<CniListener> {
       trace(`served by the resident nsnet process (pid ${process.pid}, ${req.env.CNI_COMMAND})`);
     }
     const { runCni } = await (run ??= import('./cni-run.js'));
-    const out = await runCni({ env: { ...base, ...req.env }, stdin: req.stdin, dns: o.dns, deferRemovals: true, ...(trace && { trace }) });
+    const out = await runCni({ env: { ...base, ...req.env }, stdin: req.stdin, dns: o.dns, deferRemovals: true, ...(o.tablesWatched && { tablesWatched: true }), ...(trace && { trace }) });
     if (trace && delay) {
       delay.disable();
       trace(`done; this process's event loop was blocked at most ${(delay.max / 1e6).toFixed(1)} ms meanwhile`);

@@ -63,6 +63,8 @@ export interface CniBackendOptions extends ContextOptions {
    * process per call, which would exit with the work undone.
    */
   deferRemovals?: boolean;
+  /** A firewall watcher runs in this process (the resident process's DNS server): Context.tablesWatched. */
+  tablesWatched?: boolean;
   /** NSNET_CNI_TRACE: the backend's own stages. */
   trace?: (what: string) => void;
 }
@@ -132,6 +134,7 @@ export function cniBackend(opts: CniBackendOptions = {}): CniBackend {
     if (opts.context) return fn(opts.context);
     const ctx = await openContext(opts);
     if (opts.deferRemovals) ctx.deferRemovals = true;
+    if (opts.tablesWatched) ctx.tablesWatched = true;
     try {
       await opts.prepare?.(ctx);
       return await fn(ctx);

@@ -43,6 +43,13 @@ export interface Context {
    */
   deferRemovals?: boolean;
   /**
+   * A firewall watcher in this process (the DNS server's, firewall-watch.ts)
+   * puts nsnet's tables back as soon as they are flushed: the locked sections
+   * skip their own check of the tables (a netlink round trip that waits
+   * behind the kernel's other work, such as a veth being deleted).
+   */
+  tablesWatched?: boolean;
+  /**
    * The cluster store overlay networks are kept in (etcd://...), and where it
    * was configured; absent: single-host only. Opened on first use (cluster.ts).
    */

@@ -132,6 +132,7 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
   // One check per burst: a CLI command takes the lock two or three times in
   // well under this; a long-lived library user checks at most ten times a
   // second (and its DNS server's watcher reacts to a flush at once anyway).
+  if (!force && ctx.tablesWatched) return undefined;
   const last = checkedAt.get(ctx.host);
   if (!force && last !== undefined && performance.now() - last < RECHECK_MS) return undefined;
   const c = await tablesCondition(ctx);

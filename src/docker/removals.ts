@@ -1,21 +1,23 @@
 // Removals that answer before their slowest kernel work is done, in a
 // process that lives on (the CNI server, ctx.deferRemovals): a CNI DEL
-// answers once the state says the attachment is gone, and the veth is
-// deleted after (the kernel waits there for an RCU grace period: half of a
+// answers once the state says the attachment is gone; the veth is deleted
+// and the published ports' DNAT elements removed after (the kernel waits
+// there for an RCU grace period, and nftables behind it: over half of a
 // DEL's time). What keeps that safe:
 //
-//   in the removal's locked section   the record goes (its name is free), its
-//                                     ports are given back, and a pending
-//                                     removal is written (state/removals.ts)
-//                                     holding its addresses: no one gets them
-//                                     while the old veth still has them
+//   in the removal's locked section   the record goes (its name is free), the
+//                                     DNS server lets go, and a pending removal
+//                                     is written (state/removals.ts) holding
+//                                     its addresses and host ports: no one gets
+//                                     them while the old veth and DNAT
+//                                     elements still use them
 //   after the answer (finish)         the deferred undos run; then, locked, the
-//                                     addresses are given back and the entry
-//                                     dropped
+//                                     addresses and ports are given back and
+//                                     the entry dropped
 //   a later ADD in this process       waits for the removals in flight
-//                                     (settled()), so an ADD right after a DEL
-//                                     of the same container or static address
-//                                     finds them done
+//                                     (removalsSettled), so an ADD right after a
+//                                     DEL of the same container, static address
+//                                     or host port finds them done
 //   the process killed meanwhile      the entry stays; the next locked section
 //                                     of any nsnet process (usingState) finds
 //                                     its owner gone and does the work itself
@@ -66,12 +68,12 @@ export function workIn(ctx: Context): Promise<unknown> | undefined {
   return w?.length ? Promise.all(w) : undefined;
 }
 
-/** Gives back what a pending removal held (its addresses) and drops it: the end of every removal, deferred or finished by another process. */
+/** Gives back what a pending removal held (its addresses and host ports) and drops it: the end of every removal, deferred or finished by another process. */
 async function settle(s: State, id: string): Promise<void> {
   const r = await s.removing.get(id);
   if (!r) return; // finished by another process already
-  const { releaseAddresses } = await import('./sandboxes.js');
-  await releaseAddresses(s, r.record);
+  const { releaseHeld } = await import('./sandboxes.js');
+  await releaseHeld(s, r.record);
   s.removing.drop(id);
 }
 

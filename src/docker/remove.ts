@@ -93,8 +93,8 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: {
           ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),
         ], { observe: ctx.observe, dryRun: ctx.dryRun, ...(ctx.deferRemovals && { defer: (u: Action) => undos.push(u) }) });
         // In a dry run these are not written (usingState), unless to a scratch state.
-        await releaseClaims(s, sb, { keepAddresses: undos.length > 0 });
-        // Its addresses are held by the pending removal until its deferred undos are done.
+        await releaseClaims(s, sb, { pending: undos.length > 0 });
+        // Its addresses and host ports are held by the pending removal until its deferred undos are done.
         if (undos.length) {
           s.removing.put({ record: sb, owner: thisProcess() });
           later = { sb, undos };

@@ -99,7 +99,9 @@ export async function addressesInUse(s: State, networkId: string, base: number, 
 /** The claims on one host port, from the records' published ports. */
 export async function claimsFromRecords(s: State, proto: 'tcp' | 'udp', port: number): Promise<PortClaim[]> {
   const out: PortClaim[] = [];
-  for (const r of (await s.sandboxes.scan()).records) {
+  // Removals still unpublishing their ports hold them too (removals.ts).
+  const pending = (await s.removing.all()).removals.map((r) => r.record);
+  for (const r of [...(await s.sandboxes.scan()).records, ...pending]) {
     for (const p of r.ports) if (p.proto === proto && p.hostPort === port) out.push({ proto, hostIp: p.hostIp, hostPort: port, sandboxId: r.id });
   }
   return out;

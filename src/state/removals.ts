@@ -1,9 +1,9 @@
 // Removals whose last kernel work runs after the operation answered
 // (<runDir>/removing/<id>.json): the sandbox's record as it was, with the
 // process doing that work (pid, start time). The record itself is gone from
-// sandboxes/ (its name is free again), its ports given back; what the
-// pending work still holds - its addresses - stays claimed in the bitmaps
-// until the work is done and the entry dropped, in one locked section. A
+// sandboxes/ (its name is free again); what the pending work still holds -
+// its addresses and host ports - stays claimed in the bitmaps and port
+// claims until the work is done and the entry dropped, in one locked section. A
 // process that dies meanwhile leaves the entry: the next locked section finds
 // its owner gone and finishes the work (docker/removals.ts). Cheap when
 // there is none: one readdir of an empty directory.

@@ -88,7 +88,7 @@ describeKernel('CNI DEL: the veth deleted after the answer (in-process backend)'
   test('DEL returns with the veth still being deleted and its address held; an ADD of the same container and static IP right after succeeds', async () => {
     const b = cniBackend({ context: { ...ctx, deferRemovals: true } });
     const p = await pod('dda');
-    const c = conf({ runtimeConfig: { ips: ['10.244.3.50/24'] } });
+    const c = conf({ runtimeConfig: { ips: ['10.244.3.50/24'], portMappings: [{ hostPort: 28080, containerPort: 80, protocol: 'tcp' }] } });
     const first = await b.add(req('ADD', p, c)) as Result;
     expect(first.ips![0]!.address).toBe('10.244.3.50/24');
     const veth = first.interfaces!.find((i) => !i.sandbox && i.name.startsWith('veth'))!.name;
@@ -101,7 +101,9 @@ describeKernel('CNI DEL: the veth deleted after the answer (in-process backend)'
     expect(existsSync(path.join(ctx.dirs.runDir, 'sandboxes', `cni-${p.id.slice(0, 12)}-eth0.json`))).toBe(false);
     expect(await claimed('10.244.3.50')).toBe(true);
 
-    // The same container, interface and static address at once: the ADD waits for the removal, then gets it.
+    // Its host port too: the DNAT element is removed after the answer as well.
+    expect(readdirSync(path.join(ctx.dirs.runDir, 'ports'))).toEqual(['tcp-28080.json']);
+    // The same container, interface, static address and host port at once: the ADD waits for the removal, then gets them.
     const again = await b.add(req('ADD', p, c)) as Result;
     expect(again.ips![0]!.address).toBe('10.244.3.50/24');
     expect(removalsInFlight()).toBe(false);
@@ -129,7 +131,6 @@ describeKernel('CNI DEL: the veth deleted after the answer (in-process backend)'
     await withState<NetworkRecord, SandboxRecord, void>(ctx.dirs, async (s) => {
       const sb = (await s.sandboxes.get(name))!;
       s.removing.put({ record: sb, owner: { pid: deadPid(), start: '1' } });
-      await s.ports.release(sb.id, sb.ports);
       s.sandboxes.delete(sb);
     });
     expect(removing()).toHaveLength(1);
