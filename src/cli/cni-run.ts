@@ -12,6 +12,7 @@
 import { statSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import type { Context } from '../docker/context.js';
+import type { Netns } from '../kernel/netns.js';
 import { cniMain, type BackendSource, type CniOutput } from '../cni/plugin.js';
 
 export type { CniOutput } from '../cni/plugin.js';
@@ -29,6 +30,10 @@ export interface CniRunOptions {
   dns?: Context['dns'];
   /** NSNET_CNI_TRACE=1: each stage, as it is reached. */
   trace?: (what: string) => void;
+  /** The caller lives on after answering (the resident process): DEL deletes the veth after its answer (docker/removals.ts). */
+  deferRemovals?: boolean;
+  /** The caller's process watches nsnet's firewall tables (the resident process's DNS server): no check per call. */
+  tablesWatched?: boolean;
 }
 
 /** Same device and inode as our own network namespace; a path that cannot be read is left to the backend. */
@@ -41,6 +46,30 @@ function isOwnNetns(p: string): boolean {
     return false;
   }
 }
+
+/**
+ * Finishes the removals a killed resident process left half done (their veth
+ * deleted after the answer: docker/removals.ts): what the first locked
+ * section of any nsnet command does, done at once by the new resident process.
+ */
+export async function finishRemovals(env: NodeJS.ProcessEnv, dns: Context['dns'], log: (line: string) => void): Promise<void> {
+  const [{ openContext }, { usingState }] = await Promise.all([import('../docker/context.js'), import('../docker/networks.js')]);
+  const ctx = await openContext({ env, dns, warn: log });
+  try {
+    await usingState(ctx, () => undefined);
+  } finally {
+    await ctx.host.close();
+  }
+}
+
+/** Waits for this process's removals still deleting their veth (at most `ms`); how many there were. */
+export async function removalsDrained(ms: number): Promise<number> {
+  const { removalsSettled } = await import('../docker/removals.js');
+  return Promise.race([removalsSettled({ all: true }), new Promise<number>((r) => setTimeout(() => r(-1), ms).unref())]);
+}
+
+/** The resident process's handle of the host namespace, shared by its calls (opened once, never closed: the process's own). */
+let residentHost: Promise<Netns> | undefined;
 
 export async function runCni(o: CniRunOptions): Promise<CniOutput> {
   const { env, trace } = o;
@@ -56,8 +85,11 @@ export async function runCni(o: CniRunOptions): Promise<CniOutput> {
     ]);
     trace?.('backend loaded');
     const bin = fileURLToPath(new URL('../../bin/nsnet.js', import.meta.url));
+    // In the resident process: one host handle for all calls (no open/close per call; the tables' recheck window is shared).
+    const host = o.deferRemovals ? await (residentHost ??= import('../kernel/netns.js').then((m) => m.netnsSelf())) : undefined;
     return cniBackend({
       env,
+      ...(host && { host }),
       dns: o.dns ?? dnsClient(env, [bin, 'dns', '--supervise']),
       // The delegated plugin's stderr goes with the answer (the runtime's log), never to a daemon's own.
       ipam: (command, req) => delegateIpam(command, req, { env, stderr: (c) => stderr.push(c.toString('utf8')) }),
@@ -67,7 +99,12 @@ export async function runCni(o: CniRunOptions): Promise<CniOutput> {
         if (!o.dns) await reviveDns(ctx.dirs, { argv: [bin, 'dns', '--supervise'], env, warn: () => {} });
         trace?.('DNS server checked');
       },
-      ...(trace && { observe: (step: { title: string }) => trace(`step: ${step.title}`) }),
+      ...(o.deferRemovals && { deferRemovals: true }),
+      ...(o.tablesWatched && { tablesWatched: true }),
+      ...(trace && {
+        trace,
+        observe: (step: { title: string; deferrable?: boolean }) => trace(`step: ${step.title}${step.deferrable && o.deferRemovals ? ' (after the answer)' : ''}`),
+      }),
     });
   };
   const out = await cniMain(env, o.stdin, loadBackend, { isOwnNetns });

@@ -24,6 +24,7 @@ import type { Context } from '../docker/context.js';
 import { cniSocketPath, encodeAnswer, NOT_MINE, parseRequest, type WireRequest } from '../cni/wire.js';
 import { listenPrivate } from '../kernel/unix-listen.js';
 import { native } from '../native.js';
+import { listDir } from '../state/small-files.js';
 import { defaultDirs, type StoreDirs } from '../state/store.js';
 
 export interface CniServeOptions {
@@ -38,11 +39,16 @@ export interface CniServeOptions {
   uid?: number;
   /** Drop a connection whose request is not complete after this long (default 30 s). */
   idleMs?: number;
+  /** This process's DNS server watches nsnet's firewall tables (firewall-watch.ts): calls skip their own check. */
+  tablesWatched?: boolean;
 }
 
 export interface CniListener {
   readonly path: string;
+  /** Stops taking calls. */
   close(): void;
+  /** Waits (at most `ms`) for removals still deleting their veth after they answered: before the process exits. */
+  drain(ms?: number): Promise<void>;
 }
 
 const etcNetnsOf = (env: NodeJS.ProcessEnv) => path.resolve(env.NSNET_ETC_NETNS || '/etc/netns');
@@ -53,6 +59,9 @@ function isMine(o: CniServeOptions, env: Record<string, string>): boolean {
   return path.resolve(d.dataDir) === path.resolve(o.dirs.dataDir) && path.resolve(d.runDir) === path.resolve(o.dirs.runDir)
     && etcNetnsOf(env) === etcNetnsOf(o.env);
 }
+
+/** The environment naming this process's state directories (what isMine checks a call's against). */
+const dirsEnv = (o: CniServeOptions) => ({ NSNET_DATA_DIR: o.dirs.dataDir, NSNET_RUN_DIR: o.dirs.runDir, NSNET_ETC_NETNS: etcNetnsOf(o.env) });
 
 export async function listenCni(o: CniServeOptions): Promise<CniListener> {
   const file = cniSocketPath(o.dirs);
@@ -73,7 +82,7 @@ export async function listenCni(o: CniServeOptions): Promise<CniListener> {
       trace(`served by the resident nsnet process (pid ${process.pid}, ${req.env.CNI_COMMAND})`);
     }
     const { runCni } = await (run ??= import('./cni-run.js'));
-    const out = await runCni({ env: { ...base, ...req.env }, stdin: req.stdin, dns: o.dns, ...(trace && { trace }) });
+    const out = await runCni({ env: { ...base, ...req.env }, stdin: req.stdin, dns: o.dns, deferRemovals: true, ...(o.tablesWatched && { tablesWatched: true }), ...(trace && { trace }) });
     if (trace && delay) {
       delay.disable();
       trace(`done; this process's event loop was blocked at most ${(delay.max / 1e6).toFixed(1)} ms meanwhile`);
@@ -137,6 +146,12 @@ export async function listenCni(o: CniServeOptions): Promise<CniListener> {
   server.maxConnections = 1024;
   await listenPrivate(server, file); // we hold dns.lock: a socket file left there is a killed server's
   server.on('error', (e) => o.log(`cni: ${e.message}`));
+  // A resident process killed while deleting veths after its DELs answered left pending removals: finish them now
+  // (the next locked section would; this one does not wait for a call). One readdir when there are none.
+  if (listDir(path.join(o.dirs.runDir, 'removing')).length) {
+    void (run ??= import('./cni-run.js')).then((r) => r.finishRemovals({ ...o.env, ...dirsEnv(o) }, o.dns, (l) => o.log(`cni: ${l}`)))
+      .catch((e: Error) => o.log(`cni: finishing pending removals: ${e.message}`));
+  }
   return {
     path: file,
     close: () => {
@@ -146,6 +161,11 @@ export async function listenCni(o: CniServeOptions): Promise<CniListener> {
       } catch {
         // gone already
       }
+    },
+    drain: async (ms = 5000) => {
+      if (!run) return;
+      const n = await (await run).removalsDrained(ms);
+      if (n < 0) o.log(`cni: stopping with removals still deleting their veth; the next nsnet command finishes them`);
     },
   };
 }

@@ -108,6 +108,7 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
   // The host namespace stays open while serving: the firewall watcher and its repairs work there.
   await Promise.race([signal, server.stopRequested]);
   cni?.close();
+  await cni?.drain();
   await server.stop();
   await host.close();
   return 0;
@@ -122,6 +123,8 @@ async function serveCni(server: DnsServer, dirs: StoreDirs, env: NodeJS.ProcessE
     const { listenCni } = await import('./cni-serve.js');
     return await listenCni({
       dirs, env, log,
+      // The server started its firewall watcher (start() fails without it).
+      tablesWatched: true,
       dns: { sync: async (_start, ids) => check(await server.sync(ids)), release: async (ids) => check(await server.sync(ids, true)) },
     });
   } catch (e) {

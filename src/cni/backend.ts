@@ -8,7 +8,10 @@
 //           nsnet, and no /etc/netns files are written (the runtime owns
 //           resolv.conf; the result's dns says 127.0.0.11).
 //   DEL     `nsnet rm -f` of that record: the undos of the steps ADD ran (the
-//           veth by its host end, ports, DNS); nothing there is success.
+//           veth by its host end, ports, DNS); nothing there is success. In the
+//           resident process (deferRemovals), DEL answers once the state is
+//           committed and the veth is deleted after, its address held until
+//           then (docker/removals.ts); an ADD there waits for those first.
 //   CHECK   what ADD made is still there: interface, MAC, address, default
 //           route, bridge port, nftables elements, address reservation, DNS.
 //   GC      DEL of every attachment on this network not in the valid list.
@@ -22,6 +25,7 @@ import { usesEmbeddedDns } from '../docker/embedded-dns.js';
 import { NsnetError } from '../docker/errors.js';
 import { networkCreate, subnetBlock, usingState } from '../docker/networks.js';
 import { sandboxRemove } from '../docker/remove.js';
+import { removalsInFlight, removalsSettled, workIn } from '../docker/removals.js';
 import { sandboxCreate } from '../docker/sandboxes.js';
 import type { NetworkCreateRequest } from '../docker/network.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
@@ -53,6 +57,16 @@ export interface CniBackendOptions extends ContextOptions {
   ipam?: IpamExec;
   /** Run on each context this backend opens, before the command (the plugin revives a killed DNS server). */
   prepare?: (ctx: Context) => Promise<unknown>;
+  /**
+   * This process lives on after answering (the resident nsnet process): DEL
+   * answers before the veth is deleted (Context.deferRemovals). Never in a
+   * process per call, which would exit with the work undone.
+   */
+  deferRemovals?: boolean;
+  /** A firewall watcher runs in this process (the resident process's DNS server): Context.tablesWatched. */
+  tablesWatched?: boolean;
+  /** NSNET_CNI_TRACE: the backend's own stages. */
+  trace?: (what: string) => void;
 }
 
 /** The CNI error a failure reads as: nsnet's kinds and the kernel's errors, with their codes. */
@@ -119,28 +133,39 @@ export function cniBackend(opts: CniBackendOptions = {}): CniBackend {
   const withCtx = async <T>(fn: (ctx: Context) => Promise<T>): Promise<T> => {
     if (opts.context) return fn(opts.context);
     const ctx = await openContext(opts);
+    if (opts.deferRemovals) ctx.deferRemovals = true;
+    if (opts.tablesWatched) ctx.tablesWatched = true;
     try {
       await opts.prepare?.(ctx);
       return await fn(ctx);
     } finally {
-      await ctx.host.close();
+      // A host handle given to the backend is its owner's. Removals finishing after the answer work in this context: closed when they are done.
+      const work = workIn(ctx);
+      if (!opts.host) {
+        if (work) void work.finally(() => ctx.host.close());
+        else await ctx.host.close();
+      }
     }
+  };
+  /** An ADD after a DEL whose veth is still being deleted: the same container's interface or static address must be free. */
+  const settled = async () => {
+    if (!removalsInFlight()) return;
+    const t = performance.now();
+    const n = await removalsSettled();
+    opts.trace?.(`waited ${(performance.now() - t).toFixed(1)} ms for ${n} removal(s) of this process still deleting their veth`);
   };
   const ipam = (req: CniRequest): IpamExec => {
     if (!opts.ipam) throw new CniError(CNI_ERR.invalidConfig, `ipam type ${JSON.stringify(req.config.ipam?.type)} needs a delegated IPAM plugin, and none can be run here`);
     return opts.ipam;
   };
 
-  /** Removes the attachment's record and what its steps made; nothing there is success. */
+  /**
+   * Removes the attachment's record and what its steps made; nothing there is
+   * success. With `req`, only if the record is that attachment (checked in
+   * the removal's own locked section); a damaged one: rm -f removes what it can find.
+   */
   const remove = async (ctx: Context, name: string, req: CniRequest | undefined) => {
-    let sb: SandboxRecord | undefined;
-    try {
-      sb = await usingState(ctx, (s) => s.sandboxes.get(name));
-    } catch (e) {
-      if (!isDamaged(e)) throw e; // a damaged record: rm -f removes what it can find
-    }
-    if (sb && req && !isAttachment(sb, req)) return;
-    await sandboxRemove(ctx, [name], { force: true }).catch((e: unknown) => {
+    await sandboxRemove(ctx, [name], { force: true, ...(req && { only: (sb: SandboxRecord) => isAttachment(sb, req) }) }).catch((e: unknown) => {
       if (!(e instanceof NsnetError && e.kind === 'NotFound')) throw e;
     });
   };
@@ -150,6 +175,7 @@ export function cniBackend(opts: CniBackendOptions = {}): CniBackend {
       const conf = req.config;
       checkIfname(req);
       const inode = netnsInode(req);
+      await settled();
       return withCtx(async (ctx) => {
         let ip = staticIpOf(conf);
         let pool: { subnet?: string; gateway?: string } = {};

@@ -37,6 +37,19 @@ export interface Context {
   /** Warnings for the user (Docker prints them on stderr). */
   warn: (message: string) => void;
   /**
+   * This process lives on after an operation answers (the CNI server): a
+   * removal may answer before its `deferrable` undos are done, which run
+   * after it (removals.ts).
+   */
+  deferRemovals?: boolean;
+  /**
+   * A firewall watcher in this process (the DNS server's, firewall-watch.ts)
+   * puts nsnet's tables back as soon as they are flushed: the locked sections
+   * skip their own check of the tables (a netlink round trip that waits
+   * behind the kernel's other work, such as a veth being deleted).
+   */
+  tablesWatched?: boolean;
+  /**
    * The cluster store overlay networks are kept in (etcd://...), and where it
    * was configured; absent: single-host only. Opened on first use (cluster.ts).
    */
@@ -89,6 +102,8 @@ export interface ContextOptions {
   dns?: Context['dns'] | ((dirs: StoreDirs) => Context['dns']);
   /** Default: NSNET_CLUSTER_STORE, else none. */
   clusterStore?: { url: string; from: string };
+  /** An open handle of the host namespace to use (a process serving many calls keeps one); default: opened here. Its owner closes it. */
+  host?: Netns;
 }
 
 /**
@@ -104,7 +119,7 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
   const clusterStore = o.clusterStore ?? (env.NSNET_CLUSTER_STORE ? { url: env.NSNET_CLUSTER_STORE, from: 'NSNET_CLUSTER_STORE' } : undefined);
   return {
-    host: await netnsSelf(),
+    host: o.host ?? await netnsSelf(),
     dirs,
     etcNetns: o.etcNetns ?? (env.NSNET_ETC_NETNS || '/etc/netns'),
     configFile: daemonConfigPath(env, o.root),

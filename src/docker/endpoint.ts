@@ -92,7 +92,8 @@ async function claimIpv6(s: State, net: NetworkRecord, wanted?: string): Promise
   const mine = claimed6.get(s) ?? new Set<string>();
   claimed6.set(s, mine);
   const used = new Set(mine);
-  for (const r of await s.sandboxes.all()) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) used.add(e.ip6);
+  const pending = (await s.removing.all()).removals.map((r) => r.record);
+  for (const r of [...await s.sandboxes.all(), ...pending]) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) used.add(e.ip6);
   const pool = { subnet: net.subnet6!, gateway: net.gateway6! };
   const ip6 = wanted ? asInvalid(() => checkStatic6(pool, wanted, used)) : asInvalid(() => allocate6(pool, used));
   mine.add(ip6);
@@ -142,6 +143,8 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
         undo: {
           title: `deleting veth ${e.hostVeth} (and its peer ${e.ifname} in netns ${netns})`,
           equivalent: [linkDelCommand(ctx.host.name, e.hostVeth)],
+          // Nothing of the removal needs it done (its address stays claimed until it is): it may run after the answer.
+          deferrable: true,
           do: async () => {
             await linkDel(ctx.host, hostEnd.index ? hostEnd : await linkGet(ctx.host, e.hostVeth), { for: forWhom });
           },

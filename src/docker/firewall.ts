@@ -120,7 +120,8 @@ export function rebuildStep(ctx: Context, content: FirewallContent, why: string)
 }
 
 const RECHECK_MS = 100;
-const checkedAt = new WeakMap<Context, number>();
+/** By the host namespace's handle: contexts sharing one (the CNI server's calls) share the window. */
+const checkedAt = new WeakMap<Context['host'], number>();
 
 /**
  * Checks nsnet's tables and, when they are missing or stale, rebuilds them
@@ -131,11 +132,12 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
   // One check per burst: a CLI command takes the lock two or three times in
   // well under this; a long-lived library user checks at most ten times a
   // second (and its DNS server's watcher reacts to a flush at once anyway).
-  const last = checkedAt.get(ctx);
+  if (!force && ctx.tablesWatched) return undefined;
+  const last = checkedAt.get(ctx.host);
   if (!force && last !== undefined && performance.now() - last < RECHECK_MS) return undefined;
   const c = await tablesCondition(ctx);
   if (!force && (c.ok || c.absent)) {
-    if (c.ok) checkedAt.set(ctx, performance.now());
+    if (c.ok) checkedAt.set(ctx.host, performance.now());
     return undefined;
   }
   const why = c.ok ? force! : c.why;
@@ -152,7 +154,7 @@ export async function checkTables(ctx: Context, networks: NetworkRecord[], sandb
  * the lock, and adds its own elements right after).
  */
 async function rebuildFromDisk(ctx: Context): Promise<void> {
-  checkedAt.delete(ctx);
+  checkedAt.delete(ctx.host);
   const s = await readState<NetworkRecord, SandboxRecord>(ctx.dirs);
   await runSteps([rebuildStep(ctx, firewallContent(s.networks, await s.sandboxes.all()), 'missing during an operation')], ctx);
 }

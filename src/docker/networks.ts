@@ -21,6 +21,7 @@ import { findParent, macvlanNetworkSteps } from './macvlan.js';
 import { builtinNetworks, inspectNetwork, planNetwork, type NetworkCreateRequest } from './network.js';
 import { removeSteps, runSteps } from './plan.js';
 import { damagedOn, readableNetworks, warnDamagedNetworks, wireRepairs } from './repair.js';
+import { finishPendingRemovals } from './removals.js';
 import { cleanStaleCreates } from './stale-creates.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
@@ -36,7 +37,10 @@ export async function usingState<T>(ctx: Context, fn: (s: State) => Promise<T> |
   const cleaned: string[] = [];
   const out = await withState<NetworkRecord, SandboxRecord, T>(ctx.dirs, async (s) => {
     wireRepairs(ctx, s);
-    if (!ctx.dryRun) cleaned.push(...await cleanStaleCreates(ctx, s));
+    if (!ctx.dryRun) {
+      cleaned.push(...await cleanStaleCreates(ctx, s));
+      for (const line of await finishPendingRemovals(ctx, s)) ctx.warn(`nsnet: ${line}`);
+    }
     if (!s.networksDamaged && !s.networks.some((n) => n.builtin)) {
       const reserved = await reservedPrefixes(ctx.host, await hostResolvConf());
       const builtins = builtinNetworks(s, reserved, defaultBridgeIpv6(ctx));

@@ -7,7 +7,11 @@
 //                               undoes k-1..1 in reverse and rethrows
 //   removeSteps(plan, runner)   the removal: each step's undo, in reverse,
 //                               every one even if some fail ("already gone"
-//                               is success) - derived, never written again
+//                               is success) - derived, never written again;
+//                               with `runner.defer`, the undos marked
+//                               `deferrable` are handed to it instead of run
+//                               (a long-lived process runs them after it
+//                               answered: docker/removals.ts)
 //
 // With `runner.dryRun` nothing is done: each step (or undo) is only shown to
 // `runner.observe`, which --dry-run and NSNET_TRACE=1 both print the same way,
@@ -29,6 +33,14 @@ export interface Action {
    * waits for that itself.
    */
   overlap?: boolean;
+  /**
+   * An undo that may run after the removal has answered, in a process that
+   * lives on (the CNI server: runner.defer): nothing else of the removal needs
+   * it done, and what it frees stays claimed in the state until it is
+   * (docker/removals.ts). A veth's deletion: the kernel waits there for an
+   * RCU grace period, the longest part of removing a CNI attachment.
+   */
+  deferrable?: boolean;
 }
 
 export interface Step extends Action {
@@ -48,6 +60,8 @@ export type StepObserver = (step: Action) => void | Promise<void>;
 export interface Runner {
   observe?: StepObserver | undefined;
   dryRun?: boolean | undefined;
+  /** Takes the `deferrable` undos of a removal, shown to `observe` but not run (absent: they run in their turn). */
+  defer?: ((undo: Action) => void) | undefined;
 }
 
 /**
@@ -109,7 +123,7 @@ export async function runRemoval(removal: Action[], runner: Runner = {}): Promis
 }
 
 /** Runs every action even if some fail; returns the failures (a not-found is success). */
-async function attemptAll(removal: Action[], runner: Runner): Promise<Error[]> {
+export async function attemptAll(removal: Action[], runner: Runner): Promise<Error[]> {
   const errors: Error[] = [];
   const running: Promise<void>[] = [];
   const failed = (undo: Action) => (e: unknown) => {
@@ -118,6 +132,10 @@ async function attemptAll(removal: Action[], runner: Runner): Promise<Error[]> {
   for (const undo of removal) {
     await runner.observe?.(undo);
     if (runner.dryRun) continue;
+    if (undo.deferrable && runner.defer) {
+      runner.defer(undo);
+      continue;
+    }
     if (undo.overlap) running.push(undo.do().catch(failed(undo)));
     else await undo.do().catch(failed(undo));
   }

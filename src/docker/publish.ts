@@ -79,8 +79,11 @@ export async function planPorts(ctx: Context, s: State, req: { publish?: string[
 
 /** The step that publishes a sandbox's ports (host-side map elements), undone by unpublishing them. */
 export function portsStep(ctx: Context, sb: SandboxRecord): Step {
+  const step = elementsStep(ctx, `publishing ${sb.ports.length} port(s)`, (op) => portElements(op, portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`);
   return {
-    ...elementsStep(ctx, `publishing ${sb.ports.length} port(s)`, (op) => portElements(op, portRules(sb.ports)), `unpublishing ports of sandbox ${sb.name}`),
+    ...step,
     overlap: true, // beside the DNS server's attach
+    // May run after a removal answered (removals.ts): the host ports stay claimed until it has.
+    ...(step.undo && { undo: { ...step.undo, deferrable: true } }),
   };
 }

@@ -2,6 +2,9 @@
 // written here: it is the undo of each step that made the sandbox (its
 // mode's steps, its log file's, and the start of its process if it runs), in reverse
 // (sandboxSteps + removeSteps), so `rm --dry-run` prints exactly that.
+// In a process that lives on (ctx.deferRemovals: the CNI server), the
+// undos that may run after the answer (a CNI attachment's veth) do, and the
+// addresses stay claimed until they are done (removals.ts).
 import path from 'node:path';
 import { DamagedStateError, isDamaged } from '../state/damaged.js';
 import { recordHint, type DamagedRecord } from '../state/sandbox-records.js';
@@ -10,7 +13,8 @@ import { conflict, forEachRef, NsnetError } from './errors.js';
 import { findSandbox } from './lookup.js';
 import { sandboxNs } from './namespace.js';
 import { usingState } from './networks.js';
-import { removeSteps } from './plan.js';
+import { removeSteps, type Action } from './plan.js';
+import { finishLater, thisProcess } from './removals.js';
 import { isRunning, processFilesSteps, startStep } from './process.js';
 import { removeDamaged } from './remove-damaged.js';
 import { readableNetworks } from './repair.js';
@@ -42,7 +46,11 @@ async function findForRemoval(s: State, ref: string, force: boolean): Promise<{ 
 }
 
 /** `nsnet rm`: removes sandboxes; a running one only with force (its processes are killed). */
-export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: boolean } = {}): Promise<string[]> {
+export async function sandboxRemove(ctx: Context, refs: string[], o: {
+  force?: boolean;
+  /** Removes a readable record only if it passes (in the same locked section that removes it): else leaves it, as if not found. */
+  only?: (sb: SandboxRecord) => boolean;
+} = {}): Promise<string[]> {
   const removed: string[] = [];
   // The DNS server lets go of each sandbox while its removal runs (the undo of its attach step).
   const released: string[] = [];
@@ -52,38 +60,51 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
     heard.push(p);
   };
   try {
-    return await forEachRef(refs, (ref) => usingState(ctx, async (s) => {
-      const found = await findForRemoval(s, ref, !!o.force);
-      if ('damaged' in found) {
-        if (!o.force) throw new DamagedStateError(found.damaged.path, found.damaged.problem, recordHint(found.damaged.name));
-        const id = await removeDamaged(ctx, s, found.damaged);
-        if (id) removed.push(id);
-        return;
-      }
-      const sb = found.sb;
-      const running = isRunning(sb);
-      if (running && !o.force) {
-        throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
-      }
-      const joiners = [];
-      for (const id of sb.joinedBy ?? []) {
-        const j = await s.sandboxes.byId(id);
-        if (j) joiners.push(j);
-      }
-      if (joiners.length && !o.force) {
-        throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
-      }
-      const ns = sandboxNs(sb);
-      await removeSteps([
-        ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased }),
-        ...processFilesSteps(ctx, sb),
-        ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),
-      ], ctx);
-      // In a dry run these are not written (usingState), unless to a scratch state.
-      await releaseClaims(s, sb);
-      s.sandboxes.delete(sb);
-      removed.push(sb.id, ...(sb.joinedBy ?? []));
-    }));
+    return await forEachRef(refs, async (ref) => {
+      // Undos left to run after the state is committed (ctx.deferRemovals), and whose.
+      let later: { sb: SandboxRecord; undos: Action[] } | undefined;
+      await usingState(ctx, async (s) => {
+        const found = await findForRemoval(s, ref, !!o.force);
+        if ('damaged' in found) {
+          if (!o.force) throw new DamagedStateError(found.damaged.path, found.damaged.problem, recordHint(found.damaged.name));
+          const id = await removeDamaged(ctx, s, found.damaged);
+          if (id) removed.push(id);
+          return;
+        }
+        const sb = found.sb;
+        if (o.only && !o.only(sb)) return;
+        const running = isRunning(sb);
+        if (running && !o.force) {
+          throw conflict(`You cannot remove a running sandbox ${sb.id}. Stop the sandbox before attempting removal or force remove`);
+        }
+        const joiners = [];
+        for (const id of sb.joinedBy ?? []) {
+          const j = await s.sandboxes.byId(id);
+          if (j) joiners.push(j);
+        }
+        if (joiners.length && !o.force) {
+          throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
+        }
+        const ns = sandboxNs(sb);
+        const undos: Action[] = [];
+        await removeSteps([
+          ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased }),
+          ...processFilesSteps(ctx, sb),
+          ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),
+        ], { observe: ctx.observe, dryRun: ctx.dryRun, ...(ctx.deferRemovals && { defer: (u: Action) => undos.push(u) }) });
+        // In a dry run these are not written (usingState), unless to a scratch state.
+        await releaseClaims(s, sb, { pending: undos.length > 0 });
+        // Its addresses and host ports are held by the pending removal until its deferred undos are done.
+        if (undos.length) {
+          s.removing.put({ record: sb, owner: thisProcess() });
+          later = { sb, undos };
+        }
+        s.sandboxes.delete(sb);
+        removed.push(sb.id, ...(sb.joinedBy ?? []));
+      });
+      // Committed: the rest runs after the caller has its answer.
+      if (later) finishLater(ctx, later.sb, later.undos);
+    });
   } finally {
     // The DNS server let go of removed sandboxes' sockets (which keep their namespaces alive).
     // Released but not removed (the removal failed): it takes them back from the state.

@@ -85,7 +85,9 @@ export async function damagedOn(d: DamagedRecord, net: { id: string; base: numbe
 export async function addressesInUse(s: State, networkId: string, base: number, size: number): Promise<number[]> {
   const { records, damaged } = await s.sandboxes.scan();
   const used = new Set<number>();
-  for (const r of records) for (const e of r.endpoints) if (e.networkId === networkId) used.add(ipv4ToInt(e.ip));
+  // Removals still deleting their veth hold their addresses too (removals.ts).
+  const pending = (await s.removing.all()).removals.map((r) => r.record);
+  for (const r of [...records, ...pending]) for (const e of r.endpoints) if (e.networkId === networkId) used.add(ipv4ToInt(e.ip));
   for (const d of damaged) {
     const h = await damagedHoldings(d);
     for (const e of h.sal.endpoints) if (e.networkId === networkId && e.ip) used.add(ipv4ToInt(e.ip));
@@ -97,7 +99,9 @@ export async function addressesInUse(s: State, networkId: string, base: number, 
 /** The claims on one host port, from the records' published ports. */
 export async function claimsFromRecords(s: State, proto: 'tcp' | 'udp', port: number): Promise<PortClaim[]> {
   const out: PortClaim[] = [];
-  for (const r of (await s.sandboxes.scan()).records) {
+  // Removals still unpublishing their ports hold them too (removals.ts).
+  const pending = (await s.removing.all()).removals.map((r) => r.record);
+  for (const r of [...(await s.sandboxes.scan()).records, ...pending]) {
     for (const p of r.ports) if (p.proto === proto && p.hostPort === port) out.push({ proto, hostIp: p.hostIp, hostPort: port, sandboxId: r.id });
   }
   return out;

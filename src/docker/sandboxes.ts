@@ -53,8 +53,13 @@ export type { SandboxCreateRequest } from './modes/mode.js';
 
 const MODES: Record<SandboxRecord['mode'], Mode> = { bridge: bridgeMode, host: hostMode, none: noneMode, container: containerMode };
 
-/** Gives back what a sandbox holds in the state: its addresses, its host ports, its place in a container: owner. */
-export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> {
+/** Gives back a sandbox's addresses and host ports: what a pending removal held (removals.ts), once its deferred undos are done. */
+export async function releaseHeld(s: State, sb: SandboxRecord): Promise<void> {
+  await releaseAddresses(s, sb);
+  await s.ports.release(sb.id, sb.ports);
+}
+
+async function releaseAddresses(s: State, sb: SandboxRecord): Promise<void> {
   // With networks.json damaged, the bitmap's own header says which subnet it is for.
   const nets = s.networksDamaged ? s.salvaged : s.networks;
   for (const e of sb.endpoints) {
@@ -62,7 +67,15 @@ export async function releaseClaims(s: State, sb: SandboxRecord): Promise<void> 
     if (net) await releaseAddress(s, net, e.ip);
     else await s.addresses.releaseByHeader(e.networkId, ipv4ToInt(e.ip));
   }
-  await s.ports.release(sb.id, sb.ports);
+}
+
+/**
+ * Gives back what a sandbox holds in the state: its addresses and host
+ * ports (unless `pending`: a pending removal holds them until its deferred
+ * undos are done, removals.ts), its place in a container: owner.
+ */
+export async function releaseClaims(s: State, sb: SandboxRecord, o: { pending?: boolean } = {}): Promise<void> {
+  if (!o.pending) await releaseHeld(s, sb);
   if (sb.containerOf) {
     const owner = await s.sandboxes.byId(sb.containerOf);
     if (owner) s.sandboxes.put({ ...owner, joinedBy: (owner.joinedBy ?? []).filter((id) => id !== sb.id) });

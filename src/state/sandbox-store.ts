@@ -6,6 +6,7 @@
 //   <runDir>/ipam/<network id>.bits    one bit per address of the network's subnet
 //   <runDir>/ports/<proto>-<port>.json the bindings of one host port
 //   <runDir>/creating/<name>           a create in progress: its process (pid, start time)
+//   <runDir>/removing/<id>.json        a removal whose veth is deleted after it answered (removals.ts)
 //
 // Everything is read lazily and written only when the locked section that
 // changed it succeeds (withState in store.ts), each file atomically.

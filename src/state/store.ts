@@ -16,6 +16,7 @@ import { damagedCopyName, DamagedStateError, keepDamaged, RECONCILE_HINT } from 
 import { withLock } from './lock.js';
 import { AddressBits } from './address-bits.js';
 import { PortClaims } from './port-claims.js';
+import { PendingRemovals } from './removals.js';
 import { RecordFiles } from './sandbox-records.js';
 import { networksProblem, parseState, salvageNetworks } from './validate.js';
 
@@ -102,6 +103,8 @@ export interface Stores<N, R extends { id: string; name: string }> {
   sandboxes: RecordFiles<R>;
   addresses: AddressBits;
   ports: PortClaims;
+  /** Removals whose last kernel work runs after they answered (removals.ts): their addresses are still claimed. */
+  removing: PendingRemovals<R>;
 }
 
 /**
@@ -149,6 +152,7 @@ export async function withState<N extends { id: string; builtin?: boolean }, R e
       sandboxes: new RecordFiles<R>(dirs.runDir),
       addresses: new AddressBits(dirs.runDir),
       ports: new PortClaims(dirs.runDir),
+      removing: new PendingRemovals<R>(dirs.runDir),
     };
     const out = await fn(s);
     if (o.commit === false) return out; // a dry run: plan against the state, change nothing
@@ -161,6 +165,7 @@ export async function withState<N extends { id: string; builtin?: boolean }, R e
     await s.sandboxes.flush();
     await s.addresses.flush();
     await s.ports.flush();
+    await s.removing.flush();
     return out;
   });
 }

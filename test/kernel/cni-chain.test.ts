@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, expect, test } from 'vitest';
 import { CniRuntime, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
-import { describeKernel, tag as newTag } from '../helpers/kernel.js';
+import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
 import { CniNode, nodeLinks, nsnetChain } from '../helpers/runtimes.js';
 
 const SLOW = 180_000;
@@ -107,6 +107,8 @@ describeKernel('CNI chaining: containernetworking-plugins after nsnet', () => {
     await rt.del(list, att);
     expect(order()).toEqual(['DEL tuning', 'DEL nsnet']);
     expect(await nsnetPs()).toBe('');
+    // The resident process answers DEL before the veth is deleted: gone shortly after.
+    await eventually(async () => (await hostVeths()).length === 0, 5000, 'the host veth deleted after DEL answered').catch(() => {});
     expect(await hostVeths()).toEqual([]);
     expect(await inPod('tun', ['ip', '-o', 'link', 'show'])).not.toContain('eth0');
     expect(rt.cachedResult(list.name, att)).toBeUndefined();
@@ -148,6 +150,8 @@ describeKernel('CNI chaining: containernetworking-plugins after nsnet', () => {
     await rt.del(list, att);
     expect(order()).toEqual(['DEL firewall', 'DEL bandwidth', 'DEL tuning', 'DEL nsnet']);
     expect(await nsnetPs()).toBe('');
+    // The resident process answers DEL before the veth is deleted: gone shortly after.
+    await eventually(async () => (await hostVeths()).length === 0, 5000, 'the host veth deleted after DEL answered').catch(() => {});
     expect(await hostVeths()).toEqual([]);
     expect(String((await node.exec(['iptables', '-S', 'CNI-FORWARD'], { reject: false })).stdout)).not.toContain(addr);
     expect((await nodeLinks(node)).filter((l) => /^bwp/.test(l))).toEqual([]); // bandwidth's ifb device
