@@ -15,7 +15,7 @@ import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { vethAdd, vethAddCommand, type VethText } from '../kernel/veth.js';
 import { allocate, checkStatic } from '../net/ipam.js';
 import { ipv4ToInt, parsePrefix } from '../net/ip.js';
-import { allocate6, checkStatic6 } from '../net/ip6.js';
+import { allocate6, allocate6InWindow, atOffset6, checkStatic6, offset6, window6 } from '../net/ip6.js';
 import { macFromIPv4 } from '../net/mac.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { iccElements } from '../nft/table.js';
@@ -76,26 +76,45 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
   };
 }
 
-/** IPv6 addresses handed out in a locked section, before their records are written. */
+/** IPv6 addresses beyond the bitmap's window handed out in a locked section, before their records are written. */
 const claimed6 = new WeakMap<State, Set<string>>();
+
+/** A dual-stack network's IPv6 bitmap (address-bits.ts) and its window (net/ip6.ts window6). */
+async function addresses6Of(s: State, net: NetworkRecord) {
+  const size = window6(net.subnet6!);
+  return { size, used: await s.addresses6.usedTest(net.id, 0, size) };
+}
 
 /**
  * The lowest free IPv6 address of a dual-stack network (or `wanted`, --ip6,
- * if in the subnet and free), claimed. The claim is
- * the endpoint's `ip6` in the sandbox record (no bitmap: a /64 has 2^64
- * addresses), so the used set is read from the records: one scan of them,
- * cached in the section - work that grows with the number of sandboxes, paid
- * only by dual-stack networks (docs/ipv6.md; a bitmap over the first 2^16
- * host addresses would remove it).
+ * if in the subnet and free), claimed. Claims are bits of the network's IPv6
+ * bitmap (by offset in the subnet, over its first 2^16 addresses): one file
+ * read, whatever the number of sandboxes. Only a static address beyond the
+ * window (or a full window) is looked for in the records, a scan that grows
+ * with them (docs/ipv6.md).
  */
 async function claimIpv6(s: State, net: NetworkRecord, wanted?: string): Promise<string> {
-  const mine = claimed6.get(s) ?? new Set<string>();
-  claimed6.set(s, mine);
-  const used = new Set(mine);
-  for (const r of await s.sandboxes.all()) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) used.add(e.ip6);
   const pool = { subnet: net.subnet6!, gateway: net.gateway6! };
-  const ip6 = wanted ? asInvalid(() => checkStatic6(pool, wanted, used)) : asInvalid(() => allocate6(pool, used));
-  mine.add(ip6);
+  const { size, used } = await addresses6Of(s, net);
+  let ip6: string | undefined;
+  if (wanted === undefined) ip6 = allocate6InWindow(pool, used);
+  else {
+    const ip = asInvalid(() => checkStatic6(pool, wanted, [])); // in the subnet, not the gateway
+    const at = offset6(pool.subnet, ip);
+    if (at !== undefined) ip6 = asInvalid(() => checkStatic6(pool, ip, used(at) ? [ip] : []));
+  }
+  if (ip6 === undefined) {
+    // Beyond the window: the records (and this section's claims) say what is taken.
+    const mine = claimed6.get(s) ?? new Set<string>();
+    claimed6.set(s, mine);
+    const taken = new Set(mine);
+    for (const r of await s.sandboxes.all()) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) taken.add(e.ip6);
+    for (let i = 0; i < size; i++) if (used(i)) taken.add(atOffset6(pool.subnet, i));
+    ip6 = wanted ? asInvalid(() => checkStatic6(pool, wanted, taken)) : asInvalid(() => allocate6(pool, taken));
+    mine.add(ip6);
+  }
+  const at = offset6(pool.subnet, ip6);
+  if (at !== undefined) await s.addresses6.set(net.id, 0, size, at, true);
   return ip6;
 }
 
@@ -218,8 +237,10 @@ export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: Endp
   ];
 }
 
-/** Gives an endpoint's address back to its network's pool. */
-export async function releaseAddress(s: State, net: NetworkRecord, ip: string): Promise<void> {
+/** Gives an endpoint's addresses (IPv4, and IPv6 on a dual-stack network) back to its network's pools. */
+export async function releaseAddress(s: State, net: NetworkRecord, e: { ip: string; ip6?: string | undefined }): Promise<void> {
   const block = parseIpv4Block(net.subnet!);
-  await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(ip), false);
+  await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
+  const at = e.ip6 && net.subnet6 ? offset6(net.subnet6, e.ip6) : undefined;
+  if (at !== undefined) await s.addresses6.set(net.id, 0, window6(net.subnet6!), at, false);
 }

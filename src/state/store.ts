@@ -101,6 +101,8 @@ export interface Stores<N, R extends { id: string; name: string }> {
   replaceDamagedNetworks(networks: N[]): string;
   sandboxes: RecordFiles<R>;
   addresses: AddressBits;
+  /** Dual-stack networks' IPv6 addresses in use, by offset in the subnet (address-bits.ts). */
+  addresses6: AddressBits;
   ports: PortClaims;
 }
 
@@ -148,6 +150,7 @@ export async function withState<N extends { id: string; builtin?: boolean }, R e
       },
       sandboxes: new RecordFiles<R>(dirs.runDir),
       addresses: new AddressBits(dirs.runDir),
+      addresses6: new AddressBits(dirs.runDir, 'bits6'),
       ports: new PortClaims(dirs.runDir),
     };
     const out = await fn(s);
@@ -160,6 +163,7 @@ export async function withState<N extends { id: string; builtin?: boolean }, R e
     }
     await s.sandboxes.flush();
     await s.addresses.flush();
+    await s.addresses6.flush();
     await s.ports.flush();
     return out;
   });
