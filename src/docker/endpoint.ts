@@ -9,7 +9,7 @@
 //   ip -n web route add default via 172.18.0.1          (the first network with a gateway)
 import { addrAdd, addrAddCommand } from '../kernel/addr.js';
 import { bridgePortSet, bridgePortSetCommand } from '../kernel/bridge.js';
-import { linkDel, linkDelCommand, linkGet, linkSet, linkSetCommand, type Link } from '../kernel/link.js';
+import { indexOf, linkDel, linkDelCommand, linkGet, linkSet, linkSetCommand, type Link, type LinkRef } from '../kernel/link.js';
 import { routeAdd, routeAddCommand } from '../kernel/route.js';
 import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { vethAdd, vethAddCommand, type VethText } from '../kernel/veth.js';
@@ -133,11 +133,12 @@ export interface EndpointEnv {
  * nsnet's own name in the host's namespace, and the peer goes with it).
  */
 export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
-  o: { defaultRoute: boolean; ownVeth: boolean | 'host-end' }): Step[] {
+  o: { defaultRoute: boolean; ownVeth: boolean | 'host-end'; born6?: boolean }): Step[] {
   if (net.driver === 'macvlan') {
-    // Dual stack: the same IPv6 steps as on a bridge; the IPv6 gateway is the LAN's router.
-    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
-      ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : [])];
+    // Dual stack: the same IPv6 steps as on a bridge (its address beside the IPv4 one, once the macvlan exists); the IPv6 gateway is the LAN's router.
+    const [link, ...rest] = macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true });
+    const v6 = e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, { defaultRoute: o.defaultRoute, born6: !!o.born6 }) : undefined;
+    return [link!, ...(v6 ? [v6.address] : []), ...rest, ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []), ...(v6?.route ?? [])];
   }
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;
@@ -147,6 +148,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
   };
   let peer = { index: 0, name: e.ifname };
   let hostEnd = { index: 0, name: e.hostVeth };
+  const v6 = e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, { defaultRoute: o.defaultRoute, born6: !!o.born6, link: () => peer }) : undefined;
   return [
     {
       title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${netns})`,
@@ -186,6 +188,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
       overlap: true,
       do: () => bridgePortSet(ctx.host, hostEnd, { hairpin: true, for: forWhom }),
     },
+    ...(v6 ? [v6.address] : []),
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
       equivalent: [addrAddCommand(netns, e.ifname, `${e.ip}/${e.prefixlen}`), linkSetCommand(netns, e.ifname, { up: true })],
@@ -195,7 +198,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
       },
     },
     ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
-    ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : []),
+    ...(v6?.route ?? []),
     ...(net.icc === false ? [elementsStep(ctx, `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,
       (op) => iccElements(op, e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`)] : []),
   ];
@@ -211,30 +214,52 @@ export function defaultRouteStep(sb: SandboxRecord, ns: SandboxNs, gateway: stri
 }
 
 /**
- * A dual-stack endpoint's IPv6: the sandbox namespace's interfaces are born
- * with IPv6 off (SANDBOX_SYSCTLS), so this one gets it on, with no router
- * advertisements taken and no DAD; its address added nodad (usable at once,
- * as Docker adds them); the default IPv6 route via the bridge's gateway.
- *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_ra=0 (accept_dad=0) (disable_ipv6=0)
+ * A dual-stack endpoint's IPv6. Its interface is born with IPv6 off
+ * (SANDBOX_SYSCTLS); this turns it on, with no router advertisements taken
+ * and no DAD (`born6`: the namespace's defaults already say so,
+ * SANDBOX_IPV6_SYSCTLS, and one write is left), and adds its address nodad
+ * (never tentative: usable at once, as Docker adds them). That step needs
+ * only the interface, so it runs beside the IPv4 address and link-up
+ * (overlap); the default IPv6 route, via the bridge's gateway, waits for it.
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.disable_ipv6=0   (+ accept_ra=0, accept_dad=0 unless born6)
  *   ip -n web addr add 2001:db8:1::2/64 dev eth0 nodad
  *   ip -n web route add default via 2001:db8:1::1
+ * `link`: the interface's index once known (else it is looked up by name).
  */
-export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: SandboxNs, defaultRoute: boolean): Step[] {
+export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: SandboxNs,
+  o: { defaultRoute: boolean; born6: boolean; link?: () => LinkRef }): { address: Step; route: Step[] } {
   const forWhom = `sandbox ${sb.name}`;
   const cidr = `${e.ip6}/${net.subnet6!.split('/')[1]}`;
-  const sysctls: [string, number][] = [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]].map(([k, v]) => [`net/ipv6/conf/${e.ifname}/${k}`, v as number]);
-  return [
-    {
-      title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
-      equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
-      do: async () => {
+  const keys: [string, number][] = o.born6 ? [['disable_ipv6', 0]] : [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]];
+  const sysctls = keys.map(([k, v]): [string, number] => [`net/ipv6/conf/${e.ifname}/${k}`, v]);
+  let added: Promise<void> | undefined;
+  const address: Step = {
+    title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
+    equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
+    overlap: true,
+    do: () => {
+      added = (async () => {
         const n = await ns.get();
+        const known = o.link?.();
+        const link = known && indexOf(known) ? known : await linkGet(n, e.ifname);
         for (const [k, v] of sysctls) await sysctlSet(n, k, v, { for: forWhom });
-        await addrAdd(n, await linkGet(n, e.ifname), cidr, { nodad: true, for: forWhom });
-      },
+        await addrAdd(n, link, cidr, { nodad: true, for: forWhom });
+      })();
+      return added;
     },
-    ...(defaultRoute && net.gateway6 ? [defaultRouteStep(sb, ns, net.gateway6)] : []),
-  ];
+  };
+  if (!o.defaultRoute || !net.gateway6) return { address, route: [] };
+  const route = defaultRouteStep(sb, ns, net.gateway6);
+  return {
+    address,
+    route: [{
+      ...route,
+      do: async () => {
+        await added; // the address makes the gateway's prefix on-link (a dry run never started it)
+        await route.do();
+      },
+    }],
+  };
 }
 
 /** Gives an endpoint's addresses (IPv4, and IPv6 on a dual-stack network) back to its network's pools. */
