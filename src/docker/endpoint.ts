@@ -88,7 +88,7 @@ async function addresses6Of(s: State, net: NetworkRecord) {
 /**
  * The lowest free IPv6 address of a dual-stack network (or `wanted`, --ip6,
  * if in the subnet and free), claimed. Claims are bits of the network's IPv6
- * bitmap (by offset in the subnet, over its first 2^16 addresses): one file
+ * bitmap (by offset in the subnet, over its first 4096 addresses): one file
  * read, whatever the number of sandboxes. Only a static address beyond the
  * window (or a full window) is looked for in the records, a scan that grows
  * with them (docs/ipv6.md).

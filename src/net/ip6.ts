@@ -156,13 +156,16 @@ export function chooseUla64(globalId: string, allocated: string[]): string {
 
 /**
  * How many addresses from the start of a network's IPv6 subnet its address
- * bitmap covers: the first 2^16 (a /64 has 2^64), or all of a smaller subnet.
+ * bitmap covers: the first 4096 (a /64 has 2^64), or all of a smaller subnet.
  * Sandboxes get the lowest free one, so they come from this window; only a
- * static --ip6 beyond it is looked up in the records.
+ * static --ip6 beyond it (or a 4095th sandbox) is looked up in the records.
+ * 4096 is past what one bridge can hold (the kernel's limit is 1024 ports,
+ * BR_MAX_PORTS), and keeps the file at 512 bytes: it is read and written on
+ * every create and rm (8 KiB, the size of a /16's IPv4 bitmap, cost ~0.3 ms more).
  */
+export const WINDOW6_BITS = 12;
 export function window6(subnet: string): number {
-  const host = 128 - parseIpv6Block(subnet).prefixlen;
-  return host >= 16 ? 0x10000 : 1 << host;
+  return 1 << Math.min(WINDOW6_BITS, 128 - parseIpv6Block(subnet).prefixlen);
 }
 
 /** `ip`'s offset from the start of `subnet`, if inside its window (window6), else undefined. */

@@ -3,7 +3,7 @@
 // bitmap.ts). An index of the sandbox records: a missing or damaged bitmap
 // is rebuilt from them by the caller's rebuildFrom, which says so.
 // Dual-stack networks have a second one for IPv6 (<network id>.bits6): bit i
-// is the i-th address of the IPv6 subnet, over its first 2^16 (net/ip6.ts window6).
+// is the i-th address of the IPv6 subnet, over its first 4096 (net/ip6.ts window6).
 import * as fsSync from 'node:fs';
 import path from 'node:path';
 import { bitmapHeader, bitmapOf, decodeBitmap, emptyBitmap, encodeBitmap, type Bitmap } from './bitmap.js';
