@@ -13,6 +13,7 @@
 //   DNS=off N=100 npm run bench:create:profile          (no embedded DNS at all: what the attach adds)
 //   DRIVER=macvlan N=100 npm run bench:create:profile   (a macvlan network on a fake parent, as bench/suite.ts's
 //                                                        'nsnet lib macvlan': a veth ens4 to a LAN namespace)
+//   DRIVER=dual N=100 npm run bench:create:profile      (a bridge with --ipv6, as 'nsnet lib dual-stack')
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -48,7 +49,8 @@ const at = (k: string) => {
 const rmAcc = new Map<string, number[]>();
 const ctx = await openContext({
   dirs, etcNetns: path.join(root, 'etc'), warn: () => {},
-  observe: (step) => at(`step starts: ${step.title.replace(/[0-9a-f]{7,}|\d+\.\d+\.\d+\.\d+(\/\d+)?|pr\d+|\/run\/\S+/g, '*')}`),
+  // Addresses and names as * (IPv6 ones as *6, so a dual-stack sandbox's two default routes stay apart).
+  observe: (step) => at(`step starts: ${step.title.replace(/[0-9a-f]*:[0-9a-f:]*:[0-9a-f]*(\/\d+)?/g, '*6').replace(/[0-9a-f]{7,}|\d+\.\d+\.\d+\.\d+(\/\d+)?|pr\d+|\/run\/\S+/g, '*')}`),
   dns: {
     sync: async (start, ids) => {
       at('DNS server asked (lo is up)');
@@ -87,7 +89,9 @@ if (MACVLAN) {
 }
 await networkCreate(ctx, MACVLAN
   ? { name: 'bench', driver: 'macvlan', subnet: '10.88.0.0/16', gateway: '10.88.0.1', options: { parent: 'ens4' } }
-  : { name: 'bench', subnet: '10.88.0.0/16' });
+  : process.env.DRIVER === 'dual'
+    ? { name: 'bench', subnet: '10.88.0.0/16', ipv6: true, subnet6: '2001:db8:88::/64', gateway6: '2001:db8:88::1' }
+    : { name: 'bench', subnet: '10.88.0.0/16' });
 await sandboxCreate(ctx, { name: 'warm', network: 'bench' }); // starts the DNS server
 const dnsPid = local || !ctx.dns ? undefined : Number(readFileSync(path.join(root, 'run/dns.pid'), 'utf8'));
 /** CPU time (user + system) of the DNS server process so far, in ms. */

@@ -52,7 +52,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
     await usingState(ctx, async (s) => {
       const rec = await s.sandboxes.byId(sb.id);
       if (!rec) return;
-      await releaseAddress(s, net, e.ip);
+      await releaseAddress(s, net, e);
       s.sandboxes.put({ ...rec, endpoints: rec.endpoints.filter((x) => x.endpointId !== e.endpointId) });
     });
     throw err;
@@ -75,7 +75,7 @@ export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: str
       await removeSteps(endpointSteps(ctx, sb, net, e, { ns }, { defaultRoute: false, ownVeth: true }), ctx);
       const carried = routeCarrier(s, sb) === e;
       sb.endpoints = sb.endpoints.filter((x) => x !== e);
-      await releaseAddress(s, net, e.ip);
+      await releaseAddress(s, net, e);
       s.sandboxes.put(sb);
       // If that link carried the default route, it went with it: the next network with a gateway gets it.
       const next = carried ? routeCarrier(s, sb) : undefined;

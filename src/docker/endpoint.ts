@@ -9,16 +9,16 @@
 //   ip -n web route add default via 172.18.0.1          (the first network with a gateway)
 import { addrAdd, addrAddCommand } from '../kernel/addr.js';
 import { bridgePortSet, bridgePortSetCommand } from '../kernel/bridge.js';
-import { linkDel, linkDelCommand, linkGet, linkSet, linkSetCommand, type Link } from '../kernel/link.js';
+import { indexOf, linkDel, linkDelCommand, linkGet, linkSet, linkSetCommand, type Link, type LinkRef } from '../kernel/link.js';
 import { routeAdd, routeAddCommand } from '../kernel/route.js';
 import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { vethAdd, vethAddCommand, type VethText } from '../kernel/veth.js';
 import { allocate, checkStatic } from '../net/ipam.js';
 import { ipv4ToInt, parsePrefix } from '../net/ip.js';
-import { allocate6, checkStatic6 } from '../net/ip6.js';
+import { allocate6, allocate6InWindow, atOffset6, checkStatic6, offset6, window6 } from '../net/ip6.js';
 import { macFromIPv4 } from '../net/mac.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
-import { iccElements } from '../nft/table.js';
+import { iccElements, mldElements } from '../nft/table.js';
 import type { Context } from './context.js';
 import { asInvalid, invalidArg } from './errors.js';
 import { elementsStep } from './firewall.js';
@@ -76,27 +76,47 @@ export async function planEndpoint(s: State, sb: SandboxRecord, net: NetworkReco
   };
 }
 
-/** IPv6 addresses handed out in a locked section, before their records are written. */
+/** IPv6 addresses beyond the bitmap's window handed out in a locked section, before their records are written. */
 const claimed6 = new WeakMap<State, Set<string>>();
+
+/** A dual-stack network's IPv6 bitmap (address-bits.ts) and its window (net/ip6.ts window6). */
+async function addresses6Of(s: State, net: NetworkRecord) {
+  const size = window6(net.subnet6!);
+  return { size, used: await s.addresses6.usedTest(net.id, 0, size) };
+}
 
 /**
  * The lowest free IPv6 address of a dual-stack network (or `wanted`, --ip6,
- * if in the subnet and free), claimed. The claim is
- * the endpoint's `ip6` in the sandbox record (no bitmap: a /64 has 2^64
- * addresses), so the used set is read from the records: one scan of them,
- * cached in the section - work that grows with the number of sandboxes, paid
- * only by dual-stack networks (docs/ipv6.md; a bitmap over the first 2^16
- * host addresses would remove it).
+ * if in the subnet and free), claimed. Claims are bits of the network's IPv6
+ * bitmap (by offset in the subnet, over its first 4096 addresses): one file
+ * read, whatever the number of sandboxes. Only a static address beyond the
+ * window (or a full window) is looked for in the records, a scan that grows
+ * with them (docs/ipv6.md).
  */
 async function claimIpv6(s: State, net: NetworkRecord, wanted?: string): Promise<string> {
-  const mine = claimed6.get(s) ?? new Set<string>();
-  claimed6.set(s, mine);
-  const used = new Set(mine);
-  const pending = (await s.removing.all()).removals.map((r) => r.record);
-  for (const r of [...await s.sandboxes.all(), ...pending]) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) used.add(e.ip6);
   const pool = { subnet: net.subnet6!, gateway: net.gateway6! };
-  const ip6 = wanted ? asInvalid(() => checkStatic6(pool, wanted, used)) : asInvalid(() => allocate6(pool, used));
-  mine.add(ip6);
+  const { size, used } = await addresses6Of(s, net);
+  let ip6: string | undefined;
+  if (wanted === undefined) ip6 = allocate6InWindow(pool, used);
+  else {
+    const ip = asInvalid(() => checkStatic6(pool, wanted, [])); // in the subnet, not the gateway
+    const at = offset6(pool.subnet, ip);
+    if (at !== undefined) ip6 = asInvalid(() => checkStatic6(pool, ip, used(at) ? [ip] : []));
+  }
+  if (ip6 === undefined) {
+    // Beyond the window: the records (and this section's claims) say what is taken.
+    const mine = claimed6.get(s) ?? new Set<string>();
+    claimed6.set(s, mine);
+    const taken = new Set(mine);
+    // Records being removed after a CNI DEL's answer still hold theirs (removals.ts).
+    const pending = (await s.removing.all()).removals.map((r) => r.record);
+    for (const r of [...await s.sandboxes.all(), ...pending]) for (const e of r.endpoints) if (e.networkId === net.id && e.ip6) taken.add(e.ip6);
+    for (let i = 0; i < size; i++) if (used(i)) taken.add(atOffset6(pool.subnet, i));
+    ip6 = wanted ? asInvalid(() => checkStatic6(pool, wanted, taken)) : asInvalid(() => allocate6(pool, taken));
+    mine.add(ip6);
+  }
+  const at = offset6(pool.subnet, ip6);
+  if (at !== undefined) await s.addresses6.set(net.id, 0, size, at, true);
   return ip6;
 }
 
@@ -115,11 +135,12 @@ export interface EndpointEnv {
  * nsnet's own name in the host's namespace, and the peer goes with it).
  */
 export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, env: EndpointEnv,
-  o: { defaultRoute: boolean; ownVeth: boolean | 'host-end' }): Step[] {
+  o: { defaultRoute: boolean; ownVeth: boolean | 'host-end'; born6?: boolean }): Step[] {
   if (net.driver === 'macvlan') {
-    // Dual stack: the same IPv6 steps as on a bridge; the IPv6 gateway is the LAN's router.
-    return [...macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true }), ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
-      ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : [])];
+    // Dual stack: the same IPv6 steps as on a bridge (its address beside the IPv4 one, once the macvlan exists); the IPv6 gateway is the LAN's router.
+    const [link, ...rest] = macvlanEndpointSteps(ctx, sb, net, e, env, { ownLink: o.ownVeth === true });
+    const v6 = e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, { defaultRoute: o.defaultRoute, born6: !!o.born6 }) : undefined;
+    return [link!, ...(v6 ? [v6.address] : []), ...rest, ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []), ...(v6?.route ?? [])];
   }
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;
@@ -129,6 +150,12 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
   };
   let peer = { index: 0, name: e.ifname };
   let hostEnd = { index: 0, name: e.hostVeth };
+  // Dual stack: the port's MLD reports are dropped as they enter the bridge (nft/table.ts mldElements), in place
+  // before eth0 gets IPv6 (the IPv6 step waits for it); beside the other steps.
+  let quiet: Promise<void> | undefined;
+  const mld = e.ip6 ? elementsStep(ctx, `keeping the MLD reports of ${e.hostVeth} off ${net.bridge}`, (op) => mldElements(op, e.hostVeth),
+    `removing ${e.hostVeth} from mld_quiet_ports`) : undefined;
+  const v6 = e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, { defaultRoute: o.defaultRoute, born6: !!o.born6, link: () => peer, after: () => quiet }) : undefined;
   return [
     {
       title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${netns})`,
@@ -170,6 +197,8 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
       overlap: true,
       do: () => bridgePortSet(ctx.host, hostEnd, { hairpin: true, for: forWhom }),
     },
+    ...(mld ? [{ ...mld, overlap: true, do: () => (quiet = mld.do()) }] : []),
+    ...(v6 ? [v6.address] : []),
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
       equivalent: [addrAddCommand(netns, e.ifname, `${e.ip}/${e.prefixlen}`), linkSetCommand(netns, e.ifname, { up: true })],
@@ -179,7 +208,7 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
       },
     },
     ...(o.defaultRoute ? [defaultRouteStep(sb, env.ns, e.gateway)] : []),
-    ...(e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, o.defaultRoute) : []),
+    ...(v6?.route ?? []),
     ...(net.icc === false ? [elementsStep(ctx, `isolating ${e.hostVeth} from the other ports of ${net.bridge} (enable_icc=false)`,
       (op) => iccElements(op, e.hostVeth), `removing ${e.hostVeth} from icc_off_ports`)] : []),
   ];
@@ -195,34 +224,60 @@ export function defaultRouteStep(sb: SandboxRecord, ns: SandboxNs, gateway: stri
 }
 
 /**
- * A dual-stack endpoint's IPv6: the sandbox namespace's interfaces are born
- * with IPv6 off (SANDBOX_SYSCTLS), so this one gets it on, with no router
- * advertisements taken and no DAD; its address added nodad (usable at once,
- * as Docker adds them); the default IPv6 route via the bridge's gateway.
- *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_ra=0 (accept_dad=0) (disable_ipv6=0)
+ * A dual-stack endpoint's IPv6. Its interface is born with IPv6 off
+ * (SANDBOX_SYSCTLS); this turns it on, with no router advertisements taken
+ * and no DAD (`born6`: the namespace's defaults already say so,
+ * SANDBOX_IPV6_SYSCTLS, and one write is left), and adds its address nodad
+ * (never tentative: usable at once, as Docker adds them). That step needs
+ * only the interface, so it runs beside the IPv4 address and link-up
+ * (overlap); the default IPv6 route, via the bridge's gateway, waits for it.
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.disable_ipv6=0   (+ accept_ra=0, accept_dad=0 unless born6)
  *   ip -n web addr add 2001:db8:1::2/64 dev eth0 nodad
  *   ip -n web route add default via 2001:db8:1::1
+ * `link`: the interface's index once known (else it is looked up by name);
+ * `after`: what must be in place before IPv6 goes on (the bridge's MLD drop).
  */
-export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: SandboxNs, defaultRoute: boolean): Step[] {
+export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: SandboxNs,
+  o: { defaultRoute: boolean; born6: boolean; link?: () => LinkRef; after?: () => Promise<void> | undefined }): { address: Step; route: Step[] } {
   const forWhom = `sandbox ${sb.name}`;
   const cidr = `${e.ip6}/${net.subnet6!.split('/')[1]}`;
-  const sysctls: [string, number][] = [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]].map(([k, v]) => [`net/ipv6/conf/${e.ifname}/${k}`, v as number]);
-  return [
-    {
-      title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
-      equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
-      do: async () => {
+  const keys: [string, number][] = o.born6 ? [['disable_ipv6', 0]] : [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]];
+  const sysctls = keys.map(([k, v]): [string, number] => [`net/ipv6/conf/${e.ifname}/${k}`, v]);
+  let added: Promise<void> | undefined;
+  const address: Step = {
+    title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
+    equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
+    overlap: true,
+    do: () => {
+      added = (async () => {
+        await o.after?.();
         const n = await ns.get();
+        const known = o.link?.();
+        const link = known && indexOf(known) ? known : await linkGet(n, e.ifname);
         for (const [k, v] of sysctls) await sysctlSet(n, k, v, { for: forWhom });
-        await addrAdd(n, await linkGet(n, e.ifname), cidr, { nodad: true, for: forWhom });
-      },
+        await addrAdd(n, link, cidr, { nodad: true, for: forWhom });
+      })();
+      return added;
     },
-    ...(defaultRoute && net.gateway6 ? [defaultRouteStep(sb, ns, net.gateway6)] : []),
-  ];
+  };
+  if (!o.defaultRoute || !net.gateway6) return { address, route: [] };
+  const route = defaultRouteStep(sb, ns, net.gateway6);
+  return {
+    address,
+    route: [{
+      ...route,
+      do: async () => {
+        await added; // the address makes the gateway's prefix on-link (a dry run never started it)
+        await route.do();
+      },
+    }],
+  };
 }
 
-/** Gives an endpoint's address back to its network's pool. */
-export async function releaseAddress(s: State, net: NetworkRecord, ip: string): Promise<void> {
+/** Gives an endpoint's addresses (IPv4, and IPv6 on a dual-stack network) back to its network's pools. */
+export async function releaseAddress(s: State, net: NetworkRecord, e: { ip: string; ip6?: string | undefined }): Promise<void> {
   const block = parseIpv4Block(net.subnet!);
-  await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(ip), false);
+  await s.addresses.set(net.id, block.network, block.size, ipv4ToInt(e.ip), false);
+  const at = e.ip6 && net.subnet6 ? offset6(net.subnet6, e.ip6) : undefined;
+  if (at !== undefined) await s.addresses6.set(net.id, 0, window6(net.subnet6!), at, false);
 }

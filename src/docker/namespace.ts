@@ -26,6 +26,18 @@ import type { SandboxRecord } from './types.js';
 export const SANDBOX_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.disable_ipv6': '1' };
 
 /**
+ * Added for a sandbox born with a dual-stack endpoint: its interfaces are
+ * born taking no router advertisements (no router solicitations either) and
+ * running no duplicate address detection, so turning IPv6 on for one of them
+ * is a single write (endpoint.ts ipv6EndpointSteps) instead of three, and no
+ * RS/DAD packet reaches the bridge. Written by the thread that makes the
+ * namespace, before eth0 exists: no extra system call per sandbox. IPv6
+ * itself stays off by default (an IPv4-only network connected later gets an
+ * interface without it).
+ */
+export const SANDBOX_IPV6_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.accept_ra': '0', 'net.ipv6.conf.default.accept_dad': '0' };
+
+/**
  * A sandbox's namespace for the steps of one plan: the one its first step
  * makes, or the existing one, opened on first use. Steps that work inside it
  * wait for it; the plan's caller closes it.
@@ -56,16 +68,20 @@ export class SandboxNs {
   }
 }
 
-/** The step that makes the sandbox's namespace (lo up), undone by deleting it. */
-export function namespaceStep(ns: SandboxNs, forWhom: string): Step {
+/**
+ * The step that makes the sandbox's namespace (lo up), undone by deleting it.
+ * `ipv6`: it has a dual-stack endpoint (SANDBOX_IPV6_SYSCTLS too).
+ */
+export function namespaceStep(ns: SandboxNs, forWhom: string, o: { ipv6?: boolean } = {}): Step {
+  const sysctls = o.ipv6 ? { ...SANDBOX_SYSCTLS, ...SANDBOX_IPV6_SYSCTLS } : SANDBOX_SYSCTLS;
   return {
     title: `creating network namespace ${ns.name}`,
-    equivalent: [...netnsAddCommand(ns.name, SANDBOX_SYSCTLS), linkSetCommand(ns.name, 'lo', { up: true })],
+    equivalent: [...netnsAddCommand(ns.name, sysctls), linkSetCommand(ns.name, 'lo', { up: true })],
     // The steps after it that need it wait for it (SandboxNs.get); the others run beside it.
     overlap: true,
     do: async () => {
       ns.made((async () => {
-        const n = await netnsAdd(ns.name, { for: forWhom, sysctls: SANDBOX_SYSCTLS });
+        const n = await netnsAdd(ns.name, { for: forWhom, sysctls });
         await linkSet(n, 1, { up: true, for: forWhom }); // lo is ifindex 1 in a new namespace
         return n;
       })());

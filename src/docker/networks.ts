@@ -8,7 +8,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { isUlaGlobalId, ulaGlobalId } from '../net/ip6.js';
+import { isUlaGlobalId, ulaGlobalId, window6 } from '../net/ip6.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { withState } from '../state/store.js';
 import { bridgeSteps } from './bridge.js';
@@ -85,6 +85,7 @@ export function subnetBlock(n: NetworkRecord): { base: number; size: number } {
 function createBitmap(s: State, n: NetworkRecord): void {
   const { base, size } = subnetBlock(n);
   s.addresses.create(n.id, base, size);
+  if (n.subnet6) s.addresses6.create(n.id, 0, window6(n.subnet6));
 }
 
 /** The default bridge's IPv6, from the config file (daemon.json's ipv6, fixed-cidr-v6); none when it is off. */
@@ -199,6 +200,7 @@ function networkRemoveOne(ctx: Context, ref: string): Promise<boolean> {
       s.networks = s.networks.filter((x) => x.id !== n.id);
     }
     await s.addresses.drop(n.id);
+    if (n.subnet6) await s.addresses6.drop(n.id);
     return n.hostDns === true;
   });
 }

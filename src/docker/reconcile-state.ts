@@ -16,6 +16,7 @@
 // that. No file is deleted without being kept (<file>.damaged-<time>). With
 // dryRun, nothing changes and the report says what would be done.
 import { existsSync, readFileSync } from 'node:fs';
+import { window6 } from '../net/ip6.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import { bitmapAddresses, decodeBitmap, ipText } from '../state/bitmap.js';
 import { damagedCopyName, keepDamaged } from '../state/damaged.js';
@@ -28,7 +29,7 @@ import { builtinNetworks } from './network.js';
 import { defaultBridgeIpv6 } from './networks.js';
 import { processAlive } from './proc.js';
 import { describeRecovered, recoverNetworks } from './recover-networks.js';
-import { addressesInUse, damagedHoldings } from './repair.js';
+import { addresses6InUse, addressesInUse, damagedHoldings } from './repair.js';
 import { cleanStaleCreates, undoSandbox } from './stale-creates.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
@@ -59,6 +60,7 @@ export async function reconcileState(ctx: Context, o: { dryRun?: boolean } = {})
   await withState<NetworkRecord, SandboxRecord, void>(ctx.dirs, async (s) => {
     const pass: Pass = { ctx, s, dry, did: (done, would) => (dry ? would : done), ...report };
     s.addresses.rebuildFrom = async (id, base, size) => addressesInUse(s, id, base, size);
+    s.addresses6.rebuildFrom = async (id) => addresses6InUse(s, id);
     s.ports.rebuildFrom = async () => [];
     const { networks, fresh } = await rebuildNetworksFile(pass);
     await undoStaleCreates(pass);
@@ -139,6 +141,11 @@ async function rebuildBitmaps({ s, dry, did, repaired }: Pass, networks: Network
     const shown = want.length ? `: ${want.slice(0, 8).map(ipText).join(', ')}${want.length > 8 ? ', ...' : ''}` : '';
     repaired.push(`${file}: ${why}; ${did('rebuilt', 'would rebuild')} it from the sandbox records (${want.length} address(es) in use${shown})`);
     if (!dry) s.addresses.replace(n.id, b.network, b.size, want);
+  }
+  // IPv6 bitmaps (dual-stack networks): rewritten from the records, quietly (a bit too many only holds an address back).
+  if (!dry) {
+    for (const n of bridges) if (n.subnet6) s.addresses6.replace(n.id, 0, window6(n.subnet6), await addresses6InUse(s, n.id));
+    for (const id of s.addresses6.ids()) if (!bridges.some((n) => n.id === id && n.subnet6)) await s.addresses6.drop(id);
   }
   for (const id of s.addresses.ids()) {
     if (networks.some((n) => n.id === id)) continue;

@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { linkDel, linkDelCommand, linkGet } from '../kernel/link.js';
 import { NETNS_RUN_DIR } from '../kernel/netns.js';
+import { window6 } from '../net/ip6.js';
 import type { PortClaim } from '../state/port-claims.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
 import type { Context } from './context.js';
@@ -16,7 +17,7 @@ import { namespaceStep, SandboxNs } from './namespace.js';
 import { removalOf, runRemoval, type Action } from './plan.js';
 import { killAction, processAlive } from './proc.js';
 import { portsStep } from './publish.js';
-import { addressesInUse, bitmapSubnets, damagedHoldings } from './repair.js';
+import { addresses6InUse, addressesInUse, bitmapSubnets, damagedHoldings } from './repair.js';
 import type { SandboxRecord, State } from './types.js';
 
 /** Deleting a host-side veth left by a sandbox whose namespace is gone or unknown. */
@@ -67,6 +68,11 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
   for (const [id, sub] of bitmapSubnets(ctx, s)) {
     const mayHold = h.networkIds.has(id) || h.addresses.some((n) => n >= sub.base && n < sub.base + sub.size) || (!h.networkIds.size && !h.addresses.length);
     if (mayHold) s.addresses.replace(id, sub.base, sub.size, await addressesInUse(s, id, sub.base, sub.size));
+  }
+  // IPv6 bitmaps: the salvage has no IPv6 address, so each is rebuilt from the records left.
+  for (const id of s.addresses6.ids()) {
+    const net = (s.networksDamaged ? s.salvaged : s.networks).find((n) => n.id === id);
+    if (net?.subnet6 && (h.networkIds.has(id) || !h.networkIds.size)) s.addresses6.replace(id, 0, window6(net.subnet6), await addresses6InUse(s, id));
   }
   return h.id;
 }

@@ -13,6 +13,7 @@ import { existsSync } from 'node:fs';
 import { addrList } from '../kernel/addr.js';
 import { NETNS_RUN_DIR, netnsOpen } from '../kernel/netns.js';
 import { ipv4ToInt } from '../net/ip.js';
+import { offset6 } from '../net/ip6.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
 import type { PortClaim } from '../state/port-claims.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
@@ -96,6 +97,19 @@ export async function addressesInUse(s: State, networkId: string, base: number, 
   return [...used];
 }
 
+/**
+ * The offsets (net/ip6.ts offset6) of a dual-stack network's IPv6 addresses
+ * that the readable records hold: what its IPv6 bitmap should mark (a damaged
+ * record's salvage has no IPv6 address to give).
+ */
+export async function addresses6InUse(s: State, networkId: string): Promise<number[]> {
+  const net = (s.networksDamaged ? s.salvaged : s.networks).find((n) => n.id === networkId);
+  if (!net?.subnet6) return [];
+  const { records } = await s.sandboxes.scan();
+  const ips = records.flatMap((r) => r.endpoints.filter((e) => e.networkId === networkId && e.ip6).map((e) => e.ip6!));
+  return ips.map((ip) => offset6(net.subnet6!, ip)).filter((x): x is number => x !== undefined);
+}
+
 /** The claims on one host port, from the records' published ports. */
 export async function claimsFromRecords(s: State, proto: 'tcp' | 'udp', port: number): Promise<PortClaim[]> {
   const out: PortClaim[] = [];
@@ -115,6 +129,8 @@ export function wireRepairs(ctx: Context, s: State): void {
     if (why !== 'missing' || used.length) ctx.warn(`nsnet: ${file}: ${why}; rebuilt it from the sandbox records (${used.length} address(es) in use)`);
     return used;
   };
+  // An index with nothing but the records behind it, and missing for networks made before it existed: rebuilt quietly.
+  s.addresses6.rebuildFrom = async (networkId) => addresses6InUse(s, networkId);
   s.ports.rebuildFrom = async (proto, port, why, file) => {
     const claims = await claimsFromRecords(s, proto, port);
     ctx.warn(`nsnet: ${file}: ${why}; rebuilt it from the sandbox records (${claims.length} claim(s))`);

@@ -64,8 +64,12 @@ async function releaseAddresses(s: State, sb: SandboxRecord): Promise<void> {
   const nets = s.networksDamaged ? s.salvaged : s.networks;
   for (const e of sb.endpoints) {
     const net = nets.find((n) => n.id === e.networkId);
-    if (net) await releaseAddress(s, net, e.ip);
-    else await s.addresses.releaseByHeader(e.networkId, ipv4ToInt(e.ip));
+    if (net) await releaseAddress(s, net, e);
+    else {
+      await s.addresses.releaseByHeader(e.networkId, ipv4ToInt(e.ip));
+      // The IPv6 bitmap has no subnet in its header: dropped, it is rebuilt from the records when next used.
+      if (e.ip6) await s.addresses6.drop(e.networkId);
+    }
   }
 }
 

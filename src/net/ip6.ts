@@ -153,3 +153,44 @@ export function chooseUla64(globalId: string, allocated: string[]): string {
   }
   throw new Error(`no free /64 left in ${ulaPrefix48(globalId)}`);
 }
+
+/**
+ * How many addresses from the start of a network's IPv6 subnet its address
+ * bitmap covers: the first 4096 (a /64 has 2^64), or all of a smaller subnet.
+ * Sandboxes get the lowest free one, so they come from this window; only a
+ * static --ip6 beyond it (or a 4095th sandbox) is looked up in the records.
+ * 4096 is past what one bridge can hold (the kernel's limit is 1024 ports,
+ * BR_MAX_PORTS), and keeps the file at 512 bytes: it is read and written on
+ * every create and rm (8 KiB, the size of a /16's IPv4 bitmap, cost ~0.3 ms more).
+ */
+export const WINDOW6_BITS = 12;
+export function window6(subnet: string): number {
+  return 1 << Math.min(WINDOW6_BITS, 128 - parseIpv6Block(subnet).prefixlen);
+}
+
+/** `ip`'s offset from the start of `subnet`, if inside its window (window6), else undefined. */
+export function offset6(subnet: string, ip: string): number | undefined {
+  const b = parseIpv6Block(subnet);
+  const a = ipv6ToBigInt(ip);
+  if (!inIpv6Block(b, a)) return undefined;
+  const off = a - b.network;
+  return off < BigInt(window6(subnet)) ? Number(off) : undefined;
+}
+
+/** The address `offset` places after the start of `subnet`. */
+export function atOffset6(subnet: string, offset: number): string {
+  return bigIntToIpv6(parseIpv6Block(subnet).network + BigInt(offset));
+}
+
+/**
+ * allocate6 over a bitmap: the lowest offset in the window (window6) that is
+ * not the subnet-router anycast (0), the gateway, nor `used`; undefined when
+ * the window is full (the caller then looks beyond it). Pure.
+ */
+export function allocate6InWindow(pool: { subnet: string; gateway: string }, used: (offset: number) => boolean): string | undefined {
+  const size = window6(pool.subnet);
+  const gw = offset6(pool.subnet, pool.gateway);
+  // The last address of a /64 is an ordinary host address (IPv6 has no broadcast), and so is the last in the window.
+  for (let i = 1; i < size; i++) if (i !== gw && !used(i)) return atOffset6(pool.subnet, i);
+  return undefined;
+}

@@ -2,6 +2,8 @@
 // fixed-size file per network (<runDir>/ipam/<network id>.bits, format in
 // bitmap.ts). An index of the sandbox records: a missing or damaged bitmap
 // is rebuilt from them by the caller's rebuildFrom, which says so.
+// Dual-stack networks have a second one for IPv6 (<network id>.bits6): bit i
+// is the i-th address of the IPv6 subnet, over its first 4096 (net/ip6.ts window6).
 import * as fsSync from 'node:fs';
 import path from 'node:path';
 import { bitmapHeader, bitmapOf, decodeBitmap, emptyBitmap, encodeBitmap, type Bitmap } from './bitmap.js';
@@ -17,10 +19,11 @@ export class AddressBits {
   /** How a missing or damaged bitmap is rebuilt; without it, one is an error. */
   rebuildFrom?: RebuildAddresses;
 
-  constructor(private readonly dir: string) {}
+  /** `ext`: the files' extension, `bits` (IPv4) or `bits6` (IPv6 offsets). */
+  constructor(private readonly dir: string, private readonly ext = 'bits') {}
 
   file(networkId: string): string {
-    return path.join(this.dir, 'ipam', `${networkId}.bits`);
+    return path.join(this.dir, 'ipam', `${networkId}.${this.ext}`);
   }
 
   /** A network's bitmap file, decoded and checked: the bitmap, or what is wrong with the file. */
@@ -111,7 +114,8 @@ export class AddressBits {
 
   /** The network ids that have a bitmap file. */
   ids(): string[] {
-    return listDir(path.join(this.dir, 'ipam')).filter((f) => /^[0-9a-f]{64}\.bits$/.test(f)).map((f) => f.slice(0, 64));
+    const suffix = `.${this.ext}`;
+    return listDir(path.join(this.dir, 'ipam')).filter((f) => f.endsWith(suffix) && /^[0-9a-f]{64}$/.test(f.slice(0, -suffix.length))).map((f) => f.slice(0, 64));
   }
 
   /** Which subnet a bitmap file says it is for (undefined: no sane header). */

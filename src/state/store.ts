@@ -102,6 +102,8 @@ export interface Stores<N, R extends { id: string; name: string }> {
   replaceDamagedNetworks(networks: N[]): string;
   sandboxes: RecordFiles<R>;
   addresses: AddressBits;
+  /** Dual-stack networks' IPv6 addresses in use, by offset in the subnet (address-bits.ts). */
+  addresses6: AddressBits;
   ports: PortClaims;
   /** Removals whose last kernel work runs after they answered (removals.ts): their addresses are still claimed. */
   removing: PendingRemovals<R>;
@@ -151,6 +153,7 @@ export async function withState<N extends { id: string; builtin?: boolean }, R e
       },
       sandboxes: new RecordFiles<R>(dirs.runDir),
       addresses: new AddressBits(dirs.runDir),
+      addresses6: new AddressBits(dirs.runDir, 'bits6'),
       ports: new PortClaims(dirs.runDir),
       removing: new PendingRemovals<R>(dirs.runDir),
     };
@@ -164,6 +167,7 @@ export async function withState<N extends { id: string; builtin?: boolean }, R e
     }
     await s.sandboxes.flush();
     await s.addresses.flush();
+    await s.addresses6.flush();
     await s.ports.flush();
     await s.removing.flush();
     return out;

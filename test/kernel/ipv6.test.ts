@@ -212,6 +212,37 @@ describeKernel('IPv6 dual stack', () => {
     }
   }, 60_000);
 
+  test('a dual-stack sandbox is usable the moment create returns: no tentative address, and no router solicitation or DAD probe is ever sent', async () => {
+    const net = `nd-${h.tag}`;
+    const a = h.sb('nd');
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '198.51.100.0/24', '--subnet', '2001:db8:9::/64', net]);
+    await h.ok(['create', '--name', a, '--network', net]);
+    // Right away: the global address (nodad) and the link-local one (the namespace's accept_dad=0) are not tentative.
+    const addrs = ((await ipJson(['-6', 'addr', 'show', 'dev', 'eth0'], a)) as any[])[0].addr_info as any[];
+    expect(addrs.map((x) => x.scope).sort()).toEqual(['global', 'link']);
+    expect(addrs.filter((x) => x.tentative || x.dadfailed)).toEqual([]);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.eth0.accept_dad'])).stdout).toBe('0\n0');
+    // DAD would probe within rtr_solicit_delay (1 s) and a router solicitation follow it: after that, none was sent.
+    await new Promise((r) => setTimeout(r, 1500));
+    const snmp6 = (await inNs(a, ['cat', '/proc/net/snmp6'])).stdout;
+    const counter = (k: string) => Number(new RegExp(`^${k}\\s+(\\d+)$`, 'm').exec(snmp6)?.[1]);
+    expect([counter('Icmp6OutRouterSolicits'), counter('Icmp6OutNeighborSolicits')]).toEqual([0, 0]);
+    // ...and the address works.
+    expect((await ping6(a, '2001:db8:9::1')).exitCode).toBe(0);
+    // The MLD reports of sandboxes made after it (4 each) are dropped at the bridge, not flooded to it: its IPv6
+    // stack sees (almost) nothing of them (without the drop: ~9 packets for these two).
+    const received = async () => Number(/^Ip6InReceives\s+(\d+)$/m.exec((await inNs(a, ['cat', '/proc/net/snmp6'])).stdout)?.[1]);
+    const before = await received();
+    await h.ok(['create', '--name', h.sb('nd2'), '--network', net]);
+    await h.ok(['create', '--name', h.sb('nd3'), '--network', net]);
+    await new Promise((r) => setTimeout(r, 2500));
+    expect((await received()) - before).toBeLessThan(4);
+    const quiet = (await h.run(['nft', 'list', 'set', 'bridge', 'nsnet', 'mld_quiet_ports'])).stdout;
+    expect(quiet.match(/"veth[0-9a-f]{7}"/g)).toHaveLength(3);
+    await h.ok(['rm', '-f', h.sb('nd2')]); // rm takes its port out again
+    expect((await h.run(['nft', 'list', 'set', 'bridge', 'nsnet', 'mld_quiet_ports'])).stdout.match(/"veth[0-9a-f]{7}"/g)).toHaveLength(2);
+  });
+
   test('--dry-run of a dual-stack network and sandbox prints the IPv6 steps', async () => {
     const net = `dr-${h.tag}`;
     let out = await h.ok(['network', 'create', '--dry-run', '--ipv6', '--subnet', '2001:db8:5::/64', net]);
@@ -240,12 +271,25 @@ describeKernel('IPv6 dual stack', () => {
       const lines = planSb.replaceAll(a, 'SB').replace(/veth[0-9a-f]{7}/g, 'vethID').split('\n');
       const at = lines.indexOf('# adding 2001:db8:7::2/64 to eth0 (IPv6 on)');
       expect(at).toBeGreaterThan(0);
+      // Its interfaces are born taking no RAs and running no DAD (the namespace's defaults); IPv6 on and
+      // the address beside the IPv4 address and link-up; the IPv6 route last.
+      expect(lines.slice(lines.indexOf('# creating network namespace SB'), lines.indexOf('# creating network namespace SB') + 6)).toEqual([
+        '# creating network namespace SB',
+        'ip netns add SB',
+        'ip netns exec SB sysctl -qw net.ipv6.conf.default.disable_ipv6=1',
+        'ip netns exec SB sysctl -qw net.ipv6.conf.default.accept_ra=0',
+        'ip netns exec SB sysctl -qw net.ipv6.conf.default.accept_dad=0',
+        'ip -n SB link set dev lo up',
+      ]);
       expect(lines.slice(at)).toEqual([
         '# adding 2001:db8:7::2/64 to eth0 (IPv6 on)',
-        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.accept_ra=0',
-        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.accept_dad=0',
         'ip netns exec SB sysctl -w net.ipv6.conf.eth0.disable_ipv6=0',
         'ip -n SB addr add 2001:db8:7::2/64 dev eth0 nodad',
+        '# adding 198.51.100.2/24 to eth0 and bringing it up',
+        'ip -n SB addr add 198.51.100.2/24 dev eth0',
+        'ip -n SB link set dev eth0 up',
+        '# adding default route via 198.51.100.1',
+        'ip -n SB route add default via 198.51.100.1',
         '# adding default route via 2001:db8:7::1',
         'ip -n SB route add default via 2001:db8:7::1',
         '# publishing 3 port(s)',
@@ -265,16 +309,17 @@ describeKernel('IPv6 dual stack', () => {
       const view = async (host: TestHost, sb: string) => ({
         sandbox: await globals6('eth0', sb),
         routes: ((await ipJson(['-6', 'route', 'show', 'default'], sb)) as any[]).map((x) => [x.gateway, x.dev]),
-        sysctls: (await inNs(sb, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.lo.disable_ipv6'])).stdout,
+        sysctls: (await inNs(sb, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.eth0.accept_dad', 'net.ipv6.conf.lo.disable_ipv6'])).stdout,
         bridge: await globals6(br, host.name),
         forwarding: (await host.run(['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout,
-        nft: (await host.run(['nft', 'list', 'ruleset'])).stdout,
+        // The sandboxes' host-side veths (in mld_quiet_ports) have names of their own.
+        nft: (await host.run(['nft', 'list', 'ruleset'])).stdout.replace(/veth[0-9a-f]{7}/g, 'vethID'),
       });
       const [va, vb] = [await view(h, a), await view(other, b)];
       expect(vb).toEqual(va);
       expect(va).toEqual({
         sandbox: [{ local: '2001:db8:7::2', prefixlen: 64, nodad: true }], routes: [['2001:db8:7::1', 'eth0']],
-        sysctls: '0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1',
+        sysctls: '0\n0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1',
         nft: expect.stringContaining('table ip6 nsnet {'),
       });
       expect(va.nft).toMatch(/map ports \{\n\t\ttype inet_proto \. inet_service : ipv6_addr \. inet_service\n\t\telements = \{ tcp \. 8080 : 2001:db8:7::2 \. 80,\s+tcp \. 8081 : 2001:db8:7::2 \. 81 \}/);

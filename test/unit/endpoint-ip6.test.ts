@@ -3,10 +3,11 @@
 // network with IPv6; a refusal leaves the IPv4 bitmap as it was. No kernel.
 import { describe, expect, test } from 'vitest';
 import { createExitCode } from '../../src/cli/sandbox.js';
-import { planEndpoint } from '../../src/docker/endpoint.js';
+import { planEndpoint, releaseAddress } from '../../src/docker/endpoint.js';
 import { inspectSandbox } from '../../src/docker/sandbox-view.js';
 import type { NetworkRecord, SandboxRecord, State } from '../../src/docker/types.js';
 import { ipv4ToInt } from '../../src/net/ip.js';
+import { offset6 } from '../../src/net/ip6.js';
 
 const NET6: NetworkRecord = {
   id: '6'.repeat(64), name: 'dual', driver: 'bridge', created: 'x', builtin: false, internal: false, options: {}, labels: {},
@@ -20,17 +21,28 @@ const sbRec = (name: string, endpoints: SandboxRecord['endpoints'] = []) =>
   ({ id: name.padEnd(64, '0'), name, created: 'x', status: 'created', mode: 'bridge', networkMode: 'dual', hostname: name, endpoints, ports: [],
     links: [], dns: [], dnsSearch: [], dnsOptions: [], extraHosts: [] }) as unknown as SandboxRecord;
 
-/** The parts of State that planEndpoint uses: the IPv4 bitmap (a set of numbers, the records' addresses) and the sandbox records. */
+/** A bitmap as State keeps it (address-bits.ts), held in a set. */
+const memBits = (bits: Set<number>) => ({
+  usedTest: async () => (n: number) => bits.has(n),
+  set: async (_id: string, _base: number, _size: number, n: number, used: boolean) => { if (used) bits.add(n); else bits.delete(n); },
+});
+
+/**
+ * The parts of State that planEndpoint uses: the IPv4 bitmap (a set of numbers, the records' addresses), the IPv6
+ * one (offsets in the subnet) and the sandbox records; `reads` counts the scans of the records.
+ */
 function memState(records: SandboxRecord[]) {
   const bits = new Set<number>(records.flatMap((r) => r.endpoints.map((e) => ipv4ToInt(e.ip))));
+  // Only the first 4096 addresses are in the bitmap (offset6 is undefined beyond).
+  const bits6 = new Set<number>(records.flatMap((r) => r.endpoints.map((e) => (e.ip6 ? offset6(NET6.subnet6!, e.ip6) : undefined)))
+    .filter((x): x is number => x !== undefined));
+  const reads = { n: 0 };
   const state = {
-    addresses: {
-      usedTest: async () => (n: number) => bits.has(n),
-      set: async (_id: string, _base: number, _size: number, n: number, used: boolean) => { if (used) bits.add(n); else bits.delete(n); },
-    },
-    sandboxes: { all: async () => records },
+    addresses: memBits(bits),
+    addresses6: memBits(bits6),
+    sandboxes: { all: async () => { reads.n++; return records; } },
   } as unknown as State;
-  return { state, bits };
+  return { state, bits, bits6, reads };
 }
 
 const holder = sbRec('holder', [{ networkId: NET6.id, endpointId: 'e'.repeat(64), ifname: 'eth0', hostVeth: 'veth1234567', ip: '172.30.0.2',
@@ -56,6 +68,28 @@ describe('--ip6', () => {
     const { state, bits } = memState([holder]);
     await expect(planEndpoint(state, sbRec('web'), NET6, { ip6 })).rejects.toThrow(message);
     expect([...bits]).toEqual([ipv4ToInt('172.30.0.2')]); // holder's only
+  });
+
+  test('claims are bits of the IPv6 bitmap: no scan of the records, whatever their number; release gives the bit back', async () => {
+    const { state, bits6, reads } = memState([holder]);
+    const a = await planEndpoint(state, sbRec('a'), NET6, {});
+    const b = await planEndpoint(state, sbRec('b'), NET6, { ip6: '2001:db8:1::9' });
+    expect([a.ip6, b.ip6, reads.n]).toEqual(['2001:db8:1::3', '2001:db8:1::9', 0]);
+    expect([...bits6].sort((x, y) => x - y)).toEqual([2, 3, 9]);
+    await releaseAddress(state, NET6, a);
+    expect(bits6.has(3)).toBe(false);
+    expect((await planEndpoint(state, sbRec('c'), NET6, {})).ip6).toBe('2001:db8:1::3');
+  });
+
+  test('a static address beyond the bitmap\'s first 4096 is checked against the records (and this section\'s claims)', async () => {
+    const far = sbRec('far', [{ ...holder.endpoints[0]!, ip: '172.30.0.9', ip6: '2001:db8:1::1:0:5' }]);
+    const { state, bits6, reads } = memState([holder, far]);
+    await expect(planEndpoint(state, sbRec('web'), NET6, { ip6: '2001:db8:1::1:0:5' })).rejects.toThrow('address 2001:db8:1::1:0:5 already in use');
+    const e = await planEndpoint(state, sbRec('web'), NET6, { ip6: '2001:db8:1::1:0:6' });
+    expect(e.ip6).toBe('2001:db8:1::1:0:6');
+    await expect(planEndpoint(state, sbRec('db'), NET6, { ip6: '2001:db8:1::1:0:6' })).rejects.toThrow('already in use');
+    expect(reads.n).toBe(3);
+    expect([...bits6].every((i) => i < 4096)).toBe(true); // nothing outside the bitmap
   });
 
   test('a network without IPv6, and the default bridge, refuse it by name', async () => {

@@ -31,6 +31,10 @@ describe('firewallContent', () => {
     ]);
     expect(c.ports).toEqual([{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, ip: '172.18.0.2', port: 80 }]);
     expect(c.iccPorts).toEqual(['veth2222222']);
+    expect(c.mldPorts).toEqual([]);
+    // A dual-stack endpoint on a bridge: its port's MLD reports are dropped (mld_quiet_ports).
+    const dual = sandbox({ endpoints: [{ networkId: a.id, hostVeth: 'veth3333333', ip6: '2001:db8::2' }] as SandboxRecord['endpoints'] });
+    expect(firewallContent([a, quiet, host], [web, dual]).mldPorts).toEqual(['veth3333333']);
   });
 
   test('the tables text replaces both tables whole, in one buffer, and holds every element', () => {
@@ -38,6 +42,7 @@ describe('firewallContent', () => {
       networks: [{ bridge: 'br-x', subnet: '10.1.0.0/24', internal: false, masquerade: true }],
       ports: [{ proto: 'udp', hostIp: '127.0.0.1', hostPort: 53, ip: '10.1.0.2', port: 5353 }],
       iccPorts: ['veth0'],
+      mldPorts: ['veth6'],
     });
     const lines = text.split('\n');
     expect(lines.slice(0, 6)).toEqual(['add table ip nsnet', 'delete table ip nsnet', 'add table ip6 nsnet', 'delete table ip6 nsnet',
@@ -47,6 +52,7 @@ describe('firewallContent', () => {
     expect(text).toContain('add element ip nsnet masq_subnets { 10.1.0.0/24 }');
     expect(text).toContain('add element ip nsnet ports_addr { 127.0.0.1 . udp . 53 : 10.1.0.2 . 5353 }');
     expect(text).toContain('add element bridge nsnet icc_off_ports { "veth0" }');
+    expect(text).toContain('add element bridge nsnet mld_quiet_ports { "veth6" }');
     // Only nsnet's own tables are named.
     expect(text.match(/table (\w+) (\w+)/g)!.every((t) => t.endsWith(' nsnet'))).toBe(true);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
-  allocate6, bigIntToIpv6, canonicalIpv6, checkStatic6, chooseUla64, ipv6Overlap, ipv6ToBigInt, parseIpv6Block,
-  planPool6, ulaGlobalId, ulaPrefix48,
+  allocate6, allocate6InWindow, atOffset6, bigIntToIpv6, canonicalIpv6, checkStatic6, chooseUla64, ipv6Overlap, ipv6ToBigInt, parseIpv6Block,
+  offset6, planPool6, ulaGlobalId, ulaPrefix48, window6,
 } from '../../src/net/ip6.js';
 
 describe('IPv6 text and numbers', () => {
@@ -78,5 +78,25 @@ describe('the ULA pool (RFC 4193)', () => {
     expect(chooseUla64('123456789a', ['fd12:3456:789a::/64', '2001:db8::/64'])).toBe('fd12:3456:789a:1::/64');
     expect(chooseUla64('123456789a', ['fd12:3456:789a:1::/64'])).toBe('fd12:3456:789a::/64');
     expect(chooseUla64('123456789a', ['fd12:3456:789a::/63'])).toBe('fd12:3456:789a:2::/64');
+  });
+});
+
+describe('window6, offset6, allocate6InWindow (the IPv6 bitmap of a dual-stack network)', () => {
+  test('the window is the first 4096 addresses, or the whole of a smaller subnet', () => {
+    expect([window6('2001:db8::/64'), window6('2001:db8::/116'), window6('2001:db8::/120'), window6('2001:db8::/126')]).toEqual([4096, 4096, 256, 4]);
+  });
+  test('offsets: inside the window only', () => {
+    expect(offset6('2001:db8:1::/64', '2001:db8:1::ff')).toBe(255);
+    expect(offset6('2001:db8:1::/64', '2001:db8:1::fff')).toBe(4095);
+    expect(offset6('2001:db8:1::/64', '2001:db8:1::1000')).toBeUndefined();
+    expect(offset6('2001:db8:1::/64', '2001:db8:2::1')).toBeUndefined();
+    expect(atOffset6('2001:db8:1::/64', 0x1234)).toBe('2001:db8:1::1234');
+  });
+  test('lowest free: skips the anycast address, the gateway (wherever it is) and used offsets; undefined when full', () => {
+    const pool = { subnet: '2001:db8:1::/126', gateway: '2001:db8:1::2' };
+    expect(allocate6InWindow(pool, () => false)).toBe('2001:db8:1::1');
+    expect(allocate6InWindow(pool, (i) => i === 1)).toBe('2001:db8:1::3');
+    expect(allocate6InWindow(pool, (i) => i !== 0)).toBeUndefined();
+    expect(allocate6InWindow({ subnet: '2001:db8:1::/64', gateway: '2001:db8:1::1' }, (i) => i < 5)).toBe('2001:db8:1::5');
   });
 });

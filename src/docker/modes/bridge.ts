@@ -17,7 +17,7 @@ import { findSandbox } from '../lookup.js';
 import { planPorts, portsStep } from '../publish.js';
 import type { Step } from '../plan.js';
 import { nonEmpty, type Mode } from './mode.js';
-import { claimNetnsName, namespaceSteps } from './none.js';
+import { born6, claimNetnsName, namespaceSteps } from './none.js';
 import { runtimeNamespaceStep } from '../namespace.js';
 
 export const bridgeMode: Mode = {
@@ -63,7 +63,7 @@ export const bridgeMode: Mode = {
       if (!net) continue; // a network lost from a damaged networks.json: its bridge side can't be known
       // In the runtime's namespace the veth must go by itself (the namespace stays, or is gone already): by its host end.
       steps.push(...endpointSteps(ctx, sb, net, e, { ns: env.ns!, bridge: env.bridges?.get(net.id) },
-        { defaultRoute: i === 0 && !net.internal && sb.cni?.noDefaultRoute !== true, ownVeth: sb.netnsPath ? 'host-end' : false }));
+        { defaultRoute: i === 0 && !net.internal && sb.cni?.noDefaultRoute !== true, ownVeth: sb.netnsPath ? 'host-end' : false, born6: born6(sb) }));
     }
     if (sb.ports.length) steps.push(portsStep(ctx, sb));
     return steps;

@@ -22,9 +22,18 @@ export function claimNetnsName(sb: SandboxRecord): void {
   sb.netns = sb.name;
 }
 
-/** The namespace and the files: what every sandbox with a namespace of its own starts with. */
+/**
+ * The namespace and the files: what every sandbox with a namespace of its own
+ * starts with. A dual-stack endpoint among its first ones: interfaces born
+ * ready for IPv6 (namespace.ts SANDBOX_IPV6_SYSCTLS, born6 below).
+ */
 export function namespaceSteps(ctx: Context, sb: SandboxRecord, env: SandboxEnv): Step[] {
-  return [namespaceStep(env.ns!, `sandbox ${sb.name}`), filesStep(ctx, sb.netns!, env.files)];
+  return [namespaceStep(env.ns!, `sandbox ${sb.name}`, { ipv6: born6(sb) }), filesStep(ctx, sb.netns!, env.files)];
+}
+
+/** Is the sandbox's namespace made by its own plan with SANDBOX_IPV6_SYSCTLS (a dual-stack endpoint, and not a runtime's namespace)? */
+export function born6(sb: SandboxRecord): boolean {
+  return !sb.netnsPath && sb.endpoints.some((e) => !!e.ip6);
 }
 
 export const noneMode: Mode = {
