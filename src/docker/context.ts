@@ -42,6 +42,12 @@ export interface Context {
    */
   clusterStore?: { url: string; from: string };
   /**
+   * This host's underlay address for overlay networks (an IPv4 address or an
+   * interface name), as Docker's --cluster-advertise: NSNET_CLUSTER_ADVERTISE,
+   * else "cluster-advertise" in daemon.json, else found (overlay-host.ts).
+   */
+  clusterAdvertise?: { value: string; from: string };
+  /**
    * Tells the embedded DNS server that sandboxes changed and waits for it
    * (`start`: launch it if it isn't running). Absent: no embedded DNS.
    */
@@ -89,6 +95,8 @@ export interface ContextOptions {
   dns?: Context['dns'] | ((dirs: StoreDirs) => Context['dns']);
   /** Default: NSNET_CLUSTER_STORE, else none. */
   clusterStore?: { url: string; from: string };
+  /** Default: NSNET_CLUSTER_ADVERTISE, else none. */
+  clusterAdvertise?: { value: string; from: string };
 }
 
 /**
@@ -103,6 +111,7 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const { daemonConfigPath } = await import('./daemon-config.js');
   const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
   const clusterStore = o.clusterStore ?? (env.NSNET_CLUSTER_STORE ? { url: env.NSNET_CLUSTER_STORE, from: 'NSNET_CLUSTER_STORE' } : undefined);
+  const clusterAdvertise = o.clusterAdvertise ?? (env.NSNET_CLUSTER_ADVERTISE ? { value: env.NSNET_CLUSTER_ADVERTISE, from: 'NSNET_CLUSTER_ADVERTISE' } : undefined);
   return {
     host: await netnsSelf(),
     dirs,
@@ -112,5 +121,6 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
     ...(o.observe && { observe: o.observe }),
     ...(dns && { dns }),
     ...(clusterStore && { clusterStore }),
+    ...(clusterAdvertise && { clusterAdvertise }),
   };
 }

@@ -10,6 +10,7 @@ import { conflict, forEachRef, NsnetError } from './errors.js';
 import { findSandbox } from './lookup.js';
 import { sandboxNs } from './namespace.js';
 import { usingState } from './networks.js';
+import { overlayLeaving } from './overlay-endpoint.js';
 import { removeSteps } from './plan.js';
 import { isRunning, processFilesSteps, startStep } from './process.js';
 import { removeDamaged } from './remove-damaged.js';
@@ -74,12 +75,15 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: { force?: b
         throw conflict(`sandbox ${sb.name} is used by ${joiners.map((j) => j.name).join(', ')} (container: mode); remove those first or force remove`);
       }
       const ns = sandboxNs(sb);
+      // Overlay networks it is the last sandbox of here: their bridge and vxlan device go too.
+      const overlay = overlayLeaving(ctx, sb);
       await removeSteps([
-        ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased }),
+        ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased, overlayLast: overlay.last }),
         ...processFilesSteps(ctx, sb),
         ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),
       ], ctx);
       // In a dry run these are not written (usingState), unless to a scratch state.
+      overlay.commit();
       await releaseClaims(s, sb);
       s.sandboxes.delete(sb);
       removed.push(sb.id, ...(sb.joinedBy ?? []));
