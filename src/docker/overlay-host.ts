@@ -56,7 +56,7 @@ export function hostLease(ctx: Context): Promise<HostRecord> {
   if (!l) {
     l = (async () => {
       const [store, h] = await Promise.all([clusterStore(ctx), overlayHost(ctx)]);
-      return store.join({ id: h.id, address: h.address });
+      return store.join({ id: h.id, address: h.address }, ttlOf());
     })();
     leases.set(ctx, l);
     l.catch(() => leases.delete(ctx));
@@ -131,4 +131,10 @@ async function underlayAddress(ctx: Context): Promise<{ address: string; index: 
   }
   throw new NsnetError('InvalidArgument',
     'cannot tell this host\'s underlay address for overlay networks (no default route, no address on a store member\'s subnet): set NSNET_CLUSTER_ADVERTISE or "cluster-advertise" in daemon.json to an address or interface');
+}
+
+/** The host lease's TTL, s: NSNET_CLUSTER_LEASE_TTL (tests shorten it), else the store's default (30 s: a dead host's endpoints go within that). */
+export function ttlOf(env: NodeJS.ProcessEnv = process.env): number {
+  const n = Number(env.NSNET_CLUSTER_LEASE_TTL);
+  return Number.isInteger(n) && n >= 2 ? n : 30;
 }
