@@ -35,6 +35,78 @@ const inSandbox = (h: ClusterHost, sb: string, cmd: string[], timeout = 20_000) 
 const ipOf = async (h: ClusterHost, sb: string) =>
   (await nsnet(h, 'inspect', '--format', '{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}', sb)).trim();
 
+/** Overlay network `name`'s id and VNI, as `network inspect` shows them. */
+async function overlayOf(h: ClusterHost, name: string): Promise<{ id: string; vni: number }> {
+  const n = JSON.parse(await nsnet(h, 'network', 'inspect', name))[0];
+  return { id: n.Id, vni: Number(n.Options['com.docker.network.driver.overlay.vxlanid_list']) };
+}
+
+/** The store's endpoints of network `id`. */
+async function storeEndpoints(id: string): Promise<{ name: string; ip: string; mac: string; hostAddress: string }[]> {
+  const r = await c.etcdctl(c.hosts[0]!, 'get', '--prefix', '--print-value-only', `/nsnet/v1/endpoints/${id}/`);
+  return String(r.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+}
+
+/** The store's address claims of network `id`. */
+async function storeAddresses(id: string): Promise<string[]> {
+  const r = await c.etcdctl(c.hosts[0]!, 'get', '--prefix', '--keys-only', `/nsnet/v1/addresses/${id}/`);
+  return String(r.stdout).split('\n').filter(Boolean).map((k) => k.slice(k.lastIndexOf('/') + 1)).sort();
+}
+
+/** What host h's vxlan device of `vni` holds: its own fdb entries (MAC dst) and its permanent neighbours (IP MAC); null: no device. */
+async function kernelEntries(h: ClusterHost, vni: number): Promise<{ fdb: string[]; neigh: string[] } | null> {
+  const dev = `vxlan${vni}`;
+  const link = await h.node.exec(['ip', 'link', 'show', 'dev', dev], { reject: false });
+  if (link.exitCode !== 0) return null;
+  const fdb = JSON.parse(String((await h.node.exec(['bridge', '-j', 'fdb', 'show', 'dev', dev])).stdout)) as { mac: string; dst?: string; flags?: string[] }[];
+  const neigh = JSON.parse(String((await h.node.exec(['ip', '-j', 'neigh', 'show', 'dev', dev])).stdout)) as { dst: string; lladdr: string; state: string[] }[];
+  return {
+    fdb: fdb.filter((f) => f.dst).map((f) => `${f.mac} ${f.dst}`).sort(),
+    neigh: neigh.filter((n) => n.state.includes('PERMANENT')).map((n) => `${n.dst} ${n.lladdr}`).sort(),
+  };
+}
+
+/** What host h's vxlan device should hold: an entry for every endpoint of the store on another host. */
+async function wantedEntries(h: ClusterHost, id: string): Promise<{ fdb: string[]; neigh: string[] }> {
+  const eps = (await storeEndpoints(id)).filter((e) => e.hostAddress !== h.address);
+  return { fdb: eps.map((e) => `${e.mac} ${e.hostAddress}`).sort(), neigh: eps.map((e) => `${e.ip} ${e.mac}`).sort() };
+}
+
+/** Until `fn` stops throwing (the other hosts' watchers program their entries a moment after the store changes). */
+async function eventually<T>(fn: () => Promise<T>, ms = 20_000): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    try {
+      return await fn();
+    } catch (e) {
+      if (Date.now() > end) throw e;
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+/** tcpdump on host h's underlay (lan0), UDP 4789 only; stop() returns the lines it printed. */
+async function capture(h: ClusterHost): Promise<{ stop: () => Promise<string[]> }> {
+  const p = h.node.spawn(['tcpdump', '-l', '-n', '-v', '-i', 'lan0', 'udp', 'port', '4789']);
+  bg.push(p);
+  const out: string[] = [];
+  p.stdout!.on('data', (d: Buffer) => out.push(...String(d).split('\n').filter(Boolean)));
+  await new Promise<void>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error('tcpdump did not start')), 10_000);
+    p.stderr!.on('data', (d: Buffer) => {
+      if (String(d).includes('listening on')) { clearTimeout(t); resolve(); }
+    });
+  });
+  return {
+    stop: async () => {
+      await new Promise((r) => setTimeout(r, 300));
+      p.kill('SIGINT');
+      await p.catch(() => {});
+      return out;
+    },
+  };
+}
+
 describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
   beforeAll(async () => {
     c = await Cluster.make(newTag());
@@ -47,13 +119,31 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     await c?.stop();
   }, SLOW);
 
-  test('sandboxes on hosts 1, 2 and 3 ping each other and talk TCP over VXLAN', async () => {
+  let ov: { id: string; vni: number };
+  let ips: string[] = [];
+
+  test('sandboxes on hosts 1, 2 and 3 ping each other and talk TCP over VXLAN with their own addresses', async () => {
     const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
     await nsnet(h1, 'network', 'create', '-d', 'overlay', '--subnet', '10.60.0.0/24', 'ov');
+    ov = await overlayOf(h2, 'ov');
     for (const h of [h1, h2, h3]) await nsnet(h, 'run', '-d', '--name', `s${h.index}`, '--network', 'ov', '--', 'sleep', '1d');
-    const ips = await Promise.all([h1, h2, h3].map((h) => ipOf(h, `s${h.index}`)));
+    ips = await Promise.all([h1, h2, h3].map((h) => ipOf(h, `s${h.index}`)));
     expect(new Set(ips).size).toBe(3);
     for (const ip of ips) expect(ip).toMatch(/^10\.60\.0\.\d+$/);
+    // The store: three endpoints, each with its host's underlay address; three addresses claimed.
+    expect((await storeEndpoints(ov.id)).map((e) => `${e.name} ${e.ip} ${e.hostAddress}`).sort())
+      .toEqual([h1, h2, h3].map((h, i) => `s${h.index} ${ips[i]} ${h.address}`).sort());
+    expect(await storeAddresses(ov.id)).toEqual([...ips].sort());
+    // Each host: the network's bridge and vxlan device (UDP 4789, learning off, MTU 1500 - 50), the veth at 1450.
+    for (const h of [h1, h2, h3]) {
+      const vx = JSON.parse(String((await h.node.exec(['ip', '-d', '-j', 'link', 'show', 'dev', `vxlan${ov.vni}`])).stdout))[0];
+      expect(vx).toMatchObject({ mtu: 1450, master: `ov-${ov.id.slice(0, 12)}` });
+      expect(vx.linkinfo.info_data).toMatchObject({ id: ov.vni, port: 4789, learning: false, proxy: true, local: h.address });
+      const eth0 = JSON.parse(String((await inSandbox(h, `s${h.index}`, ['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout))[0];
+      expect(eth0.mtu).toBe(1450);
+      // Its entries: exactly the endpoints on the other two hosts.
+      await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+    }
     for (const [i, h] of [h1, h2, h3].entries()) {
       for (const [j, ip] of ips.entries()) {
         if (i === j) continue;
@@ -61,5 +151,94 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
         expect(r.exitCode, `s${i + 1} -> ${ip}: ${String(r.stdout)}${String(r.stderr)}`).toBe(0);
       }
     }
+    // TCP from s1 (host 1) to a server in s3 (host 3), which sees s1's own address: no NAT on the way.
+    const server = h3.node.spawn(['ip', 'netns', 'exec', 's3', 'python3', '-c',
+      'import socket\ns=socket.socket()\ns.setsockopt(socket.SOL_SOCKET,socket.SO_REUSEADDR,1)\ns.bind(("0.0.0.0",7000))\ns.listen()\nprint("ready",flush=True)\n'
+      + 'while True:\n  c,a=s.accept()\n  c.recv(100)\n  c.sendall((a[0]+"\\n").encode())\n  c.close()\n']);
+    bg.push(server);
+    await new Promise<void>((resolve) => server.stdout!.on('data', (d: Buffer) => String(d).includes('ready') && resolve()));
+    const tcp = await inSandbox(h1, 's1', ['bash', '-c', `exec 3<>/dev/tcp/${ips[2]}/7000; echo hello >&3; cat <&3`]);
+    expect(String(tcp.stdout).trim()).toBe(ips[0]);
   }, SLOW);
+
+  test('tcpdump on the underlay: VXLAN (UDP 4789, the network\'s VNI) to the destination host only', async () => {
+    const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const [c2, c3] = [await capture(h2), await capture(h3)];
+    let seen2: string[] = [];
+    let seen3: string[] = [];
+    try {
+      const r = await inSandbox(h1, 's1', ['ping', '-c2', '-W2', ips[1]!]);
+      expect(r.exitCode).toBe(0);
+    } finally {
+      seen2 = await c2.stop();
+      seen3 = await c3.stop();
+    }
+    const outer = seen2.filter((l) => l.includes('VXLAN'));
+    expect(outer.length).toBeGreaterThanOrEqual(4); // two requests in, two replies out
+    expect(outer.every((l) => l.includes(`vni ${ov.vni}`))).toBe(true);
+    expect(seen2.some((l) => l.includes(`${h1.address}.`) && l.includes(`> ${h2.address}.4789`))).toBe(true);
+    expect(seen2.some((l) => l.includes(`${ips[0]} > ${ips[1]}: ICMP echo request`))).toBe(true);
+    // Host 3 holds neither end: not one packet reaches it (nothing is flooded).
+    expect(seen3).toEqual([]);
+  }, SLOW);
+
+  test('two overlay networks are isolated, even with a route and a neighbour entry forced by hand', async () => {
+    const [h1, h2] = c.hosts as [ClusterHost, ClusterHost];
+    await nsnet(h2, 'network', 'create', '-d', 'overlay', '--subnet', '10.61.0.0/24', 'ov2');
+    const ov2 = await overlayOf(h1, 'ov2');
+    expect(ov2.vni).not.toBe(ov.vni);
+    await nsnet(h2, 'run', '-d', '--name', 't2', '--network', 'ov2', '--', 'sleep', '1d');
+    await nsnet(h1, 'run', '-d', '--name', 't1', '--network', 'ov2', '--', 'sleep', '1d');
+    const [t1, t2] = [await ipOf(h1, 't1'), await ipOf(h2, 't2')];
+    const t2mac = (await storeEndpoints(ov2.id)).find((e) => e.name === 't2')!.mac;
+    expect((await inSandbox(h1, 't1', ['ping', '-c1', '-W2', t2])).exitCode).toBe(0);
+    // s1 (ov, host 1) told t2 (ov2, host 2) is on its link, with t2's MAC: its frames go into ov's VNI, which has no entry for it.
+    await inSandbox(h1, 's1', ['ip', 'route', 'add', '10.61.0.0/24', 'dev', 'eth0']);
+    await inSandbox(h1, 's1', ['ip', 'neigh', 'replace', t2, 'lladdr', t2mac, 'dev', 'eth0']);
+    expect((await inSandbox(h1, 's1', ['ping', '-c1', '-W1', t2])).exitCode).not.toBe(0);
+    // And no ov2 sandbox reaches an ov one.
+    await inSandbox(h1, 't1', ['ip', 'route', 'add', '10.60.0.0/24', 'dev', 'eth0']);
+    expect((await inSandbox(h1, 't1', ['ping', '-c1', '-W1', ips[1]!])).exitCode).not.toBe(0);
+    await inSandbox(h1, 's1', ['ip', 'route', 'del', '10.61.0.0/24', 'dev', 'eth0']);
+    // rm: the endpoint and its address leave the store; host 2's last ov2 sandbox takes ov2's devices with it; host 1 drops t2's entries.
+    await nsnet(h2, 'rm', '-f', 't2');
+    expect((await storeEndpoints(ov2.id)).map((e) => e.name)).toEqual(['t1']);
+    expect(await storeAddresses(ov2.id)).toEqual([t1]);
+    expect(await kernelEntries(h2, ov2.vni)).toBeNull();
+    expect((await h2.node.exec(['ip', 'link', 'show', 'dev', `ov-${ov2.id.slice(0, 12)}`], { reject: false })).exitCode).not.toBe(0);
+    await eventually(async () => expect(await kernelEntries(h1, ov2.vni)).toEqual({ fdb: [], neigh: [] }));
+    await nsnet(h1, 'rm', '-f', 't1');
+    expect(await kernelEntries(h1, ov2.vni)).toBeNull();
+    await nsnet(h1, 'network', 'rm', 'ov2');
+  }, SLOW);
+
+  test('30 concurrent `nsnet run --network ov` over the three hosts: 30 distinct addresses; the store and every kernel agree', async () => {
+    const N = 30;
+    const runs = Array.from({ length: N }, (_, i) => {
+      const h = c.hosts[i % 3]!;
+      return c.nsnet(h, ['run', '-d', '--name', `c${i}`, '--network', 'ov', '--', 'sleep', '1d'], { timeout: 120_000 });
+    });
+    const done = await Promise.all(runs);
+    for (const [i, r] of done.entries()) expect(r.exitCode, `c${i}: ${String(r.stderr)}`).toBe(0);
+    const eps = await storeEndpoints(ov.id);
+    expect(eps).toHaveLength(N + 3);
+    expect(new Set(eps.map((e) => e.ip)).size).toBe(N + 3);
+    expect(await storeAddresses(ov.id)).toEqual(eps.map((e) => e.ip).sort());
+    // Each sandbox has the address the store gave it.
+    for (let i = 0; i < N; i += 7) {
+      const h = c.hosts[i % 3]!;
+      expect(eps.find((e) => e.name === `c${i}`)).toMatchObject({ ip: await ipOf(h, `c${i}`), hostAddress: h.address });
+    }
+    for (const h of c.hosts) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+    // Any two across hosts talk: c0 (host 1) -> c29 (host 3), c1 (host 2) -> c27 (host 1).
+    const ip = (name: string) => eps.find((e) => e.name === name)!.ip;
+    expect((await inSandbox(c.hosts[0]!, 'c0', ['ping', '-c1', '-W2', ip('c29')])).exitCode).toBe(0);
+    expect((await inSandbox(c.hosts[1]!, 'c1', ['ping', '-c1', '-W2', ip('c27')])).exitCode).toBe(0);
+    // All removed at once: their endpoints and addresses leave the store, the entries leave the kernels.
+    const rms = await Promise.all(Array.from({ length: N }, (_, i) => c.nsnet(c.hosts[i % 3]!, ['rm', '-f', `c${i}`], { timeout: 120_000 })));
+    for (const [i, r] of rms.entries()) expect(r.exitCode, `rm c${i}: ${String(r.stderr)}`).toBe(0);
+    expect((await storeEndpoints(ov.id)).map((e) => e.name).sort()).toEqual(['s1', 's2', 's3']);
+    expect(await storeAddresses(ov.id)).toEqual([...ips].sort());
+    for (const h of c.hosts) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+  }, 300_000);
 });
