@@ -28,6 +28,7 @@ import { watchTables, type TablesWatch } from '../docker/firewall-watch.js';
 import { repairTables } from '../docker/reconcile.js';
 import { closeClusterStore } from '../docker/cluster.js';
 import { watchOverlay, type OverlayWatch } from '../docker/overlay-watch.js';
+import { remoteChanges } from './overlay-names.js';
 import { attachSteps, detachSteps, type Attachment } from './attach.js';
 import { socketPath, type ControlReply, type ControlRequest, type DnsManager } from './control.js';
 import { listenControl } from './control-server.js';
@@ -109,7 +110,16 @@ export class DnsServer implements Attacher {
       // Not awaited: a CLI call holding the state lock may be waiting for this server to answer.
       void repairTables(fwCtx, false).then((done) => done && this.log(`firewall: ${done}`), (e: Error) => this.log(`firewall: ${e.message}`));
       // With a cluster store: this host's lease kept alive, and the other hosts' endpoints followed (in the background).
-      if (this.ctx.clusterStore) this.overlay = watchOverlay(this.ctx, { log: (l) => this.log(l) });
+      // Their sandboxes' names answer here too (overlay-names.ts).
+      if (this.ctx.clusterStore) {
+        this.overlay = watchOverlay(this.ctx, {
+          log: (l) => this.log(l),
+          onChange: (ids) => {
+            const w = this.overlay;
+            if (w) this.reconciler.setRemote(remoteChanges(w.endpoints.values(), w.hostId, ids), !ids);
+          },
+        });
+      }
       this.control = await listenControl(socketPath(dirs), (req) => this.handle(req), () => this.onStopRequest(), (e) => this.log(`control: ${e.message}`));
     } catch (e) {
       await this.stop().catch(() => {}); // the error that matters is e

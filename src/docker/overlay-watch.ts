@@ -28,13 +28,15 @@ import { overlayEntries, overlayReconcileSteps, remoteEndpointSteps } from './vx
 export interface OverlayWatch {
   /** Every endpoint of the cluster now, by `<network>/<sandbox>` (the DNS server's names come from it). */
   readonly endpoints: ReadonlyMap<string, OverlayEndpoint>;
+  /** This host's id in the store, once found (its own endpoints are the ones with this `host`). */
+  readonly hostId: string | undefined;
   close(): void;
 }
 
 export interface OverlayWatchOptions {
   log(line: string): void;
-  /** Called after each change to `endpoints` (the ids of the networks that changed). */
-  onChange?(networks: Set<string>): void;
+  /** Called after each change to `endpoints`: the sandbox ids whose endpoints changed (undefined: all of them, a new snapshot). */
+  onChange?(sandboxes: Set<string> | undefined): void;
   /** Wait between attempts to reach the store (default 2 s). */
   retryMs?: number;
 }
@@ -98,13 +100,13 @@ export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch
         endpoints.clear();
         for (const ep of eps) endpoints.set(`${ep.network}/${ep.sandbox}`, ep);
         enqueue('reconciling with the store', reconcileAll);
-        o.onChange?.(new Set(eps.map((e) => e.network)));
+        o.onChange?.(undefined);
       },
       onPut: (ep) => {
         const key = `${ep.network}/${ep.sandbox}`;
         const old = endpoints.get(key);
         endpoints.set(key, ep);
-        o.onChange?.(new Set([ep.network]));
+        o.onChange?.(new Set([ep.sandbox]));
         if (!remote(ep) && !(old && remote(old))) return;
         enqueue(`endpoint ${ep.name} (${ep.ip} on ${ep.hostAddress})`, async () => {
           const d = await device(ep.network);
@@ -119,7 +121,7 @@ export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch
         const key = `${network}/${sandbox}`;
         const old = endpoints.get(key);
         endpoints.delete(key);
-        o.onChange?.(new Set([network]));
+        o.onChange?.(new Set([sandbox]));
         if (!old || !remote(old)) return;
         enqueue(`endpoint ${old.name} gone`, async () => {
           const d = await device(network);
@@ -180,6 +182,9 @@ export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch
 
   return {
     endpoints,
+    get hostId() {
+      return host?.id;
+    },
     close() {
       closed = true;
       for (const s of stops.splice(0)) s();

@@ -161,6 +161,26 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     expect(String(tcp.stdout).trim()).toBe(ips[0]);
   }, SLOW);
 
+  test('names resolve across hosts through 127.0.0.11 (name and alias, from the store, watched)', async () => {
+    const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    const getent = (h: ClusterHost, sb: string, name: string) => inSandbox(h, sb, ['getent', 'hosts', name], 10_000);
+    expect(String((await inSandbox(h1, 's1', ['cat', '/etc/resolv.conf'])).stdout)).toContain('nameserver 127.0.0.11');
+    // s3 (host 3) from s1 (host 1) and s2 (host 2); the local one too.
+    await eventually(async () => expect(String((await getent(h1, 's1', 's3')).stdout)).toMatch(new RegExp(`^${ips[2]!.replace(/\./g, '\\.')}\\s+s3`)));
+    expect(String((await getent(h2, 's2', 's1')).stdout)).toMatch(new RegExp(`^${ips[0]!.replace(/\./g, '\\.')}\\s`));
+    expect(String((await getent(h3, 's3', 's3')).stdout)).toMatch(new RegExp(`^${ips[2]!.replace(/\./g, '\\.')}\\s`));
+    // A sandbox that joins later, with an alias, is found by both as soon as the others' watchers see it...
+    await nsnet(h3, 'run', '-d', '--name', 'web', '--network', 'ov', '--network-alias', 'www', '--', 'sleep', '1d');
+    const web = await ipOf(h3, 'web');
+    for (const name of ['web', 'www']) {
+      await eventually(async () => expect(String((await getent(h1, 's1', name)).stdout).split(/\s+/)[0]).toBe(web));
+    }
+    expect((await inSandbox(h1, 's1', ['ping', '-c1', '-W2', 'web'])).exitCode).toBe(0);
+    // ...and is gone from them once removed.
+    await nsnet(h3, 'rm', '-f', 'web');
+    await eventually(async () => expect((await getent(h1, 's1', 'web')).exitCode).not.toBe(0));
+  }, SLOW);
+
   test('tcpdump on the underlay: VXLAN (UDP 4789, the network\'s VNI) to the destination host only', async () => {
     const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
     const [c2, c3] = [await capture(h2), await capture(h3)];
