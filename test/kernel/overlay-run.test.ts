@@ -181,6 +181,36 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     await eventually(async () => expect((await getent(h1, 's1', 'web')).exitCode).not.toBe(0));
   }, SLOW);
 
+  test('--dry-run prints the plan and claims, makes and publishes nothing; NSNET_TRACE=1 runs the same steps', async () => {
+    const [, h2] = c.hosts as [ClusterHost, ClusterHost];
+    const before = await storeAddresses(ov.id);
+    const plan = await nsnet(h2, 'run', '--dry-run', '--name', 'dry', '--network', 'ov', '--', 'sleep', '1d');
+    const br = `ov-${ov.id.slice(0, 12)}`;
+    expect(plan).toContain(`# creating bridge ${br} (overlay network ov)`);
+    expect(plan).toMatch(new RegExp(`ip link add vxlan${ov.vni} mtu 1450 master ${br} up type vxlan id ${ov.vni} dstport 4789 local ${h2.address} dev lan0 nolearning proxy`));
+    expect(plan).toContain(`# programming vxlan${ov.vni} for the endpoints of ov on other hosts (from the store)`);
+    expect(plan).toMatch(new RegExp(`ip link add veth[0-9a-f]{7} mtu 1450 master ${br} up type veth peer name eth0 netns dry address 02:42:0a:3c:00:[0-9a-f]{2} mtu 1450`));
+    expect(plan).toMatch(/# publishing dry \(10\.60\.0\.\d+, 02:42:0a:3c:00:[0-9a-f]{2} on 198\.51\.100\.2\) in the cluster store/);
+    expect(plan).not.toContain('default via');
+    // Nothing claimed, published or recorded.
+    expect(await storeAddresses(ov.id)).toEqual(before);
+    expect((await storeEndpoints(ov.id)).map((e) => e.name)).not.toContain('dry');
+    expect((await c.nsnet(h2, ['inspect', 'dry'])).exitCode).not.toBe(0);
+    // The real run, traced: the same steps (veth names and ids are random).
+    const norm = (text: string) => text.split('\n').filter((l) => l.startsWith('# ')).map((l) => l.replace(/veth[0-9a-f]{7}/g, 'vethX').replace(/[0-9a-f]{64}/g, 'ID'));
+    const traced = await c.nsnet(h2, ['run', '-d', '--name', 'dry', '--network', 'ov', '--', 'sleep', '1d'], { env: { NSNET_TRACE: '1' } });
+    expect(traced.exitCode, String(traced.stderr)).toBe(0);
+    expect(norm(String(traced.stderr))).toEqual(norm(plan));
+    // rm --dry-run: the undos (the store's delete of its endpoint and address), the sandbox still there; then rm.
+    const rmPlan = await nsnet(h2, 'rm', '--dry-run', '-f', 'dry');
+    expect(rmPlan).toMatch(new RegExp(`etcdctl del /nsnet/v1/endpoints/${ov.id}/[0-9a-f]{64}`));
+    expect(rmPlan).not.toContain(`deleting vxlan${ov.vni}`); // s2 is still on ov here
+    expect((await storeEndpoints(ov.id)).map((e) => e.name)).toContain('dry');
+    await nsnet(h2, 'rm', '-f', 'dry');
+    expect((await storeEndpoints(ov.id)).map((e) => e.name)).not.toContain('dry');
+    expect(await storeAddresses(ov.id)).toEqual(before);
+  }, SLOW);
+
   test('tcpdump on the underlay: VXLAN (UDP 4789, the network\'s VNI) to the destination host only', async () => {
     const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
     const [c2, c3] = [await capture(h2), await capture(h3)];
@@ -261,4 +291,30 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     expect(await storeAddresses(ov.id)).toEqual([...ips].sort());
     for (const h of c.hosts) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
   }, 300_000);
+
+  test('a host\'s process restarted re-reads the store and repairs its entries; a host killed loses its endpoints when its lease expires', async () => {
+    const [h1, h2, h3] = c.hosts as [ClusterHost, ClusterHost, ClusterHost];
+    // Host 2 "missed" s1 (its entries deleted by hand), then its DNS server (the store's watcher) is killed and comes back.
+    const s1 = (await storeEndpoints(ov.id)).find((e) => e.name === 's1')!;
+    await h2.node.exec(['bridge', 'fdb', 'del', s1.mac, 'dev', `vxlan${ov.vni}`, 'dst', s1.hostAddress, 'self']);
+    await h2.node.exec(['ip', 'neigh', 'del', s1.ip, 'dev', `vxlan${ov.vni}`]);
+    expect((await kernelEntries(h2, ov.vni))!.fdb).not.toContain(`${s1.mac} ${s1.hostAddress}`);
+    const pid = String((await h2.node.exec(['cat', '/run/nsnet/dns.pid'])).stdout).trim();
+    await h2.node.exec(['kill', '-KILL', pid]);
+    await nsnet(h2, 'ps'); // a command revives the server if its supervisor has not yet
+    await eventually(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)), 30_000);
+    expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', ips[0]!])).exitCode).toBe(0);
+    // Host 3 killed: its processes, its namespaces, its etcd member. Its endpoint stays until its lease expires (30 s)...
+    await h3.node.stop();
+    h3.etcd = undefined;
+    expect((await storeEndpoints(ov.id)).map((e) => e.name)).toContain('s3');
+    // ...then goes, and hosts 1 and 2 drop its entries. The two remaining etcd members keep the store working.
+    await eventually(async () => expect((await storeEndpoints(ov.id)).map((e) => e.name).sort()).toEqual(['s1', 's2']), 60_000);
+    expect(await storeAddresses(ov.id)).toEqual([ips[0], ips[1]].sort());
+    for (const h of [h1, h2]) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+    // A sandbox joining now is programmed on host 2 by its watcher, and reached.
+    await nsnet(h1, 'run', '-d', '--name', 'late', '--network', 'ov', '--', 'sleep', '1d');
+    await eventually(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)));
+    expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', await ipOf(h1, 'late')])).exitCode).toBe(0);
+  }, SLOW);
 });
