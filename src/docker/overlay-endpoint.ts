@@ -13,6 +13,7 @@
 //
 // No default route: the overlay's way out (Docker's docker_gwbridge) is not
 // built yet, so an overlay sandbox reaches its network and nothing else.
+import { fdbPin, fdbPinCommand } from '../kernel/fdb.js';
 import { linkGet } from '../kernel/link.js';
 import { vxlanName } from '../kernel/vxlan.js';
 import { checkStatic } from '../net/ipam.js';
@@ -155,10 +156,18 @@ export function overlayEndpointSteps(ctx: Context, sb: SandboxRecord, e: Endpoin
       },
     },
   };
+  // The bridge may have learnt this MAC behind the vxlan device (its address was on another host
+  // minutes ago): until the sandbox says something, frames for it would stay there. Goes with the veth.
+  const pin: Step = {
+    title: `pinning ${e.mac} to ${e.hostVeth} in ${net.bridge}`,
+    equivalent: [fdbPinCommand(ctx.host.name, e.hostVeth, e.mac)],
+    do: async () => fdbPin(ctx.host, await linkGet(ctx.host, e.hostVeth), e.mac, { for: `sandbox ${sb.name}` }),
+  };
   return [
     ...netSteps,
     remote,
     ...endpointSteps(ctx, sb, net, e, { ns }, { defaultRoute: false, ownVeth: o.ownVeth }),
+    pin,
     publish,
   ];
 }

@@ -184,7 +184,7 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
   test('--dry-run prints the plan and claims, makes and publishes nothing; NSNET_TRACE=1 runs the same steps', async () => {
     const [, h2] = c.hosts as [ClusterHost, ClusterHost];
     const before = await storeAddresses(ov.id);
-    const plan = await nsnet(h2, 'run', '--dry-run', '--name', 'dry', '--network', 'ov', '--', 'sleep', '1d');
+    const plan = await nsnet(h2, 'run', '-d', '--dry-run', '--name', 'dry', '--network', 'ov', '--', 'sleep', '1d');
     const br = `ov-${ov.id.slice(0, 12)}`;
     expect(plan).toContain(`# creating bridge ${br} (overlay network ov)`);
     expect(plan).toMatch(new RegExp(`ip link add vxlan${ov.vni} mtu 1450 master ${br} up type vxlan id ${ov.vni} dstport 4789 local ${h2.address} dev lan0 nolearning proxy`));
@@ -312,9 +312,11 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     await eventually(async () => expect((await storeEndpoints(ov.id)).map((e) => e.name).sort()).toEqual(['s1', 's2']), 60_000);
     expect(await storeAddresses(ov.id)).toEqual([ips[0], ips[1]].sort());
     for (const h of [h1, h2]) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
-    // A sandbox joining now is programmed on host 2 by its watcher, and reached.
+    // A sandbox joining now takes s3's freed address (and so its MAC, which host 1's bridge learnt behind
+    // its vxlan device): programmed on host 2 by its watcher, pinned to its veth on host 1, and reached at once.
     await nsnet(h1, 'run', '-d', '--name', 'late', '--network', 'ov', '--', 'sleep', '1d');
+    expect(await ipOf(h1, 'late')).toBe(ips[2]);
     await eventually(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)));
-    expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', await ipOf(h1, 'late')])).exitCode).toBe(0);
+    expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', ips[2]!])).exitCode).toBe(0);
   }, SLOW);
 });
