@@ -318,5 +318,16 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     expect(await ipOf(h1, 'late')).toBe(ips[2]);
     await eventually(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)));
     expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', ips[2]!])).exitCode).toBe(0);
+    // Every member stopped: joining an overlay network fails naming the store, and leaves nothing; a bridge sandbox is made as ever.
+    await c.stopAllEtcd();
+    const down = await c.nsnet(h1, ['run', '-d', '--name', 'nostore', '--network', 'ov', '--', 'sleep', '1d']);
+    expect(down.exitCode).toBe(125); // docker run's own failures
+    expect(String(down.stderr)).toContain(`cluster store ${c.storeUrl}`);
+    expect((await c.nsnet(h1, ['inspect', 'nostore'])).exitCode).not.toBe(0);
+    expect(String((await h1.node.exec(['ip', 'netns', 'list'])).stdout)).not.toContain('nostore');
+    await nsnet(h1, 'network', 'create', '--subnet', '10.99.0.0/24', 'localnet');
+    await nsnet(h1, 'run', '-d', '--name', 'local1', '--network', 'localnet', '--', 'sleep', '1d');
+    await nsnet(h1, 'run', '-d', '--name', 'local2', '--network', 'localnet', '--', 'sleep', '1d');
+    expect((await inSandbox(h1, 'local1', ['ping', '-c1', '-W2', 'local2'])).exitCode).toBe(0);
   }, SLOW);
 });
