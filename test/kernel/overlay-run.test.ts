@@ -188,7 +188,7 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     const br = `ov-${ov.id.slice(0, 12)}`;
     expect(plan).toContain(`# creating bridge ${br} (overlay network ov)`);
     expect(plan).toMatch(new RegExp(`ip link add vxlan${ov.vni} mtu 1450 master ${br} up type vxlan id ${ov.vni} dstport 4789 local ${h2.address} dev lan0 nolearning proxy`));
-    expect(plan).toContain(`# programming vxlan${ov.vni} for the endpoints of ov on other hosts (from the store)`);
+    expect(plan).toContain(`# programming vxlan${ov.vni} for the endpoints of ov on other hosts (from the store, if vxlan${ov.vni} is new; then the host's watcher does)`);
     expect(plan).toMatch(new RegExp(`ip link add veth[0-9a-f]{7} mtu 1450 master ${br} up type veth peer name eth0 netns dry address 02:42:0a:3c:00:[0-9a-f]{2} mtu 1450`));
     expect(plan).toMatch(/# publishing dry \(10\.60\.0\.\d+, 02:42:0a:3c:00:[0-9a-f]{2} on 198\.51\.100\.2\) in the cluster store/);
     expect(plan).not.toContain('default via');
