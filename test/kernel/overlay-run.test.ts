@@ -260,6 +260,20 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     await nsnet(h1, 'rm', '-f', 't1');
     expect(await kernelEntries(h1, ov2.vni)).toBeNull();
     await nsnet(h1, 'network', 'rm', 'ov2');
+    // The way out, by hand: an overlay sandbox connected to a local bridge network takes its default route there.
+    await nsnet(h1, 'network', 'create', '--subnet', '10.98.0.0/24', 'out1');
+    await nsnet(h1, 'network', 'connect', 'out1', 's1');
+    expect(String((await inSandbox(h1, 's1', ['ip', 'route', 'show', 'default'])).stdout)).toContain('default via 10.98.0.1 dev eth1');
+    expect((await inSandbox(h1, 's1', ['ping', '-c1', '-W2', '10.98.0.1'])).exitCode).toBe(0);
+    expect((await inSandbox(h1, 's1', ['ping', '-c1', '-W2', ips[1]!])).exitCode).toBe(0);
+    await nsnet(h1, 'network', 'disconnect', 'out1', 's1');
+    // network connect to an overlay network: refused, saying what works.
+    await nsnet(h1, 'run', '-d', '--name', 'b1', '--network', 'out1', '--', 'sleep', '1d');
+    const conn = await c.nsnet(h1, ['network', 'connect', 'ov', 'b1']);
+    expect(conn.exitCode).not.toBe(0);
+    expect(String(conn.stderr)).toContain('network connect and disconnect do not take overlay networks yet (ov): create the sandbox with --network ov');
+    await nsnet(h1, 'rm', '-f', 'b1');
+    await nsnet(h1, 'network', 'rm', 'out1');
   }, SLOW);
 
   test('30 concurrent `nsnet run --network ov` over the three hosts: 30 distinct addresses; the store and every kernel agree', async () => {
