@@ -42,7 +42,8 @@ export function withContext<N extends CommandName>(body: (ctx: Context, cmd: Com
       env: io.env,
       ...(root !== undefined && { root }),
       warn: (m) => io.err(m),
-      dns: dnsClient(io.env, dnsArgv(root)),
+      // The DNS server (which follows the cluster store) is told of a --cluster-store given here.
+      dns: dnsClient(clusterStore?.from === '--cluster-store' ? { ...io.env, NSNET_CLUSTER_STORE: clusterStore.url } : io.env, dnsArgv(root)),
       ...(io.env.NSNET_TRACE === '1' && { observe: printStep(io.err) }),
     });
     for (const n of await startOfDay(ctx)) if (cmd.global.debug) io.err(`nsnet: start of day: removed ${ctx.etcNetns}/${n} (sandbox gone)`);

@@ -13,6 +13,7 @@ import { DNS_LOCK_BUSY_STATUS, lockPath, pidPath, request, tryLock, type Control
 import type { DnsServer } from '../dns/server.js';
 import type { CniListener } from './cni-serve.js';
 import { dnsHealth } from '../dns/health.js';
+import { clusterStoreSetting } from './cluster-config.js';
 
 export const dnsCommand: Handler<'dns'> = async (p, io) => {
   const root = p.global.root;
@@ -91,7 +92,9 @@ async function runServer(dirs: StoreDirs, debug: boolean, io: Io, root: string |
       log('standby: the server before died; taking over');
     }
   }
-  const ctx = await openContext({ env: io.env, dirs, warn: (w) => io.err(w) });
+  // The cluster store, as the CLI finds it (flag: passed on as NSNET_CLUSTER_STORE): its watcher runs here.
+  const clusterStore = clusterStoreSetting(undefined, io.env, root);
+  const ctx = await openContext({ env: io.env, dirs, warn: (w) => io.err(w), ...(clusterStore && { clusterStore }) });
   const host = ctx.host;
   const server = new DnsServer(ctx,
     { debug, manager, log: (l) => io.err(l), ...(lockFd !== undefined && { lockFd }) });

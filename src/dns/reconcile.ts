@@ -4,9 +4,12 @@
 // Killed and restarted, it re-attaches to every live sandbox.
 //
 // Which sandboxes it attaches to: those with a namespace of their own on a
-// user-defined bridge network (Docker gives the default bridge no embedded DNS).
+// user-defined bridge, macvlan or overlay network (Docker gives the default
+// bridge no embedded DNS). Sandboxes on other hosts (overlay networks) are
+// known by name only, from the cluster store (setRemote).
 import { readState, type StoreDirs } from '../state/store.js';
 import { servesEmbeddedDns } from '../docker/embedded-dns.js';
+import { overlayNetworkRecord } from '../docker/overlay-endpoint.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { hostResolvConf } from '../docker/host.js';
 import type { ControlReply } from './control.js';
@@ -32,6 +35,10 @@ export class Reconciler {
   /** Every sandbox the server knows of, by id (user networks or not: names.ts decides who sees whom). */
   private readonly known = new Map<string, SandboxRecord>();
   private networks: NetworkRecord[] = [];
+  /** Overlay networks of the sandboxes here (they are in the cluster store, not networks.json), from their endpoints. */
+  private readonly overlayNets = new Map<string, NetworkRecord>();
+  /** Sandboxes on other hosts, for their names on the overlay networks they share with sandboxes here (setRemote). */
+  private readonly remote = new Map<string, SandboxRecord>();
   private syncing: Promise<ControlReply> = Promise.resolve({ ok: true });
 
   constructor(private readonly dirs: StoreDirs, private readonly names: NameIndexer, private readonly attacher: Attacher,
@@ -45,6 +52,38 @@ export class Reconciler {
   sync(ids?: string[], gone = false): Promise<ControlReply> {
     this.syncing = this.syncing.then(() => this.reconcile(ids, gone), () => this.reconcile(ids, gone));
     return this.syncing;
+  }
+
+  /**
+   * Sandboxes on other hosts changed (the cluster store's watcher,
+   * overlay-watch.ts): each id with its record (names only: never attached
+   * to), or undefined when gone; `all`: these are all of them.
+   */
+  setRemote(changes: Map<string, SandboxRecord | undefined>, all = false): void {
+    const apply = (): ControlReply => {
+      const changed = new Set(changes.keys());
+      if (all) {
+        for (const id of this.remote.keys()) if (!changes.has(id)) changed.add(id);
+        this.remote.clear();
+      }
+      for (const id of changed) {
+        const r = changes.get(id);
+        if (r) {
+          this.remote.set(id, r);
+          this.known.set(id, r);
+        } else {
+          this.remote.delete(id);
+          this.known.delete(id);
+        }
+      }
+      this.names.update(this.allNetworks(), this.known, changed);
+      return { ok: true };
+    };
+    this.syncing = this.syncing.then(apply, apply);
+  }
+
+  private allNetworks(): NetworkRecord[] {
+    return this.overlayNets.size ? [...this.networks, ...this.overlayNets.values()] : this.networks;
   }
 
   /**
@@ -62,13 +101,19 @@ export class Reconciler {
     // networks.json damaged: keep the networks known so far rather than drop the sandboxes of those that can't be read.
     if (state.networksDamaged) this.log(`sync: ${state.networksDamaged.message}`);
     const networks = state.networksDamaged && this.networks.length ? this.networks : state.networks;
-    if (!ids) this.known.clear();
+    if (!ids) {
+      this.known.clear();
+      for (const [id, r] of this.remote) this.known.set(id, r);
+    }
     for (const [id, sb] of records) {
       if (sb) this.known.set(id, sb);
       else this.known.delete(id);
+      // Kept once seen (a network with no sandbox left here registers no names).
+      for (const e of sb?.endpoints ?? []) if (e.overlay && !this.overlayNets.has(e.networkId)) this.overlayNets.set(e.networkId, overlayNetworkRecord(e.networkId, e.gateway, e.overlay));
     }
     this.networks = networks;
-    const userNets = new Set(networks.filter(servesEmbeddedDns).map((n) => n.id));
+    const all = this.allNetworks();
+    const userNets = new Set(all.filter(servesEmbeddedDns).map((n) => n.id));
     const wants = (sb: SandboxRecord | undefined): sb is SandboxRecord =>
       !!sb && (!!sb.netns || !!sb.netnsPath) && !sb.containerOf && sb.endpoints.some((e) => userNets.has(e.networkId));
     const consider = ids ?? [...new Set([...this.known.keys(), ...this.attacher.attachedIds()])];
@@ -76,7 +121,7 @@ export class Reconciler {
     const errors: string[] = [];
     // The names index follows from memory (no file is read for it), only what changed. Before the
     // attaches: a sandbox's first query (a restarted server's sockets answer at once) finds its names.
-    this.names.update(this.networks, this.known, ids);
+    this.names.update(all, this.known, ids);
     // Per network, not per sandbox: the host's listeners follow the networks. Their failures (the port
     // taken by another server) are the business of a caller that changed networks (ids absent or empty).
     const hostErrors = await this.attacher.listenHost(this.networks);

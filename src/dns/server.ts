@@ -11,7 +11,8 @@
 //   queries.ts         answers what arrives on them (names.ts), or forwards it (forward.ts)
 //
 // Besides, the long-lived process puts nsnet's firewall back after a flush
-// (docker/firewall-watch.ts).
+// (docker/firewall-watch.ts), and, with a cluster store, keeps this host's
+// lease alive and programs the other hosts' overlay endpoints (docker/overlay-watch.ts).
 //
 // Library code: nothing here ends the process. Failures are thrown (start),
 // returned (sync), or logged (a sandbox's socket error); a stop request on
@@ -25,6 +26,9 @@ import type { Context } from '../docker/context.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
 import { watchTables, type TablesWatch } from '../docker/firewall-watch.js';
 import { repairTables } from '../docker/reconcile.js';
+import { closeClusterStore } from '../docker/cluster.js';
+import { watchOverlay, type OverlayWatch } from '../docker/overlay-watch.js';
+import { remoteChanges } from './overlay-names.js';
 import { attachSteps, detachSteps, type Attachment } from './attach.js';
 import { socketPath, type ControlReply, type ControlRequest, type DnsManager } from './control.js';
 import { listenControl } from './control-server.js';
@@ -67,6 +71,7 @@ export class DnsServer implements Attacher {
   private control?: net.Server;
   private lockFd = -1;
   private tablesWatch?: TablesWatch;
+  private overlay?: OverlayWatch;
   private onStopRequest!: () => void;
   /**
    * Resolves when a client asks the server to stop (`{"op":"stop"}`); the
@@ -104,6 +109,17 @@ export class DnsServer implements Attacher {
       this.tablesWatch = await watchTables(fwCtx, (force) => repairTables(fwCtx, force), (l) => this.log(l));
       // Not awaited: a CLI call holding the state lock may be waiting for this server to answer.
       void repairTables(fwCtx, false).then((done) => done && this.log(`firewall: ${done}`), (e: Error) => this.log(`firewall: ${e.message}`));
+      // With a cluster store: this host's lease kept alive, and the other hosts' endpoints followed (in the background).
+      // Their sandboxes' names answer here too (overlay-names.ts).
+      if (this.ctx.clusterStore) {
+        this.overlay = watchOverlay(this.ctx, {
+          log: (l) => this.log(l),
+          onChange: (ids) => {
+            const w = this.overlay;
+            if (w) this.reconciler.setRemote(remoteChanges(w.endpoints.values(), w.hostId, ids), !ids);
+          },
+        });
+      }
       this.control = await listenControl(socketPath(dirs), (req) => this.handle(req), () => this.onStopRequest(), (e) => this.log(`control: ${e.message}`));
     } catch (e) {
       await this.stop().catch(() => {}); // the error that matters is e
@@ -116,6 +132,9 @@ export class DnsServer implements Attacher {
   async stop(): Promise<void> {
     this.tablesWatch?.close();
     this.tablesWatch = undefined;
+    this.overlay?.close();
+    this.overlay = undefined;
+    closeClusterStore(this.ctx);
     // Not waited for: close() waits for every connection to end, and a client may keep one (control.ts requestKept).
     this.control?.close();
     this.control = undefined;

@@ -5,7 +5,8 @@
 // carried it, and rewrites the sandbox's files.
 import type { Context } from './context.js';
 import { defaultRouteStep, endpointSteps, planEndpoint, releaseAddress } from './endpoint.js';
-import { conflict, invalidArg, notFound } from './errors.js';
+import { conflict, invalidArg, notFound, NsnetError } from './errors.js';
+import { overlayFind } from './overlay.js';
 import { missingBridgeSteps } from './bridge.js';
 import { checkMacvlanEndpoint } from './macvlan.js';
 import { renderFiles, rewriteFilesStep } from './files.js';
@@ -16,15 +17,31 @@ import { findNetwork, usingState } from './networks.js';
 import { removeSteps, runSteps } from './plan.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, State } from './types.js';
 
-/** The first endpoint, other than `except`, on a network with a gateway: the one that carries the default route. */
+/**
+ * The first endpoint, other than `except`, on a network with a gateway: the one that carries the default route.
+ * Not an overlay endpoint (no way out yet): an overlay sandbox connected to a bridge network gets its
+ * default route, and its egress with masquerade, there (Docker's docker_gwbridge, by hand).
+ */
 function routeCarrier(s: State, sb: SandboxRecord, except?: EndpointRecord): EndpointRecord | undefined {
-  return sb.endpoints.find((x) => x !== except && !s.networks.find((n) => n.id === x.networkId)?.internal);
+  return sb.endpoints.find((x) => x !== except && !x.overlay && !s.networks.find((n) => n.id === x.networkId)?.internal);
+}
+
+/** A network of this host; an overlay network (in the cluster store) is refused, saying what works instead. */
+async function localNetwork(ctx: Context, s: State, ref: string): Promise<NetworkRecord> {
+  try {
+    return findNetwork(s, ref);
+  } catch (e) {
+    if (e instanceof NsnetError && e.kind === 'NotFound' && ctx.clusterStore && await overlayFind(ctx, ref).catch(() => undefined)) {
+      throw invalidArg(`network connect and disconnect do not take overlay networks yet (${ref}): create the sandbox with --network ${ref}`);
+    }
+    throw e;
+  }
 }
 
 /** Connects a live sandbox to one more network: `nsnet network connect`. */
 export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string, o: { ip?: string; ip6?: string; aliases?: string[] } = {}): Promise<void> {
   const { sb, net, e, files, hasRoute, missing } = await usingState(ctx, async (s) => {
-    const net = findNetwork(s, netRef);
+    const net = await localNetwork(ctx, s, netRef);
     const sb = await findSandbox(s, sbRef);
     if (sb.mode === 'container') throw conflict('container sharing network namespace with another container or host cannot be connected to any other network');
     if (sb.cni) throw conflict(`sandbox ${sb.name} is a CNI attachment: its runtime attaches it to networks (one attachment per network and interface)`);
@@ -65,7 +82,7 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
 /** Disconnects a sandbox from a network: `nsnet network disconnect`. */
 export async function sandboxDisconnect(ctx: Context, netRef: string, sbRef: string): Promise<void> {
   const sbId = await usingState(ctx, async (s) => {
-    const net: NetworkRecord = findNetwork(s, netRef);
+    const net: NetworkRecord = await localNetwork(ctx, s, netRef);
     const sb = await findSandbox(s, sbRef);
     const e = sb.endpoints.find((x) => x.networkId === net.id);
     if (!e) throw notFound(`sandbox ${sb.name} is not connected to network ${net.name}`);

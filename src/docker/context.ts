@@ -55,6 +55,12 @@ export interface Context {
    */
   clusterStore?: { url: string; from: string };
   /**
+   * This host's underlay address for overlay networks (an IPv4 address or an
+   * interface name), as Docker's --cluster-advertise: NSNET_CLUSTER_ADVERTISE,
+   * else "cluster-advertise" in daemon.json, else found (overlay-host.ts).
+   */
+  clusterAdvertise?: { value: string; from: string };
+  /**
    * Tells the embedded DNS server that sandboxes changed and waits for it
    * (`start`: launch it if it isn't running). Absent: no embedded DNS.
    */
@@ -104,6 +110,8 @@ export interface ContextOptions {
   clusterStore?: { url: string; from: string };
   /** An open handle of the host namespace to use (a process serving many calls keeps one); default: opened here. Its owner closes it. */
   host?: Netns;
+  /** Default: NSNET_CLUSTER_ADVERTISE, else none. */
+  clusterAdvertise?: { value: string; from: string };
 }
 
 /**
@@ -118,6 +126,7 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
   const { daemonConfigPath } = await import('./daemon-config.js');
   const dns = typeof o.dns === 'function' ? o.dns(dirs) : o.dns;
   const clusterStore = o.clusterStore ?? (env.NSNET_CLUSTER_STORE ? { url: env.NSNET_CLUSTER_STORE, from: 'NSNET_CLUSTER_STORE' } : undefined);
+  const clusterAdvertise = o.clusterAdvertise ?? (env.NSNET_CLUSTER_ADVERTISE ? { value: env.NSNET_CLUSTER_ADVERTISE, from: 'NSNET_CLUSTER_ADVERTISE' } : undefined);
   return {
     host: o.host ?? await netnsSelf(),
     dirs,
@@ -127,5 +136,6 @@ export async function openContext(o: ContextOptions = {}): Promise<Context> {
     ...(o.observe && { observe: o.observe }),
     ...(dns && { dns }),
     ...(clusterStore && { clusterStore }),
+    ...(clusterAdvertise && { clusterAdvertise }),
   };
 }

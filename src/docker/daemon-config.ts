@@ -18,10 +18,12 @@ export interface DaemonConfig {
   fixedCidrV6?: string;
   /** `cluster-store`: etcd://HOST:2379[,HOST:2379...] (read by the CLI, src/cli/cluster-config.ts). */
   clusterStore?: string;
+  /** `cluster-advertise`: this host's underlay address or interface for overlay networks (src/docker/overlay-host.ts). */
+  clusterAdvertise?: string;
 }
 
 /** The keys nsnet reads; any other is refused, as Docker refuses directives it does not know. */
-const KEYS = ['ipv6', 'fixed-cidr-v6', 'cluster-store'] as const;
+const KEYS = ['ipv6', 'fixed-cidr-v6', 'cluster-store', 'cluster-advertise'] as const;
 
 /** Where the config file is: NSNET_CONFIG, else beside a --root state, else /etc/nsnet/daemon.json. */
 export function daemonConfigPath(env: NodeJS.ProcessEnv, root?: string): string {
@@ -47,10 +49,13 @@ export function parseDaemonConfig(text: string, file: string): DaemonConfig {
   if (cidr !== undefined && o.ipv6 !== true) throw bad('"fixed-cidr-v6" needs "ipv6": true');
   const store = o['cluster-store'];
   if (store !== undefined && typeof store !== 'string') throw bad(`"cluster-store" must be a string (etcd://HOST:2379[,HOST:2379...]), not ${JSON.stringify(store)}`);
+  const advertise = o['cluster-advertise'];
+  if (advertise !== undefined && (typeof advertise !== 'string' || !advertise)) throw bad(`"cluster-advertise" must be an IPv4 address or an interface name, not ${JSON.stringify(advertise)}`);
   return {
     ...(o.ipv6 === true && { ipv6: true }),
     ...(cidr !== undefined && { fixedCidrV6: cidr as string }),
     ...(store && { clusterStore: store }),
+    ...(advertise && { clusterAdvertise: advertise as string }),
   };
 }
 

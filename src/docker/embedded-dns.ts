@@ -7,14 +7,15 @@ import type { SandboxNs } from './namespace.js';
 import type { Step } from './plan.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
-/** User-defined networks (bridge and macvlan) have the embedded DNS server; the default bridge, host and none don't. */
+/** User-defined networks (bridge, macvlan and overlay) have the embedded DNS server; the default bridge, host and none don't. */
 export function servesEmbeddedDns(n: NetworkRecord): boolean {
-  return (n.driver === 'bridge' || n.driver === 'macvlan') && !n.defaultBridge;
+  return (n.driver === 'bridge' || n.driver === 'macvlan' || n.driver === 'overlay') && !n.defaultBridge;
 }
 
 /** Sandboxes on user-defined networks get the embedded DNS server (never the default bridge). */
 export function usesEmbeddedDns(networks: NetworkRecord[], sb: SandboxRecord): boolean {
-  return sb.endpoints.some((e) => networks.some((n) => n.id === e.networkId && servesEmbeddedDns(n)));
+  // Overlay endpoints: their network is in the cluster store, not in `networks`.
+  return sb.endpoints.some((e) => e.overlay || networks.some((n) => n.id === e.networkId && servesEmbeddedDns(n)));
 }
 
 /**

@@ -25,7 +25,7 @@ export function overlayRecord(n: OverlayNetwork): NetworkRecord {
 }
 
 /** The store's errors as the Docker layer's ("Unavailable": the store cannot be reached). */
-async function inStore<T>(fn: () => Promise<T>): Promise<T> {
+export async function inStore<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (e) {

@@ -67,11 +67,13 @@ export async function recoverNetworks(ctx: Context, s: State, known: NetworkReco
       ...(e.ip6 && { ipv6: true }),
     });
   };
-  for (const r of records) r.endpoints.forEach((e, i) => fromEndpoint(`sandbox ${r.name}`, r.networkMode, i === 0, e));
+  // An overlay endpoint's network is in the cluster store, never in networks.json: nothing to recover.
+  const local = (e: object) => !('overlay' in e && e.overlay);
+  for (const r of records) r.endpoints.forEach((e, i) => local(e) && fromEndpoint(`sandbox ${r.name}`, r.networkMode, i === 0, e));
   for (const d of damaged) {
     if (!d.text) continue;
     const sal = salvageRecord(d.text);
-    sal.endpoints.forEach((e, i) => fromEndpoint(`the damaged record of ${d.name}`, sal.networkMode, i === 0, e));
+    sal.endpoints.forEach((e, i) => local(e) && fromEndpoint(`the damaged record of ${d.name}`, sal.networkMode, i === 0, e));
   }
   for (const id of s.addresses.ids()) {
     const h = s.addresses.header(id);

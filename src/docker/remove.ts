@@ -13,6 +13,7 @@ import { conflict, forEachRef, NsnetError } from './errors.js';
 import { findSandbox } from './lookup.js';
 import { sandboxNs } from './namespace.js';
 import { usingState } from './networks.js';
+import { overlayLeaving } from './overlay-endpoint.js';
 import { removeSteps, type Action } from './plan.js';
 import { finishLater, thisProcess } from './removals.js';
 import { isRunning, processFilesSteps, startStep } from './process.js';
@@ -87,12 +88,15 @@ export async function sandboxRemove(ctx: Context, refs: string[], o: {
         }
         const ns = sandboxNs(sb);
         const undos: Action[] = [];
+        // Overlay networks it is the last sandbox of here: their bridge and vxlan device go too.
+        const overlay = overlayLeaving(ctx, sb);
         await removeSteps([
-          ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased }),
+          ...sandboxSteps(ctx, sb, { networks: readableNetworks(ctx, s), ns, dnsReleased, overlayLast: overlay.last }),
           ...processFilesSteps(ctx, sb),
           ...(running ? [startStep(sb, sb.command ?? [], undefined, {})] : []),
         ], { observe: ctx.observe, dryRun: ctx.dryRun, ...(ctx.deferRemovals && { defer: (u: Action) => undos.push(u) }) });
         // In a dry run these are not written (usingState), unless to a scratch state.
+        overlay.commit();
         await releaseClaims(s, sb, { pending: undos.length > 0 });
         // Its addresses and host ports are held by the pending removal until its deferred undos are done.
         if (undos.length) {

@@ -79,7 +79,7 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
   const networks: Record<string, object> = {};
   for (const e of sb.endpoints) {
     const n = networkOf(s, e.networkId);
-    networks[n?.name ?? e.networkId] = {
+    networks[n?.name ?? e.overlay?.network ?? e.networkId] = {
       IPAMConfig: e.staticIp || e.staticIp6 ? { ...(e.staticIp && { IPv4Address: e.ip }), ...(e.staticIp6 && { IPv6Address: e.ip6 }) } : null,
       Links: null,
       Aliases: n?.defaultBridge ? null : [...e.aliases, sb.id.slice(0, 12)],

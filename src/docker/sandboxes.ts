@@ -30,7 +30,7 @@ import { missingBridgeSteps } from './bridge.js';
 import type { Context } from './context.js';
 import { usesEmbeddedDns } from './embedded-dns.js';
 import { releaseAddress } from './endpoint.js';
-import { asInvalid, conflict, invalidArg } from './errors.js';
+import { asInvalid, conflict, invalidArg, NsnetError } from './errors.js';
 import { renderFiles } from './files.js';
 import { findSandbox } from './lookup.js';
 import { bridgeMode } from './modes/bridge.js';
@@ -43,6 +43,9 @@ import { checkName, defaultHostname, newId, shortId } from './names.js';
 import { findNetwork, usingState } from './networks.js';
 import { removeSteps, runSteps, type Runner, type Step } from './plan.js';
 import { parseExpose, parsePublish } from './ports.js';
+import { overlayFind, overlayRecord } from './overlay.js';
+import { releaseOverlayClaims } from './overlay-endpoint.js';
+import { readOverlayMembers } from '../state/overlay-members.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 export { findSandbox, netnsOwner } from './lookup.js';
@@ -163,10 +166,22 @@ async function planSandbox(ctx: Context, s: State, req: SandboxCreateRequest): P
     await containerMode.plan(ctx, s, checked, sb);
     return sb;
   }
-  const net = findNetwork(s, networkMode === 'default' ? 'bridge' : networkMode);
+  const net = await findAnyNetwork(ctx, s, networkMode === 'default' ? 'bridge' : networkMode);
   const mode = net.driver === 'host' ? hostMode : net.driver === 'null' ? noneMode : bridgeMode;
   await mode.plan(ctx, s, checked, sb, net);
   return sb;
+}
+
+/** A local network, else (with a cluster store) an overlay network of the cluster. */
+async function findAnyNetwork(ctx: Context, s: State, ref: string): Promise<NetworkRecord> {
+  try {
+    return findNetwork(s, ref);
+  } catch (e) {
+    if (!(e instanceof NsnetError && e.kind === 'NotFound') || !ctx.clusterStore) throw e;
+    const ov = await overlayFind(ctx, ref);
+    if (!ov) throw e;
+    return overlayRecord(ov);
+  }
 }
 
 /** The steps that make a sandbox's kernel objects and files: its mode's plan (a removal runs their undos). */
@@ -176,22 +191,30 @@ export function sandboxSteps(ctx: Context, sb: SandboxRecord, env: SandboxEnv): 
 
 /** Creates a sandbox (no process): `nsnet create`. */
 export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Promise<SandboxRecord> {
-  const { sb, networks, files, missing } = await usingState(ctx, async (s) => {
+  const { sb, networks, files, missing, overlayFirst } = await usingState(ctx, async (s) => {
     const sb = await planSandbox(ctx, s, req);
-    s.sandboxes.put(sb);
-    const networks = s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id));
-    // Bridges gone since a reboot are made first (the network's objects, outside the sandbox's undo).
-    const missing = await missingBridgeSteps(ctx, networks, s.networks, () => s.sandboxes.all());
-    return { sb, networks, files: sb.netns ? await renderFiles(s, sb) : undefined, missing };
+    try {
+      s.sandboxes.put(sb);
+      const networks = s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id));
+      // Bridges gone since a reboot are made first (the network's objects, outside the sandbox's undo).
+      const missing = await missingBridgeSteps(ctx, networks, s.networks, () => s.sandboxes.all());
+      // Overlay networks it is the first sandbox of here: a rollback removes their bridge and vxlan device.
+      const overlayFirst = new Set(sb.endpoints.filter((e) => e.overlay && readOverlayMembers(ctx.dirs.runDir, e.networkId).length <= 1).map((e) => e.networkId));
+      return { sb, networks, files: sb.netns ? await renderFiles(s, sb) : undefined, missing, overlayFirst };
+    } catch (e) {
+      await releaseOverlayClaims(ctx, sb).catch(() => {}); // the error that matters is e
+      throw e;
+    }
   });
   const ns = sandboxNs(sb);
   const dns = !!ctx.dns && usesEmbeddedDns(networks, sb);
   try {
-    await runSteps([...missing.steps, ...sandboxSteps(ctx, sb, { networks, ns, files, bridges: missing.bridges })], ctx);
+    await runSteps([...missing.steps, ...sandboxSteps(ctx, sb, { networks, ns, files, bridges: missing.bridges, overlayLast: overlayFirst })], ctx);
   } catch (e) {
     // Its steps are undone: give back what it claimed.
     await usingState(ctx, async (s) => {
       await releaseClaims(s, sb);
+      await releaseOverlayClaims(ctx, sb).catch((x: Error) => ctx.warn(`nsnet: ${x.message}`));
       s.sandboxes.delete(sb);
     });
     // The server may have attached in part (its sockets keep the namespace alive): let it see the record gone.

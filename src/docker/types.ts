@@ -77,6 +77,26 @@ export interface EndpointRecord {
   ip6?: string;
   /** ip6 was asked for (--ip6, compose ipv6_address): inspect's IPAMConfig shows it. */
   staticIp6?: boolean;
+  /**
+   * An endpoint on an overlay network (docs/overlay.md): what this host needs
+   * of the network, kept here because overlay networks are in the cluster
+   * store, not networks.json, so removing the sandbox needs no store read.
+   */
+  overlay?: OverlayJoin;
+}
+
+/** An overlay endpoint's network and host side: enough to rebuild its plan (overlay-endpoint.ts). */
+export interface OverlayJoin {
+  /** The network's name and subnet (the network's id is EndpointRecord.networkId). */
+  network: string;
+  subnet: string;
+  vni: number;
+  /** This host's id in the store (hosts/<id>) and its underlay address and device, as when it joined. */
+  host: string;
+  hostAddress: string;
+  underlay: string;
+  /** The overlay MTU: the underlay's minus 50. */
+  mtu: number;
 }
 
 export type NetworkMode = 'bridge' | 'host' | 'none' | 'container';

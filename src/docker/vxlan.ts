@@ -39,6 +39,8 @@ export interface OverlayNetworkSpec {
   underlay: string;
   /** The overlay MTU: the underlay's minus 50 (overlayMtu). Sandboxes' veths need the same. */
   mtu: number;
+  /** Told, once the vxlan step ran, whether it made the device (false: it was there). */
+  onVxlan?: (created: boolean) => void;
 }
 
 /**
@@ -82,12 +84,14 @@ export function overlayNetworkSteps(host: Netns, n: OverlayNetworkSpec): Step[] 
         try {
           await vxlanAdd(host, { ...text, dev, master, for: forWhom });
           created.vxlan = true;
+          n.onVxlan?.(true);
         } catch (e) {
           if (!isExists(e)) throw e;
           const have = await linkGet(host, vxlan);
           const diff = vxlanDiff(have, { vni: n.vni, local: n.local, dev: dev.index, mtu: n.mtu, master: master.index });
           if (diff.length) throw invalid(`${vxlan} already exists in ${host} and does not match ${forWhom}: ${diff.join(', ')}`);
           created.vxlan = false;
+          n.onVxlan?.(false);
         }
       },
       undo: {

@@ -118,3 +118,28 @@ export async function fdbList(ns: Netns, dev: LinkRef): Promise<FdbRecord[]> {
     () => native().neighList(fd, { family: 'bridge', index: indexOf(dev) }));
   return list.map(fdbRecord);
 }
+
+/** The `bridge fdb replace ... master static` command that fdbPin's request amounts to. */
+export function fdbPinCommand(ns: string | undefined, port: string, mac: string): string {
+  return `bridge ${bridgeNs(ns)}fdb replace ${mac} dev ${port} master static`;
+}
+
+/**
+ * Tells a bridge that `mac` is behind its port `port`, replacing what it may
+ * have learnt (a MAC that was behind another port, say the vxlan device's,
+ * until its address moved to this host): a static entry of the bridge's own
+ * table (`master`, NUD_NOARP; `permanent` would make it an address of the
+ * bridge itself). It goes with the port.
+ * Equivalent to: `bridge fdb replace MAC dev PORT master static`
+ */
+export async function fdbPin(ns: Netns, port: LinkRef, mac: string, o: { for?: string } = {}): Promise<void> {
+  let lladdr: string;
+  try {
+    lladdr = checkMac(mac);
+  } catch (err) {
+    throw invalid(`invalid fdb entry MAC "${mac}": ${(err as Error).message}`);
+  }
+  const fd = await ns.rtnl();
+  await attempt(`pinning ${mac} to bridge port ${nameOf(port)} in ${ns}`, fdbPinCommand(ns.name, nameOf(port), mac),
+    () => native().neighAdd(fd, { family: 'bridge', index: indexOf(port), lladdr, state: NUD.noarp, flags: NTF.master, create: 'replace' }), o.for);
+}

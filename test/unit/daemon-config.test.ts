@@ -17,12 +17,20 @@ test('ipv6 and fixed-cidr-v6, as Docker spells them', () => {
   expect(parseDaemonConfig('{"ipv6": true, "fixed-cidr-v6": "2001:db8:1::/64"}', F)).toEqual({ ipv6: true, fixedCidrV6: '2001:db8:1::/64' });
 });
 
+test('cluster-store and cluster-advertise (the overlay networks\' store and this host\'s underlay address), as Docker spelt them', () => {
+  expect(parseDaemonConfig('{"cluster-store": "etcd://h1:2379", "cluster-advertise": "eth0"}', F))
+    .toEqual({ clusterStore: 'etcd://h1:2379', clusterAdvertise: 'eth0' });
+  expect(parseDaemonConfig('{"cluster-advertise": "198.51.100.1"}', F)).toEqual({ clusterAdvertise: '198.51.100.1' });
+});
+
 test.each([
   ['{"ipv6": true', /^\/etc\/nsnet\/daemon.json: not valid JSON/],
   ['[]', /daemon.json: not a JSON object$/],
   ['{"ipv6": 1}', /"ipv6" must be true or false, not 1/],
   ['{"cluster-store": 2379}', /"cluster-store" must be a string/],
-  ['{"bip": "10.0.0.1/24"}', /don't match any configuration option nsnet reads: bip \(it reads ipv6, fixed-cidr-v6, cluster-store\)/],
+  ['{"bip": "10.0.0.1/24"}', /don't match any configuration option nsnet reads: bip \(it reads ipv6, fixed-cidr-v6, cluster-store, cluster-advertise\)/],
+  ['{"cluster-advertise": 5}', /"cluster-advertise" must be an IPv4 address or an interface name, not 5/],
+  ['{"cluster-advertise": ""}', /"cluster-advertise" must be an IPv4 address or an interface name/],
   ['{"fixed-cidr-v6": "2001:db8:1::/64"}', /"fixed-cidr-v6" needs "ipv6": true/],
   ['{"ipv6": true, "fixed-cidr-v6": "10.0.0.0/8"}', /"fixed-cidr-v6" must be an IPv6 subnet/],
 ])('%s is refused: %s', (text, message) => {

@@ -19,6 +19,7 @@ import type { Step } from '../plan.js';
 import { nonEmpty, type Mode } from './mode.js';
 import { born6, claimNetnsName, namespaceSteps } from './none.js';
 import { runtimeNamespaceStep } from '../namespace.js';
+import { overlayEndpointSteps, planOverlayEndpoint } from '../overlay-endpoint.js';
 
 export const bridgeMode: Mode = {
   async plan(ctx, s, req, sb, net) {
@@ -31,8 +32,20 @@ export const bridgeMode: Mode = {
       claimNetnsName(sb);
     }
     if (!net) throw new Error('bridge mode needs a network');
+    if (net.driver === 'overlay' && req.cni) throw invalidArg('CNI attachments to overlay networks are not supported');
     if (net.defaultBridge && nonEmpty(req.aliases)) throw invalidArg('network-scoped alias is supported only for containers in user defined networks');
     sb.networkMode = net.name;
+    if (net.driver === 'overlay') {
+      // Checks first, the store's address claim last: nothing after it can fail and leave it behind.
+      if (req.ip6) throw invalidArg(`overlay network ${net.name} has no IPv6`);
+      if (nonEmpty(req.publish) || req.publishAll) ctx.warn('WARNING: Published ports are discarded when using an overlay network (no gateway bridge yet)');
+      for (const l of req.links ?? []) {
+        const [lname, alias] = l.split(':');
+        sb.links.push({ name: (await findSandbox(s, lname!)).name, alias: alias || lname! });
+      }
+      sb.endpoints.push(await planOverlayEndpoint(ctx, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+      return;
+    }
     // macvlan passthru: one sandbox, with the parent's MAC.
     const mv = net.driver === 'macvlan' ? await checkMacvlanEndpoint(ctx, s, net, req) : {};
     const mac = mv.mac ?? req.mac;
@@ -59,6 +72,10 @@ export const bridgeMode: Mode = {
     // Asked as soon as the namespace exists, awaited before create returns.
     if (ctx.dns && usesEmbeddedDns(env.networks, sb)) steps.push(dnsStep(ctx, sb, env.ns!, env.dnsReleased));
     for (const [i, e] of sb.endpoints.entries()) {
+      if (e.overlay) {
+        steps.push(...overlayEndpointSteps(ctx, sb, e, env.ns!, { last: !!env.overlayLast?.has(e.networkId), ownVeth: false }));
+        continue;
+      }
       const net = env.networks.find((n) => n.id === e.networkId);
       if (!net) continue; // a network lost from a damaged networks.json: its bridge side can't be known
       // In the runtime's namespace the veth must go by itself (the namespace stays, or is gone already): by its host end.

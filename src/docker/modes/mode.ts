@@ -50,6 +50,12 @@ export interface SandboxEnv {
   files?: SandboxFiles | undefined;
   /** Bridges already looked up, by network id. */
   bridges?: Map<string, Link> | undefined;
+  /**
+   * Overlay networks whose bridge and vxlan device this plan's undo removes:
+   * the sandbox is their last on this host (rm), or their first (create: a
+   * rollback). Absent: those objects stay (overlay-endpoint.ts).
+   */
+  overlayLast?: Set<string>;
   /** The DNS server's undo reports whether it heard (rm's final sync needs to know). */
   dnsReleased?: (ids: string[], heard: Promise<boolean>) => void;
 }

@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { ClusterStoreError, EtcdGateway, txnOps, type GatewayOptions, type KeyValue } from './etcd-gateway.js';
 import { joinCluster, keepHostLease, HOST_LEASE_TTL, type LeaseKeeper } from './host-lease.js';
 import {
-  encodeClaim, keys, lastSegment, nextAddress, nextVni, parseAddressClaim, parseEndpoint, parseNetwork, planOverlayPool,
+  encodeClaim, endpointKeyParts, keys, lastSegment, nextAddress, nextVni, parseAddressClaim, parseEndpoint, parseNetwork, planOverlayPool,
   type AddressClaim, type HostRecord, type OverlayEndpoint, type OverlayNetwork,
 } from './keys.js';
 import { parseStoreUrl } from './store-url.js';
@@ -31,6 +31,15 @@ export interface EndpointWatch {
   onPut(ep: OverlayEndpoint): void;
   /** An endpoint removed (rm, or its host's lease expired): the sandbox id. */
   onDelete(sandbox: string): void;
+  onError?(e: Error): void;
+}
+
+/** What a watch of every network's endpoints hears (ClusterStore.watchAllEndpoints). */
+export interface AllEndpointsWatch {
+  /** Every endpoint of every network now (first, and again after a compaction). */
+  onSnapshot(endpoints: OverlayEndpoint[]): void;
+  onPut(ep: OverlayEndpoint): void;
+  onDelete(network: string, sandbox: string): void;
   onError?(e: Error): void;
 }
 
@@ -185,6 +194,23 @@ export class ClusterStore {
         for (const e of events) {
           if (e.type === 'delete') w.onDelete(lastSegment(e.key));
           else w.onPut(parseEndpoint(e.key, e.value));
+        }
+      },
+      ...(w.onError && { onError: w.onError }),
+    });
+  }
+
+  /** Follows every network's endpoints (a host's watcher: one stream, whatever the number of networks). */
+  watchAllEndpoints(w: AllEndpointsWatch): Promise<PrefixWatch> {
+    const decode = (kvs: { key: string; value: string }[]) => kvs.map((kv) => parseEndpoint(kv.key, kv.value));
+    return watchPrefix(this.gw, keys.allEndpoints, {
+      onSnapshot: (kvs) => w.onSnapshot(decode(kvs)),
+      onEvents: (events: WatchEvent[]) => {
+        for (const e of events) {
+          if (e.type === 'delete') {
+            const k = endpointKeyParts(e.key);
+            w.onDelete(k.network, k.sandbox);
+          } else w.onPut(parseEndpoint(e.key, e.value));
         }
       },
       ...(w.onError && { onError: w.onError }),

@@ -29,11 +29,18 @@ export const keys = {
   subnet: (cidr: string) => `${ROOT}subnets/${cidr.replace('/', '_')}`,
   addresses: (network: string) => `${ROOT}addresses/${network}/`,
   address: (network: string, ip: string) => `${ROOT}addresses/${network}/${ip}`,
+  allEndpoints: `${ROOT}endpoints/`,
   endpoints: (network: string) => `${ROOT}endpoints/${network}/`,
   endpoint: (network: string, sandbox: string) => `${ROOT}endpoints/${network}/${sandbox}`,
   hosts: `${ROOT}hosts/`,
   host: (id: string) => `${ROOT}hosts/${id}`,
 };
+
+/** An endpoint's key's network id and sandbox id. */
+export function endpointKeyParts(key: string): { network: string; sandbox: string } {
+  const [network = '', sandbox = ''] = key.slice(keys.allEndpoints.length).split('/');
+  return { network, sandbox };
+}
 
 /** The last path segment of a key (the id, the address). */
 export const lastSegment = (key: string): string => key.slice(key.lastIndexOf('/') + 1);
