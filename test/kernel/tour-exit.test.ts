@@ -173,7 +173,7 @@ describeKernel('nsnet tour on a terminal (kernel)', () => {
     const before = netnsNames();
     const r = asUser('--step');
     let at = 0;
-    for (let i = 1; i <= 4; i++) {
+    for (let i = 1; i <= 5; i++) {
       at = await r.until(/\(Enter for the next step, q to quit\)/, at, 90_000);
       r.type('\r');
     }
@@ -182,9 +182,9 @@ describeKernel('nsnet tour on a terminal (kernel)', () => {
     expect(text).toContain('Every expectation met');
     expect(text).not.toMatch(/FAIL|✗/);
     // Every step ran, showed kernel state and asked for Enter once (none after the last).
-    for (let i = 1; i <= 5; i++) expect(text).toMatch(new RegExp(`^${i}\\. `, 'm'));
-    expect(text.split('What the kernel shows now:').length - 1).toBe(5);
-    expect(text.split('(Enter for the next step').length - 1).toBe(4);
+    for (let i = 1; i <= 6; i++) expect(text).toMatch(new RegExp(`^${i}\\. `, 'm'));
+    expect(text.split('What the kernel shows now:').length - 1).toBe(6);
+    expect(text.split('(Enter for the next step').length - 1).toBe(5);
     // Real names only, and lines fit the terminal (the typed Enter echoes as an empty line).
     expect(text).not.toMatch(/XXXX|<12 hex>|br-<|\.\.\. ?$/m);
     expect(text).toMatch(/ip link add veth[0-9a-f]{7} master nsnet0/);
@@ -203,7 +203,7 @@ describeKernel('nsnet tour on a terminal (kernel)', () => {
     expect(r.seen.dns.size, 'the DNS server runs').toBeGreaterThan(0);
     r.type('\x03');
     expect(await r.exit, r.text()).toBe(130);
-    expect(r.text()).toContain('Stopped by SIGINT at step 2 of 5; everything the tour made is removed.');
+    expect(r.text()).toContain('Stopped by SIGINT at step 2 of 6; everything the tour made is removed.');
     nothingOfItLeft(r);
   }, 240_000);
 
@@ -220,7 +220,7 @@ describeKernel('nsnet tour on a terminal (kernel)', () => {
     await r.until(/\(Enter for the next step/, 0, 90_000);
     r.type('q\r');
     expect(await r.exit, r.text()).toBe(0);
-    expect(r.text()).toContain('Stopped at step 1 of 5; everything the tour made is removed.');
+    expect(r.text()).toContain('Stopped at step 1 of 6; everything the tour made is removed.');
     expect(r.text()).not.toMatch(/^2\. /m);
     expect(leftovers(r)).toEqual([]);
   }, 240_000);
@@ -236,7 +236,7 @@ describeKernel('nsnet tour on a terminal (kernel)', () => {
     expect(r.seen.dns.size, 'the DNS server runs').toBeGreaterThan(0);
     r.type('\x03');
     expect(await r.exit, r.text()).toBe(130);
-    expect(r.text()).toMatch(/Stopped by SIGINT at step 2 of 5/);
+    expect(r.text()).toMatch(/Stopped by SIGINT at step 2 of 6/);
     expect(leftovers(r)).toEqual([]);
   }, 240_000);
 
@@ -249,7 +249,7 @@ describeKernel('nsnet tour on a terminal (kernel)', () => {
     expect(tours).toHaveLength(1);
     process.kill(tours[0]!, 'SIGTERM');
     expect(await r.exit, r.text()).toBe(143);
-    expect(r.text()).toContain('Stopped by SIGTERM at step 2 of 5');
+    expect(r.text()).toContain('Stopped by SIGTERM at step 2 of 6');
     expect(leftovers(r)).toEqual([]);
   }, 240_000);
 

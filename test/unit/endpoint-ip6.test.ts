@@ -41,6 +41,7 @@ function memState(records: SandboxRecord[]) {
     addresses: memBits(bits),
     addresses6: memBits(bits6),
     sandboxes: { all: async () => { reads.n++; return records; } },
+    removing: { all: async () => ({ removals: [] }) },
   } as unknown as State;
   return { state, bits, bits6, reads };
 }
