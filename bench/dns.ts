@@ -11,7 +11,7 @@
 //
 // Per round, in shuffled order, for each server and for local and forwarded
 // names: dnsperf saturating for DURATION seconds (queries/s), then a paced
-// probe at 2000 queries/s (p50/p99 latency). Ratios are taken within a round.
+// probe at 2000 queries/s (p50/p99 latency, bench/dns-probe.c). Ratios are taken within a round.
 //
 // Before each case, the conntrack tables of the namespaces on the way (the host, the client,
 // the WAN) are emptied (bench/conntrack-flush.py): a forwarder that picks a new random source
@@ -55,6 +55,9 @@ const PROBE_ONLY = process.env.PROBE_ONLY === '1';
 const NICE = process.env.PRIO === '1' && PROBE_ONLY ? ['nice', '-n', '-20'] : [];
 
 const root = mkdtempSync(path.join(tmpdir(), 'nsnet-bench-dns-'));
+// The paced probe is a small C program (why: bench/dns-probe.c's header), built for this run.
+const probeBin = path.join(root, 'dns-probe');
+await execa('cc', ['-O2', '-Wall', '-o', probeBin, 'bench/dns-probe.c']);
 const resolvConf = path.join(root, 'resolv.conf');
 writeFileSync(resolvConf, `nameserver ${WAN.dns}\n`);
 process.env.NSNET_RESOLV_CONF = resolvConf;
@@ -146,7 +149,7 @@ try {
       const qps = Number(/Queries per second:\s+([\d.]+)/.exec(perf.stdout)?.[1] ?? NaN);
       const lost = Number(/Queries lost:\s+(\d+)/.exec(perf.stdout)?.[1] ?? NaN);
       if (process.env.SERVER_LOG) process.stderr.write(`  probe ${c.key} from ${new Date().toISOString()} (${(performance.now() - benchStart).toFixed(0)} ms)\n`);
-      const probe = await inClient([...NICE, 'taskset', '-c', '1', 'node', 'bench/dns-probe.mjs', c.server, '2000', '3', c.file]);
+      const probe = await inClient([...NICE, 'taskset', '-c', '1', probeBin, c.server, '2000', '3', c.file]);
       if (process.env.SERVER_LOG) process.stderr.write(`  probe ${c.key} until ${(performance.now() - benchStart).toFixed(0)} ms\n`);
       const lat = JSON.parse(probe.stdout.trim()) as { p50: number; p99: number };
       const s = { qps, lost, p50: lat.p50, p99: lat.p99 };
