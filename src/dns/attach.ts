@@ -81,7 +81,7 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
   const netns = sb.netns ?? sb.netnsPath!;
   const rules = dnsRedirect('$port0', '$port1');
   /** Bound by step 1 and not yet adopted by step 2's sockets: step 1's undo closes them. */
-  let loose: number[] = [];
+  const loose = { fds: [] as number[] }; // bound, not yet served: the binding step's undo closes them
   let ports = { udp: 0, tcp: 0 };
   const att: Attachment = {
     sandbox: sb, netns, nsDev: 0, nsIno: 0, upstreams, inflight: 0, tcpConns: new Set(), steps: [],
@@ -95,7 +95,7 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
         try {
           const [u, t] = await socketsBind(ns, [{ type: 'udp', address: DNS_ADDRESS, port: 0 }, { type: 'tcp', address: DNS_ADDRESS, port: 0 }],
             { nft: rules, for: `sandbox ${sb.name}` });
-          loose = [u!.fd, t!.fd];
+          loose.fds = [u!.fd, t!.fd];
           ports = { udp: u!.port, tcp: t!.port };
           att.nsDev = ns.dev;
           att.nsIno = ns.ino;
@@ -107,8 +107,8 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
         title: `deleting table ip nsnet_dns in sandbox ${sb.name}`,
         equivalent: [nftIn(netns, DNS_REDIRECT_DELETE)],
         do: async () => {
-          for (const fd of loose) closeSync(fd);
-          loose = [];
+          for (const fd of loose.fds) closeSync(fd);
+          loose.fds = [];
           // The sandbox may be gone already (nsnet rm): then so are its rules (not found is success).
           const ns = openSandboxNs(sb);
           try {
@@ -124,27 +124,36 @@ export function attachSteps(sb: SandboxRecord, upstreams: string[], serving: Ser
       title: `serving sandbox ${sb.name}'s queries on them`,
       equivalent: [],
       do: async () => {
-        const [udpFd, tcpFd] = loose as [number, number];
-        const tcp = (att.tcp = net.createServer({ pauseOnConnect: false }, (c) => serving.connection(att, c)));
-        tcp.on('error', (e) => serving.log(`${sb.name} tcp: ${e.message}`));
-        // The UDP socket is the server's to serve (datagrams.ts), and closed by serving.closed().
-        att.udpFd = udpFd;
-        loose = [tcpFd];
-        try {
-          await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
-          loose = [];
-        } catch (e) {
-          // Not done, so not undone by runSteps: what this step adopted is closed here.
-          tcp.close();
-          serving.closed(att);
-          throw e;
-        }
+        await serveBound(att, serving, loose);
         serving.log(`attached ${sb.name}: udp ${ports.udp}, tcp ${ports.tcp}`);
       },
       undo: closeSockets(att, serving, `closing sandbox ${sb.name}'s DNS sockets`),
     },
   ];
   return att;
+}
+
+/**
+ * Serves a bound UDP+TCP pair (`loose.fds`): the UDP socket is the server's
+ * (datagrams.ts, closed by serving.closed()), the TCP one a net.Server's.
+ * What is not yet owned when this fails stays in `loose.fds` for the
+ * binding step's undo; what it adopted it closes itself (a step that
+ * failed is not undone by runSteps).
+ */
+export async function serveBound(att: Attachment, serving: Serving, loose: { fds: number[] }): Promise<void> {
+  const [udpFd, tcpFd] = loose.fds as [number, number];
+  const tcp = (att.tcp = net.createServer({ pauseOnConnect: false }, (c) => serving.connection(att, c)));
+  tcp.on('error', (e) => serving.log(`${att.sandbox.name} tcp: ${e.message}`));
+  att.udpFd = udpFd;
+  loose.fds = [tcpFd];
+  try {
+    await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
+    loose.fds = [];
+  } catch (e) {
+    tcp.close();
+    serving.closed(att);
+    throw e;
+  }
 }
 
 /** Closing an attachment's sockets: its TCP listener and connections, and (through `serving`) its UDP socket. */

@@ -231,17 +231,7 @@ export async function startWait(dirs: StoreDirs, since: number): Promise<boolean
   const waited = Date.now() - since;
   if (waited < START_WAIT_MS) return true;
   if (waited >= START_WAIT_MAX_MS) return false;
-  let fd: number;
-  try {
-    fd = openSync(supervisorLockPath(dirs), 'r');
-  } catch {
-    return false;
-  }
-  try {
-    return !(await tryLock(fd));
-  } finally {
-    closeSync(fd);
-  }
+  return held(supervisorLockPath(dirs));
 }
 
 /**
@@ -295,4 +285,19 @@ export async function startSupervised(dirs: StoreDirs, argv: string[], env: Node
  */
 export function tryLock(fd: number): Promise<boolean> {
   return native().flock(fd, { mode: 'exclusive', try: true });
+}
+
+/** True if a process holds the flock of `file` (false if nobody does, or there is no such file). */
+export async function held(file: string): Promise<boolean> {
+  let fd: number;
+  try {
+    fd = openSync(file, 'r');
+  } catch {
+    return false;
+  }
+  try {
+    return !(await tryLock(fd));
+  } finally {
+    closeSync(fd);
+  }
 }

@@ -7,28 +7,13 @@
 //   nsnet dns --install-unit    systemd restarts it instead (unit.ts)
 import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import type { StoreDirs } from '../state/store.js';
-import { lockPath, logPath, pidPath, request, sleep, startSupervised, startWait, supervisorLockPath, tryLock } from './control.js';
+import { held, lockPath, logPath, pidPath, request, sleep, startSupervised, startWait, supervisorLockPath, tryLock } from './control.js';
 
 /** What the lock file says about the server that holds (or held) it. */
 function readManager(fd: number): string {
   const buf = Buffer.alloc(32);
   const n = readSync(fd, buf, 0, buf.length, 0);
   return buf.toString('utf8', 0, n).trim().split(/\s+/)[0] ?? '';
-}
-
-/** True if a process holds the flock of `file` (false if nobody does, or there is no such file). */
-async function held(file: string): Promise<boolean> {
-  let fd: number;
-  try {
-    fd = openSync(file, 'r');
-  } catch {
-    return false;
-  }
-  try {
-    return !(await tryLock(fd));
-  } finally {
-    closeSync(fd);
-  }
 }
 
 export type DnsHealth =

@@ -15,11 +15,10 @@
 // way; its `host` field says it answers the host: a name it doesn't know is
 // not forwarded upstream (queries.ts), as this is no recursive resolver.
 import { closeSync } from 'node:fs';
-import net from 'node:net';
 import type { Netns } from '../kernel/netns.js';
 import { socketsBind } from '../kernel/socket.js';
 import type { NetworkRecord, SandboxRecord } from '../docker/types.js';
-import { closeSockets, type Attachment, type Serving } from './attach.js';
+import { closeSockets, serveBound, type Attachment, type Serving } from './attach.js';
 import { hostViewId } from './names.js';
 
 /** Where a network's host listener is: it moves (is made anew) when the gateway changes. */
@@ -33,7 +32,7 @@ export const hostListenKey = (n: NetworkRecord) => `${n.id}@${n.gateway}`;
 export function hostListenSteps(host: Netns, n: NetworkRecord, serving: Serving): Attachment {
   const gw = n.gateway!;
   const who = `the host on network ${n.name}`;
-  let loose: number[] = [];
+  const loose = { fds: [] as number[] };
   const att: Attachment = {
     sandbox: { id: hostViewId(n.id), name: `host@${n.name}` } as SandboxRecord,
     host: { network: n.name.toLowerCase() },
@@ -46,14 +45,14 @@ export function hostListenSteps(host: Netns, n: NetworkRecord, serving: Serving)
       do: async () => {
         const [u, t] = await socketsBind(host, [{ type: 'udp', address: gw, port: 53 }, { type: 'tcp', address: gw, port: 53 }],
           { for: who });
-        loose = [u!.fd, t!.fd];
+        loose.fds = [u!.fd, t!.fd];
       },
       undo: {
         title: `closing ${gw}:53 sockets not yet served`,
         equivalent: [],
         do: async () => {
-          for (const fd of loose) closeSync(fd);
-          loose = [];
+          for (const fd of loose.fds) closeSync(fd);
+          loose.fds = [];
         },
       },
     },
@@ -61,19 +60,7 @@ export function hostListenSteps(host: Netns, n: NetworkRecord, serving: Serving)
       title: `serving ${who}'s queries on ${gw}:53`,
       equivalent: [],
       do: async () => {
-        const [udpFd, tcpFd] = loose as [number, number];
-        const tcp = (att.tcp = net.createServer({ pauseOnConnect: false }, (c) => serving.connection(att, c)));
-        tcp.on('error', (e) => serving.log(`${att.sandbox.name} tcp: ${e.message}`));
-        att.udpFd = udpFd;
-        loose = [tcpFd];
-        try {
-          await new Promise<void>((resolve) => tcp.listen({ fd: tcpFd }, resolve));
-          loose = [];
-        } catch (e) {
-          tcp.close();
-          serving.closed(att);
-          throw e;
-        }
+        await serveBound(att, serving, loose);
         serving.log(`listening for ${who} on ${gw}:53`);
       },
       undo: closeSockets(att, serving, `closing ${gw}:53`),

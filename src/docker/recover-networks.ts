@@ -10,7 +10,7 @@ import { addrList } from '../kernel/addr.js';
 import { linkList } from '../kernel/link.js';
 import { ipv4Network, parsePrefix } from '../net/ip.js';
 import { bridgeMac } from '../net/mac.js';
-import { formatIpv6Block, ipv6ToBigInt } from '../net/ip6.js';
+import { network6 } from '../net/ip6.js';
 import { formatIpv4Block, parseIpv4Block } from '../net/subnet-pool.js';
 import { ipText } from '../state/bitmap.js';
 import type { DamagedRecord } from '../state/sandbox-records.js';
@@ -149,10 +149,4 @@ export function describeRecovered(n: NetworkRecord & { recoveredFrom?: string })
   const from = n.recoveredFrom;
   delete n.recoveredFrom;
   return `network ${n.name} (id ${n.id.slice(0, 12)}, ${n.subnet}, gateway ${n.gateway}${n.subnet6 ? `, ${n.subnet6}, gateway ${n.gateway6}` : ''}, bridge ${n.bridge}) from ${from}`;
-}
-
-/** The IPv6 subnet an address with its prefix length is in ("2001:db8:5::1", 64 -> "2001:db8:5::/64"). */
-function network6(address: string, prefixlen: number): string {
-  const m = prefixlen === 0 ? 0n : ((1n << 128n) - 1n) ^ ((1n << BigInt(128 - prefixlen)) - 1n);
-  return formatIpv6Block({ network: ipv6ToBigInt(address) & m, prefixlen });
 }

@@ -61,6 +61,11 @@ export function formatIpv6Block(b: Ipv6Block): string {
   return `${bigIntToIpv6(b.network)}/${b.prefixlen}`;
 }
 
+/** The IPv6 subnet an address with its prefix length is in ("2001:db8:5::1", 64 -> "2001:db8:5::/64"). */
+export function network6(address: string, prefixlen: number): string {
+  return formatIpv6Block({ network: ipv6ToBigInt(address) & mask(prefixlen), prefixlen });
+}
+
 export function inIpv6Block(b: Ipv6Block, a: bigint): boolean {
   return (a & mask(b.prefixlen)) === b.network;
 }

@@ -1,7 +1,7 @@
 import { describe, expect, test } from 'vitest';
 import {
   allocate6, allocate6InWindow, atOffset6, bigIntToIpv6, canonicalIpv6, checkStatic6, chooseUla64, ipv6Overlap, ipv6ToBigInt, parseIpv6Block,
-  offset6, planPool6, ulaGlobalId, ulaPrefix48, window6,
+  network6, offset6, planPool6, ulaGlobalId, ulaPrefix48, window6,
 } from '../../src/net/ip6.js';
 
 describe('IPv6 text and numbers', () => {
@@ -22,6 +22,12 @@ describe('IPv6 text and numbers', () => {
 });
 
 describe('IPv6 subnets', () => {
+  test('network6: the subnet an address is in', () => {
+    expect(network6('2001:db8:5::1', 64)).toBe('2001:db8:5::/64');
+    expect(network6('2001:db8:5:ffff:1::9', 48)).toBe('2001:db8:5::/48');
+    expect(network6('fd00:1:2:3::4', 0)).toBe('::/0');
+    expect(network6('2001:db8::7', 128)).toBe('2001:db8::7/128');
+  });
   test('parse, host bits, size', () => {
     expect(parseIpv6Block('2001:DB8:1::/64')).toEqual({ network: ipv6ToBigInt('2001:db8:1::'), prefixlen: 64 });
     expect(() => parseIpv6Block('2001:db8:1::5/64')).toThrow(/host bits set \(the network is 2001:db8:1::\/64\)/);

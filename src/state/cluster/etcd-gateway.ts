@@ -164,14 +164,23 @@ export class EtcdGateway {
   }
 
   /** One call (`kv/range`, `kv/txn`, `lease/grant`...) on the first member that answers; `what` goes in errors. */
-  async call<T>(method: string, body: unknown, what: string): Promise<T> {
+  call<T>(method: string, body: unknown, what: string): Promise<T> {
+    return this.firstMember(what, (m) => this.post<T>(m, method, body));
+  }
+
+  /**
+   * `fn` on the member that answered last, else the next ones in turn; a member
+   * that is unreachable or unavailable (gRPC 14: no leader, stopping) is passed
+   * over, any other error is the answer. All failed: one error naming each.
+   */
+  private async firstMember<T>(what: string, fn: (m: StoreMember) => Promise<T>): Promise<T> {
     const n = this.url.members.length;
     const reasons: string[] = [];
     for (let i = 0; i < n; i++) {
       const idx = (this.first + i) % n;
       const member = this.url.members[idx]!;
       try {
-        const r = await this.post<T>(member, method, body);
+        const r = await fn(member);
         this.first = idx;
         return r;
       } catch (e) {
@@ -239,23 +248,8 @@ export class EtcdGateway {
    * the reply to `onMessage` until the stream ends (`onEnd` with the error,
    * if any). Connects like call(): the first member that accepts.
    */
-  async stream(method: string, body: unknown, onMessage: (m: Record<string, unknown>) => void, onEnd: (e?: Error) => void): Promise<{ close(): void }> {
-    const n = this.url.members.length;
-    const reasons: string[] = [];
-    for (let i = 0; i < n; i++) {
-      const idx = (this.first + i) % n;
-      const member = this.url.members[idx]!;
-      try {
-        const s = await this.openStream(member, method, body, onMessage, onEnd);
-        this.first = idx;
-        return s;
-      } catch (e) {
-        const why = unreachable(e as NodeJS.ErrnoException);
-        if (why === undefined) throw new ClusterStoreError(this.store, `${method}: ${(e as Error).message}`);
-        reasons.push(`${formatMember(member)}: ${why}`);
-      }
-    }
-    throw new ClusterStoreError(this.store, `${method}: ${summarise(reasons, n)}`);
+  stream(method: string, body: unknown, onMessage: (m: Record<string, unknown>) => void, onEnd: (e?: Error) => void): Promise<{ close(): void }> {
+    return this.firstMember(method, (m) => this.openStream(m, method, body, onMessage, onEnd));
   }
 
   private openStream(m: StoreMember, method: string, body: unknown, onMessage: (m: Record<string, unknown>) => void, onEnd: (e?: Error) => void): Promise<{ close(): void }> {
