@@ -49,6 +49,11 @@ export interface PluginRun {
 }
 
 /** A plugin that exited non-zero; `error` is its error JSON when it printed one. */
+/** The pid of the resident nsnet process that served a plugin call, from the call's stderr (undefined: not served by one). */
+export function servedBy(r: PluginRun): string | undefined {
+  return /served by the resident nsnet process \(pid (\d+), /.exec(r.stderr)?.[1];
+}
+
 export class CniExecError extends Error {
   constructor(readonly run: PluginRun) {
     const e = run.json as { code?: number; msg?: string; details?: string } | undefined;

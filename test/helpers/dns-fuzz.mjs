@@ -4,20 +4,13 @@
 // gets IP. Prints one JSON line: {sent, checks, failures}.
 import dgram from 'node:dgram';
 import net from 'node:net';
+import { query } from './dns-query.mjs';
 
 const [seconds, name, ip] = [Number(process.argv[2] ?? 3), process.argv[3], process.argv[4]];
 let seed = 0x9e3779b9;
 const rand = () => ((seed = (seed * 1664525 + 1013904223) >>> 0) / 2 ** 32);
 const bytes = (n) => Buffer.from(Array.from({ length: n }, () => (rand() * 256) | 0));
 
-function query(qname, id) {
-  const labels = qname.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  const head = Buffer.alloc(12);
-  head.writeUInt16BE(id, 0);
-  head.writeUInt16BE(0x0100, 2);
-  head.writeUInt16BE(1, 4);
-  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
-}
 const valid = query(name, 0x4242);
 function mutate() {
   const b = Buffer.from(valid);

@@ -8,17 +8,10 @@
 //
 // The flood says "flooding" on stderr once it is under way.
 import dgram from 'node:dgram';
+import { query } from './dns-query.mjs';
 
 const [mode, a, name, ip] = process.argv.slice(2);
 
-function query(qname, id) {
-  const labels = qname.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  const head = Buffer.alloc(12);
-  head.writeUInt16BE(id, 0);
-  head.writeUInt16BE(0x0100, 2);
-  head.writeUInt16BE(1, 4);
-  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
-}
 
 async function socket() {
   const s = dgram.createSocket('udp4');

@@ -4,17 +4,10 @@
 // Prints one JSON line: {answers: {address: count}, failures: [name, ...]}.
 import dgram from 'node:dgram';
 import { randomInt } from 'node:crypto';
+import { query } from './dns-query.mjs';
 
 const [prefix, count, concurrency] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4] ?? 1)];
 
-function query(name, id) {
-  const labels = name.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)]));
-  const head = Buffer.alloc(12);
-  head.writeUInt16BE(id, 0);
-  head.writeUInt16BE(0x0100, 2);
-  head.writeUInt16BE(1, 4);
-  return Buffer.concat([head, ...labels, Buffer.from([0, 0, 1, 0, 1])]);
-}
 
 /** The A addresses of a reply, whatever question it carries (a forged one may carry another). */
 function addresses(m) {

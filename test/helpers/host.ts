@@ -9,6 +9,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa, type Result } from 'execa';
 import { linkGet, linkSet, netnsAdd, netnsDel, netnsList, type Netns } from '../../src/index.js';
+import { alive } from './kernel.js';
 
 const BIN = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../bin/nsnet.js');
 
@@ -120,14 +121,6 @@ export class TestHost {
    * both), else to the server; SIGKILL goes to both (supervisor first).
    */
   async stopDns(signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
-    const alive = (pid: number) => {
-      try {
-        process.kill(pid, 0);
-        return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '); // a zombie is gone
-      } catch {
-        return false;
-      }
-    };
     const live = this.procs().map((p) => p.pid);
     const sup = live.find((pid) => pid === this.supervisorPid());
     const targets = signal === 'SIGKILL' ? [sup, ...live.filter((p) => p !== sup)] : [sup ?? live.find((pid) => pid === this.dnsPid())];

@@ -5,7 +5,7 @@
 // which `npm test` provides. Anywhere else they are skipped, visibly, with
 // the reason in the suite name - except under CI=true, where they fail.
 import { randomBytes } from 'node:crypto';
-import { existsSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -54,6 +54,16 @@ export function describeKernel(name: string, fn: () => void): void {
 }
 
 /** A short random tag for names: interface names must stay within 15 characters. */
+/** True while process `pid` runs (a zombie is gone: it only waits for its parent to read its status). */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
+  } catch {
+    return false;
+  }
+}
+
 export function tag(): string {
   return randomBytes(3).toString('hex');
 }

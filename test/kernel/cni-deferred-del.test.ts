@@ -26,8 +26,8 @@ import { netnsAdd, netnsDel } from '../../src/kernel/netns.js';
 import { ipv4ToInt } from '../../src/net/ip.js';
 import type { NetworkRecord, SandboxRecord } from '../../src/docker/types.js';
 import { withState } from '../../src/state/store.js';
-import { CniRuntime, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
-import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
+import { CniRuntime, servedBy, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
+import { alive, describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -160,18 +160,10 @@ describeKernel('CNI DEL through the resident process, killed right after it', ()
   };
   const runDir = () => path.join(work, 'run');
   const dnsPid = () => Number(readFileSync(path.join(runDir(), 'dns.pid'), 'utf8'));
-  const served = (r: PluginRun) => /served by the resident nsnet process \(pid (\d+), /.exec(r.stderr)?.[1];
+  const served = servedBy;
   const pod = (i: number, ip?: string): Attachment => ({
     containerId: `dk${i}-${tag}`, netns: `/run/netns/dk${i}-${tag}`, ifname: 'eth0', ...(ip && { capabilityArgs: { ips: [ip] } }),
   });
-  const alive = (pid: number) => {
-    try {
-      process.kill(pid, 0);
-      return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-    } catch {
-      return false;
-    }
-  };
   const linkExists = (name: string) => spawnSync('ip', ['link', 'show', name], { stdio: 'ignore' }).status === 0;
   /** The supervisor has started a new resident process in place of `pid`, which serves calls. */
   const restarted = async (pid: number) => {

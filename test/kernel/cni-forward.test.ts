@@ -14,21 +14,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, test } from 'vitest';
 import { listenCni } from '../../src/cli/cni-serve.js';
 import { decodeAnswer, encodeRequest, NOT_MINE } from '../../src/cni/wire.js';
-import { CniRuntime, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
-import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
+import { CniRuntime, servedBy, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
+import { alive, describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const NSNET = path.join(root, 'bin/nsnet.js');
 const SLOW = 120_000;
 
-const alive = (pid: number) => {
-  try {
-    process.kill(pid, 0);
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-};
 
 describeKernel('CNI: the native plugin and the resident nsnet process', () => {
   const tag = newTag();
@@ -45,7 +37,7 @@ describeKernel('CNI: the native plugin and the resident nsnet process', () => {
   const sock = () => path.join(runDir(), 'cni.sock');
   const dnsPid = () => Number(readFileSync(path.join(runDir(), 'dns.pid'), 'utf8'));
   const pod = (i: number): Attachment => ({ containerId: `fwd${i}-${tag}`, netns: `/run/netns/fwd${i}-${tag}`, ifname: 'eth0' });
-  const served = (r: PluginRun) => /served by the resident nsnet process \(pid (\d+), /.exec(r.stderr)?.[1];
+  const served = servedBy;
   const viaNode = (r: PluginRun) => r.stderr.includes('nsnet-cni: ') && /ms bundle loaded \(/.test(r.stderr);
   const plugin = () => rt.find('nsnet');
 

@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, test } from 'vitest';
-import { CniRuntime, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
+import { CniRuntime, servedBy, type Attachment, type Conflist, type PluginRun } from '../helpers/cni-exec.js';
 import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
 import { CniNode, nodeLinks, nodeNetns, nsnetChain } from '../helpers/runtimes.js';
 
@@ -79,7 +79,7 @@ describeKernel('CNI: parallel plugin processes', () => {
     const delMs = performance.now() - t0;
     // Every one of the 100 calls was served by the one resident process: no Node started for any.
     expect(log).toHaveLength(2 * N);
-    const pids = new Set(log.map((r) => /served by the resident nsnet process \(pid (\d+), /.exec(r.stderr)?.[1]));
+    const pids = new Set(log.map((r) => servedBy(r)));
     expect([...pids].length, log.find((r) => !r.stderr.includes('served by'))?.stderr).toBe(1);
     expect([...pids][0]).toMatch(/^\d+$/);
     // How long the resident process's event loop (its DNS answers) was held, at most, while the 100 calls ran.

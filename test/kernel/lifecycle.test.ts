@@ -4,7 +4,7 @@
 import { existsSync, readdirSync, readFileSync, readlinkSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
-import { describeKernel, tag } from '../helpers/kernel.js';
+import { alive, describeKernel, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 
 let h: TestHost;
@@ -29,13 +29,6 @@ async function until<T>(what: string, fn: () => Promise<T> | T, ms = 10_000): Pr
 }
 
 const record = (name: string) => JSON.parse(readFileSync(path.join(h.root, 'run', 'sandboxes', `${name}.json`), 'utf8'));
-const alive = (pid: number) => {
-  try {
-    return !readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z ');
-  } catch {
-    return false;
-  }
-};
 const AGO = '(Less than a second|1 second|\\d+ seconds) ago';
 
 describeKernel('start, stop, restart, kill, wait, logs', () => {
