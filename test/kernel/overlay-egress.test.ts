@@ -109,6 +109,7 @@ describeCluster('overlay egress: nsnet_gwbridge (Docker\'s docker_gwbridge)', ()
     expect(await out(inSandbox(h2, 'web', ['ip', 'route', 'show', 'default']))).toBe(`default via ${gateway} dev eth1`);
     // `inspect web` shows the overlay network only, as Docker's does.
     expect(Object.keys(JSON.parse(await nsnet(h2, 'inspect', 'web'))[0].NetworkSettings.Networks)).toEqual(['ov']);
+    expect(await nsnet(h2, 'ps', '--filter', 'name=web2', '--format', '{{.Networks}}')).toBe('ov');
     // The host: the bridge, its masquerade, icc off for the sandbox's port.
     const br = JSON.parse(await out(h2.node.exec(['ip', '-j', '-4', 'addr', 'show', 'dev', 'nsnet_gwbridge'])))[0];
     expect(br.addr_info[0].local).toBe(gateway);
