@@ -29,7 +29,9 @@ export function sandboxNetworks(sb: SandboxRecord, networks: readonly NetworkRec
     const n = networks.find((x) => x.name === sb.mode);
     return [{ name: sb.mode, id: n?.id ?? '' }];
   }
-  return sb.endpoints.map((e) => ({ name: networks.find((n) => n.id === e.networkId)?.name ?? e.networkId, id: e.networkId, ip: e.ip }));
+  // As inspect's NetworkSettings.Networks (Docker's ps reads that): an overlay sandbox's way out on nsnet_gwbridge is not listed.
+  return sb.endpoints.filter((e) => !e.gwbridge)
+    .map((e) => ({ name: networks.find((n) => n.id === e.networkId)?.name ?? e.overlay?.network ?? e.networkId, id: e.networkId, ip: e.ip }));
 }
 
 export const PS_FIELD_HEADERS: Record<string, string> = {

@@ -62,6 +62,7 @@ export class Reconciler {
   setRemote(changes: Map<string, SandboxRecord | undefined>, all = false): void {
     const apply = (): ControlReply => {
       const changed = new Set(changes.keys());
+      const wasRemote = new Set(this.remote.keys());
       if (all) {
         for (const id of this.remote.keys()) if (!changes.has(id)) changed.add(id);
         this.remote.clear();
@@ -71,10 +72,11 @@ export class Reconciler {
         if (r) {
           this.remote.set(id, r);
           this.known.set(id, r);
-        } else {
+        } else if (wasRemote.has(id)) {
           this.remote.delete(id);
           this.known.delete(id);
         }
+        // Else a sandbox of this host (the watcher saw its own endpoint come or go): its record is sync's business.
       }
       this.names.update(this.allNetworks(), this.known, changed);
       return { ok: true };

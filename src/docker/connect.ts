@@ -19,8 +19,8 @@ import type { EndpointRecord, NetworkRecord, SandboxRecord, State } from './type
 
 /**
  * The first endpoint, other than `except`, on a network with a gateway: the one that carries the default route.
- * Not an overlay endpoint (no way out yet): an overlay sandbox connected to a bridge network gets its
- * default route, and its egress with masquerade, there (Docker's docker_gwbridge, by hand).
+ * Never an overlay endpoint (no way out): an overlay sandbox's is its eth1 on nsnet_gwbridge (gwbridge.ts),
+ * or, on an internal overlay network, the first bridge network it is connected to.
  */
 function routeCarrier(s: State, sb: SandboxRecord, except?: EndpointRecord): EndpointRecord | undefined {
   return sb.endpoints.find((x) => x !== except && !x.overlay && !s.networks.find((n) => n.id === x.networkId)?.internal);

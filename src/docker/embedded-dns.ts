@@ -3,13 +3,19 @@
 // port 53 there (src/dns); the plan's step asks it to, over its control socket,
 // and its undo asks it to let go.
 import type { Context } from './context.js';
+import { isGwbridge } from './network.js';
 import type { SandboxNs } from './namespace.js';
 import type { Step } from './plan.js';
 import type { NetworkRecord, SandboxRecord } from './types.js';
 
-/** User-defined networks (bridge, macvlan and overlay) have the embedded DNS server; the default bridge, host and none don't. */
+/**
+ * User-defined networks (bridge, macvlan and overlay) have the embedded DNS
+ * server; the default bridge, host and none don't, nor nsnet_gwbridge: its
+ * endpoints are overlay sandboxes' ways out, whose names are their overlay
+ * networks' (Docker's gwbridge endpoints resolve to nothing either).
+ */
 export function servesEmbeddedDns(n: NetworkRecord): boolean {
-  return (n.driver === 'bridge' || n.driver === 'macvlan' || n.driver === 'overlay') && !n.defaultBridge;
+  return (n.driver === 'bridge' || n.driver === 'macvlan' || n.driver === 'overlay') && !n.defaultBridge && !isGwbridge(n);
 }
 
 /** Sandboxes on user-defined networks get the embedded DNS server (never the default bridge). */

@@ -127,7 +127,7 @@ export async function renderFiles(s: State, sb: SandboxRecord): Promise<SandboxF
   }
   return {
     'resolv.conf': sandboxResolvConf({ host, mode, dns: sb.dns, dnsSearch: sb.dnsSearch, dnsOptions: sb.dnsOptions }),
-    hosts: sandboxHosts({ hostname: sb.hostname, addresses: sb.endpoints.map((e) => e.ip), links, extra: sb.extraHosts, ipv6: false }),
+    hosts: sandboxHosts({ hostname: sb.hostname, addresses: sb.endpoints.filter((e) => !e.gwbridge).map((e) => e.ip), links, extra: sb.extraHosts, ipv6: false }),
     hostname: `${sb.hostname}\n`,
   };
 }

@@ -13,6 +13,23 @@ import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 export const DEFAULT_BRIDGE = 'nsnet0';
 
+/**
+ * The local bridge network that gives overlay sandboxes their way out
+ * (Docker's docker_gwbridge; gwbridge.ts): made on first use, with Docker's
+ * three options for it. Its bridge device has the same name (14 characters:
+ * within IFNAMSIZ). Made by hand first (`network create ... nsnet_gwbridge`),
+ * as Docker users pre-create docker_gwbridge, it is used as it is.
+ */
+export const GWBRIDGE = 'nsnet_gwbridge';
+export const GWBRIDGE_OPTIONS: Readonly<Record<string, string>> = {
+  'com.docker.network.bridge.name': GWBRIDGE,
+  'com.docker.network.bridge.enable_icc': 'false',
+  'com.docker.network.bridge.enable_ip_masquerade': 'true',
+};
+
+/** Is this the overlay sandboxes' way-out network? (by name, as libnetwork finds docker_gwbridge) */
+export const isGwbridge = (n: { name: string; driver: string }): boolean => n.name === GWBRIDGE && n.driver === 'bridge';
+
 /** Options nsnet understands; Docker accepts others silently, nsnet warns. */
 export const KNOWN_OPTIONS = [
   'com.docker.network.driver.mtu',
@@ -202,7 +219,8 @@ export function inspectNetwork(n: NetworkRecord, sandboxes: SandboxRecord[]): ob
     for (const e of s.endpoints) {
       if (e.networkId !== n.id) continue;
       containers[s.id] = {
-        Name: s.name,
+        // An overlay sandbox's way out is libnetwork's endpoint "gateway_" + the sandbox id's first 12 (default_gateway.go).
+        Name: e.gwbridge ? `gateway_${s.id.slice(0, 12)}` : s.name,
         EndpointID: e.endpointId,
         MacAddress: e.mac,
         IPv4Address: `${e.ip}/${e.prefixlen}`,

@@ -82,7 +82,7 @@ export function subnetBlock(n: NetworkRecord): { base: number; size: number } {
 }
 
 /** A new network's empty address bitmap: from then on, a missing one means a lost one (rebuilt from the records). */
-function createBitmap(s: State, n: NetworkRecord): void {
+export function createBitmap(s: State, n: NetworkRecord): void {
   const { base, size } = subnetBlock(n);
   s.addresses.create(n.id, base, size);
   if (n.subnet6) s.addresses6.create(n.id, 0, window6(n.subnet6));

@@ -11,8 +11,11 @@
 //   ip link add vethXXX master ov-<id> mtu 1450 up type veth peer name eth0 netns web mtu 1450 address 02:42:0a:32:00:02
 //   etcdctl put /nsnet/v1/endpoints/<net>/<sandbox> '{...}' --lease=<this host's>
 //
-// No default route: the overlay's way out (Docker's docker_gwbridge) is not
-// built yet, so an overlay sandbox reaches its network and nothing else.
+// No default route here: an overlay endpoint has no way out. Unless the
+// network is internal, the sandbox's next endpoint is eth1 on nsnet_gwbridge
+// (gwbridge.ts, Docker's docker_gwbridge), planned and made in the same plan
+// right after this one, which carries the default route (masqueraded by the
+// host) and the published ports.
 import { fdbPin, fdbPinCommand } from '../kernel/fdb.js';
 import { linkGet } from '../kernel/link.js';
 import { vxlanName } from '../kernel/vxlan.js';

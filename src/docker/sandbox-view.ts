@@ -78,6 +78,8 @@ export function inspectSandbox(sb: SandboxRecord, owner: SandboxRecord | undefin
   const s = { networks: allNetworks };
   const networks: Record<string, object> = {};
   for (const e of sb.endpoints) {
+    // The way out of an overlay sandbox: `network inspect nsnet_gwbridge` shows it (as Docker's docker_gwbridge).
+    if (e.gwbridge) continue;
     const n = networkOf(s, e.networkId);
     networks[n?.name ?? e.overlay?.network ?? e.networkId] = {
       IPAMConfig: e.staticIp || e.staticIp6 ? { ...(e.staticIp && { IPv4Address: e.ip }), ...(e.staticIp6 && { IPv6Address: e.ip6 }) } : null,

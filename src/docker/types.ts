@@ -83,6 +83,13 @@ export interface EndpointRecord {
    * store, not networks.json, so removing the sandbox needs no store read.
    */
   overlay?: OverlayJoin;
+  /**
+   * The endpoint on nsnet_gwbridge that an overlay sandbox gets for its way
+   * out (gwbridge.ts, Docker's gateway_ endpoint on docker_gwbridge): it
+   * carries the default route and the published ports, registers no names,
+   * and `inspect` of the sandbox does not list it (Docker's does not either).
+   */
+  gwbridge?: true;
 }
 
 /** An overlay endpoint's network and host side: enough to rebuild its plan (overlay-endpoint.ts). */

@@ -3,6 +3,8 @@
 // macvlan of its parent, macvlan.ts; no published ports), with an address from
 // the network's pool, the default route via its gateway, its published ports
 // as DNAT map elements, and (user-defined networks) the embedded DNS server.
+// An overlay network: its endpoint (overlay-endpoint.ts), and, unless the
+// network is internal, a second one on nsnet_gwbridge, its way out (gwbridge.ts).
 //
 //   ip netns add web; ip -n web link set lo up
 //   ip link add veth1a2b3c4 master br-0123456789ab up type veth peer name eth0 netns web address 02:42:ac:12:00:02
@@ -20,6 +22,7 @@ import { nonEmpty, type Mode } from './mode.js';
 import { born6, claimNetnsName, namespaceSteps } from './none.js';
 import { runtimeNamespaceStep } from '../namespace.js';
 import { overlayEndpointSteps, planOverlayEndpoint } from '../overlay-endpoint.js';
+import { planGwbridgeEndpoint } from '../gwbridge.js';
 
 export const bridgeMode: Mode = {
   async plan(ctx, s, req, sb, net) {
@@ -38,12 +41,17 @@ export const bridgeMode: Mode = {
     if (net.driver === 'overlay') {
       // Checks first, the store's address claim last: nothing after it can fail and leave it behind.
       if (req.ip6) throw invalidArg(`overlay network ${net.name} has no IPv6`);
-      if (nonEmpty(req.publish) || req.publishAll) ctx.warn('WARNING: Published ports are discarded when using an overlay network (no gateway bridge yet)');
       for (const l of req.links ?? []) {
         const [lname, alias] = l.split(':');
         sb.links.push({ name: (await findSandbox(s, lname!)).name, alias: alias || lname! });
       }
+      // The way out (Docker's docker_gwbridge): eth1 on nsnet_gwbridge, with the default route and the
+      // published ports (DNAT to its address). Not for an internal network: no way out at all.
+      const gw = net.internal ? undefined : await planGwbridgeEndpoint(ctx, s, sb, net.subnet!);
+      if (gw) sb.ports = await planPorts(ctx, s, req, gw.ip, sb.id);
+      else if (nonEmpty(req.publish) || req.publishAll) ctx.warn(`WARNING: Published ports are discarded when using an internal overlay network (${net.name} has no way out)`);
       sb.endpoints.push(await planOverlayEndpoint(ctx, sb, net, { ...(req.ip && { ip: req.ip }), ...(req.mac && { mac: req.mac }), aliases: req.aliases ?? [] }));
+      if (gw) sb.endpoints.push(gw);
       return;
     }
     // macvlan passthru: one sandbox, with the parent's MAC.
@@ -71,6 +79,9 @@ export const bridgeMode: Mode = {
     const steps: Step[] = sb.netnsPath ? [runtimeNamespaceStep(env.ns!, sb.cni?.ifname ?? sb.endpoints[0]?.ifname ?? 'eth0', `sandbox ${sb.name}`)] : namespaceSteps(ctx, sb, env);
     // Asked as soon as the namespace exists, awaited before create returns.
     if (ctx.dns && usesEmbeddedDns(env.networks, sb)) steps.push(dnsStep(ctx, sb, env.ns!, env.dnsReleased));
+    // The default route goes through the first endpoint that is not an overlay one (which has no way out):
+    // eth0 on a bridge or macvlan network, eth1 on nsnet_gwbridge for an overlay sandbox.
+    const carrier = sb.endpoints.findIndex((e) => !e.overlay);
     for (const [i, e] of sb.endpoints.entries()) {
       if (e.overlay) {
         steps.push(...overlayEndpointSteps(ctx, sb, e, env.ns!, { last: !!env.overlayLast?.has(e.networkId), ownVeth: false }));
@@ -80,7 +91,7 @@ export const bridgeMode: Mode = {
       if (!net) continue; // a network lost from a damaged networks.json: its bridge side can't be known
       // In the runtime's namespace the veth must go by itself (the namespace stays, or is gone already): by its host end.
       steps.push(...endpointSteps(ctx, sb, net, e, { ns: env.ns!, bridge: env.bridges?.get(net.id) },
-        { defaultRoute: i === 0 && !net.internal && sb.cni?.noDefaultRoute !== true, ownVeth: sb.netnsPath ? 'host-end' : false, born6: born6(sb) }));
+        { defaultRoute: i === carrier && !net.internal && sb.cni?.noDefaultRoute !== true, ownVeth: sb.netnsPath ? 'host-end' : false, born6: born6(sb) }));
     }
     if (sb.ports.length) steps.push(portsStep(ctx, sb));
     return steps;
