@@ -9,7 +9,7 @@
 // what comes in to [sandbox IPv6]:CONTAINERPORT. No process per port, and only
 // ::1: every other address is served by the ip6 DNAT.
 //
-//   ss -ltnp 'sport = :8080'      LISTEN [::1]:8080, users:(("nsnet dns",...))
+//   ss -ltnp 'sport = :8080'      LISTEN [::1]:8080, the DNS server's pid (/run/nsnet/dns.pid)
 //   ss -tnp 'dport = :80'         the relayed connections, from the bridge's gateway address
 //
 // - It follows the sandbox records: the server calls follow() with the
