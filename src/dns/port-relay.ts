@@ -63,6 +63,8 @@ const where = (r: LoopbackRelay) => `[::1]:${r.hostPort}/${r.proto}`;
 export class PortRelays {
   /** By protocol and host port: the state's port claims give each to one sandbox. */
   private readonly relays = new Map<string, Relay>();
+  /** The keys of each sandbox's listeners: a sync looks at its sandboxes' only, however many others there are. */
+  private readonly bySandbox = new Map<string, Set<string>>();
 
   constructor(private readonly log: (line: string) => void) {}
 
@@ -80,11 +82,14 @@ export class PortRelays {
    */
   async follow(records: ReadonlyMap<string, SandboxRecord | undefined>, all: boolean): Promise<Map<string, string>> {
     // Closed first: a port one sandbox lets go of may be another's in the same sync.
-    for (const [key, r] of [...this.relays]) {
-      if (!all && !records.has(r.sandboxId)) continue;
-      const sb = records.get(r.sandboxId);
-      if (sb && loopbackRelays(sb.ports).some((w) => same(w, r.spec))) continue;
-      this.closeRelay(key, r);
+    const ids = all ? [...this.bySandbox.keys()] : [...records.keys()];
+    for (const id of ids) {
+      const sb = records.get(id);
+      const want = sb ? loopbackRelays(sb.ports) : [];
+      for (const key of [...(this.bySandbox.get(id) ?? [])]) {
+        const r = this.relays.get(key)!;
+        if (!want.some((w) => same(w, r.spec))) this.closeRelay(key, r);
+      }
     }
     const errors = new Map<string, string>();
     for (const [id, sb] of records) {
@@ -97,7 +102,11 @@ export class PortRelays {
         // Another sandbox's listener whose removal this server missed: the state gave the port to this one.
         if (cur) this.closeRelay(key, cur);
         try {
-          this.relays.set(key, { sandboxId: id, spec, close: await listen(spec, (l) => this.log(`${sb.name} ${where(spec)}: ${l}`)) });
+          const close = await listen(spec, (l) => this.log(`${sb.name} ${where(spec)}: ${l}`));
+          this.relays.set(key, { sandboxId: id, spec, close });
+          let mine = this.bySandbox.get(id);
+          if (!mine) this.bySandbox.set(id, (mine = new Set()));
+          mine.add(key);
           opened.push(key);
           this.log(`relaying ${where(spec)} to [${spec.ip6}]:${spec.containerPort} (${sb.name})`);
         } catch (e) {
@@ -118,6 +127,9 @@ export class PortRelays {
   private closeRelay(key: string, r: Relay): void {
     if (this.relays.get(key) !== r) return;
     this.relays.delete(key);
+    const mine = this.bySandbox.get(r.sandboxId);
+    mine?.delete(key);
+    if (mine && !mine.size) this.bySandbox.delete(r.sandboxId);
     r.close();
     this.log(`stopped relaying ${where(r.spec)}`);
   }
