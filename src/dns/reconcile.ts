@@ -1,7 +1,8 @@
 // Keeping the server in step with nsnet's state: the server keeps no state of
 // its own. On start, and whenever the CLI says "sync" on the control socket,
 // it reads the state and attaches to (or detaches from) sandboxes to match.
-// Killed and restarted, it re-attaches to every live sandbox.
+// Killed and restarted, it re-attaches to every live sandbox. The same
+// records say which published ports it relays from [::1] (port-relay.ts).
 //
 // Which sandboxes it attaches to: those with a namespace of their own on a
 // user-defined bridge, macvlan or overlay network (Docker gives the default
@@ -29,6 +30,11 @@ export interface Attacher {
   readonly count: number;
   /** Listens on the gateways of `networks` that have host_dns (host-listen.ts), and nowhere else; returns what failed. */
   listenHost(networks: NetworkRecord[]): Promise<string[]>;
+  /**
+   * Relays the [::1] bindings of the sandboxes in `records` (undefined: gone; `all`: every
+   * sandbox) as their records say (port-relay.ts); returns what failed, by sandbox id.
+   */
+  relay(records: ReadonlyMap<string, SandboxRecord | undefined>, all: boolean): Promise<Map<string, string>>;
 }
 
 export class Reconciler {
@@ -129,6 +135,11 @@ export class Reconciler {
     const hostErrors = await this.attacher.listenHost(this.networks);
     for (const e of hostErrors) this.log(`sync: ${e}`);
     if (!ids?.length) errors.push(...hostErrors);
+    // Published ports on [::1] follow the records read (any network: the default bridge's too).
+    for (const [, e] of await this.attacher.relay(records, !ids)) {
+      this.log(`sync: ${e}`);
+      errors.push(e);
+    }
     for (const id of consider) {
       const sb = this.known.get(id);
       if (!wants(sb)) {

@@ -9,6 +9,7 @@
 //   host-listen.ts     the host's listener on a host_dns network's gateway, as an attachment
 //   datagrams.ts       reads and answers the UDP sockets in batches
 //   queries.ts         answers what arrives on them (names.ts), or forwards it (forward.ts)
+//   port-relay.ts      published ports on the host's [::1], relayed to dual-stack sandboxes
 //
 // Besides, the long-lived process puts nsnet's firewall back after a flush
 // (docker/firewall-watch.ts), and, with a cluster store, keeps this host's
@@ -36,6 +37,7 @@ import { Forwarder } from './forward.js';
 import { releaseInstance, takeInstance } from './lock.js';
 import { hostListenKey, hostListenSteps } from './host-listen.js';
 import { hostDnsNetwork, NameIndexer } from './names.js';
+import { PortRelays } from './port-relay.js';
 import { Queries } from './queries.js';
 import { Reconciler, type Attacher } from './reconcile.js';
 
@@ -66,6 +68,7 @@ export class DnsServer implements Attacher {
   private readonly forwarder: Forwarder;
   private readonly queries: Queries;
   private readonly reconciler: Reconciler;
+  private readonly relays: PortRelays;
   /** Attach and detach plans: with --debug, each step is logged as it runs. */
   private readonly runner: Runner;
   private control?: net.Server;
@@ -84,6 +87,7 @@ export class DnsServer implements Attacher {
     this.forwarder = new Forwarder({ log, ...(o.debug && { debug: true }) });
     this.queries = new Queries(this.names, this.forwarder, log, o.debug);
     this.reconciler = new Reconciler(ctx.dirs, this.names, this, log);
+    this.relays = new PortRelays(log);
     this.runner = { observe: o.debug ? (s) => log(`  ${s.title}`) : undefined };
   }
 
@@ -140,6 +144,7 @@ export class DnsServer implements Attacher {
     this.control = undefined;
     for (const id of [...this.attachments.keys()]) await this.detach(id, true); // a restarted server rewrites the rules
     await this.listenHost([]);
+    this.relays.close();
     this.forwarder.close();
     this.queries.datagrams.close();
     if (this.lockFd >= 0) {
@@ -222,6 +227,10 @@ export class DnsServer implements Attacher {
       }
     }
     return errors;
+  }
+
+  relay(records: ReadonlyMap<string, SandboxRecord | undefined>, all: boolean): Promise<Map<string, string>> {
+    return this.relays.follow(records, all);
   }
 
   async detach(id: string, keepRules: boolean): Promise<void> {

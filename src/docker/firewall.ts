@@ -73,9 +73,12 @@ export function firewallContent(networks: NetworkRecord[], sandboxes: SandboxRec
   };
 }
 
-/** A sandbox's published ports as DNAT map elements. */
+/**
+ * A sandbox's published ports as DNAT map elements. A binding on [::1] has none: no DNAT can
+ * serve ::1 (the ip6 output chain leaves it alone); the resident process relays it (ports.ts loopbackRelays).
+ */
 export const portRules = (ports: PortBinding[]): PortRule[] =>
-  ports.map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, ...(p.ip6 && { ip6: p.ip6 }), port: p.containerPort }));
+  ports.filter((p) => p.hostIp !== '::1').map((p) => ({ proto: p.proto, hostIp: p.hostIp, hostPort: p.hostPort, ip: p.ip, ...(p.ip6 && { ip6: p.ip6 }), port: p.containerPort }));
 
 export const networkRules = (n: NetworkRecord): NetworkRules => ({
   bridge: n.bridge!, subnet: n.subnet!, ...(n.subnet6 && { subnet6: n.subnet6 }), internal: n.internal, masquerade: n.masquerade !== false, ...(n.clusterCidr && { clusterCidr: n.clusterCidr }),

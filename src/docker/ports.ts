@@ -4,6 +4,7 @@
 //   -p 8080:80            every host address, host port 8080 -> sandbox port 80/tcp
 //   -p 127.0.0.1:8080:80  only the host's 127.0.0.1
 //   -p [::]:8080:80       every IPv6 address of the host (a dual-stack sandbox)
+//   -p [::1]:8080:80      only the host's ::1 (a dual-stack sandbox; relayed by nsnet dns, docs/ipv6.md)
 //   -p 8080:80            also over IPv6 when the sandbox has an IPv6 address
 //   -p 53:53/udp          UDP
 //   -p 80                 an ephemeral host port (from ip_local_port_range)
@@ -57,8 +58,6 @@ export function parsePublish(spec: string): PortSpec[] {
   if (parts.length > 1 && !bracketed && !isIPv6(hostIp)) throw new Error(`invalid port specification: "${spec}"`); // 80:80:80:80
   if (isIPv6(hostIp)) hostIp = canonicalIpv6(hostIp);
   else if (!isIPv4(hostIp)) throw new Error(`invalid IP address in port specification: ${hostIp}`);
-  // No route_localnet for IPv6: a DNAT from ::1 into a bridge cannot be answered (docs/ipv6.md).
-  if (hostIp === '::1') throw new Error(`cannot publish on [::1] without a proxy (IPv6 has no route_localnet; use 127.0.0.1): ${spec}`);
   if (!containerText) throw new Error(`no port specified: ${spec}<empty>`);
   const [cLo, cHi] = range(containerText, spec);
   let hLo = 0;
@@ -75,6 +74,28 @@ export function parsePublish(spec: string): PortSpec[] {
     out.push({ proto, hostIp, hostPort, containerPort: c });
   }
   return out;
+}
+
+/** A binding as the loopback relay needs it: where it listens ([::1]:hostPort) and where it relays to. */
+export interface LoopbackRelay {
+  proto: 'tcp' | 'udp';
+  hostPort: number;
+  /** The sandbox's IPv6 address. */
+  ip6: string;
+  containerPort: number;
+}
+
+/**
+ * The bindings the resident nsnet process relays from [::1] (src/dns/port-relay.ts): IPv6 has
+ * no route_localnet, so no DNAT can serve ::1 (docs/ipv6.md). Those that take the host's ::1
+ * (every address, every IPv6 address, or ::1 itself) of a sandbox with an IPv6 address (`ip6`):
+ * the relay goes to that address, as the ip6 DNAT does. A binding with no `ip6` (an IPv4-only
+ * network) gets none: nsnet publishes such a sandbox on no IPv6 address at all (Docker's
+ * userland proxy carries [::] to its IPv4 address; nsnet has no proxy there). Pure.
+ */
+export function loopbackRelays(ports: readonly (PortSpec & { ip6?: string | undefined })[]): LoopbackRelay[] {
+  return ports.filter((p) => p.ip6 && (p.hostIp === '0.0.0.0' || p.hostIp === '::' || p.hostIp === '::1'))
+    .map((p) => ({ proto: p.proto, hostPort: p.hostPort, ip6: p.ip6!, containerPort: p.containerPort }));
 }
 
 /** Docker's display form of one binding: "0.0.0.0:8080->80/tcp" (`ps` groups several: displayablePorts). */

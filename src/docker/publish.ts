@@ -4,6 +4,11 @@
 //   nft add element ip nsnet ports { tcp . 8080 : 172.18.0.2 . 80 }
 //   nft add element ip6 nsnet ports { tcp . 8080 : 2001:db8:1::2 . 80 }   (a dual-stack sandbox)
 //   nft list map ip nsnet ports; nft list map ip6 nsnet ports
+//
+// and, for a dual-stack sandbox's bindings that take the host's ::1, a
+// listener on [::1]:8080 in the resident nsnet process that relays to the
+// sandbox's IPv6 address (IPv6 has no route_localnet: src/dns/port-relay.ts).
+//   ss -ltnp 'sport = :8080'
 import { closeSync } from 'node:fs';
 import { socketBind } from '../kernel/socket.js';
 import { portElements } from '../nft/table.js';
@@ -11,7 +16,7 @@ import type { Context } from './context.js';
 import { asInvalid, conflict, invalidArg } from './errors.js';
 import { elementsStep, portRules } from './firewall.js';
 import { localPortRange } from './host.js';
-import { formatPort, parsePublish, portsClash, type PortSpec } from './ports.js';
+import { formatPort, loopbackRelays, parsePublish, portsClash, type PortSpec } from './ports.js';
 import type { Step } from './plan.js';
 import type { PortBinding, SandboxRecord, State } from './types.js';
 
@@ -36,7 +41,7 @@ function portSpecs(publish: string[], publishAll: boolean, expose: string[]): Po
 export async function planPorts(ctx: Context, s: State, req: { publish?: string[]; publishAll?: boolean; expose?: string[] },
   ip: string, sandboxId: string, ip6?: string): Promise<PortBinding[]> {
   const specs = portSpecs(req.publish ?? [], !!req.publishAll, req.expose ?? []);
-  // No proxy: an IPv6 host address can only DNAT to an IPv6 address of the sandbox.
+  // No proxy to IPv4: an IPv6 host address (::1 too, relayed) can only go to an IPv6 address of the sandbox.
   const v6Only = specs.find((p) => p.hostIp.includes(':'));
   if (v6Only && !ip6) throw invalidArg(`cannot publish on ${formatPort(v6Only)}: the sandbox has no IPv6 address (its network needs --ipv6)`);
   const out: PortBinding[] = [];
@@ -85,5 +90,40 @@ export function portsStep(ctx: Context, sb: SandboxRecord): Step {
     overlap: true, // beside the DNS server's attach
     // May run after a removal answered (removals.ts): the host ports stay claimed until it has.
     ...(step.undo && { undo: { ...step.undo, deferrable: true } }),
+  };
+}
+
+/**
+ * The step that has the resident process (`nsnet dns`) listen on [::1] for the sandbox's
+ * bindings that take the host's ::1, and relay them to its IPv6 address (ports.ts
+ * loopbackRelays, src/dns/port-relay.ts); none without such a binding or a DNS client. The
+ * server reads them from the sandbox's record whenever it syncs that sandbox. `synced`: the
+ * plan's DNS step (embedded-dns.ts) syncs it already, so this step only shows what that sync
+ * opens, and that step's undo (its release) closes them. Otherwise (the default bridge with
+ * IPv6) it asks for the sync itself, starting the server if none runs (as the firewall's
+ * watcher is started: firewall.ts), and its undo lets go.
+ */
+export function relayStep(ctx: Context, sb: SandboxRecord, synced: boolean): Step | undefined {
+  const relays = loopbackRelays(sb.ports);
+  const dns = ctx.dns;
+  if (!relays.length || !dns) return undefined;
+  const list = relays.map((r) => `[::1]:${r.hostPort}/${r.proto}`).join(', ');
+  const shown = relays.map((r) => `# nsnet dns listens on [::1]:${r.hostPort} (${r.proto}) and relays to [${r.ip6}]:${r.containerPort}`);
+  const say = (gone: boolean) => dns.command?.([sb.id], gone) ?? `# nsnet dns: ${gone ? 'release' : 'sync'} ${sb.id}`;
+  const undo = { title: `closing ${list} of sandbox ${sb.name}` };
+  if (synced) {
+    return {
+      title: `relaying ${list} to sandbox ${sb.name} (with the DNS server's attach: IPv6 has no route_localnet)`,
+      equivalent: shown,
+      do: async () => {},
+      undo: { ...undo, equivalent: ['# with the DNS server\'s detach'], do: async () => {} },
+    };
+  }
+  return {
+    title: `relaying ${list} to sandbox ${sb.name} (IPv6 has no route_localnet)`,
+    equivalent: [...shown, say(false)],
+    overlap: true,
+    do: () => dns.sync(true, [sb.id]),
+    ...(dns.release && { undo: { ...undo, equivalent: [say(true)], do: () => dns.release!([sb.id]) } }),
   };
 }

@@ -4,8 +4,10 @@
 //   *.example.test       A 203.0.113.80
 //   big.example.test     40 A records (too big for 512 bytes: TC over UDP, whole over TCP)
 //   anything else        NXDOMAIN
-// It logs the source port of every UDP query (what `tcpdump -ni any udp port 53`
-// would show), and can answer late (`delayMs`) to hold a query in flight.
+// It logs the source address, port and id of every UDP query (what `tcpdump -ni
+// any udp port 53` would show), and can answer late (`delayMs`) to hold a query
+// in flight. It listens on WAN.dns, or on `address` (an IPv6 one too).
+import { isIPv6 } from 'node:net';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { socketBind, type Netns } from '../../src/index.js';
@@ -15,17 +17,28 @@ import { WAN } from './wan.js';
 
 export interface Upstream {
   queries: string[];
-  /** Each UDP query as it arrived: its name and the forwarder's source port. */
-  sources: { name: string; port: number }[];
+  /** Each UDP query as it arrived: its name, the forwarder's source address and port, the query's id. */
+  sources: Source[];
   /** How long UDP answers wait (ms); may be changed at any time. */
   delayMs: number;
   close(): Promise<void>;
 }
 
+export interface Source {
+  name: string;
+  port: number;
+  address: string;
+  id: number;
+  /** The question as it came, in wire form (QNAME, QTYPE, QCLASS). */
+  question: Buffer;
+}
+
 export interface UpstreamOptions {
   delayMs?: number;
   /** Called as each UDP query arrives, before it is answered. */
-  onQuery?: (q: { name: string; port: number }) => void;
+  onQuery?: (q: Source) => void;
+  /** Where it listens (port 53); default WAN.dns. */
+  address?: string;
 }
 
 function answer(msg: Buffer, tcp: boolean, log: string[]): Buffer | undefined {
@@ -47,13 +60,15 @@ export async function startUpstream(wan: Netns, o: UpstreamOptions = {}): Promis
   const sources: Upstream['sources'] = [];
   const timers = new Set<NodeJS.Timeout>();
   const up: Upstream = { queries, sources, delayMs: o.delayMs ?? 0, close: async () => {} };
-  const u = await socketBind(wan, { type: 'udp', address: WAN.dns, port: 53 });
-  const t = await socketBind(wan, { type: 'tcp', address: WAN.dns, port: 53 });
-  const udp = dgram.createSocket('udp4');
+  const address = o.address ?? WAN.dns;
+  const u = await socketBind(wan, { type: 'udp', address, port: 53 });
+  const t = await socketBind(wan, { type: 'tcp', address, port: 53 });
+  const udp = dgram.createSocket(isIPv6(address) ? 'udp6' : 'udp4');
   udp.on('message', (msg, r) => {
     const out = answer(msg, false, queries);
     if (!out) return;
-    const q = { name: queries[queries.length - 1]!.slice(4), port: r.port };
+    const q: Source = { name: queries[queries.length - 1]!.slice(4), port: r.port, address: r.address, id: msg.readUInt16BE(0),
+      question: Buffer.from(msg.subarray(12, parseQuery(msg)!.questionEnd)) };
     sources.push(q);
     o.onQuery?.(q);
     if (!up.delayMs) return void udp.send(out, r.port, r.address);

@@ -16,7 +16,7 @@ import { endpointSteps, planEndpoint } from '../endpoint.js';
 import { invalidArg } from '../errors.js';
 import { checkMacvlanEndpoint } from '../macvlan.js';
 import { findSandbox } from '../lookup.js';
-import { planPorts, portsStep } from '../publish.js';
+import { planPorts, portsStep, relayStep } from '../publish.js';
 import type { Step } from '../plan.js';
 import { nonEmpty, type Mode } from './mode.js';
 import { born6, claimNetnsName, namespaceSteps } from './none.js';
@@ -78,7 +78,8 @@ export const bridgeMode: Mode = {
     // The runtime's namespace (CNI): opened, never made or deleted, no /etc/netns files (the runtime writes resolv.conf).
     const steps: Step[] = sb.netnsPath ? [runtimeNamespaceStep(env.ns!, sb.cni?.ifname ?? sb.endpoints[0]?.ifname ?? 'eth0', `sandbox ${sb.name}`)] : namespaceSteps(ctx, sb, env);
     // Asked as soon as the namespace exists, awaited before create returns.
-    if (ctx.dns && usesEmbeddedDns(env.networks, sb)) steps.push(dnsStep(ctx, sb, env.ns!, env.dnsReleased));
+    const dnsSynced = !!ctx.dns && usesEmbeddedDns(env.networks, sb);
+    if (dnsSynced) steps.push(dnsStep(ctx, sb, env.ns!, env.dnsReleased));
     // The default route goes through the first endpoint that is not an overlay one (which has no way out):
     // eth0 on a bridge or macvlan network, eth1 on nsnet_gwbridge for an overlay sandbox.
     const carrier = sb.endpoints.findIndex((e) => !e.overlay);
@@ -94,6 +95,9 @@ export const bridgeMode: Mode = {
         { defaultRoute: i === carrier && !net.internal && sb.cni?.noDefaultRoute !== true, ownVeth: sb.netnsPath ? 'host-end' : false, born6: born6(sb) }));
     }
     if (sb.ports.length) steps.push(portsStep(ctx, sb));
+    // [::1] for a dual-stack sandbox's ports: relayed by the resident process (no DNAT can serve ::1).
+    const relay = relayStep(ctx, sb, dnsSynced);
+    if (relay) steps.push(relay);
     return steps;
   },
 };
