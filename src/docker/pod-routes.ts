@@ -126,7 +126,7 @@ function followRange(ctx: Context, r: Range, o: { log(line: string): void; retry
       if (!inside(cidr, r.cluster)) continue;
       const l = want.get(cidr);
       if (l?.hostAddress === k.gateway) routed.set(cidr, l);
-      else await removeSteps(podRouteSteps(ctx.host, { cidr, hostAddress: k.gateway, host: 'gone' }));
+      else await removeSteps(podRouteSteps(ctx.host, { cidr, hostAddress: k.gateway, host: 'no longer in the store' }));
     }
     let added = 0;
     for (const l of want.values()) {

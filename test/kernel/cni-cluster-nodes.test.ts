@@ -15,8 +15,7 @@
 //
 // Node 2 names the store in NSNET_CLUSTER_STORE (the runtime's environment),
 // nodes 1 and 3 in the conflist's `clusterStore`.
-import { readFileSync } from 'node:fs';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
