@@ -234,6 +234,43 @@ describeCluster('CNI with the cluster store: three nodes lease their pod CIDRs f
     expect(await curlFrom(b, `http://${cc.ip}/`)).toBe(b.ip);
   }, SLOW);
 
+  test('a node\'s etcd lease gone (revoked, as when it expires): the others drop their routes to it; its resident process takes its CIDR back', async () => {
+    const n3 = nodes[2]!;
+    const cidr = await leaseOf(n3.h.address);
+    const hostRec = async () => {
+      const r = await c.etcdctl(c.hosts[0]!, 'get', '--prefix', '--print-value-only', '/nsnet/v1/hosts/');
+      return String(r.stdout).split('\n').filter(Boolean).map((l) => JSON.parse(l) as { id: string; address: string; lease: string }).find((h) => h.address === n3.h.address)!;
+    };
+    const old = await hostRec();
+    // Seen as they happen (node 3 may take its CIDR back before a poll would see it gone).
+    const monitors = nodes.slice(0, 2).map((n) => {
+      const p = n.h.node.spawn(['ip', 'monitor', 'route']);
+      bg.push(p);
+      const out: string[] = [];
+      p.stdout!.on('data', (d: Buffer) => out.push(String(d)));
+      return out;
+    });
+    const watch = c.hosts[0]!.node.spawn(['env', 'ETCDCTL_API=3', '/usr/bin/etcdctl', '--endpoints', `http://${c.hosts[0]!.address}:2379`, 'watch', '--prefix', '/nsnet/v1/podcidrs/']);
+    bg.push(watch);
+    const events: string[] = [];
+    watch.stdout!.on('data', (d: Buffer) => events.push(String(d)));
+    await new Promise((r) => setTimeout(r, 500));
+    const revoked = await c.etcdctl(c.hosts[0]!, 'lease', 'revoke', BigInt(old.lease).toString(16));
+    expect(revoked.exitCode, String(revoked.stderr)).toBe(0);
+    // The lease took node 3's pod CIDR with it: the other nodes delete their routes to it.
+    const key = `/nsnet/v1/podcidrs/${CLUSTER.replace('/', '_')}/${cidr.replace('/', '_')}`;
+    await eventually(async () => {
+      expect(events.join('')).toContain(`DELETE\n${key}`);
+      for (const out of monitors) expect(out.join('')).toMatch(new RegExp(`Deleted ${cidr.replace(/\./g, '\\.')} via ${n3.h.address.replace(/\./g, '\\.')} .*proto 78`));
+    });
+    // Node 3's resident process finds its lease gone (at its next renewal), joins again and holds the same CIDR again.
+    await eventually(async () => expect(await leaseOf(n3.h.address)).toBe(cidr), 45_000);
+    expect((await hostRec()).lease).not.toBe(old.lease);
+    await routesMatchStore();
+    const [a, cc] = [pods.find((p) => p.name === 'pod-a')!, pods.find((p) => p.name === 'pod-c')!];
+    expect(await curlFrom(a, `http://${cc.ip}/`)).toBe(a.ip);
+  }, SLOW);
+
   test('DEL of every pod leaves the leases (a node keeps its CIDR); the next pod gets an address in it again', async () => {
     const before = await leases();
     for (const p of bg.splice(0)) p.kill();
