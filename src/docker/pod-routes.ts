@@ -11,7 +11,9 @@
 // The first read of the store (and a re-read after a compaction) reconciles
 // the node's routes with it: routes nsnet made (proto 78) inside the cluster
 // range that no lease names are deleted, missing ones added. Routes stay when
-// the process stops (pods keep talking); the next one reconciles them.
+// the process stops (pods keep talking); the next one reconciles them. A
+// network removed here takes the routes of its range with it (at the
+// process's next read of the state: the next sandbox change).
 //
 // host-gw needs the nodes on one L2 segment (the route's `via` must be on a
 // link of this node); a node elsewhere is logged and not routed: nsnet does
@@ -62,26 +64,30 @@ const inside = (cidr: string, cluster: string): boolean => {
 };
 
 export function watchPodRoutes(ctx: Context, o: { log(line: string): void; retryMs?: number }): PodRoutes {
-  const following = new Map<string, { own: string; stop(): void }>();
+  const following = new Map<string, { own: string; stop(unroute: boolean): void }>();
   return {
     follow(networks) {
       const want = leasedRanges(networks);
       for (const [key, f] of following) {
         if (want.get(key)?.own.join() === f.own) continue;
-        f.stop();
+        f.stop(true); // the network is gone (or changed): so are its routes
         following.delete(key);
       }
       for (const [key, r] of want) if (!following.has(key)) following.set(key, { own: r.own.join(), stop: followRange(ctx, r, o) });
     },
     close() {
-      for (const f of following.values()) f.stop();
+      for (const f of following.values()) f.stop(false);
       following.clear();
     },
   };
 }
 
-/** Follows one range until the returned stop() (never throws: a store that cannot be reached is retried, and logged). */
-function followRange(ctx: Context, r: Range, o: { log(line: string): void; retryMs?: number }): () => void {
+/**
+ * Follows one range until the returned stop() (never throws: a store that
+ * cannot be reached is retried, and logged). stop(true) also deletes the
+ * routes it made (the network is gone); stop(false) leaves them (the process stops).
+ */
+function followRange(ctx: Context, r: Range, o: { log(line: string): void; retryMs?: number }): (unroute: boolean) => void {
   const sctx = storeContext(ctx, { url: r.url, from: `label ${POD_CIDR_STORE_LABEL}` });
   const log = (l: string) => o.log(`pod routes: ${r.cluster}: ${l}`);
   let closed = false;
@@ -128,13 +134,9 @@ function followRange(ctx: Context, r: Range, o: { log(line: string): void; retry
       if (l?.hostAddress === k.gateway) routed.set(cidr, l);
       else await removeSteps(podRouteSteps(ctx.host, { cidr, hostAddress: k.gateway, host: 'no longer in the store' }));
     }
-    let added = 0;
-    for (const l of want.values()) {
-      if (routed.has(l.cidr)) continue;
-      await route(l);
-      added++;
-    }
-    log(`${routed.size} node(s) routed (${added} route(s) added), this node ${hostAddress} has ${r.own.join(', ')}`);
+    const had = routed.size;
+    for (const l of want.values()) if (!routed.has(l.cidr)) await route(l);
+    log(`${routed.size} node(s) routed (${routed.size - had} route(s) added), this node ${hostAddress} has ${r.own.join(', ')}`);
   };
 
   /** Holds this node's CIDRs under the host's current lease; a CIDR another node took meanwhile is a conflict, said loudly. */
@@ -195,9 +197,16 @@ function followRange(ctx: Context, r: Range, o: { log(line: string): void; retry
   };
   attempt();
 
-  return () => {
+  return (unrouteAll) => {
     closed = true;
     for (const s of stops.splice(0)) s();
     closeClusterStore(sctx);
+    if (!unrouteAll) return;
+    // After whatever change is under way (closed: nothing queued after it starts).
+    void queue.then(async () => {
+      const gone = [...routed.values()];
+      routed.clear();
+      await removeSteps(gone.flatMap((l) => podRouteSteps(ctx.host, l)));
+    }).catch((e: Error) => log(`deleting the routes of a network gone: ${e.message}`));
   };
 }

@@ -271,16 +271,22 @@ describeCluster('CNI with the cluster store: three nodes lease their pod CIDRs f
     expect(await curlFrom(a, `http://${cc.ip}/`)).toBe(a.ip);
   }, SLOW);
 
-  test('DEL of every pod leaves the leases (a node keeps its CIDR); the next pod gets an address in it again', async () => {
+  test('DEL of every pod leaves the leases (a node keeps its CIDR); after its network is removed the next ADD leases the same CIDR', async () => {
     const before = await leases();
     for (const p of bg.splice(0)) p.kill();
     await delPods();
     for (const n of nodes) expect(String((await c.nsnet(n.h, ['ps', '-aq'], { store: false })).stdout).trim()).toBe('');
     expect(await leases()).toEqual(before);
     await routesMatchStore();
-    const again = await addPod(nodes[0]!, 'pod-d');
-    const cidr = await leaseOf(nodes[0]!.h.address);
+    // Even with its nsnet network removed (a node reinstalled, its host id kept), the node asks by its host id and gets its CIDR back.
+    const n1 = nodes[0]!;
+    const cidr = await leaseOf(n1.h.address);
+    const rm = await c.nsnet(n1.h, ['network', 'rm', NETWORK], { store: false });
+    expect(rm.exitCode, String(rm.stderr)).toBe(0);
+    const again = await addPod(n1, 'pod-d');
     expect(again.ip.split('.').slice(0, 3).join('.')).toBe(cidr.split('.').slice(0, 3).join('.'));
+    expect(await leases()).toEqual(before);
+    await routesMatchStore();
     await delPods();
   }, SLOW);
 });
