@@ -43,6 +43,8 @@ export const cniConfig: Handler<'cni config'> = async ({ flags, args }, io) => {
     ...(flags.gateway && { gateway: flags.gateway }),
     ...(flags.bridge && { bridge: flags.bridge }),
     ...(flags['cluster-cidr'] && { clusterCIDR: flags['cluster-cidr'] }),
+    ...(flags['cluster-store'] && { clusterStore: flags['cluster-store'] }),
+    ...(flags['pod-cidr-prefix-len'] && { podCIDRPrefixLen: Number(flags['pod-cidr-prefix-len']) }),
   }), null, 2));
   return 0;
 };

@@ -40,7 +40,8 @@ import { formatIpv4Block, parseIpv4Block } from '../net/subnet-pool.js';
 import { portElements, TABLE } from '../nft/table.js';
 import { portRules } from '../docker/firewall.js';
 import { isDamaged } from '../state/damaged.js';
-import { addResult, attachmentName, createRequest, delegatesIpam, networkMismatch, networkRequest, staticIpOf, wantsDefaultRoute } from './config.js';
+import { leasePodCidr, podCidrStore, POD_CIDR_STORE_LABEL } from '../docker/pod-cidr.js';
+import { addResult, attachmentName, createRequest, delegatesIpam, networkMismatch, networkRequest, podCidrPrefixLen, staticIpOf, wantsDefaultRoute } from './config.js';
 import { validAttachments } from './env.js';
 import { CNI_ERR, CniError, type CniBackend, type CniRequest, type Result } from './types.js';
 
@@ -103,12 +104,27 @@ async function ensureNetwork(ctx: Context, want: NetworkCreateRequest, req: CniR
   const found = await usingState(ctx, (s) => s.networks.find((n) => n.name === want.name));
   if (found) return agree(found);
   try {
-    return await networkCreate(ctx, want);
+    return await networkCreate(ctx, await leased(ctx, want, req));
   } catch (e) {
     const again = await usingState(ctx, (s) => s.networks.find((n) => n.name === want.name));
     if (again) return agree(again);
     throw e instanceof NsnetError ? new CniError(CNI_ERR.invalidConfig, `creating network ${want.name}: ${e.message}`) : e;
   }
+}
+
+/**
+ * A network about to be made whose subnet is a pod CIDR leased from the
+ * cluster store (docs/cni.md "Pod CIDRs from etcd"), when the configuration
+ * asks for one and a store is configured; else `want` as it is. Only when the
+ * network is not there yet: later ADDs read no store.
+ */
+async function leased(ctx: Context, want: NetworkCreateRequest, req: CniRequest): Promise<NetworkCreateRequest> {
+  const prefixLen = podCidrPrefixLen(req.config);
+  if (prefixLen === undefined || !want.clusterCidr) return want;
+  const store = podCidrStore(ctx, req.config.clusterStore);
+  if (!store) return want;
+  const { subnet } = await leasePodCidr(ctx, { store, clusterCidr: want.clusterCidr, prefixLen });
+  return { ...want, subnet, labels: { ...want.labels, [POD_CIDR_STORE_LABEL]: store.url } };
 }
 
 /** The runtime's namespace inode (so nothing later attaches to another namespace at a reused /proc/PID path). */

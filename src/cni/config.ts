@@ -11,6 +11,10 @@
 //   isGateway    the pod gets a default route via the gateway (isDefaultGateway implies it); default false
 //   ipMasq       traffic leaving the node is masqueraded; default false
 //   clusterCIDR  traffic to this range is never masqueraded (pods on other nodes)
+//   clusterStore etcd://HOST:2379[,...]: with ipam nsnet, no subnet and clusterCIDR, the node's
+//                subnet is a pod CIDR leased from that store (else NSNET_CLUSTER_STORE or
+//                daemon.json's cluster-store; none: a subnet nsnet picks, as before)
+//   podCIDRPrefixLen  the leased pod CIDR's prefix length (default 24)
 //   mtu          the bridge's and both veth ends' MTU
 //   hairpinMode  accepted; nsnet turns hairpin on for every port (a pod reaches its own published ports)
 // Differences from the reference plugin: the bridge always holds the gateway
@@ -22,6 +26,7 @@ import { formatIpv4Block, parseIpv4Block } from '../net/subnet-pool.js';
 import type { NetworkCreateRequest } from '../docker/network.js';
 import type { SandboxCreateRequest } from '../docker/modes/mode.js';
 import type { NetworkRecord } from '../docker/types.js';
+import { POD_CIDR_PREFIX_LEN } from '../state/cluster/keys.js';
 import { CNI_ERR, CniError, type CniRequest, type Dns, type NetConf, type Result } from './types.js';
 
 /** nsnet's own IPAM type name in `ipam.type`. */
@@ -63,6 +68,17 @@ export function ipamPool(conf: NetConf): { subnet?: string; gateway?: string } {
   const subnet = typeof ipam.subnet === 'string' ? ipam.subnet : typeof first?.subnet === 'string' ? first.subnet : undefined;
   const gw = conf['gateway'] ?? ipam.gateway ?? first?.gateway;
   return { ...(subnet && { subnet }), ...(typeof gw === 'string' && { gateway: gw }) };
+}
+
+/**
+ * Does the configuration ask for a pod CIDR leased from a cluster store (if
+ * one is configured)? nsnet's IPAM, no subnet, a clusterCIDR. Its prefix length, or undefined.
+ */
+export function podCidrPrefixLen(conf: NetConf): number | undefined {
+  if (delegatesIpam(conf) || ipamPool(conf).subnet || conf.clusterCIDR === undefined) return undefined;
+  const n = conf.podCIDRPrefixLen ?? POD_CIDR_PREFIX_LEN;
+  if (!Number.isInteger(n) || n < 8 || n > 30) throw invalidConfig(`invalid podCIDRPrefixLen ${JSON.stringify(conf.podCIDRPrefixLen)}: 8-30`);
+  return n;
 }
 
 /** Is the address part of the configuration another IPAM plugin's (delegated)? */

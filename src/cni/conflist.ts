@@ -13,6 +13,10 @@ export interface ConflistOptions {
   gateway?: string;
   bridge?: string;
   clusterCIDR?: string;
+  /** The cluster store the node's pod CIDR is leased from (with clusterCIDR, no subnet): written as the plugin's `clusterStore`. */
+  clusterStore?: string;
+  /** The leased pod CIDR's prefix length (default 24). */
+  podCIDRPrefixLen?: number;
   /** Default 1.0.0: the newest Debian's runtimes (libcni 1.1.2) accept. */
   cniVersion?: string;
 }
@@ -35,6 +39,13 @@ export function conflist(o: ConflistOptions): Record<string, unknown> {
   };
   if (o.subnet) cidr('subnet', o.subnet);
   if (o.clusterCIDR) cidr('cluster-cidr', o.clusterCIDR);
+  if ((o.clusterStore || o.podCIDRPrefixLen !== undefined) && (!o.clusterCIDR || o.subnet)) {
+    throw invalidArg(`--${o.clusterStore ? 'cluster-store' : 'pod-cidr-prefix-len'}: a pod CIDR is leased from the store for --cluster-cidr without --subnet`);
+  }
+  if (o.clusterStore && !/^etcd:\/\/[^/]+$/.test(o.clusterStore)) throw invalidArg(`--cluster-store ${o.clusterStore}: expected etcd://HOST:2379[,HOST:2379...]`);
+  if (o.podCIDRPrefixLen !== undefined && (!Number.isInteger(o.podCIDRPrefixLen) || o.podCIDRPrefixLen < 8 || o.podCIDRPrefixLen > 30)) {
+    throw invalidArg(`--pod-cidr-prefix-len ${o.podCIDRPrefixLen}: 8-30`);
+  }
   if (o.gateway && !isIPv4(o.gateway)) throw invalidArg(`--gateway ${o.gateway}: not an IPv4 address`);
   if (o.gateway && !o.subnet) throw invalidArg('--gateway needs --subnet');
   if (o.bridge) {
@@ -55,6 +66,8 @@ export function conflist(o: ConflistOptions): Record<string, unknown> {
         ipMasq: true,
         hairpinMode: true,
         ...(o.clusterCIDR && { clusterCIDR: o.clusterCIDR }),
+        ...(o.clusterStore && { clusterStore: o.clusterStore }),
+        ...(o.podCIDRPrefixLen !== undefined && { podCIDRPrefixLen: o.podCIDRPrefixLen }),
         ipam: { type: 'nsnet', ...(o.subnet && { subnet: o.subnet }), ...(o.gateway && { gateway: o.gateway }) },
         capabilities: { portMappings: true, ips: true, mac: true, aliases: true },
       },

@@ -64,6 +64,10 @@ export interface NetConf {
   hairpinMode?: boolean;
   /** Traffic between pods inside this range is not masqueraded (pods across nodes). */
   clusterCIDR?: string;
+  /** The cluster store a pod CIDR is leased from (ipam nsnet without a subnet, with clusterCIDR): etcd://HOST:2379[,...]. */
+  clusterStore?: string;
+  /** The prefix length of a leased pod CIDR (default 24). */
+  podCIDRPrefixLen?: number;
   ipam?: IpamConf;
   dns?: Dns;
   capabilities?: Record<string, boolean>;

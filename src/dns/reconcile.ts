@@ -90,6 +90,11 @@ export class Reconciler {
     this.syncing = this.syncing.then(apply, apply);
   }
 
+  /** This host's networks (networks.json) as last read. */
+  get localNetworks(): readonly NetworkRecord[] {
+    return this.networks;
+  }
+
   private allNetworks(): NetworkRecord[] {
     return this.overlayNets.size ? [...this.networks, ...this.overlayNets.values()] : this.networks;
   }

@@ -29,6 +29,7 @@ import { watchTables, type TablesWatch } from '../docker/firewall-watch.js';
 import { repairTables } from '../docker/reconcile.js';
 import { closeClusterStore } from '../docker/cluster.js';
 import { watchOverlay, type OverlayWatch } from '../docker/overlay-watch.js';
+import { watchPodRoutes, type PodRoutes } from '../docker/pod-routes.js';
 import { remoteChanges } from './overlay-names.js';
 import { attachSteps, detachSteps, type Attachment } from './attach.js';
 import { socketPath, type ControlReply, type ControlRequest, type DnsManager } from './control.js';
@@ -75,6 +76,8 @@ export class DnsServer implements Attacher {
   private lockFd = -1;
   private tablesWatch?: TablesWatch;
   private overlay?: OverlayWatch;
+  /** Routes to other CNI nodes' pod CIDRs, for networks here leased from a cluster store (pod-routes.ts). */
+  private podRoutes?: PodRoutes;
   private onStopRequest!: () => void;
   /**
    * Resolves when a client asks the server to stop (`{"op":"stop"}`); the
@@ -107,6 +110,7 @@ export class DnsServer implements Attacher {
       // Two sockets per sandbox: make room for thousands of sandboxes.
       const limit = await native().rlimitNofileRaise();
       if (limit.soft < 4096) this.log(`open-file limit is ${limit.soft}: at most ~${Math.floor((limit.soft - 64) / 2)} sandboxes (raise LimitNOFILE / ulimit -n)`);
+      this.podRoutes = watchPodRoutes(this.ctx, { log: (l) => this.log(l) });
       await this.sync();
       // (Its ctx without `dns`: a repair here must not ask this very server to start.)
       const fwCtx = { ...this.ctx, dns: undefined };
@@ -138,6 +142,8 @@ export class DnsServer implements Attacher {
     this.tablesWatch = undefined;
     this.overlay?.close();
     this.overlay = undefined;
+    this.podRoutes?.close();
+    this.podRoutes = undefined;
     closeClusterStore(this.ctx);
     // Not waited for: close() waits for every connection to end, and a client may keep one (control.ts requestKept).
     this.control?.close();
@@ -161,7 +167,11 @@ export class DnsServer implements Attacher {
 
   /** Reads the state and attaches/detaches to match (reconcile.ts). */
   sync(ids?: string[], gone = false): Promise<ControlReply> {
-    return this.reconciler.sync(ids, gone);
+    return this.reconciler.sync(ids, gone).then((r) => {
+      // A network leasing its subnet from a cluster store (a CNI node's pod CIDR) is followed from here.
+      this.podRoutes?.follow(this.reconciler.localNetworks);
+      return r;
+    });
   }
 
   private async handle(req: ControlRequest): Promise<ControlReply & { stop?: boolean }> {

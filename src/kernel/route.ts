@@ -24,6 +24,8 @@ export interface RouteSpec {
   table?: number;
   scope?: 'global' | 'link' | 'host';
   type?: NativeRouteReq['type'];
+  /** rtm_protocol: who made the route (`proto N` in `ip route`); default boot, as `ip route add`. */
+  protocol?: number;
   for?: string;
 }
 
@@ -46,13 +48,14 @@ function toNative(r: RouteSpec): NativeRouteReq {
   if (r.table !== undefined) req.table = r.table;
   if (r.scope) req.scope = r.scope;
   if (r.type) req.type = r.type;
+  if (r.protocol !== undefined) req.protocol = r.protocol;
   if (!req.family && !req.gateway && !req.prefsrc) req.family = 4;
   return req;
 }
 
 function describe(r: RouteText): string {
   return [r.type && r.type !== 'unicast' ? r.type : '', r.dst, r.via && `via ${r.via}`,
-    r.dev !== undefined && `dev ${typeof r.dev === 'string' ? r.dev : nameOf(r.dev)}`,
+    r.dev !== undefined && `dev ${typeof r.dev === 'string' ? r.dev : nameOf(r.dev)}`, r.protocol !== undefined && `proto ${r.protocol}`,
     r.src && `src ${r.src}`, r.metric !== undefined && `metric ${r.metric}`, r.table !== undefined && `table ${r.table}`,
     r.scope && `scope ${r.scope}`].filter(Boolean).join(' ');
 }

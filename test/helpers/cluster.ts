@@ -64,8 +64,11 @@ export class Cluster {
     return `etcd://${this.hosts.map((h) => `${h.address}:2379`).join(',')}`;
   }
 
-  /** Makes the LAN and the hosts (no etcd yet: startEtcd). On failure, whatever was made is removed. */
-  static async make(tag: string, n = 3): Promise<Cluster> {
+  /**
+   * Makes the LAN and the hosts (no etcd yet: startEtcd). On failure, whatever was made is removed.
+   * `pluginDir`: the hosts' /opt/cni/bin (default: the reference plugins).
+   */
+  static async make(tag: string, n = 3, o: { pluginDir?: string } = {}): Promise<Cluster> {
     const lan = `lan-${tag}`;
     const ip = (...a: string[]) => execa('ip', a);
     await ip('netns', 'add', lan);
@@ -80,7 +83,7 @@ export class Cluster {
       await ip('addr', 'add', `${UNDERLAY.test}/${UNDERLAY.prefixlen}`, 'dev', `ul-${tag}`.slice(0, 15));
       await ip('link', 'set', `ul-${tag}`.slice(0, 15), 'up');
       for (let i = 1; i <= n; i++) {
-        const node = await CniNode.make(`${tag}${i}`, '/usr/lib/cni', { tmpfs: ['/etc/netns'] });
+        const node = await CniNode.make(`${tag}${i}`, o.pluginDir ?? '/usr/lib/cni', { tmpfs: ['/etc/netns'] });
         const h: ClusterHost = { index: i, node, address: UNDERLAY.host(i), member: `h${i}` };
         c.hosts.push(h);
         await ip('-n', lan, 'link', 'add', `h${i}`, 'type', 'veth', 'peer', 'name', 'lan0', 'netns', node.name);

@@ -8,8 +8,9 @@ import { randomBytes } from 'node:crypto';
 import { ClusterStoreError, EtcdGateway, txnOps, type GatewayOptions, type KeyValue } from './etcd-gateway.js';
 import { joinCluster, keepHostLease, HOST_LEASE_TTL, type LeaseKeeper } from './host-lease.js';
 import {
-  encodeClaim, endpointKeyParts, keys, lastSegment, nextAddress, nextVni, parseAddressClaim, parseEndpoint, parseNetwork, planOverlayPool,
-  type AddressClaim, type HostRecord, type OverlayEndpoint, type OverlayNetwork,
+  encodeClaim, encodePodCidr, endpointKeyParts, keys, lastSegment, nextAddress, nextPodCidr, nextVni, parseAddressClaim, parseEndpoint, parseNetwork,
+  parsePodCidr, planOverlayPool,
+  type AddressClaim, type HostRecord, type OverlayEndpoint, type OverlayNetwork, type PodCidrLease,
 } from './keys.js';
 import { parseStoreUrl } from './store-url.js';
 import { watchPrefix, type PrefixWatch, type WatchEvent } from './watch.js';
@@ -211,6 +212,95 @@ export class ClusterStore {
             const k = endpointKeyParts(e.key);
             w.onDelete(k.network, k.sandbox);
           } else w.onPut(parseEndpoint(e.key, e.value));
+        }
+      },
+      ...(w.onError && { onError: w.onError }),
+    });
+  }
+}
+
+export interface PodCidrWatch {
+  /** Every lease of the cluster range now (first, and again after a compaction). */
+  onSnapshot(leases: PodCidrLease[]): void;
+  onPut(lease: PodCidrLease): void;
+  /** A lease gone (its host's etcd lease expired, or it was given up): the node's CIDR. */
+  onDelete(cidr: string): void;
+  onError?(e: Error): void;
+}
+
+/**
+ * A CNI node's pod CIDR (docs/cni.md, "Pod CIDRs from etcd"), flannel's
+ * subnet lease: podcidrs/<cluster>/<cidr> = {host, hostAddress}, under the
+ * host's etcd lease. Its own methods, not ClusterStore's: single-host CNI and
+ * overlay networks never need them.
+ */
+export class PodCidrs {
+  constructor(private readonly store: ClusterStore) {}
+
+  async list(cluster: string): Promise<PodCidrLease[]> {
+    return (await this.store.gw.range(keys.podCidrs(cluster), { prefix: true })).kvs.map((kv) => parsePodCidr(kv.key, kv.value));
+  }
+
+  /**
+   * This host's CIDR of `cluster`: the one it holds already (looked up by its
+   * host id: a restarted node keeps its CIDR), else the lowest free block,
+   * taken by a transaction that fails if another node took it first (then the
+   * next one, after reading again). Written under `lease`, with `hostAddress`.
+   */
+  async lease(cluster: string, o: { host: string; hostAddress: string; lease: string; prefixLen: number }): Promise<PodCidrLease> {
+    const prefix = keys.podCidrs(cluster);
+    let kvs = (await this.store.gw.range(prefix, { prefix: true })).kvs;
+    for (let attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+      const leases = kvs.map((kv) => parsePodCidr(kv.key, kv.value));
+      const mine = leases.find((l) => l.host === o.host);
+      const cidr = mine?.cidr ?? nextPodCidr(cluster, o.prefixLen, leases.map((l) => l.cidr));
+      const want: PodCidrLease = { cidr, host: o.host, hostAddress: o.hostAddress };
+      const key = keys.podCidr(cluster, cidr);
+      const kv = kvs.find((k) => k.key === key);
+      // Ours already: written again only when the node's address or the lease changed.
+      if (mine && kv && mine.hostAddress === o.hostAddress && kv.lease === o.lease) return mine;
+      const r = await this.store.gw.txn(
+        [mine && kv ? txnOps.modIs(key, kv.modRevision) : txnOps.absent(key)],
+        [txnOps.put(key, encodePodCidr(want), o.lease)],
+        [txnOps.range(prefix, { prefix: true })],
+        `leasing a pod CIDR of ${cluster} for host ${o.host}`,
+      );
+      if (r.succeeded) return want;
+      kvs = r.ranges[0] ?? [];
+    }
+    throw new ClusterStoreError(this.store.url, `leasing a pod CIDR of ${cluster}: gave up after ${TXN_ATTEMPTS} lost races`);
+  }
+
+  /**
+   * Holds `cidr` for this host again (at start, and after its etcd lease
+   * expired and was granted anew): written under `lease` if no other host
+   * has it. Returns the other host's lease when one does (the CIDR was
+   * reclaimed while this host was cut off longer than the lease's TTL).
+   */
+  async reassert(cluster: string, cidr: string, o: { host: string; hostAddress: string; lease: string }): Promise<PodCidrLease | undefined> {
+    const key = keys.podCidr(cluster, cidr);
+    for (let attempt = 0; attempt < TXN_ATTEMPTS; attempt++) {
+      const kv = await this.store.gw.get(key);
+      if (kv) {
+        const held = parsePodCidr(key, kv.value);
+        if (held.host !== o.host) return held;
+        if (held.hostAddress === o.hostAddress && kv.lease === o.lease) return undefined;
+      }
+      const want = encodePodCidr({ cidr, host: o.host, hostAddress: o.hostAddress });
+      const r = await this.store.gw.txn([kv ? txnOps.modIs(key, kv.modRevision) : txnOps.absent(key)], [txnOps.put(key, want, o.lease)], [], `holding pod CIDR ${cidr} for host ${o.host}`);
+      if (r.succeeded) return undefined;
+    }
+    throw new ClusterStoreError(this.store.url, `holding pod CIDR ${cidr}: ${key} keeps changing`);
+  }
+
+  /** Follows the cluster range's leases: the set now, then each change. */
+  watch(cluster: string, w: PodCidrWatch): Promise<PrefixWatch> {
+    return watchPrefix(this.store.gw, keys.podCidrs(cluster), {
+      onSnapshot: (kvs) => w.onSnapshot(kvs.map((kv) => parsePodCidr(kv.key, kv.value))),
+      onEvents: (events: WatchEvent[]) => {
+        for (const e of events) {
+          if (e.type === 'delete') w.onDelete(lastSegment(e.key).replace('_', '/'));
+          else w.onPut(parsePodCidr(e.key, e.value));
         }
       },
       ...(w.onError && { onError: w.onError }),

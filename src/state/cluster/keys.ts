@@ -9,6 +9,7 @@
 //   /nsnet/v1/addresses/<network id>/<ip>    {owner, host, sandbox}   an address handed out
 //   /nsnet/v1/endpoints/<network id>/<sandbox id>  {sandbox, name, aliases, ip, mac, host, hostAddress}  (host lease)
 //   /nsnet/v1/hosts/<host id>                {id, address, lease}      (host lease)
+//   /nsnet/v1/podcidrs/<cluster a.b.c.d_len>/<node a.b.c.d_len>  {host, hostAddress}  a CNI node's pod CIDR (host lease)
 //
 // Every "one X per Y" key is created in the same transaction as the record,
 // with `create_revision == 0` compares: of two hosts racing, one wins and the
@@ -34,6 +35,8 @@ export const keys = {
   endpoint: (network: string, sandbox: string) => `${ROOT}endpoints/${network}/${sandbox}`,
   hosts: `${ROOT}hosts/`,
   host: (id: string) => `${ROOT}hosts/${id}`,
+  podCidrs: (cluster: string) => `${ROOT}podcidrs/${cluster.replace('/', '_')}/`,
+  podCidr: (cluster: string, cidr: string) => `${ROOT}podcidrs/${cluster.replace('/', '_')}/${cidr.replace('/', '_')}`,
 };
 
 /** An endpoint's key's network id and sandbox id. */
@@ -157,6 +160,23 @@ export function parseHost(key: string, text: string): HostRecord {
   return { id: need(key, o, 'id', str), address: need(key, o, 'address', str), lease: need(key, o, 'lease', str) };
 }
 
+/** A node's pod CIDR (CNI with a cluster store, docs/cni.md): which host has it, and where the other nodes route it. */
+export interface PodCidrLease {
+  /** The node's subnet, a.b.c.d/len. */
+  cidr: string;
+  /** The host's id in the store (hosts/<id>). */
+  host: string;
+  /** The host's node address: the `via` of the other nodes' routes to `cidr`. */
+  hostAddress: string;
+}
+
+export function parsePodCidr(key: string, text: string): PodCidrLease {
+  const o = parseJson(key, text);
+  return { cidr: lastSegment(key).replace('_', '/'), host: need(key, o, 'host', str), hostAddress: need(key, o, 'hostAddress', ipv4) };
+}
+
+export const encodePodCidr = (l: PodCidrLease): string => JSON.stringify({ host: l.host, hostAddress: l.hostAddress });
+
 export const encodeClaim = (c: AddressClaim): string =>
   JSON.stringify({ owner: c.owner, host: c.host, ...(c.sandbox && { sandbox: c.sandbox }) });
 
@@ -211,4 +231,28 @@ export function nextAddress(network: Pick<OverlayNetwork, 'subnet' | 'gateway' |
   } catch (e) {
     throw new Error(`overlay network ${network.name}: ${(e as Error).message}`);
   }
+}
+
+/** The node prefix length when the configuration names none (flannel's SubnetLen default, kubeadm's node-cidr-mask-size). */
+export const POD_CIDR_PREFIX_LEN = 24;
+
+/**
+ * The lowest block of `cluster` with prefix length `prefixLen` that none of
+ * `taken` (the cluster's leases) overlaps. The first block is left out when
+ * the cluster range has room for others: its first address is the cluster's
+ * network address, which some tools read as "the whole range" (flannel skips
+ * it too).
+ */
+export function nextPodCidr(cluster: string, prefixLen: number, taken: Iterable<string>): string {
+  const c = parseIpv4Block(cluster);
+  if (!Number.isInteger(prefixLen) || prefixLen < c.prefixlen || prefixLen > 30) {
+    throw new Error(`node prefix length ${prefixLen}: it must be between the cluster's (${c.prefixlen}) and 30`);
+  }
+  const blocks = [...taken].map(parseIpv4Block);
+  const step = 2 ** (32 - prefixLen);
+  const first = c.size > step ? c.network + step : c.network;
+  for (let n = first; n < c.network + c.size; n += step) {
+    if (!blocks.some((b) => n < b.network + b.size && b.network < n + step)) return formatIpv4Block({ address: n, network: n, prefixlen: prefixLen, size: step });
+  }
+  throw new Error(`cluster range ${cluster}: every /${prefixLen} is leased to a node (${blocks.length} leases)`);
 }
