@@ -32,9 +32,9 @@ import { newId, vethName } from './names.js';
 import type { SandboxNs } from './namespace.js';
 import { inStore } from './overlay.js';
 import { hostLease, overlayHost } from './overlay-host.js';
-import { runSteps, type Step } from './plan.js';
+import { removeSteps, runSteps, type Step } from './plan.js';
 import type { EndpointRecord, NetworkRecord, OverlayJoin, SandboxRecord } from './types.js';
-import { overlayBridgeName, overlayEntries, overlayEntriesDiff, overlayNetworkSteps, remoteEndpointSteps, type RemoteEndpoint } from './vxlan.js';
+import { overlayBridgeName, overlayEntries, overlayEntriesDiff, overlayNetworkSteps, remoteEndpointSteps, type OverlayNetworkSpec, type RemoteEndpoint } from './vxlan.js';
 
 /** The network as the endpoint steps need it, from what the endpoint keeps (pure). */
 export function overlayNetworkRecord(id: string, gateway: string, j: OverlayJoin): NetworkRecord {
@@ -102,19 +102,37 @@ export function overlayLeaving(ctx: Context, sb: SandboxRecord): { last: Set<str
   };
 }
 
-/** Gives back what a create that failed claimed: its addresses in the store (idempotent: the undo may have). */
+/**
+ * Gives back what a create that failed claimed (under the state lock, its
+ * steps undone): its addresses in the store (idempotent: the undo may have),
+ * its place on the networks' lists, and the bridge and vxlan device of each
+ * overlay network no other sandbox of this host is on. A create's own steps
+ * never undo those: another sandbox may have joined since it planned (its
+ * steps found them and left them to their maker), and only the lists, read
+ * under this lock, say who is left.
+ */
 export async function releaseOverlayClaims(ctx: Context, sb: SandboxRecord): Promise<void> {
   const eps = sb.endpoints.filter((e) => e.overlay);
   if (!eps.length || ctx.dryRun) return;
-  overlayLeaving(ctx, sb).commit();
+  const leaving = overlayLeaving(ctx, sb);
+  leaving.commit();
   const store = await clusterStore(ctx);
   await Promise.all(eps.map((e) => store.releaseAddress({ id: e.networkId }, e.ip)));
+  const unused = eps.filter((e) => leaving.last.has(e.networkId)).map((e) => overlayNetworkSteps(ctx.host, overlaySpec(e)));
+  await removeSteps(unused.flat(), { observe: ctx.observe });
+}
+
+/** The network's bridge and vxlan device as an endpoint of it names them. */
+function overlaySpec(e: EndpointRecord): OverlayNetworkSpec {
+  const j = e.overlay!;
+  return { name: j.network, id: e.networkId, vni: j.vni, local: j.hostAddress, underlay: j.underlay, mtu: j.mtu };
 }
 
 /**
- * The steps of one overlay endpoint. `last`: this sandbox is the network's
- * last on this host (a removal), or its first (a create, whose rollback then
- * removes them): the network's bridge and vxlan device are undone too.
+ * The steps of one overlay endpoint. `last` (a removal, decided under the
+ * state lock): this sandbox is the network's last on this host, so the
+ * network's bridge and vxlan device are undone too. A create passes false
+ * (see releaseOverlayClaims).
  */
 export function overlayEndpointSteps(ctx: Context, sb: SandboxRecord, e: EndpointRecord, ns: SandboxNs,
   o: { last: boolean; ownVeth: boolean }): Step[] {
@@ -124,7 +142,7 @@ export function overlayEndpointSteps(ctx: Context, sb: SandboxRecord, e: Endpoin
   // Made by this plan: its entries are written here, from one read of the store. Found there: the
   // host's watcher (overlay-watch.ts) keeps them, and a join costs the same with 10 endpoints as with 1000.
   let made = true;
-  const netSteps = overlayNetworkSteps(ctx.host, { name: j.network, id: e.networkId, vni: j.vni, local: j.hostAddress, underlay: j.underlay, mtu: j.mtu, onVxlan: (c) => (made = c) })
+  const netSteps = overlayNetworkSteps(ctx.host, { ...overlaySpec(e), onVxlan: (c) => (made = c) })
     .map((s) => (o.last ? s : { ...s, undo: undefined }));
   const key = `/nsnet/v1/endpoints/${e.networkId}/${sb.id}`;
   const remote: Step = {

@@ -45,7 +45,6 @@ import { removeSteps, runSteps, type Runner, type Step } from './plan.js';
 import { parseExpose, parsePublish } from './ports.js';
 import { overlayFind, overlayRecord } from './overlay.js';
 import { releaseOverlayClaims } from './overlay-endpoint.js';
-import { readOverlayMembers } from '../state/overlay-members.js';
 import type { NetworkRecord, SandboxRecord, State } from './types.js';
 
 export { findSandbox, netnsOwner } from './lookup.js';
@@ -191,16 +190,14 @@ export function sandboxSteps(ctx: Context, sb: SandboxRecord, env: SandboxEnv): 
 
 /** Creates a sandbox (no process): `nsnet create`. */
 export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Promise<SandboxRecord> {
-  const { sb, networks, files, missing, overlayFirst } = await usingState(ctx, async (s) => {
+  const { sb, networks, files, missing } = await usingState(ctx, async (s) => {
     const sb = await planSandbox(ctx, s, req);
     try {
       s.sandboxes.put(sb);
       const networks = s.networks.filter((n) => sb.endpoints.some((e) => e.networkId === n.id));
       // Bridges gone since a reboot are made first (the network's objects, outside the sandbox's undo).
       const missing = await missingBridgeSteps(ctx, networks, s.networks, () => s.sandboxes.all());
-      // Overlay networks it is the first sandbox of here: a rollback removes their bridge and vxlan device.
-      const overlayFirst = new Set(sb.endpoints.filter((e) => e.overlay && readOverlayMembers(ctx.dirs.runDir, e.networkId).length <= 1).map((e) => e.networkId));
-      return { sb, networks, files: sb.netns ? await renderFiles(s, sb) : undefined, missing, overlayFirst };
+      return { sb, networks, files: sb.netns ? await renderFiles(s, sb) : undefined, missing };
     } catch (e) {
       await releaseOverlayClaims(ctx, sb).catch(() => {}); // the error that matters is e
       throw e;
@@ -209,9 +206,9 @@ export async function sandboxCreate(ctx: Context, req: SandboxCreateRequest): Pr
   const ns = sandboxNs(sb);
   const dns = !!ctx.dns && usesEmbeddedDns(networks, sb);
   try {
-    await runSteps([...missing.steps, ...sandboxSteps(ctx, sb, { networks, ns, files, bridges: missing.bridges, overlayLast: overlayFirst })], ctx);
+    await runSteps([...missing.steps, ...sandboxSteps(ctx, sb, { networks, ns, files, bridges: missing.bridges })], ctx);
   } catch (e) {
-    // Its steps are undone: give back what it claimed.
+    // Its steps are undone: give back what it claimed (and an overlay network's devices no one else uses here).
     await usingState(ctx, async (s) => {
       await releaseClaims(s, sb);
       await releaseOverlayClaims(ctx, sb).catch((x: Error) => ctx.warn(`nsnet: ${x.message}`));

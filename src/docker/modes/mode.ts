@@ -52,8 +52,8 @@ export interface SandboxEnv {
   bridges?: Map<string, Link> | undefined;
   /**
    * Overlay networks whose bridge and vxlan device this plan's undo removes:
-   * the sandbox is their last on this host (rm), or their first (create: a
-   * rollback). Absent: those objects stay (overlay-endpoint.ts).
+   * the sandbox is their last on this host (rm, decided under the state lock).
+   * Absent: those objects stay (a create's rollback: releaseOverlayClaims).
    */
   overlayLast?: Set<string>;
   /** The DNS server's undo reports whether it heard (rm's final sync needs to know). */
