@@ -17,10 +17,11 @@
 //
 // Prints the rows (bench/overlay-report.ts) on stdout, progress on stderr.
 // SAMPLES (default 20) per level, LEVELS (default "10,100"), TRACE=1 adds one
-// NSNET_TRACE=1 create per level on stderr. Removes everything it made
+// traced create of each kind per level on stderr (NSNET_TRACE=1 and bench/overlay-trace-hook.mjs). Removes everything it made
 // (hosts, their namespaces and tmpfs, etcd members and their data).
 //
 //   npm run bench:overlay
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { execa } from 'execa';
 import { fdbList } from '../src/kernel/fdb.js';
@@ -44,6 +45,8 @@ const TRACE = process.env.TRACE === '1';
 delete process.env.NODE_EXTRA_CA_CERTS; // set on this machine only; costs every Node start ~50 ms
 if (process.env.BUILT !== '1') await execa('node_modules/.bin/tsc', ['-p', 'tsconfig.build.json']);
 
+// TRACE=1: NSNET_TRACE's step titles, plus marks for node's start, each request to etcd and the exit.
+const TRACE_ENV = { NSNET_TRACE: '1', NODE_OPTIONS: `--import=${path.resolve('bench/overlay-trace-hook.mjs')}` };
 const log = (s: string) => process.stderr.write(`  overlay: ${s}\n`);
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -167,7 +170,7 @@ try {
       const out = await nsnet(h1, ['create', '--name', name, '--network', 'lb'], env, env ? t0 : undefined);
       const t = performance.now() - t0;
       await nsnet(h1, ['rm', '-f', name]);
-      if (env) log(`NSNET_TRACE=1 bridge create at N=${level} (returned ${t.toFixed(1)} ms), each step's title as it arrived:\n${out.stderr}`);
+      if (env) log(`traced bridge create at N=${level} (returned ${t.toFixed(1)} ms), each step's title as it arrived:\n${out.stderr}`);
       return t;
     };
 
@@ -186,9 +189,9 @@ try {
       log(`N=${level} sample ${s + 1}/${SAMPLES}: overlay ${l.overlay.at(-1)!.toFixed(1)} ms (seen ${l.seen.at(-1)!.toFixed(1)} ms), bridge ${l.bridge.at(-1)!.toFixed(1)} ms`);
     }
     if (TRACE) {
-      const r = await overlaySample('traced', { NSNET_TRACE: '1' });
-      log(`NSNET_TRACE=1 overlay create at N=${level} (returned ${r.returned.toFixed(1)} ms, seen ${r.seen.toFixed(1)} ms), each step's title as it arrived:\n${r.stderr}`);
-      await bridgeSample('traced-b', { NSNET_TRACE: '1' });
+      const r = await overlaySample('traced', TRACE_ENV);
+      log(`traced overlay create at N=${level} (returned ${r.returned.toFixed(1)} ms, seen ${r.seen.toFixed(1)} ms), each step's title as it arrived:\n${r.stderr}`);
+      await bridgeSample('traced-b', TRACE_ENV);
     }
     levels.push(l);
   }
