@@ -17,8 +17,10 @@
 //
 // Prints the rows (bench/overlay-report.ts) on stdout, progress on stderr.
 // SAMPLES (default 20) per level, LEVELS (default "10,100"), TRACE=1 adds one
-// traced create of each kind per level on stderr (NSNET_TRACE=1 and bench/overlay-trace-hook.mjs). Removes everything it made
-// (hosts, their namespaces and tmpfs, etcd members and their data).
+// traced create of each kind per level on stderr (NSNET_TRACE=1 and
+// bench/overlay-trace-hook.mjs), OVERLAY_JSON=1 every sample as JSON. Removes
+// everything it made (hosts, their namespaces and tmpfs, etcd members and
+// their data). Method and results: docs/bench/overlay.md.
 //
 //   npm run bench:overlay
 import path from 'node:path';
@@ -119,11 +121,11 @@ try {
     await fill(level);
     devs = await Promise.all(others.map(async (h) => (await linkGet(h.node.ns, `vxlan${vni}`)).index));
     // Until hosts 2 and 3 hold every endpoint not their own: the fill's last entries may still be on the way.
-    for (;;) {
+    for (const t = performance.now(); ; await sleep(20)) {
       const e = await Promise.all(others.map((h, k) => entries(h, devs[k]!)));
       const own = (k: number) => Array.from({ length: level }, (_, i) => i).filter((i) => i % 3 === k).length;
       if (e.every((x, k) => x.neigh.size === level - own(k + 1) && x.fdb.size === x.neigh.size)) break;
-      await sleep(20);
+      if (performance.now() - t > 60_000) throw new Error(`hosts 2 and 3 hold ${e.map((x) => x.neigh.size).join(' and ')} entries, 60 s after filling to ${level}`);
     }
     const l: OverlayLevel = { endpoints: level, overlay: [], seen: [], bridge: [] };
 
