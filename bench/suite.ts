@@ -33,9 +33,13 @@
 // for N = 1, 100, 1000 sandboxes, methods in shuffled order per round. Each
 // method is checked in the same run (a ping across the bridge; for the two
 // with DNS, a name answered), so no method wins by doing less. Then the cost
-// of publishing the 1st..1000th port, the CLI's start-up, and the DNS
+// of publishing the 1st..1000th port, the CLI's start-up, the DNS
 // server against dnsmasq (bench/dns.ts, the DNS issue's benchmark; DNS_BENCH=0
-// leaves it out, DNS_ROUNDS and DNS_DURATION size it).
+// leaves it out, DNS_ROUNDS and DNS_DURATION size it), and a sandbox added to
+// an overlay network on three simulated hosts with etcd against a local
+// bridge sandbox on the same host (bench/overlay.ts, docs/bench/overlay.md;
+// OVERLAY_BENCH=0 leaves it out, OVERLAY_SAMPLES sizes it; alone:
+// `npm run bench:overlay`).
 //
 // Writes docs/bench/README.md (tables, ratios, goals), docs/bench/per-sandbox.svg
 // and docs/bench/results.json.
@@ -520,6 +524,18 @@ if (!REPORT_ONLY && process.env.DNS_BENCH !== '0') {
   await waitClean();
 }
 
+// Overlay networks (issue 17): bench/overlay.ts in the same run (three simulated hosts and an etcd
+// cluster of its own, all removed when it ends; it prints its own table and goals).
+let overlayReport: string | undefined = saved?.overlayReport;
+if (!REPORT_ONLY && process.env.OVERLAY_BENCH !== '0') {
+  process.stderr.write('  overlay networks on three hosts (bench/overlay.ts)\n');
+  const r = await execa('node_modules/.bin/tsx', ['bench/overlay.ts'], {
+    env: { BUILT: '1', SAMPLES: process.env.OVERLAY_SAMPLES ?? '20' }, stderr: 'inherit',
+  });
+  overlayReport = r.stdout.trim();
+  await waitClean();
+}
+
 // CLI start-up, against Node's own.
 async function startup(cmd: string, times = 20): Promise<number> {
   const out = await bash(Array.from({ length: times }, () => `s=$EPOCHREALTIME; ${cmd} >/dev/null; echo "t $s $EPOCHREALTIME"`).join('\n'));
@@ -628,6 +644,7 @@ const report = [
   ...rows,
   '',
   ...(driverRows.length ? ['## Other drivers', '', 'Per sandbox, against the IPv4 bridge sandbox (`nsnet lib`) and beside netavark doing the same, in the same run. What runs: [macvlan.md](macvlan.md).', ...driverRows, ''] : []),
+  ...(overlayReport ? ['## Overlay networks', '', 'A sandbox added to an overlay network (three simulated hosts, a three-member etcd cluster) on host 1, until the command returns and until hosts 2 and 3 hold its FDB and neighbour entries, against a local bridge sandbox on the same host, interleaved in the same run; `nsnet create` as users run it. Method and where the time goes: [overlay.md](overlay.md).', '', overlayReport, ''] : []),
   ...(cniRows.length ? ['## nsnet as a CNI plugin', '', `A process per plugin per ADD/DEL, as libcni runs a conflist; the reference chain is ${REF} (bridge + host-local + portmap). What runs, and where a DEL's time goes: [cni.md](cni.md).`, ...cniRows, ''] : []),
   '## Goals',
   '',
@@ -648,5 +665,5 @@ writeFileSync('docs/bench/per-sandbox.svg', lineChart({
   title: 'Setup time per sandbox', xLabel: 'sandboxes on the bridge (N)', yLabel: 'ms per sandbox (median)',
   series: Object.keys(METHODS).map((m) => ({ name: m, points: NS.map((n) => ({ x: n, y: med(all(m, n, 'setup')) })) })),
 }));
-writeFileSync('docs/bench/results.json', JSON.stringify({ NS, ROUNDS, results, portTimes, nodeStart, versionStart, dnsRss: Object.fromEntries(dnsRss), ...(dnsReport && { dnsReport }) }));
+writeFileSync('docs/bench/results.json', JSON.stringify({ NS, ROUNDS, results, portTimes, nodeStart, versionStart, dnsRss: Object.fromEntries(dnsRss), ...(dnsReport && { dnsReport }), ...(overlayReport && { overlayReport }) }));
 console.log(report.join('\n'));

@@ -124,7 +124,8 @@ export class DnsServer implements Attacher {
           log: (l) => this.log(l),
           onChange: (ids) => {
             const w = this.overlay;
-            if (w) this.reconciler.setRemote(remoteChanges(w.endpoints.values(), w.hostId, ids), !ids);
+            // A change: only its sandboxes' endpoints (not a walk over the cluster's); a snapshot: all of them.
+            if (w) this.reconciler.setRemote(remoteChanges(ids ? [...ids].flatMap((id) => w.endpointsOf(id)) : w.endpoints.values(), w.hostId, ids), !ids);
           },
         });
       }

@@ -28,6 +28,8 @@ import { overlayEntries, overlayReconcileSteps, remoteEndpointSteps } from './vx
 export interface OverlayWatch {
   /** Every endpoint of the cluster now, by `<network>/<sandbox>` (the DNS server's names come from it). */
   readonly endpoints: ReadonlyMap<string, OverlayEndpoint>;
+  /** Sandbox `id`'s endpoints now (one per overlay network it is on): a change's names without a walk over all of them. */
+  endpointsOf(id: string): OverlayEndpoint[];
   /** This host's id in the store, once found (its own endpoints are the ones with this `host`). */
   readonly hostId: string | undefined;
   close(): void;
@@ -47,6 +49,19 @@ export interface OverlayWatchOptions {
  */
 export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch {
   const endpoints = new Map<string, OverlayEndpoint>();
+  // The keys of `endpoints` by sandbox, kept with it.
+  const bySandbox = new Map<string, Set<string>>();
+  const set = (ep: OverlayEndpoint) => {
+    const key = `${ep.network}/${ep.sandbox}`;
+    endpoints.set(key, ep);
+    (bySandbox.get(ep.sandbox) ?? bySandbox.set(ep.sandbox, new Set()).get(ep.sandbox)!).add(key);
+  };
+  const drop = (key: string, sandbox: string) => {
+    endpoints.delete(key);
+    const keys = bySandbox.get(sandbox);
+    keys?.delete(key);
+    if (keys?.size === 0) bySandbox.delete(sandbox);
+  };
   let closed = false;
   const stops: (() => void)[] = [];
   let host: OverlayHost | undefined;
@@ -98,14 +113,15 @@ export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch
     const watch = await store.watchAllEndpoints({
       onSnapshot: (eps) => {
         endpoints.clear();
-        for (const ep of eps) endpoints.set(`${ep.network}/${ep.sandbox}`, ep);
+        bySandbox.clear();
+        for (const ep of eps) set(ep);
         enqueue('reconciling with the store', reconcileAll);
         o.onChange?.(undefined);
       },
       onPut: (ep) => {
         const key = `${ep.network}/${ep.sandbox}`;
         const old = endpoints.get(key);
-        endpoints.set(key, ep);
+        set(ep);
         o.onChange?.(new Set([ep.sandbox]));
         if (!remote(ep) && !(old && remote(old))) return;
         enqueue(`endpoint ${ep.name} (${ep.ip} on ${ep.hostAddress})`, async () => {
@@ -120,7 +136,7 @@ export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch
       onDelete: (network, sandbox) => {
         const key = `${network}/${sandbox}`;
         const old = endpoints.get(key);
-        endpoints.delete(key);
+        drop(key, sandbox);
         o.onChange?.(new Set([sandbox]));
         if (!old || !remote(old)) return;
         enqueue(`endpoint ${old.name} gone`, async () => {
@@ -182,6 +198,7 @@ export function watchOverlay(ctx: Context, o: OverlayWatchOptions): OverlayWatch
 
   return {
     endpoints,
+    endpointsOf: (id) => [...(bySandbox.get(id) ?? [])].map((k) => endpoints.get(k)!),
     get hostId() {
       return host?.id;
     },
