@@ -8,6 +8,7 @@
 //
 //   N=100 bash scripts/sandbox.sh npx tsx bench/dual-ab.ts
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { openContext } from '../src/docker/context.js';
@@ -28,7 +29,8 @@ const ctx = await openContext({ dirs, etcNetns: path.join(root, 'etc'), warn: ()
 delete ctx.dns;
 await networkCreate(ctx, { name: 'v4', subnet: '10.88.0.0/16' });
 await networkCreate(ctx, { name: 'dual', subnet: '10.89.0.0/16', ipv6: true, subnet6: '2001:db8:89::/64', gateway6: '2001:db8:89::1' });
-const kinds = ['v4', 'dual'] as const;
+// ONLY=v4 or ONLY=dual: one kind alone (for a CPU profile of each, node --cpu-prof).
+const kinds = (process.env.ONLY ? [process.env.ONLY] : ['v4', 'dual']) as ('v4' | 'dual')[];
 const acc: Record<string, number[]> = {};
 const put = (k: string, v: number) => (acc[k] ??= []).push(v);
 async function measure(k: string, f: () => Promise<unknown>) {
@@ -43,9 +45,19 @@ async function measure(k: string, f: () => Promise<unknown>) {
   put(`${k} wall`, w);
 }
 for (const k of kinds) await sandboxCreate(ctx, { name: `warm-${k}`, network: k });
+// PROFILE=file.cpuprofile: a CPU profile of this thread over the creates only (node:inspector).
+const session = process.env.PROFILE ? new Session() : undefined;
+const post = (m: string, p?: object) => new Promise<any>((resolve, reject) => session!.post(m, p, (e, r) => (e ? reject(e) : resolve(r))));
+if (session) {
+  session.connect();
+  await post('Profiler.enable');
+  await post('Profiler.setSamplingInterval', { interval: 100 });
+  await post('Profiler.start');
+}
 for (let i = 0; i < N; i++) {
   for (const k of i % 2 ? kinds : [...kinds].reverse()) await measure(`create ${k}`, () => sandboxCreate(ctx, { name: `${k}${i}`, network: k }));
 }
+if (session) writeFileSync(process.env.PROFILE!, JSON.stringify((await post('Profiler.stop')).profile));
 for (let i = 0; i < N; i++) {
   for (const k of i % 2 ? kinds : [...kinds].reverse()) await measure(`rm ${k}`, () => sandboxRemove(ctx, [`${k}${i}`], { force: true }));
 }
@@ -54,8 +66,8 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log(`| N=${N}, ms | IPv4 | dual stack | ratio |\n|---|---:|---:|---:|`);
 for (const op of ['create', 'rm']) {
   for (const m of ['cpu', 'user', 'sys', 'wall']) {
-    const a = acc[`${op} v4 ${m}`]!;
-    const b = acc[`${op} dual ${m}`]!;
+    const a = acc[`${op} v4 ${m}`] ?? [NaN];
+    const b = acc[`${op} dual ${m}`] ?? [NaN];
     console.log(`| ${op} ${m} (median; mean) | ${med(a).toFixed(3)}; ${mean(a).toFixed(3)} | ${med(b).toFixed(3)}; ${mean(b).toFixed(3)} | ${(med(b) / med(a)).toFixed(2)}x; ${(mean(b) / mean(a)).toFixed(2)}x |`);
   }
 }

@@ -219,14 +219,18 @@ export function defaultRouteStep(sb: SandboxRecord, ns: SandboxNs, gateway: stri
 }
 
 /**
- * A dual-stack endpoint's IPv6. Its interface is born with IPv6 off
- * (SANDBOX_SYSCTLS); this turns it on, with no router advertisements taken
- * and no DAD (`born6`: the namespace's defaults already say so,
- * SANDBOX_IPV6_SYSCTLS, and one write is left), and adds its address nodad
- * (never tentative: usable at once, as Docker adds them). That step needs
- * only the interface, so it runs beside the IPv4 address and link-up
- * (overlap); the default IPv6 route, via the bridge's gateway, waits for it.
- *   ip netns exec web sysctl -w net.ipv6.conf.eth0.disable_ipv6=0   (+ accept_ra=0, accept_dad=0 unless born6)
+ * A dual-stack endpoint's IPv6. In a sandbox born with dual-stack endpoints
+ * only (`born6`), its interface is born with IPv6 on, no router
+ * advertisements taken and no DAD (namespace.ts SANDBOX_IPV6_SYSCTLS): only
+ * the address is left to add. Else it was born with IPv6 off
+ * (SANDBOX_SYSCTLS, or a runtime's namespace): three sysctl writes turn it
+ * on the same way. The address is added nodad (never tentative: usable at
+ * once, as Docker adds them). That step needs only the interface, so it runs
+ * beside the IPv4 address and link-up (overlap); the default IPv6 route, via
+ * the bridge's gateway, waits for it.
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_ra=0       (these three unless born6)
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_dad=0
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.disable_ipv6=0
  *   ip -n web addr add 2001:db8:1::2/64 dev eth0 nodad
  *   ip -n web route add default via 2001:db8:1::1
  * `link`: the interface's index once known (else it is looked up by name).
@@ -235,11 +239,11 @@ export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: Endp
   o: { defaultRoute: boolean; born6: boolean; link?: () => LinkRef }): { address: Step; route: Step[] } {
   const forWhom = `sandbox ${sb.name}`;
   const cidr = `${e.ip6}/${net.subnet6!.split('/')[1]}`;
-  const keys: [string, number][] = o.born6 ? [['disable_ipv6', 0]] : [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]];
+  const keys: [string, number][] = o.born6 ? [] : [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]];
   const sysctls = keys.map(([k, v]): [string, number] => [`net/ipv6/conf/${e.ifname}/${k}`, v]);
   let added: Promise<void> | undefined;
   const address: Step = {
-    title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
+    title: `adding ${cidr} to ${e.ifname}${o.born6 ? '' : ' (IPv6 on)'}`,
     equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
     overlap: true,
     do: () => {
