@@ -161,8 +161,10 @@ ${f.linkScope}		iifname @internal drop
  * rather than a set of port names: the port carries it from its creation
  * (the veth's own RTM_NEWLINK), so a create or rm makes no nftables
  * transaction for it, and it can't be missing while the port exists. The
- * number is "nsn6" in ASCII: no other software's ports are in it.
- * See them: `ip link show group 1853058614`.
+ * number is "nsn6" in ASCII, far from the small groups people pick by hand;
+ * the rule drops only MLD reports, which nothing on a bridge without a
+ * querier needs.
+ * See them: `ip link show | grep 'group 1853058614'`.
  */
 export const MLD_QUIET_GROUP = 0x6e736e36;
 
