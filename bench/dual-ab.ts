@@ -71,6 +71,15 @@ for (const op of ['create', 'rm']) {
     console.log(`| ${op} ${m} (median; mean) | ${med(a).toFixed(3)}; ${mean(a).toFixed(3)} | ${med(b).toFixed(3)}; ${mean(b).toFixed(3)} | ${(med(b) / med(a)).toFixed(2)}x; ${(mean(b) / mean(a)).toFixed(2)}x |`);
   }
 }
+// Growth with N: the first 100 creates of each kind against the last 100.
+if (N >= 200) {
+  for (const k of kinds) {
+    for (const m of ['cpu', 'wall']) {
+      const xs = acc[`create ${k} ${m}`]!;
+      console.log(`create ${k} ${m}, mean of the first 100 / last 100: ${mean(xs.slice(0, 100)).toFixed(3)} / ${mean(xs.slice(-100)).toFixed(3)}`);
+    }
+  }
+}
 for (const k of kinds) await sandboxRemove(ctx, [`warm-${k}`], { force: true });
 await networkRemove(ctx, ['v4', 'dual']);
 await ctx.host.close();
