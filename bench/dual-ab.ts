@@ -6,7 +6,8 @@
 // DNS server is off (its CPU is another process's, and the same per name but
 // for the AAAA records).
 //
-//   N=100 bash scripts/sandbox.sh npx tsx bench/dual-ab.ts
+//   N=100 npm run bench:dual:ab
+//   ONLY=dual PROFILE=/tmp/dual.cpuprofile N=200 npm run bench:dual:ab   (one kind; a CPU profile of the creates)
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { Session } from 'node:inspector';
 import path from 'node:path';
