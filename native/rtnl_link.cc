@@ -70,6 +70,7 @@ struct LinkReq {
   std::optional<uint32_t> mtu;
   std::optional<uint32_t> master;
   std::optional<uint32_t> txqlen;
+  std::optional<uint32_t> group;  // IFLA_GROUP: the link's interface group (nft's `meta iifgroup`)
   std::optional<std::vector<uint8_t>> address;
   std::optional<bool> up;
   std::optional<int> netnsFd;
@@ -178,6 +179,7 @@ LinkReq ReadLinkReq(const Napi::Object& o, bool allowPeer) {
   r.mtu = OptU32(o, "mtu");
   r.master = OptU32(o, "master");
   r.txqlen = OptU32(o, "txqlen");
+  r.group = OptU32(o, "group");
   r.address = OptMac(o, "address");
   r.up = OptBool(o, "up");
   r.hairpin = OptBool(o, "hairpin");
@@ -211,6 +213,7 @@ void PutLink(NlMsg& m, const LinkReq& r, uint32_t index) {
   if (r.name) m.PutStr(IFLA_IFNAME, *r.name);
   if (r.mtu) m.PutU32(IFLA_MTU, *r.mtu);
   if (r.txqlen) m.PutU32(IFLA_TXQLEN, *r.txqlen);
+  if (r.group) m.PutU32(IFLA_GROUP, *r.group);
   if (r.address) m.PutBytes(IFLA_ADDRESS, *r.address);
   if (r.master) m.PutU32(IFLA_MASTER, *r.master);
   if (r.netnsFd) m.PutU32(IFLA_NET_NS_FD, static_cast<uint32_t>(*r.netnsFd));

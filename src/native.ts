@@ -71,6 +71,8 @@ export interface NativeLinkAttrs {
   address?: string;
   master?: number;
   txqlen?: number;
+  /** IFLA_GROUP: the link's interface group (`ip link set dev X group N`; nft matches it with `meta iifgroup`). */
+  group?: number;
   up?: boolean;
   netnsFd?: number;
   /** As a bridge port: hairpin mode (IFLA_BRPORT_MODE), `ip link set dev X type bridge_slave hairpin on`. */

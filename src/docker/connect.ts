@@ -12,7 +12,7 @@ import { checkMacvlanEndpoint } from './macvlan.js';
 import { renderFiles, rewriteFilesStep } from './files.js';
 import { findSandbox } from './lookup.js';
 import { nonEmpty } from './modes/mode.js';
-import { SandboxNs } from './namespace.js';
+import { ipv6OffByDefaultStep, SandboxNs } from './namespace.js';
 import { findNetwork, usingState } from './networks.js';
 import { removeSteps, runSteps } from './plan.js';
 import type { EndpointRecord, NetworkRecord, SandboxRecord, State } from './types.js';
@@ -62,6 +62,8 @@ export async function sandboxConnect(ctx: Context, netRef: string, sbRef: string
   try {
     await runSteps([
       ...missing.steps,
+      // A namespace born with IPv6 on by default (dual-stack endpoints only): not for this interface.
+      ...(e.ip6 ? [] : [ipv6OffByDefaultStep(ns, `sandbox ${sb.name}`)]),
       ...endpointSteps(ctx, sb, net, e, { ns, bridge: missing.bridges.get(net.id) }, { defaultRoute: !hasRoute && !net.internal, ownVeth: true }),
       rewriteFilesStep(ctx, sb.netns!, files),
     ], ctx);

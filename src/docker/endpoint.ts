@@ -18,7 +18,7 @@ import { ipv4ToInt, parsePrefix } from '../net/ip.js';
 import { allocate6, allocate6InWindow, atOffset6, checkStatic6, offset6, window6 } from '../net/ip6.js';
 import { macFromIPv4 } from '../net/mac.js';
 import { parseIpv4Block } from '../net/subnet-pool.js';
-import { iccElements, mldElements } from '../nft/table.js';
+import { iccElements, MLD_QUIET_GROUP } from '../nft/table.js';
 import type { Context } from './context.js';
 import { asInvalid, invalidArg } from './errors.js';
 import { elementsStep } from './firewall.js';
@@ -144,18 +144,14 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
   }
   const forWhom = `sandbox ${sb.name}`;
   const netns = env.ns.name;
+  // Dual stack: the port is born in MLD_QUIET_GROUP, whose MLD reports the bridge drops as they come in (nft/table.ts).
   const veth: VethText = {
-    name: e.hostVeth, master: net.bridge!, up: true, ...(net.mtu && { mtu: net.mtu }),
+    name: e.hostVeth, ...(e.ip6 && { group: MLD_QUIET_GROUP }), master: net.bridge!, up: true, ...(net.mtu && { mtu: net.mtu }),
     peer: { name: e.ifname, netns, address: e.mac, ...(net.mtu && { mtu: net.mtu }) },
   };
   let peer = { index: 0, name: e.ifname };
   let hostEnd = { index: 0, name: e.hostVeth };
-  // Dual stack: the port's MLD reports are dropped as they enter the bridge (nft/table.ts mldElements), in place
-  // before eth0 gets IPv6 (the IPv6 step waits for it); beside the other steps.
-  let quiet: Promise<void> | undefined;
-  const mld = e.ip6 ? elementsStep(ctx, `keeping the MLD reports of ${e.hostVeth} off ${net.bridge}`, (op) => mldElements(op, e.hostVeth),
-    `removing ${e.hostVeth} from mld_quiet_ports`) : undefined;
-  const v6 = e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, { defaultRoute: o.defaultRoute, born6: !!o.born6, link: () => peer, after: () => quiet }) : undefined;
+  const v6 = e.ip6 ? ipv6EndpointSteps(sb, net, e, env.ns, { defaultRoute: o.defaultRoute, born6: !!o.born6, link: () => peer }) : undefined;
   return [
     {
       title: `creating veth ${e.hostVeth} (peer ${e.ifname} in netns ${netns})`,
@@ -197,7 +193,6 @@ export function endpointSteps(ctx: Context, sb: SandboxRecord, net: NetworkRecor
       overlap: true,
       do: () => bridgePortSet(ctx.host, hostEnd, { hairpin: true, for: forWhom }),
     },
-    ...(mld ? [{ ...mld, overlap: true, do: () => (quiet = mld.do()) }] : []),
     ...(v6 ? [v6.address] : []),
     {
       title: `adding ${e.ip}/${e.prefixlen} to ${e.ifname} and bringing it up`,
@@ -224,33 +219,35 @@ export function defaultRouteStep(sb: SandboxRecord, ns: SandboxNs, gateway: stri
 }
 
 /**
- * A dual-stack endpoint's IPv6. Its interface is born with IPv6 off
- * (SANDBOX_SYSCTLS); this turns it on, with no router advertisements taken
- * and no DAD (`born6`: the namespace's defaults already say so,
- * SANDBOX_IPV6_SYSCTLS, and one write is left), and adds its address nodad
- * (never tentative: usable at once, as Docker adds them). That step needs
- * only the interface, so it runs beside the IPv4 address and link-up
- * (overlap); the default IPv6 route, via the bridge's gateway, waits for it.
- *   ip netns exec web sysctl -w net.ipv6.conf.eth0.disable_ipv6=0   (+ accept_ra=0, accept_dad=0 unless born6)
+ * A dual-stack endpoint's IPv6. In a sandbox born with dual-stack endpoints
+ * only (`born6`), its interface is born with IPv6 on, no router
+ * advertisements taken and no DAD (namespace.ts SANDBOX_IPV6_SYSCTLS): only
+ * the address is left to add. Else it was born with IPv6 off
+ * (SANDBOX_SYSCTLS, or a runtime's namespace): three sysctl writes turn it
+ * on the same way. The address is added nodad (never tentative: usable at
+ * once, as Docker adds them). That step needs only the interface, so it runs
+ * beside the IPv4 address and link-up (overlap); the default IPv6 route, via
+ * the bridge's gateway, waits for it.
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_ra=0       (these three unless born6)
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.accept_dad=0
+ *   ip netns exec web sysctl -w net.ipv6.conf.eth0.disable_ipv6=0
  *   ip -n web addr add 2001:db8:1::2/64 dev eth0 nodad
  *   ip -n web route add default via 2001:db8:1::1
- * `link`: the interface's index once known (else it is looked up by name);
- * `after`: what must be in place before IPv6 goes on (the bridge's MLD drop).
+ * `link`: the interface's index once known (else it is looked up by name).
  */
 export function ipv6EndpointSteps(sb: SandboxRecord, net: NetworkRecord, e: EndpointRecord, ns: SandboxNs,
-  o: { defaultRoute: boolean; born6: boolean; link?: () => LinkRef; after?: () => Promise<void> | undefined }): { address: Step; route: Step[] } {
+  o: { defaultRoute: boolean; born6: boolean; link?: () => LinkRef }): { address: Step; route: Step[] } {
   const forWhom = `sandbox ${sb.name}`;
   const cidr = `${e.ip6}/${net.subnet6!.split('/')[1]}`;
-  const keys: [string, number][] = o.born6 ? [['disable_ipv6', 0]] : [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]];
+  const keys: [string, number][] = o.born6 ? [] : [['accept_ra', 0], ['accept_dad', 0], ['disable_ipv6', 0]];
   const sysctls = keys.map(([k, v]): [string, number] => [`net/ipv6/conf/${e.ifname}/${k}`, v]);
   let added: Promise<void> | undefined;
   const address: Step = {
-    title: `adding ${cidr} to ${e.ifname} (IPv6 on)`,
+    title: `adding ${cidr} to ${e.ifname}${o.born6 ? '' : ' (IPv6 on)'}`,
     equivalent: [...sysctls.map(([k, v]) => sysctlSetCommand(ns.name, k, v)), addrAddCommand(ns.name, e.ifname, cidr, { nodad: true })],
     overlap: true,
     do: () => {
       added = (async () => {
-        await o.after?.();
         const n = await ns.get();
         const known = o.link?.();
         const link = known && indexOf(known) ? known : await linkGet(n, e.ifname);

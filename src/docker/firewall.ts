@@ -64,12 +64,10 @@ function recordedHandles(ctx: Context): Handles | undefined {
 export function firewallContent(networks: NetworkRecord[], sandboxes: SandboxRecord[]): FirewallContent {
   const bridged = networks.filter((n) => n.driver === 'bridge' && n.bridge && n.subnet);
   const iccOff = new Set(bridged.filter((n) => n.icc === false).map((n) => n.id));
-  const bridgedIds = new Set(bridged.map((n) => n.id));
   return {
     networks: bridged.map(networkRules),
     ports: sandboxes.flatMap((sb) => portRules(sb.ports)),
     iccPorts: sandboxes.flatMap((sb) => sb.endpoints.filter((e) => iccOff.has(e.networkId)).map((e) => e.hostVeth)),
-    mldPorts: sandboxes.flatMap((sb) => sb.endpoints.filter((e) => e.ip6 && e.hostVeth && bridgedIds.has(e.networkId)).map((e) => e.hostVeth)),
   };
 }
 

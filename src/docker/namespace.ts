@@ -6,6 +6,7 @@
 //   ip netns del web
 import { isNotFound } from '../kernel/errors.js';
 import { linkGet, linkSet, linkSetCommand } from '../kernel/link.js';
+import { sysctlSet, sysctlSetCommand } from '../kernel/sysctl.js';
 import { netnsAdd, netnsAddCommand, netnsDel, netnsDelCommand, netnsOpen, NETNS_RUN_DIR, type Netns } from '../kernel/netns.js';
 import { conflict } from './errors.js';
 import type { Step } from './plan.js';
@@ -21,21 +22,42 @@ import type { SandboxRecord } from './types.js';
  * routers, and the bridge floods every one of those packets to every other
  * sandbox - work for the whole host that grows with the number of
  * sandboxes (measured in docs/bench/analysis.md). Set as the namespace's
- * default, so eth0, eth1 ... are born with it; lo keeps ::1.
+ * default, so eth0, eth1 ... are born with it; lo keeps ::1. Not for a
+ * sandbox born with dual-stack endpoints only: SANDBOX_IPV6_SYSCTLS.
  */
 export const SANDBOX_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.disable_ipv6': '1' };
 
 /**
- * Added for a sandbox born with a dual-stack endpoint: its interfaces are
- * born taking no router advertisements (no router solicitations either) and
- * running no duplicate address detection, so turning IPv6 on for one of them
- * is a single write (endpoint.ts ipv6EndpointSteps) instead of three, and no
- * RS/DAD packet reaches the bridge. Written by the thread that makes the
- * namespace, before eth0 exists: no extra system call per sandbox. IPv6
- * itself stays off by default (an IPv4-only network connected later gets an
- * interface without it).
+ * Instead, for a sandbox born with only dual-stack endpoints (born6,
+ * modes/none.ts): its interfaces are born with IPv6 on, taking no router
+ * advertisements (no router solicitations either) and running no duplicate
+ * address detection, so no RS/DAD packet reaches the bridge and eth0 needs no
+ * sysctl write of its own (endpoint.ts ipv6EndpointSteps adds its address):
+ * written by the thread that makes the namespace, before eth0 exists, this
+ * costs no extra thread per sandbox (a write for eth0 did: ~0.25 ms of CPU,
+ * docs/bench/ipv6.md). Its MLD reports stay off the bridge (nft/table.ts
+ * MLD_QUIET_GROUP). An IPv4-only network connected later switches the
+ * default back off first (ipv6OffByDefaultStep), as Docker leaves IPv6 off on
+ * such a network's interfaces.
  */
-export const SANDBOX_IPV6_SYSCTLS: Record<string, string> = { 'net.ipv6.conf.default.accept_ra': '0', 'net.ipv6.conf.default.accept_dad': '0' };
+export const SANDBOX_IPV6_SYSCTLS: Record<string, string> = {
+  'net.ipv6.conf.default.accept_ra': '0', 'net.ipv6.conf.default.accept_dad': '0', 'net.ipv6.conf.default.disable_ipv6': '0',
+};
+
+/**
+ * Before an interface without IPv6 is made in a live sandbox's namespace
+ * (network connect): the namespace's default back to IPv6 off, in case it
+ * was born with IPv6 on (SANDBOX_IPV6_SYSCTLS); a no-op otherwise. A rare
+ * path: one thread into the namespace.
+ */
+export function ipv6OffByDefaultStep(ns: SandboxNs, forWhom: string): Step {
+  const key = 'net.ipv6.conf.default.disable_ipv6';
+  return {
+    title: `keeping IPv6 off on interfaces made from now on in netns ${ns.name}`,
+    equivalent: [sysctlSetCommand(ns.name, key, 1)],
+    do: async () => sysctlSet(await ns.get(), key, 1, { for: forWhom }),
+  };
+}
 
 /**
  * A sandbox's namespace for the steps of one plan: the one its first step
@@ -70,10 +92,10 @@ export class SandboxNs {
 
 /**
  * The step that makes the sandbox's namespace (lo up), undone by deleting it.
- * `ipv6`: it has a dual-stack endpoint (SANDBOX_IPV6_SYSCTLS too).
+ * `ipv6`: its interfaces are all dual-stack ones (SANDBOX_IPV6_SYSCTLS instead).
  */
 export function namespaceStep(ns: SandboxNs, forWhom: string, o: { ipv6?: boolean } = {}): Step {
-  const sysctls = o.ipv6 ? { ...SANDBOX_SYSCTLS, ...SANDBOX_IPV6_SYSCTLS } : SANDBOX_SYSCTLS;
+  const sysctls = o.ipv6 ? SANDBOX_IPV6_SYSCTLS : SANDBOX_SYSCTLS;
   return {
     title: `creating network namespace ${ns.name}`,
     equivalent: [...netnsAddCommand(ns.name, sysctls), linkSetCommand(ns.name, 'lo', { up: true })],

@@ -4,6 +4,7 @@
 // usually enslaved to a bridge), the container is wired to the host.
 //
 //   ip link add vethab12 master br0 up type veth peer name eth0 netns web
+//   ip link add vethab12 group 7 master br0 up type veth ...   (an interface group: what `nft ... meta iifgroup 7` matches)
 //   ip -n web link show eth0          -> eth0@if7: the peer's index is in the host
 //   ip link show type veth            -> vethab12@if2
 //
@@ -32,6 +33,8 @@ export interface VethOptions {
   up?: boolean;
   mtu?: number;
   address?: string;
+  /** This end's interface group (IFLA_GROUP), what nft's `meta iifgroup` matches. */
+  group?: number;
   for?: string;
 }
 
@@ -50,11 +53,12 @@ export interface VethText {
   up?: boolean;
   mtu?: number;
   address?: string;
+  group?: number;
 }
 
 /** The `ip link add ... type veth peer ...` command that vethAdd's request amounts to. */
 export function vethAddCommand(ns: string | undefined, o: VethText): string {
-  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`, o.master !== undefined && `master ${o.master}`, o.up && 'up']
+  const opts = [o.mtu && `mtu ${o.mtu}`, o.address && `address ${o.address}`, o.group && `group ${o.group}`, o.master !== undefined && `master ${o.master}`, o.up && 'up']
     .filter(Boolean).join(' ');
   const peerOpts = [o.peer.netns && `netns ${o.peer.netns}`, o.peer.address && `address ${o.peer.address}`, o.peer.mtu && `mtu ${o.peer.mtu}`]
     .filter(Boolean).join(' ');
@@ -82,6 +86,7 @@ export async function vethAdd(ns: Netns, o: VethOptions): Promise<Veth> {
       kind: 'veth',
       ...(o.mtu !== undefined && { mtu: o.mtu }),
       ...(o.address !== undefined && { address: o.address }),
+      ...(o.group !== undefined && { group: o.group }),
       ...(o.master !== undefined && { master: indexOf(o.master) }),
       ...(o.up !== undefined && { up: o.up }),
       peer: {

@@ -2,7 +2,7 @@
 // NAT, published ports, isolation and --internal (the same sets, maps and
 // rules in each family, from one template), and one `bridge nsnet` table for
 // enable_icc=false (family-blind: it drops IPv6 frames too) and for keeping
-// dual-stack sandboxes' MLD reports off the bridge (mldElements). Pure functions:
+// dual-stack sandboxes' MLD reports off the bridge (MLD_QUIET_GROUP). Pure functions:
 // the text is generated here, golden-tested, and applied in one transaction
 // by kernel/nftables.ts.
 //
@@ -149,13 +149,31 @@ ${f.linkScope}		iifname @internal drop
 }
 `;
 
+/**
+ * The interface group (IFLA_GROUP, `ip link add ... group N`) a dual-stack
+ * sandbox's host-side port is born in; the bridge drops the MLD reports that
+ * come in through ports of this group (the multicast groups their eth0 joins:
+ * 4 per sandbox). A bridge without multicast snooping (this kernel has none)
+ * floods them to every port, so each dual-stack sandbox took ~4 packets into
+ * its IPv6 stack for every sandbox made after it: create time grew with N
+ * (docs/bench/ipv6.md). Nothing on an nsnet bridge listens to them (no
+ * querier, no multicast routing); neighbour discovery is not MLD. A group
+ * rather than a set of port names: the port carries it from its creation
+ * (the veth's own RTM_NEWLINK), so a create or rm makes no nftables
+ * transaction for it, and it can't be missing while the port exists. The
+ * number is "nsn6" in ASCII, far from the small groups people pick by hand;
+ * the rule drops only MLD reports, which nothing on a bridge without a
+ * querier needs.
+ * See them: `ip link show | grep 'group 1853058614'`.
+ */
+export const MLD_QUIET_GROUP = 0x6e736e36;
+
 const body = familyBody(IP) + familyBody(IP6) + `table bridge ${TABLE} {
 	comment "@MARK@"
 	set icc_off_ports { type ifname; }
-	set mld_quiet_ports { type ifname; }
 	chain prerouting {
 		type filter hook prerouting priority filter; policy accept;
-		iifname @mld_quiet_ports icmpv6 type { mld-listener-report, mld2-listener-report, mld-listener-done } drop
+		meta iifgroup ${MLD_QUIET_GROUP} icmpv6 type { mld-listener-report, mld2-listener-report, mld-listener-done } drop
 	}
 	chain forward {
 		type filter hook forward priority filter; policy accept;
@@ -182,8 +200,6 @@ export interface FirewallContent {
   ports: PortRule[];
   /** Host-side veths of sandboxes on networks with enable_icc=false. */
   iccPorts: string[];
-  /** Host-side veths of dual-stack endpoints on bridges (mldElements). */
-  mldPorts: string[];
 }
 
 /** nsnet's tables, as messages name them. */
@@ -200,8 +216,7 @@ export function tablesText(c: FirewallContent): string {
   return (['ip', 'ip6', 'bridge'] as const).flatMap((f) => [`add table ${f} ${TABLE}`, `delete table ${f} ${TABLE}`]).join('\n') + '\n' + skeleton()
     + c.networks.map((n) => networkElements('add', n)).join('')
     + portElements('add', c.ports)
-    + c.iccPorts.map((v) => iccElements('add', v)).join('')
-    + c.mldPorts.map((v) => mldElements('add', v)).join('');
+    + c.iccPorts.map((v) => iccElements('add', v)).join('');
 }
 
 /** What the firewall needs to know about a network. */
@@ -242,19 +257,6 @@ export function networkElements(op: ElementOp, n: NetworkRules): string {
     return lines;
   };
   return [...family('ip', n.subnet), ...(n.subnet6 ? family('ip6', n.subnet6) : [])].join('\n') + '\n';
-}
-
-/**
- * A dual-stack sandbox's host-side port, whose MLD reports (the multicast
- * groups its eth0 joins: 4 per sandbox) the bridge drops as they come in.
- * A bridge without multicast snooping (this kernel has none) floods them to
- * every port, so each dual-stack sandbox took ~4 packets into its IPv6 stack
- * for every sandbox made after it: create time grew with N
- * (docs/bench/ipv6.md). Nothing on an nsnet bridge listens to them (no
- * querier, no multicast routing); neighbour discovery is not MLD.
- */
-export function mldElements(op: ElementOp, hostVeth: string): string {
-  return `${op} element bridge ${TABLE} mld_quiet_ports { ${q(hostVeth)} }\n`;
 }
 
 /** A sandbox's host-side port on a bridge with enable_icc=false. */

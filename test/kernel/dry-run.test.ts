@@ -222,7 +222,7 @@ describeKernel('--dry-run (kernel)', () => {
       await lanB.remove();
     }
   });
-  test('a dual-stack macvlan sandbox: the plan as golden text, IPv6 on and its address beside the IPv4 one, its route last, nothing changed', async () => {
+  test('a dual-stack macvlan sandbox: the plan as golden text, born with IPv6 on, its address beside the IPv4 one, its route last, nothing changed', async () => {
     const lan = await makeLan(h);
     try {
       const net = `v6-${h.tag}`;
@@ -235,8 +235,7 @@ describeKernel('--dry-run (kernel)', () => {
       expect(lines.slice(at)).toEqual([
         '# creating macvlan eth0 on ens4 in netns w6-TAG (mode bridge)',
         'ip link add link ens4 name eth0 netns w6-TAG address 02:42:c0:00:02:02 up type macvlan mode bridge',
-        '# adding 2001:db8:1::2/64 to eth0 (IPv6 on)',
-        'ip netns exec w6-TAG sysctl -w net.ipv6.conf.eth0.disable_ipv6=0',
+        '# adding 2001:db8:1::2/64 to eth0',
         'ip -n w6-TAG addr add 2001:db8:1::2/64 dev eth0 nodad',
         '# adding 192.0.2.2/24 to eth0',
         'ip -n w6-TAG addr add 192.0.2.2/24 dev eth0',

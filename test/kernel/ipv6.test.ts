@@ -8,6 +8,7 @@ import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { ipv6Overlap, parseIpv6Block, ulaPrefix48 } from '../../src/net/ip6.js';
+import { MLD_QUIET_GROUP } from '../../src/nft/table.js';
 import { TestHost } from '../helpers/host.js';
 import { describeKernel, ipJson, tag } from '../helpers/kernel.js';
 
@@ -246,10 +247,37 @@ describeKernel('IPv6 dual stack', () => {
     const lines = String((await dump).stdout).split('\n');
     const reports = lines.filter((l) => /listener report/.test(l));
     expect(reports.filter((l) => /^\S+ 02:42:c6:33:64:0[34] >/.test(l)), lines.join('\n')).toEqual([]);
-    const quiet = (await h.run(['nft', 'list', 'set', 'bridge', 'nsnet', 'mld_quiet_ports'])).stdout;
-    expect(quiet.match(/"veth[0-9a-f]{7}"/g)).toHaveLength(3);
-    await h.ok(['rm', '-f', h.sb('nd2')]); // rm takes its port out again
-    expect((await h.run(['nft', 'list', 'set', 'bridge', 'nsnet', 'mld_quiet_ports'])).stdout.match(/"veth[0-9a-f]{7}"/g)).toHaveLength(2);
+    // Their host-side ports are born in nsnet's interface group (the static rule's match), and go with their sandboxes.
+    const quiet = async () => ((await ipJson(['link', 'show'], h.name)) as any[]).filter((l) => l.group === String(MLD_QUIET_GROUP)).map((l) => l.ifname as string);
+    expect(await quiet()).toHaveLength(3);
+    expect((await quiet()).every((n) => /^veth[0-9a-f]{7}$/.test(n))).toBe(true);
+    await h.ok(['rm', '-f', h.sb('nd2')]);
+    expect(await quiet()).toHaveLength(2);
+    // The rule is the bridge table's one drop in prerouting: MLD reports from that group.
+    expect((await h.run(['nft', 'list', 'chain', 'bridge', 'nsnet', 'prerouting'])).stdout).toContain(
+      `iifgroup ${MLD_QUIET_GROUP} icmpv6 type { mld-listener-report, mld-listener-done, mld2-listener-report } drop`);
+  });
+
+  test('a dual-stack sandbox connected to an IPv4-only network: the new interface has IPv6 off, its port is not in the MLD-quiet group', async () => {
+    const [n6, n4] = [`c6-${h.tag}`, `c4-${h.tag}`];
+    const a = h.sb('c6');
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '198.51.100.0/24', '--subnet', '2001:db8:c::/64', n6]);
+    await h.ok(['network', 'create', '--subnet', '203.0.113.0/24', n4]);
+    await h.ok(['create', '--name', a, '--network', n6]);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.default.disable_ipv6', 'net.ipv6.conf.eth0.disable_ipv6'])).stdout).toBe('0\n0');
+    expect(await h.ok(['network', 'connect', '--dry-run', n4, a])).toContain(`ip netns exec ${a} sysctl -w net.ipv6.conf.default.disable_ipv6=1`);
+    await h.ok(['network', 'connect', n4, a]);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth1.disable_ipv6'])).stdout).toBe('0\n1');
+    expect(await globals6('eth1', a)).toEqual([]);
+    // Two ports: the dual-stack one in the group, the IPv4 one not (group 0, "default").
+    const groups = ((await ipJson(['-d', 'link', 'show', 'type', 'veth'], h.name)) as any[]).map((l) => String(l.group));
+    expect(groups.sort()).toEqual([String(MLD_QUIET_GROUP), 'default'].sort());
+    // A dual-stack network connected after that turns IPv6 on for its own interface (three writes).
+    const n6b = `d6-${h.tag}`;
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '192.0.2.0/24', '--subnet', '2001:db8:d::/64', n6b]);
+    await h.ok(['network', 'connect', n6b, a]);
+    expect((await inNs(a, ['sysctl', '-n', 'net.ipv6.conf.eth2.disable_ipv6', 'net.ipv6.conf.eth2.accept_ra', 'net.ipv6.conf.eth2.accept_dad'])).stdout).toBe('0\n0\n0');
+    expect((await globals6('eth2', a)).map((x: any) => x.local)).toEqual(['2001:db8:d::2']);
   });
 
   test('--dry-run of a dual-stack network and sandbox prints the IPv6 steps', async () => {
@@ -260,7 +288,9 @@ describeKernel('IPv6 dual stack', () => {
     await h.ok(['network', 'create', '--ipv6', '--subnet', '2001:db8:5::/64', net]);
     const a = h.sb('dr');
     out = await h.ok(['create', '--dry-run', '--name', a, '--network', net]);
-    expect(out).toContain(`ip netns exec ${a} sysctl -w net.ipv6.conf.eth0.disable_ipv6=0`);
+    // Born with IPv6 on (the namespace's default): no write for eth0.
+    expect(out).toContain(`ip netns exec ${a} sysctl -qw net.ipv6.conf.default.disable_ipv6=0`);
+    expect(out).not.toContain('net.ipv6.conf.eth0');
     expect(out).toContain(`ip -n ${a} addr add 2001:db8:5::2/64 dev eth0 nodad`);
     expect(out).toContain(`ip -n ${a} route add default via 2001:db8:5::1`);
   });
@@ -278,21 +308,21 @@ describeKernel('IPv6 dual stack', () => {
       const planSb = await h.ok(['create', '--dry-run', '--name', a, '--network', net, ...ports]);
       // The golden part: the sandbox's IPv6 and its published ports in both families.
       const lines = planSb.replaceAll(a, 'SB').replace(/veth[0-9a-f]{7}/g, 'vethID').split('\n');
-      const at = lines.indexOf('# adding 2001:db8:7::2/64 to eth0 (IPv6 on)');
+      const at = lines.indexOf('# adding 2001:db8:7::2/64 to eth0');
       expect(at).toBeGreaterThan(0);
-      // Its interfaces are born taking no RAs and running no DAD (the namespace's defaults); IPv6 on and
-      // the address beside the IPv4 address and link-up; the IPv6 route last.
+      // Its interfaces are born with IPv6 on, taking no RAs and running no DAD (the namespace's defaults); its port
+      // in the MLD-quiet interface group; the address beside the IPv4 address and link-up; the IPv6 route last.
       expect(lines.slice(lines.indexOf('# creating network namespace SB'), lines.indexOf('# creating network namespace SB') + 6)).toEqual([
         '# creating network namespace SB',
         'ip netns add SB',
-        'ip netns exec SB sysctl -qw net.ipv6.conf.default.disable_ipv6=1',
         'ip netns exec SB sysctl -qw net.ipv6.conf.default.accept_ra=0',
         'ip netns exec SB sysctl -qw net.ipv6.conf.default.accept_dad=0',
+        'ip netns exec SB sysctl -qw net.ipv6.conf.default.disable_ipv6=0',
         'ip -n SB link set dev lo up',
       ]);
+      expect(lines.find((l) => l.startsWith('ip link add vethID'))).toMatch(new RegExp(`^ip link add vethID group ${MLD_QUIET_GROUP} master ${br} up type veth`));
       expect(lines.slice(at)).toEqual([
-        '# adding 2001:db8:7::2/64 to eth0 (IPv6 on)',
-        'ip netns exec SB sysctl -w net.ipv6.conf.eth0.disable_ipv6=0',
+        '# adding 2001:db8:7::2/64 to eth0',
         'ip -n SB addr add 2001:db8:7::2/64 dev eth0 nodad',
         '# adding 198.51.100.2/24 to eth0 and bringing it up',
         'ip -n SB addr add 198.51.100.2/24 dev eth0',
@@ -321,14 +351,15 @@ describeKernel('IPv6 dual stack', () => {
         sysctls: (await inNs(sb, ['sysctl', '-n', 'net.ipv6.conf.eth0.disable_ipv6', 'net.ipv6.conf.eth0.accept_ra', 'net.ipv6.conf.eth0.accept_dad', 'net.ipv6.conf.lo.disable_ipv6'])).stdout,
         bridge: await globals6(br, host.name),
         forwarding: (await host.run(['sysctl', '-n', 'net.ipv6.conf.all.forwarding'])).stdout,
-        // The sandboxes' host-side veths (in mld_quiet_ports) have names of their own.
+        quietPorts: ((await ipJson(['link', 'show'], host.name)) as any[]).filter((l) => l.group === String(MLD_QUIET_GROUP)).length,
+        // The sandboxes' host-side veths have names of their own.
         nft: (await host.run(['nft', 'list', 'ruleset'])).stdout.replace(/veth[0-9a-f]{7}/g, 'vethID'),
       });
       const [va, vb] = [await view(h, a), await view(other, b)];
       expect(vb).toEqual(va);
       expect(va).toEqual({
         sandbox: [{ local: '2001:db8:7::2', prefixlen: 64, nodad: true }], routes: [['2001:db8:7::1', 'eth0']],
-        sysctls: '0\n0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1',
+        sysctls: '0\n0\n0\n0', bridge: [{ local: '2001:db8:7::1', prefixlen: 64, nodad: true }], forwarding: '1', quietPorts: 1,
         nft: expect.stringContaining('table ip6 nsnet {'),
       });
       expect(va.nft).toMatch(/map ports \{\n\t\ttype inet_proto \. inet_service : ipv6_addr \. inet_service\n\t\telements = \{ tcp \. 8080 : 2001:db8:7::2 \. 80,\s+tcp \. 8081 : 2001:db8:7::2 \. 81 \}/);

@@ -3,7 +3,7 @@
 import { describe, expect, test } from 'vitest';
 import { firewallContent } from '../../src/docker/firewall.js';
 import type { NetworkRecord, SandboxRecord } from '../../src/docker/types.js';
-import { MARK, networkElements, portElements, skeleton, tablesText } from '../../src/nft/table.js';
+import { MARK, MLD_QUIET_GROUP, networkElements, portElements, skeleton, tablesText } from '../../src/nft/table.js';
 
 const net = (over: Partial<NetworkRecord>): NetworkRecord => ({
   id: 'a'.repeat(64), name: 'n', driver: 'bridge', created: '', builtin: false, internal: false, options: {}, labels: {},
@@ -31,10 +31,9 @@ describe('firewallContent', () => {
     ]);
     expect(c.ports).toEqual([{ proto: 'tcp', hostIp: '0.0.0.0', hostPort: 8080, ip: '172.18.0.2', port: 80 }]);
     expect(c.iccPorts).toEqual(['veth2222222']);
-    expect(c.mldPorts).toEqual([]);
-    // A dual-stack endpoint on a bridge: its port's MLD reports are dropped (mld_quiet_ports).
+    // A dual-stack endpoint adds nothing per port: its port's MLD reports are dropped by its interface group (MLD_QUIET_GROUP).
     const dual = sandbox({ endpoints: [{ networkId: a.id, hostVeth: 'veth3333333', ip6: '2001:db8::2' }] as SandboxRecord['endpoints'] });
-    expect(firewallContent([a, quiet, host], [web, dual]).mldPorts).toEqual(['veth3333333']);
+    expect(firewallContent([a, quiet, host], [web, dual])).toEqual(c);
   });
 
   test('the tables text replaces both tables whole, in one buffer, and holds every element', () => {
@@ -42,7 +41,6 @@ describe('firewallContent', () => {
       networks: [{ bridge: 'br-x', subnet: '10.1.0.0/24', internal: false, masquerade: true }],
       ports: [{ proto: 'udp', hostIp: '127.0.0.1', hostPort: 53, ip: '10.1.0.2', port: 5353 }],
       iccPorts: ['veth0'],
-      mldPorts: ['veth6'],
     });
     const lines = text.split('\n');
     expect(lines.slice(0, 6)).toEqual(['add table ip nsnet', 'delete table ip nsnet', 'add table ip6 nsnet', 'delete table ip6 nsnet',
@@ -52,9 +50,17 @@ describe('firewallContent', () => {
     expect(text).toContain('add element ip nsnet masq_subnets { 10.1.0.0/24 }');
     expect(text).toContain('add element ip nsnet ports_addr { 127.0.0.1 . udp . 53 : 10.1.0.2 . 5353 }');
     expect(text).toContain('add element bridge nsnet icc_off_ports { "veth0" }');
-    expect(text).toContain('add element bridge nsnet mld_quiet_ports { "veth6" }');
     // Only nsnet's own tables are named.
     expect(text.match(/table (\w+) (\w+)/g)!.every((t) => t.endsWith(' nsnet'))).toBe(true);
+  });
+
+  test('the bridge table drops MLD reports only from ports in MLD_QUIET_GROUP, nothing else, with no element per port', () => {
+    const bridge = skeleton().split(/^(?=table )/m).find((t) => t.startsWith('table bridge nsnet'))!;
+    const pre = bridge.slice(bridge.indexOf('chain prerouting'), bridge.indexOf('chain forward'));
+    expect(pre.split('\n').map((l) => l.trim()).filter((l) => l.endsWith('drop'))).toEqual([
+      `meta iifgroup ${MLD_QUIET_GROUP} icmpv6 type { mld-listener-report, mld2-listener-report, mld-listener-done } drop`]);
+    expect(MLD_QUIET_GROUP).toBe(0x6e736e36); // "nsn6": no other software's group
+    expect(bridge).not.toContain('mld_quiet_ports');
   });
 
   test('every table carries the layout mark, which changes with the rules', () => {

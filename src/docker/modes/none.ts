@@ -24,16 +24,22 @@ export function claimNetnsName(sb: SandboxRecord): void {
 
 /**
  * The namespace and the files: what every sandbox with a namespace of its own
- * starts with. A dual-stack endpoint among its first ones: interfaces born
- * ready for IPv6 (namespace.ts SANDBOX_IPV6_SYSCTLS, born6 below).
+ * starts with. Dual-stack endpoints only: interfaces born with IPv6 on and
+ * ready for it (namespace.ts SANDBOX_IPV6_SYSCTLS, born6 below).
  */
 export function namespaceSteps(ctx: Context, sb: SandboxRecord, env: SandboxEnv): Step[] {
   return [namespaceStep(env.ns!, `sandbox ${sb.name}`, { ipv6: born6(sb) }), filesStep(ctx, sb.netns!, env.files)];
 }
 
-/** Is the sandbox's namespace made by its own plan with SANDBOX_IPV6_SYSCTLS (a dual-stack endpoint, and not a runtime's namespace)? */
+/**
+ * Is the sandbox's namespace made by its own plan with SANDBOX_IPV6_SYSCTLS
+ * (IPv6 on by default): not a runtime's namespace, and every endpoint it is
+ * born with is a dual-stack one (a sandbox connected to an IPv4-only network
+ * since, whose namespace is made again from its record, is born with IPv6 off:
+ * its dual-stack interfaces turn it on for themselves).
+ */
 export function born6(sb: SandboxRecord): boolean {
-  return !sb.netnsPath && sb.endpoints.some((e) => !!e.ip6);
+  return !sb.netnsPath && sb.endpoints.length > 0 && sb.endpoints.every((e) => !!e.ip6);
 }
 
 export const noneMode: Mode = {
