@@ -336,6 +336,10 @@ describeKernel('IPv6 dual stack', () => {
         'nft add element ip6 nsnet ports { tcp . 8080 : 2001:db8:7::2 . 80 }',
         'nft add element ip6 nsnet ports { tcp . 8081 : 2001:db8:7::2 . 81 }',
         'nft add element ip nsnet ports_addr { 127.0.0.1 . tcp . 8082 : 198.51.100.2 . 82 }',
+        // [::1] (no DNAT serves it): relayed by the resident process, 8080 and [::]:8081 but not 127.0.0.1:8082.
+        '# relaying [::1]:8080/tcp, [::1]:8081/tcp to sandbox SB (with the DNS server\'s attach: IPv6 has no route_localnet)',
+        '# nsnet dns listens on [::1]:8080 (tcp) and relays to [2001:db8:7::2]:80',
+        '# nsnet dns listens on [::1]:8081 (tcp) and relays to [2001:db8:7::2]:81',
       ]);
       // ...and the network's elements in the ip6 table.
       expect(planNet.split('\n')).toEqual(expect.arrayContaining([
