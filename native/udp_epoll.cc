@@ -2,14 +2,13 @@
 // watched by the Node event loop (a uv_poll on the epoll fd), instead of a
 // dgram handle per socket.
 //
-// The DNS forwarder opens a socket per forwarded query (RFC 5452: a random
-// source port) with the set's query() below (made, connected, sent and
-// registered one-shot in one call), and gets every reply that arrived since
-// the last turn of the loop in ONE call: epoll_wait(), then recv() on each
-// ready socket, on the JS thread. A dgram socket per query cost a libuv
-// handle, a JS object graph and a deferred close each; this costs one
-// epoll_ctl() to add (the one-shot registration needs no removal once it
-// fired). Sockets made by udpSocket(..., {epoll, token}) join level-triggered.
+// The DNS forwarder's sockets (forward.ts, upstream-sockets.ts: a pool of
+// random-port sockets per upstream, RFC 5452) are made with the set's open()
+// below (made, connected and registered in one call), and every reply that
+// arrived since the last turn of the loop comes in ONE call: epoll_wait(),
+// then a recvmmsg() on each ready socket, on the JS thread. A dgram socket per
+// query cost a libuv handle, a JS object graph and a deferred close each.
+// Sockets made by udpSocket(..., {epoll, token}) join level-triggered too.
 //
 //   ls -l /proc/PID/fd | grep eventpoll      the set;  cat /proc/PID/fdinfo/FD  its sockets
 #include <errno.h>
@@ -32,9 +31,9 @@ namespace nsnet {
 namespace {
 
 constexpr int kBatch = 256;       // sockets per epoll_wait
-// Datagrams read per ready socket per turn. A query's own socket (query(), udpSocket) waits for
-// one answer: one recv (the EAGAIN a second would get is a wasted system call); anything more stays
-// queued, and the level-triggered set (or a re-armed one-shot registration) reports it next turn.
+// Datagrams read per ready socket per turn. A socket of its own (udpSocket) waits for one answer:
+// one recv (the EAGAIN a second would get is a wasted system call); anything more stays queued,
+// and the level-triggered set reports it next turn.
 // A shared socket (open(): the forwarder's pool, several queries in flight on it) is read with ONE
 // recvmmsg of up to kPerShared: every answer that is there, in one system call.
 constexpr int kPerShared = 16;
@@ -101,18 +100,6 @@ void OnReadable(uv_poll_t* h, int status, int events) {
   if (k) ep->onReplies.MakeCallback(env.Global(), {tokens, data}, ep->ctx);
 }
 
-// epoll.query(peer, port, data, token) -> fd: the forwarder's per-query socket
-// in one call, with as few system calls as it can be: socket(), connect() to
-// peer:port (which binds it to a random ephemeral port, as bind(:0) would:
-// inet_autobind; and from then on the kernel drops datagrams from anyone
-// else), send(data), the move to fd >= 1024 (fcntl + close: up to a thousand
-// of these must not take the low fds libnftables' select() needs), and
-// epoll_ctl ADD as a ONE-SHOT registration: the first answer disarms it, so
-// the socket can then be closed with a plain close() (no EPOLL_CTL_DEL: a
-// disarmed registration never fires, even while a fork()ed child still holds
-// the file), or re-armed (rearm) when that datagram was not the answer.
-// `peer` is the address's bytes (4: IPv4, 16: IPv6). No getsockname(): the
-// caller does not need the port. Throws the errno as udpSocket does.
 // The peer's address from its bytes (4: IPv4, 16: IPv6) and port; its length.
 socklen_t PeerAddr(Napi::Env env, Napi::Buffer<uint8_t> peer, uint32_t port, sockaddr_storage& ss) {
   socklen_t len;
@@ -129,49 +116,33 @@ socklen_t PeerAddr(Napi::Env env, Napi::Buffer<uint8_t> peer, uint32_t port, soc
     std::memcpy(&sin6->sin6_addr, peer.Data(), 16);
     len = sizeof *sin6;
   } else {
-    throw Napi::TypeError::New(env, "query: peer must be 4 or 16 bytes");
+    throw Napi::TypeError::New(env, "open: peer must be 4 or 16 bytes");
   }
   return len;
 }
 
-// A socket connected to the peer (so bound to a random ephemeral port, the kernel dropping
-// datagrams from anyone else), `data` sent if given, moved to fd >= 1024, in the set with
-// `events` and `token` (`shared`: read with recvmmsg). Throws a KernelError.
-int Connected(int epfd, const sockaddr_storage& ss, socklen_t len, const uint8_t* data, size_t size, uint32_t events,
-              uint32_t token, bool shared) {
+// A socket connected to the peer (so bound to a random ephemeral port, as bind(:0) would, and
+// from then on the kernel drops datagrams from anyone else), moved to fd >= 1024 (up to a thousand
+// of these must not take the low fds libnftables' select() needs), in the set level-triggered
+// with `token`, marked shared (read with recvmmsg). Throws a KernelError.
+int Connected(int epfd, const sockaddr_storage& ss, socklen_t len, uint32_t token) {
   const char* op = "udpSocket";
   UniqueFd fd(::socket(ss.ss_family, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (!fd.Valid()) ThrowErrno("socket", op);
   if (::connect(fd.Get(), reinterpret_cast<const sockaddr*>(&ss), len) < 0) ThrowErrno("connect", op);
-  if (data && ::send(fd.Get(), data, size, 0) < 0) ThrowErrno("send", op);
   int high = ::fcntl(fd.Get(), F_DUPFD_CLOEXEC, 1024);
   if (high >= 0) fd.Reset(high);
   epoll_event ev{};
-  ev.events = events;
-  ev.data.u64 = (static_cast<uint64_t>(token) << 32) | static_cast<uint32_t>(fd.Get()) | (shared ? kShared : 0);
+  ev.events = EPOLLIN;
+  ev.data.u64 = (static_cast<uint64_t>(token) << 32) | static_cast<uint32_t>(fd.Get()) | kShared;
   if (::epoll_ctl(epfd, EPOLL_CTL_ADD, fd.Get(), &ev) < 0) ThrowErrno("epoll_ctl", op);
   return fd.Release();
 }
 
-Napi::Value Query(const Napi::CallbackInfo& info, int epfd) {
-  Napi::Env env = info.Env();
-  if (info.Length() < 4 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsBuffer() || !info[3].IsNumber())
-    throw Napi::TypeError::New(env, "query(peer, port, data, token)");
-  auto data = info[2].As<Napi::Buffer<uint8_t>>();
-  sockaddr_storage ss{};
-  socklen_t len = PeerAddr(env, info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Number>().Uint32Value(), ss);
-  try {
-    return Napi::Number::New(env, Connected(epfd, ss, len, data.Data(), data.Length(), EPOLLIN | EPOLLONESHOT,
-                                            info[3].As<Napi::Number>().Uint32Value(), false));
-  } catch (const KernelError& e) {
-    throw e.ToJs(env);
-  }
-}
-
 // epoll.open(peer, port, token) -> fd: a socket of the forwarder's pool (forward.ts), shared by the
-// queries to one upstream while they are in flight: connected as query()'s, fd >= 1024, nothing
-// sent, in the set level-triggered (each turn, every datagram it holds is read in one recvmmsg).
-// It leaves with udpClose(fd, set).
+// queries to one upstream while they are in flight: Connected() above, nothing sent; each turn,
+// every datagram it holds is read in one recvmmsg. It leaves with udpClose(fd, set).
+// `peer` is the address's bytes (4: IPv4, 16: IPv6). Throws the errno as udpSocket does.
 Napi::Value Open(const Napi::CallbackInfo& info, int epfd) {
   Napi::Env env = info.Env();
   if (info.Length() < 3 || !info[0].IsBuffer() || !info[1].IsNumber() || !info[2].IsNumber())
@@ -179,7 +150,7 @@ Napi::Value Open(const Napi::CallbackInfo& info, int epfd) {
   sockaddr_storage ss{};
   socklen_t len = PeerAddr(env, info[0].As<Napi::Buffer<uint8_t>>(), info[1].As<Napi::Number>().Uint32Value(), ss);
   try {
-    return Napi::Number::New(env, Connected(epfd, ss, len, nullptr, 0, EPOLLIN, info[2].As<Napi::Number>().Uint32Value(), true));
+    return Napi::Number::New(env, Connected(epfd, ss, len, info[2].As<Napi::Number>().Uint32Value()));
   } catch (const KernelError& e) {
     throw e.ToJs(env);
   }
@@ -226,17 +197,8 @@ Napi::Value UdpEpollVerb(const Napi::CallbackInfo& info) {
   uv_unref(reinterpret_cast<uv_handle_t*>(&ep->poll));
   Napi::Object r = Napi::Object::New(env);
   r.Set("fd", fd);
-  r.Set("query", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) { return Query(i, ep->fd); }, "query"));
   r.Set("open", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) { return Open(i, ep->fd); }, "open"));
   r.Set("send", Napi::Function::New(env, Send, "send"));
-  r.Set("rearm", Napi::Function::New(env, [ep](const Napi::CallbackInfo& i) {
-    int sfd = ArgFd(i, 0);
-    if (i.Length() < 2 || !i[1].IsNumber()) throw Napi::TypeError::New(i.Env(), "rearm(fd, token)");
-    epoll_event ev{};
-    ev.events = EPOLLIN | EPOLLONESHOT;
-    ev.data.u64 = (static_cast<uint64_t>(i[1].As<Napi::Number>().Uint32Value()) << 32) | static_cast<uint32_t>(sfd);
-    return Napi::Boolean::New(i.Env(), ::epoll_ctl(ep->fd, EPOLL_CTL_MOD, sfd, &ev) == 0);
-  }, "rearm"));
   r.Set("close", Napi::Function::New(env, [ep](const Napi::CallbackInfo&) {
     if (ep->closed) return;
     ep->closed = true;

@@ -242,14 +242,10 @@ export interface NativeAddon {
 
 export interface NativeUdpEpoll {
   fd: number;
-  /** A socket connected to peer (4 or 16 address bytes):port, `data` sent, fd >= 1024, in the set one-shot with `token`; its fd. */
-  query(peer: Buffer, port: number, data: Buffer, token: number): number;
-  /** A socket connected to peer:port, fd >= 1024, nothing sent, in the set level-triggered with `token` (read with recvmmsg); its fd. */
+  /** A socket connected to peer (4 or 16 address bytes):port, fd >= 1024, nothing sent, in the set level-triggered with `token` (read with recvmmsg); its fd. */
   open(peer: Buffer, port: number, token: number): number;
   /** One datagram on a connected socket, now: 0, or the errno. */
   send(fd: number, data: Buffer): number;
-  /** Arms `fd`'s one-shot registration again (its datagram was not the answer). */
-  rearm(fd: number, token: number): boolean;
   close(): void;
 }
 

@@ -44,8 +44,8 @@ export function socketsBind(ns: Netns, sockets: { type: 'udp' | 'tcp'; address: 
  * from anyone else) and `send` is sent on it, in the same call. Its fd is at
  * 1024 or above, clear of the fds select()-based libraries need; adopt it with
  * dgram's bind({fd}) to read. Synchronous and cheap (the DNS forwarder's
- * per-query sockets use UdpEpoll.query, which skips what it doesn't need:
- * the port, a level-triggered registration). With `epoll` (udpEpoll), the socket joins that set: its
+ * pool uses UdpEpoll.open, which skips what it doesn't need: the port).
+ * With `epoll` (udpEpoll), the socket joins that set: its
  * datagrams come to the set's callback, tagged with `token`.
  * Equivalent to: `nc -u -p 0 PEER PEERPORT < SEND`.
  */
@@ -64,16 +64,6 @@ export function udpSocket(address = '0.0.0.0', o: { peer?: string; peerPort?: nu
 export interface UdpEpoll {
   fd: number;
   /**
-   * A query on a socket of its own, in as few system calls as it can be: a UDP socket connected
-   * to `peer` (its address as 4 or 16 bytes: ipBytes) port `port` - so bound to a random ephemeral
-   * port, the kernel dropping datagrams from anyone else - `data` sent, fd >= 1024, in the set as
-   * a ONE-SHOT registration with `token`: after its first datagram (or errno) is read, it reports
-   * nothing more until rearm(); a socket whose registration fired is closed with udpClose(fd)
-   * (no set), one still armed with udpClose(fd, set). Returns its fd; throws a KernelError.
-   * Equivalent to: `nc -u PEER PORT < DATA`.
-   */
-  query(peer: Buffer, port: number, data: Buffer, token: number): number;
-  /**
    * A socket shared by several queries to one peer (the forwarder's pool): connected to `peer`
    * port `port` (a random ephemeral port, the kernel dropping datagrams from anyone else), fd >=
    * 1024, nothing sent, in the set level-triggered with `token`: each turn, every datagram it holds
@@ -83,8 +73,6 @@ export interface UdpEpoll {
   open(peer: Buffer, port: number, token: number): number;
   /** One datagram on a connected socket of the set, now: 0, or the errno (no exception). */
   send(fd: number, data: Buffer): number;
-  /** Arms a query socket's registration again (the datagram read was not the answer). */
-  rearm(fd: number, token: number): void;
   close(): void;
 }
 
@@ -101,15 +89,6 @@ export function udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]
   const ep = native().udpEpoll(onReplies);
   return {
     fd: ep.fd,
-    query(peer, port, data, token) {
-      try {
-        return ep.query(peer, port, data, token);
-      } catch (e) {
-        if (typeof (e as { errno?: unknown }).errno !== 'number') throw e;
-        const to = `${ipText(peer)}:${port}`;
-        throw new KernelError(`udp socket ${peer.length === 4 ? '0.0.0.0' : '::'}:0 to ${to}`, e as NativeError, `nc -u ${ipText(peer)} ${port}`);
-      }
-    },
     open(peer, port, token) {
       try {
         return ep.open(peer, port, token);
@@ -119,12 +98,11 @@ export function udpEpoll(onReplies: (tokens: number[], data: (Buffer | number)[]
       }
     },
     send: (fd, data) => ep.send(fd, data),
-    rearm: (fd, token) => void ep.rearm(fd, token),
     close: () => ep.close(),
   };
 }
 
-/** An IP address as the bytes UdpEpoll.query takes (4 or 16); null if `ip` is not one. */
+/** An IP address as the bytes UdpEpoll.open takes (4 or 16); null if `ip` is not one. */
 export function ipBytes(ip: string): Buffer | null {
   if (isIPv4(ip)) return Buffer.from(ip.split('.').map(Number));
   if (!isIPv6(ip) || ip.includes('%')) return null;

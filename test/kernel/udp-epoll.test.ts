@@ -89,50 +89,45 @@ describeKernel('udpEpoll (kernel)', () => {
     udpClose(s.fd, ep);
   });
 
-  test('query(): a socket per query in one call, fd >= 1024, a random port each; one-shot: one datagram until rearm(), then closed without the set', async () => {
+  test('open(): a shared socket per call, fd >= 1024, a random port each, nothing sent; every datagram it holds comes in one turn', async () => {
     const port = await echo(3); // three copies of each reply
     const got: [number, string][] = [];
     ep = udpEpoll((tokens, data) => tokens.forEach((t, i) => got.push([t, (data[i] as Buffer).toString()])));
     const peerIp = ipBytes('127.0.0.1')!;
-    const a = ep.query(peerIp, port, Buffer.from('qa'), 1);
-    const b = ep.query(peerIp, port, Buffer.from('qb'), 2);
+    const a = ep.open(peerIp, port, 1);
+    const b = ep.open(peerIp, port, 2);
     expect(a).toBeGreaterThanOrEqual(1024);
     expect(b).toBeGreaterThanOrEqual(1024);
     const open = (fd: number) => existsSync(`/proc/self/fd/${fd}`);
     expect([open(a), open(b)]).toEqual([true, true]);
-    await eventually(() => got.length === 2, 3000, 'one datagram each');
+    await new Promise((r) => setTimeout(r, 100));
+    expect(got).toEqual([]); // nothing sent: nothing echoed
+    expect([ep.send(a, Buffer.from('qa')), ep.send(b, Buffer.from('qb'))]).toEqual([0, 0]);
+    await eventually(() => got.length === 6, 3000, 'three copies each');
     // The echo says which port each socket had: two, both ephemeral.
     const ports = got.map(([, m]) => Number(m.split(':')[0]));
     expect(new Set(ports).size).toBe(2);
-    expect(got.map(([t, m]) => [t, m.split(':')[1]]).sort()).toEqual([[1, 'qa'], [2, 'qb']]);
-    // Disarmed: the other two copies wait in the socket until re-armed.
-    await new Promise((r) => setTimeout(r, 200));
-    expect(got.length).toBe(2);
-    ep.rearm(a, 1);
-    await eventually(() => got.length === 3, 3000, 'the next datagram after rearm');
-    expect(got[2]![0]).toBe(1);
-    await new Promise((r) => setTimeout(r, 100));
-    expect(got.length).toBe(3);
-    // Both registrations have fired: a plain close; nothing more is reported.
-    udpClose(a);
-    udpClose(b);
+    expect(got.map(([t, m]) => `${t} ${m.split(':')[1]}`).sort()).toEqual(['1 qa', '1 qa', '1 qa', '2 qb', '2 qb', '2 qb']);
+    udpClose(a, ep);
+    udpClose(b, ep);
     expect([open(a), open(b)]).toEqual([false, false]);
     await new Promise((r) => setTimeout(r, 100));
-    expect(got.length).toBe(3);
+    expect(got.length).toBe(6);
   });
 
-  test('query() to a peer that refuses: ECONNREFUSED with the token; a bad peer is a TypeError', async () => {
+  test('open() to a peer that refuses: ECONNREFUSED with the token; a bad peer is a TypeError', async () => {
     const probe = dgram.createSocket('udp4');
     await new Promise<void>((r) => probe.bind(0, '127.0.0.1', r));
     const closed = probe.address().port;
     probe.close();
     const got: [number, Buffer | number][] = [];
     ep = udpEpoll((tokens, data) => tokens.forEach((t, i) => got.push([t, data[i]!])));
-    const fd = ep.query(ipBytes('127.0.0.1')!, closed, Buffer.from('x'), 9);
+    const fd = ep.open(ipBytes('127.0.0.1')!, closed, 9);
+    expect(ep.send(fd, Buffer.from('x'))).toBe(0);
     await eventually(() => got.length > 0, 3000, 'the refusal');
     expect(got[0]).toEqual([9, 111]); // ECONNREFUSED
-    udpClose(fd);
-    expect(() => ep!.query(Buffer.alloc(5), 53, Buffer.from('x'), 1)).toThrow(/4 or 16 bytes/);
+    udpClose(fd, ep);
+    expect(() => ep!.open(Buffer.alloc(5), 53, 1)).toThrow(/4 or 16 bytes/);
   });
 
   test('the forwarder: upstreams that fail at once (no route, not an address) give SERVFAIL with the client\'s id', async () => {
