@@ -69,7 +69,7 @@ export async function removeDamaged(ctx: Context, s: State, d: DamagedRecord): P
     const mayHold = h.networkIds.has(id) || h.addresses.some((n) => n >= sub.base && n < sub.base + sub.size) || (!h.networkIds.size && !h.addresses.length);
     if (mayHold) s.addresses.replace(id, sub.base, sub.size, await addressesInUse(s, id, sub.base, sub.size));
   }
-  // IPv6 bitmaps: the salvage has no IPv6 address, so each is rebuilt from the records left.
+  // The IPv6 bitmaps likewise (by the network ids it names, or every one if it names none).
   for (const id of s.addresses6.ids()) {
     const net = (s.networksDamaged ? s.salvaged : s.networks).find((n) => n.id === id);
     if (net?.subnet6 && (h.networkIds.has(id) || !h.networkIds.size)) s.addresses6.replace(id, 0, window6(net.subnet6), await addresses6InUse(s, id));

@@ -48,27 +48,37 @@ export function readableNetworks(ctx: Context, s: State): NetworkRecord[] {
   }
 }
 
-/** The IPv4 addresses in a named namespace (none if it is gone). */
-export async function namespaceAddresses(name: string): Promise<number[]> {
-  if (!existsSync(`${NETNS_RUN_DIR}/${name}`)) return [];
+/** The addresses in a named namespace (none if it is gone): IPv4 as numbers, IPv6 (global) as text. */
+export async function namespaceAddresses(name: string): Promise<{ v4: number[]; v6: string[] }> {
+  if (!existsSync(`${NETNS_RUN_DIR}/${name}`)) return { v4: [], v6: [] };
   try {
     const ns = await netnsOpen({ name });
     try {
-      return (await addrList(ns, { family: 4 })).filter((a) => !a.address.startsWith('127.')).map((a) => ipv4ToInt(a.address));
+      const all = await addrList(ns);
+      return {
+        v4: all.filter((a) => a.family === 4 && !a.address.startsWith('127.')).map((a) => ipv4ToInt(a.address)),
+        v6: all.filter((a) => a.family === 6 && a.scope === 'global').map((a) => a.address),
+      };
     } finally {
       await ns.close();
     }
   } catch {
-    return [];
+    return { v4: [], v6: [] };
   }
 }
 
-/** What a damaged record still holds: its id, endpoints and the addresses its namespace has. */
+/** What a damaged record still holds: its id, endpoints and the addresses its namespace has (both families). */
 export async function damagedHoldings(d: DamagedRecord) {
   const sal = d.text ? salvageRecord(d.text) : { endpoints: [] };
   const kernel = await namespaceAddresses(d.name);
   const recorded = sal.endpoints.filter((e) => e.ip).map((e) => ipv4ToInt(e.ip!));
-  return { sal, id: d.id ?? sal.id as string | undefined, addresses: [...new Set([...recorded, ...kernel])], networkIds: new Set(sal.endpoints.map((e) => e.networkId)) };
+  const recorded6 = sal.endpoints.flatMap((e) => (e.ip6 ? [e.ip6] : []));
+  return {
+    sal, id: d.id ?? sal.id as string | undefined,
+    addresses: [...new Set([...recorded, ...kernel.v4])],
+    addresses6: [...new Set([...recorded6, ...kernel.v6])],
+    networkIds: new Set(sal.endpoints.map((e) => e.networkId)),
+  };
 }
 
 /** Does a damaged record hold an address of this network (by its text, or its namespace's addresses)? */
@@ -99,15 +109,28 @@ export async function addressesInUse(s: State, networkId: string, base: number, 
 
 /**
  * The offsets (net/ip6.ts offset6) of a dual-stack network's IPv6 addresses
- * that the readable records hold: what its IPv6 bitmap should mark (a damaged
- * record's salvage has no IPv6 address to give).
+ * in use: what its IPv6 bitmap should mark. As addressesInUse: the readable
+ * records, the removals still pending, and for damaged records what their
+ * text still says plus the addresses their namespace has in the subnet.
  */
 export async function addresses6InUse(s: State, networkId: string): Promise<number[]> {
   const net = (s.networksDamaged ? s.salvaged : s.networks).find((n) => n.id === networkId);
   if (!net?.subnet6) return [];
-  const { records } = await s.sandboxes.scan();
-  const ips = records.flatMap((r) => r.endpoints.filter((e) => e.networkId === networkId && e.ip6).map((e) => e.ip6!));
-  return ips.map((ip) => offset6(net.subnet6!, ip)).filter((x): x is number => x !== undefined);
+  const { records, damaged } = await s.sandboxes.scan();
+  const pending = (await s.removing.all()).removals.map((r) => r.record);
+  const ips = [...records, ...pending].flatMap((r) => r.endpoints.filter((e) => e.networkId === networkId && e.ip6).map((e) => e.ip6!));
+  for (const d of damaged) ips.push(...(await damagedHoldings(d)).addresses6);
+  const offsets = new Set<number>();
+  for (const ip of ips) {
+    let off: number | undefined;
+    try {
+      off = offset6(net.subnet6, ip);
+    } catch {
+      continue; // a damaged text's "address" that is not one
+    }
+    if (off !== undefined) offsets.add(off);
+  }
+  return [...offsets];
 }
 
 /** The claims on one host port, from the records' published ports. */

@@ -1,5 +1,5 @@
 // What a damaged sandbox record still says: its id, its process, its
-// endpoints (network, address, host veth). Read from the raw text with
+// endpoints (network, addresses, host veth). Read from the raw text with
 // patterns, so a file cut short still gives what came before the cut (the
 // record's fields are written id first, endpoints before ports). Pure.
 
@@ -8,10 +8,12 @@ export interface Salvaged {
   pid?: number;
   pidStart?: string;
   networkMode?: string;
-  endpoints: { networkId: string; ip?: string; prefixlen?: number; gateway?: string; hostVeth?: string }[];
+  endpoints: { networkId: string; ip?: string; prefixlen?: number; gateway?: string; hostVeth?: string; ip6?: string }[];
 }
 
 const IPV4 = '(?:\\d{1,3}\\.){3}\\d{1,3}';
+// Loose on purpose (hex digits and colons): net/ip6.ts parses what is found, and drops it if it is not an address.
+const IPV6 = '[0-9a-fA-F:]{2,39}';
 
 export function salvageRecord(text: string): Salvaged {
   const out: Salvaged = { endpoints: [] };
@@ -35,10 +37,12 @@ export function salvageRecord(text: string): Salvaged {
     const prefixlen = field(/"prefixlen"\s*:\s*(\d{1,2})/);
     const gateway = field(new RegExp(`"gateway"\\s*:\\s*"(${IPV4})"`));
     const hostVeth = field(/"hostVeth"\s*:\s*"(veth[0-9a-f]{7})"/);
+    const ip6 = field(new RegExp(`"ip6"\\s*:\\s*"(${IPV6})"`));
     if (ip) e.ip = ip;
     if (prefixlen) e.prefixlen = Number(prefixlen);
     if (gateway) e.gateway = gateway;
     if (hostVeth) e.hostVeth = hostVeth;
+    if (ip6) e.ip6 = ip6;
     out.endpoints.push(e);
   }
   return out;

@@ -4,7 +4,7 @@
 // host, hairpin; ::1 relayed by the resident process), isolation between dual-stack
 // networks, --internal, enable_icc=false, enable_ip_masquerade=false, and the
 // ip6 table rebuilt with the ip one after a flush.
-import { writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
@@ -130,6 +130,33 @@ describeKernel('IPv6 firewall (kernel)', () => {
     expect(await ip6Of(y)).toBe('2001:db8:70::2');
     expect(await table6()).not.toMatch(/809[01]/);
   }, 60_000);
+
+  test('a damaged record keeps its IPv6 address when the IPv6 bitmap is rebuilt (from its text, or its namespace when the text says nothing)', async () => {
+    const net = `dk-${h.tag}`;
+    const [x, y, z, w, v] = ['dk6x', 'dk6y', 'dk6z', 'dk6w', 'dk6v'].map((n) => h.sb(n)) as [string, string, string, string, string];
+    await h.ok(['network', 'create', '--ipv6', '--subnet', '10.71.0.0/24', '--subnet', '2001:db8:71::/64', net]);
+    const id = (await h.ok(['network', 'inspect', '--format', '{{.Id}}', net])).trim();
+    await h.ok(['create', '--name', x, '--network', net]);
+    await h.ok(['create', '--name', y, '--network', net]);
+    expect([await ip6Of(x), await ip6Of(y)]).toEqual(['2001:db8:71::2', '2001:db8:71::3']);
+    // x's record cut short after its IPv6 address; y's cut to nothing (only its namespace still says ::3).
+    const rec = (n: string) => path.join(h.root, 'run', 'sandboxes', `${n}.json`);
+    const text = readFileSync(rec(x), 'utf8');
+    writeFileSync(rec(x), text.slice(0, text.indexOf('"', text.indexOf('"ip6"') + 8) + 1));
+    writeFileSync(rec(y), '{"cut short');
+    // The IPv6 bitmap lost: rebuilt from what is left, both damaged records' addresses included.
+    rmSync(path.join(h.root, 'run', 'ipam', `${id}.bits6`));
+    await h.ok(['create', '--name', z, '--network', net]);
+    expect(await ip6Of(z)).toBe('2001:db8:71::4');
+    // rm -f of one damaged record gives back its address, and only its own (y's stays held).
+    expect((await h.nsnet(['rm', '-f', x])).code).toBe(0);
+    await h.ok(['create', '--name', w, '--network', net]);
+    expect(await ip6Of(w)).toBe('2001:db8:71::2');
+    await h.ok(['create', '--name', v, '--network', net]);
+    expect(await ip6Of(v)).toBe('2001:db8:71::5');
+    expect((await h.nsnet(['rm', '-f', y, z, w, v])).code).toBe(0);
+    await h.ok(['network', 'rm', net]);
+  }, 90_000);
 
   test('enable_ip_masquerade=false: IPv6 egress leaves with the sandbox\'s own address (a routed setup)', async () => {
     const net = `nm-${h.tag}`;

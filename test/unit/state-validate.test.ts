@@ -140,6 +140,11 @@ describe('salvage', () => {
     expect(salvageRecord(text)).toMatchObject({ pid: 42, pidStart: '777', endpoints: [{ networkId: ID, ip: '10.1.0.2', gateway: '10.1.0.1' }] });
     expect(salvageRecord('\u0000\u0001 garbage')).toEqual({ endpoints: [] });
   });
+  test('a dual-stack endpoint\'s IPv6 address is salvaged too, when the text still has it', () => {
+    const text = JSON.stringify(record({ endpoints: [{ ...endpoint, ip6: '2001:db8:1::2', prefixlen6: 64, gateway6: '2001:db8:1::1' }] }));
+    expect(salvageRecord(text).endpoints).toEqual([{ networkId: ID, ip: '10.1.0.2', prefixlen: 24, gateway: '10.1.0.1', hostVeth: 'veth1234567', ip6: '2001:db8:1::2' }]);
+    expect(salvageRecord(text.slice(0, text.indexOf('"ip6"'))).endpoints[0]).not.toHaveProperty('ip6');
+  });
   test('networks.json cut short keeps the whole, well-shaped networks before the cut', () => {
     const text = JSON.stringify([host, net(), net({ id: 'c'.repeat(64), name: 'db' })]);
     expect(salvageNetworks(text.slice(0, text.length - 20))).toEqual([host, net()]);
