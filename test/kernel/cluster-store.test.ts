@@ -11,20 +11,15 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Cluster, clusterMissing, type ClusterHost } from '../helpers/cluster.js';
-import { describeKernel, eventually, tag as newTag } from '../helpers/kernel.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { describeCluster } from '../helpers/cluster-tests.js';
+import { Cluster, type ClusterHost } from '../helpers/cluster.js';
+import { eventually, tag as newTag } from '../helpers/kernel.js';
 
 const SLOW = 120_000;
 const CLIENT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/cluster-client.mjs');
 const MODULE_LOG = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../helpers/module-log.mjs');
 
-function describeCluster(name: string, fn: () => void): void {
-  const missing = clusterMissing();
-  if (missing === null) describeKernel(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => test('etcd is installed', () => expect.fail(missing)));
-  else describe.skip(`${name} [skipped: ${missing}]`, fn);
-}
 
 let c: Cluster;
 const bg: ResultPromise[] = [];

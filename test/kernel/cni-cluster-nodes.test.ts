@@ -19,25 +19,23 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
+import { afterAll, beforeAll, expect, test } from 'vitest';
 import { CniRuntime, type Attachment, type Conflist } from '../helpers/cni-exec.js';
-import { Cluster, clusterMissing, UNDERLAY, type ClusterHost } from '../helpers/cluster.js';
-import { describeKernel, tag as newTag } from '../helpers/kernel.js';
+import { describeCluster, settled } from '../helpers/cluster-tests.js';
+import { Cluster, UNDERLAY, type ClusterHost } from '../helpers/cluster.js';
+import { tag as newTag } from '../helpers/kernel.js';
 import { nsnetChain } from '../helpers/runtimes.js';
 import { WHO } from '../helpers/who.js';
 
+// Routes follow a store change through the resident process's watch: 30 s (a lease's TTL), not the default 20.
+const SETTLE_MS = 30_000;
+const settledIn = <T>(fn: () => Promise<T>, ms = SETTLE_MS) => settled(fn, ms);
 const SLOW = 240_000;
 const CLUSTER = '10.244.0.0/16';
 const NETWORK = 'k8s-pod-network';
 /** The "WAN" server's port in the test's namespace (not 80: other files' servers share the sandbox's namespace). */
 const WAN_PORT = 18080 + Math.floor(Math.random() * 1000);
 
-function describeCluster(name: string, fn: () => void): void {
-  const missing = clusterMissing();
-  if (missing === null) describeKernel(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => test('etcd is installed', () => expect.fail(missing)));
-  else describe.skip(`${name} [skipped: ${missing}]`, fn);
-}
 
 interface Node {
   h: ClusterHost;
@@ -131,20 +129,9 @@ async function wantedRoutes(h: ClusterHost): Promise<string[]> {
   return [...(await leases())].filter(([, l]) => l.hostAddress !== h.address).map(([cidr, l]) => `${cidr} via ${l.hostAddress}`).sort();
 }
 
-async function eventually<T>(fn: () => Promise<T>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 /** Every node's nsnet routes are the other nodes' leases (and there are two). */
-const routesMatchStore = () => eventually(async () => {
+const routesMatchStore = () => settledIn(async () => {
   for (const n of nodes) {
     const want = await wantedRoutes(n.h);
     expect(want).toHaveLength(2);
@@ -223,7 +210,7 @@ describeCluster('CNI with the cluster store: three nodes lease their pod CIDRs f
     await n2.h.node.exec(['ip', 'route', 'flush', 'proto', '78']);
     expect(await nsnetRoutes(n2.h)).toEqual([]);
     // The supervisor's standby takes over (or the next nsnet command revives it).
-    await eventually(async () => {
+    await settledIn(async () => {
       const now = Number(readFileSync(pidFile, 'utf8'));
       expect(now).not.toBe(pid);
     });
@@ -259,12 +246,12 @@ describeCluster('CNI with the cluster store: three nodes lease their pod CIDRs f
     expect(revoked.exitCode, String(revoked.stderr)).toBe(0);
     // The lease took node 3's pod CIDR with it: the other nodes delete their routes to it.
     const key = `/nsnet/v1/podcidrs/${CLUSTER.replace('/', '_')}/${cidr.replace('/', '_')}`;
-    await eventually(async () => {
+    await settledIn(async () => {
       expect(events.join('')).toContain(`DELETE\n${key}`);
       for (const out of monitors) expect(out.join('')).toMatch(new RegExp(`Deleted ${cidr.replace(/\./g, '\\.')} via ${n3.h.address.replace(/\./g, '\\.')} .*proto 78`));
     });
     // Node 3's resident process finds its lease gone (at its next renewal), joins again and holds the same CIDR again.
-    await eventually(async () => expect(await leaseOf(n3.h.address)).toBe(cidr), 45_000);
+    await settledIn(async () => expect(await leaseOf(n3.h.address)).toBe(cidr), 45_000);
     expect((await hostRec()).lease).not.toBe(old.lease);
     await routesMatchStore();
     const [a, cc] = [pods.find((p) => p.name === 'pod-a')!, pods.find((p) => p.name === 'pod-c')!];

@@ -7,29 +7,21 @@
 // there reports the source address it sees.
 import { createServer, connect, type Server } from 'node:net';
 import type { ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Cluster, clusterMissing, UNDERLAY, type ClusterHost } from '../helpers/cluster.js';
-import { describeKernel, tag as newTag } from '../helpers/kernel.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { describeCluster, nsnetOn, settled } from '../helpers/cluster-tests.js';
+import { Cluster, UNDERLAY, type ClusterHost } from '../helpers/cluster.js';
+import { tag as newTag } from '../helpers/kernel.js';
 
 const SLOW = 180_000;
 
-function describeCluster(name: string, fn: () => void): void {
-  const missing = clusterMissing();
-  if (missing === null) describeKernel(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => test('etcd is installed', () => expect.fail(missing)));
-  else describe.skip(`${name} [skipped: ${missing}]`, fn);
-}
 
 let c: Cluster;
 let wan: Server;
 let wanPort = 0;
 const bg: ResultPromise[] = [];
 
-async function nsnet(h: ClusterHost, ...args: string[]): Promise<string> {
-  const r = await c.nsnet(h, args);
-  if (r.exitCode !== 0) throw new Error(`host ${h.index}: nsnet ${args.join(' ')}: exit ${r.exitCode}: ${String(r.stderr)}`);
-  return String(r.stdout).trim();
-}
+/** nsnet on host h; fails the test with its stderr when it fails. */
+const nsnet = (h: ClusterHost, ...args: string[]) => nsnetOn(c, h, ...args);
 
 const inSandbox = (h: ClusterHost, sb: string, cmd: string[], timeout = 20_000) =>
   h.node.exec(['ip', 'netns', 'exec', sb, ...cmd], { reject: false, timeout });
@@ -53,17 +45,6 @@ const storeNames = async (id: string) =>
 const hostVeths = async (h: ClusterHost) =>
   (JSON.parse(await out(h.node.exec(['ip', '-j', 'link', 'show', 'type', 'veth']))) as { ifname: string }[]).map((l) => l.ifname).filter((n) => n.startsWith('veth')).sort();
 
-async function eventually<T>(fn: () => Promise<T>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 describeCluster('overlay egress: nsnet_gwbridge (Docker\'s docker_gwbridge)', () => {
   let ovId = '';
@@ -149,7 +130,7 @@ describeCluster('overlay egress: nsnet_gwbridge (Docker\'s docker_gwbridge)', ()
       s.on('error', reject);
     });
     // From outside (the test, on the LAN): DNAT to eth1's address; the server sees the client's own address.
-    expect(await eventually(ask)).toBe(UNDERLAY.test);
+    expect(await settled(ask)).toBe(UNDERLAY.test);
     await nsnet(h2, 'rm', '-f', 'pub');
     await expect(ask()).rejects.toThrow();
   }, SLOW);

@@ -5,28 +5,19 @@
 // concurrent runs on every host get distinct addresses, and what the store
 // says matches what each host's kernel holds; rm takes it all away.
 import type { ResultPromise } from 'execa';
-import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { Cluster, clusterMissing, type ClusterHost } from '../helpers/cluster.js';
-import { describeKernel, tag as newTag } from '../helpers/kernel.js';
+import { afterAll, beforeAll, expect, test } from 'vitest';
+import { describeCluster, nsnetOn, settled } from '../helpers/cluster-tests.js';
+import { Cluster, type ClusterHost } from '../helpers/cluster.js';
+import { tag as newTag } from '../helpers/kernel.js';
 
 const SLOW = 180_000;
 
-function describeCluster(name: string, fn: () => void): void {
-  const missing = clusterMissing();
-  if (missing === null) describeKernel(name, fn);
-  else if (process.env.CI === 'true') describe(name, () => test('etcd is installed', () => expect.fail(missing)));
-  else describe.skip(`${name} [skipped: ${missing}]`, fn);
-}
 
 let c: Cluster;
 const bg: ResultPromise[] = [];
 
 /** nsnet on host h; fails the test with its stderr when it fails. */
-async function nsnet(h: ClusterHost, ...args: string[]): Promise<string> {
-  const r = await c.nsnet(h, args);
-  if (r.exitCode !== 0) throw new Error(`host ${h.index}: nsnet ${args.join(' ')}: exit ${r.exitCode}: ${String(r.stderr)}`);
-  return String(r.stdout).trim();
-}
+const nsnet = (h: ClusterHost, ...args: string[]) => nsnetOn(c, h, ...args);
 
 /** A command in sandbox `sb` on host h. */
 const inSandbox = (h: ClusterHost, sb: string, cmd: string[], timeout = 20_000) =>
@@ -72,18 +63,6 @@ async function wantedEntries(h: ClusterHost, id: string): Promise<{ fdb: string[
   return { fdb: eps.map((e) => `${e.mac} ${e.hostAddress}`).sort(), neigh: eps.map((e) => `${e.ip} ${e.mac}`).sort() };
 }
 
-/** Until `fn` stops throwing (the other hosts' watchers program their entries a moment after the store changes). */
-async function eventually<T>(fn: () => Promise<T>, ms = 20_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    try {
-      return await fn();
-    } catch (e) {
-      if (Date.now() > end) throw e;
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-}
 
 /** tcpdump on host h's underlay (lan0), UDP 4789 only; stop() returns the lines it printed. */
 async function capture(h: ClusterHost): Promise<{ stop: () => Promise<string[]> }> {
@@ -142,7 +121,7 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
       const eth0 = JSON.parse(String((await inSandbox(h, `s${h.index}`, ['ip', '-j', 'link', 'show', 'dev', 'eth0'])).stdout))[0];
       expect(eth0.mtu).toBe(1450);
       // Its entries: exactly the endpoints on the other two hosts.
-      await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+      await settled(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
     }
     for (const [i, h] of [h1, h2, h3].entries()) {
       for (const [j, ip] of ips.entries()) {
@@ -166,19 +145,19 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     const getent = (h: ClusterHost, sb: string, name: string) => inSandbox(h, sb, ['getent', 'hosts', name], 10_000);
     expect(String((await inSandbox(h1, 's1', ['cat', '/etc/resolv.conf'])).stdout)).toContain('nameserver 127.0.0.11');
     // s3 (host 3) from s1 (host 1) and s2 (host 2); the local one too.
-    await eventually(async () => expect(String((await getent(h1, 's1', 's3')).stdout)).toMatch(new RegExp(`^${ips[2]!.replace(/\./g, '\\.')}\\s+s3`)));
+    await settled(async () => expect(String((await getent(h1, 's1', 's3')).stdout)).toMatch(new RegExp(`^${ips[2]!.replace(/\./g, '\\.')}\\s+s3`)));
     expect(String((await getent(h2, 's2', 's1')).stdout)).toMatch(new RegExp(`^${ips[0]!.replace(/\./g, '\\.')}\\s`));
     expect(String((await getent(h3, 's3', 's3')).stdout)).toMatch(new RegExp(`^${ips[2]!.replace(/\./g, '\\.')}\\s`));
     // A sandbox that joins later, with an alias, is found by both as soon as the others' watchers see it...
     await nsnet(h3, 'run', '-d', '--name', 'web', '--network', 'ov', '--network-alias', 'www', '--', 'sleep', '1d');
     const web = await ipOf(h3, 'web');
     for (const name of ['web', 'www']) {
-      await eventually(async () => expect(String((await getent(h1, 's1', name)).stdout).split(/\s+/)[0]).toBe(web));
+      await settled(async () => expect(String((await getent(h1, 's1', name)).stdout).split(/\s+/)[0]).toBe(web));
     }
     expect((await inSandbox(h1, 's1', ['ping', '-c1', '-W2', 'web'])).exitCode).toBe(0);
     // ...and is gone from them once removed.
     await nsnet(h3, 'rm', '-f', 'web');
-    await eventually(async () => expect((await getent(h1, 's1', 'web')).exitCode).not.toBe(0));
+    await settled(async () => expect((await getent(h1, 's1', 'web')).exitCode).not.toBe(0));
   }, SLOW);
 
   test('--dry-run prints the plan and claims, makes and publishes nothing; NSNET_TRACE=1 runs the same steps', async () => {
@@ -258,7 +237,7 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     expect(await storeAddresses(ov2.id)).toEqual([t1]);
     expect(await kernelEntries(h2, ov2.vni)).toBeNull();
     expect((await h2.node.exec(['ip', 'link', 'show', 'dev', `ov-${ov2.id.slice(0, 12)}`], { reject: false })).exitCode).not.toBe(0);
-    await eventually(async () => expect(await kernelEntries(h1, ov2.vni)).toEqual({ fdb: [], neigh: [] }));
+    await settled(async () => expect(await kernelEntries(h1, ov2.vni)).toEqual({ fdb: [], neigh: [] }));
     await nsnet(h1, 'rm', '-f', 't1');
     expect(await kernelEntries(h1, ov2.vni)).toBeNull();
     await nsnet(h1, 'network', 'rm', 'ov2');
@@ -296,7 +275,7 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
       const h = c.hosts[i % 3]!;
       expect(eps.find((e) => e.name === `c${i}`)).toMatchObject({ ip: await ipOf(h, `c${i}`), hostAddress: h.address });
     }
-    for (const h of c.hosts) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+    for (const h of c.hosts) await settled(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
     // Any two across hosts talk: c0 (host 1) -> c29 (host 3), c1 (host 2) -> c27 (host 1).
     const ip = (name: string) => eps.find((e) => e.name === name)!.ip;
     expect((await inSandbox(c.hosts[0]!, 'c0', ['ping', '-c1', '-W2', ip('c29')])).exitCode).toBe(0);
@@ -306,7 +285,7 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     for (const [i, r] of rms.entries()) expect(r.exitCode, `rm c${i}: ${String(r.stderr)}`).toBe(0);
     expect((await storeEndpoints(ov.id)).map((e) => e.name).sort()).toEqual(['s1', 's2', 's3']);
     expect(await storeAddresses(ov.id)).toEqual([...ips].sort());
-    for (const h of c.hosts) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+    for (const h of c.hosts) await settled(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
   }, 300_000);
 
   test('a host\'s process restarted re-reads the store and repairs its entries; a host killed loses its endpoints when its lease expires', async () => {
@@ -319,21 +298,21 @@ describeCluster('overlay sandboxes: three hosts, one etcd cluster', () => {
     const pid = String((await h2.node.exec(['cat', '/run/nsnet/dns.pid'])).stdout).trim();
     await h2.node.exec(['kill', '-KILL', pid]);
     await nsnet(h2, 'ps'); // a command revives the server if its supervisor has not yet
-    await eventually(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)), 30_000);
+    await settled(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)), 30_000);
     expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', ips[0]!])).exitCode).toBe(0);
     // Host 3 killed: its processes, its namespaces, its etcd member. Its endpoint stays until its lease expires (30 s)...
     await h3.node.stop();
     h3.etcd = undefined;
     expect((await storeEndpoints(ov.id)).map((e) => e.name)).toContain('s3');
     // ...then goes, and hosts 1 and 2 drop its entries. The two remaining etcd members keep the store working.
-    await eventually(async () => expect((await storeEndpoints(ov.id)).map((e) => e.name).sort()).toEqual(['s1', 's2']), 60_000);
+    await settled(async () => expect((await storeEndpoints(ov.id)).map((e) => e.name).sort()).toEqual(['s1', 's2']), 60_000);
     expect(await storeAddresses(ov.id)).toEqual([ips[0], ips[1]].sort());
-    for (const h of [h1, h2]) await eventually(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
+    for (const h of [h1, h2]) await settled(async () => expect(await kernelEntries(h, ov.vni)).toEqual(await wantedEntries(h, ov.id)));
     // A sandbox joining now takes s3's freed address (and so its MAC, which host 1's bridge learnt behind
     // its vxlan device): programmed on host 2 by its watcher, pinned to its veth on host 1, and reached at once.
     await nsnet(h1, 'run', '-d', '--name', 'late', '--network', 'ov', '--', 'sleep', '1d');
     expect(await ipOf(h1, 'late')).toBe(ips[2]);
-    await eventually(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)));
+    await settled(async () => expect(await kernelEntries(h2, ov.vni)).toEqual(await wantedEntries(h2, ov.id)));
     expect((await inSandbox(h2, 's2', ['ping', '-c1', '-W2', ips[2]!])).exitCode).toBe(0);
     // Every member stopped: joining an overlay network fails naming the store, and leaves nothing; a bridge sandbox is made as ever.
     await c.stopAllEtcd();
