@@ -27,7 +27,7 @@
 //   PROBE_ONLY=1 ...                           only the paced probe (no dnsperf: the p99 alone)
 //   PRIO=1 PROBE_ONLY=1 ...                    servers and probe at nice -20: on a machine busy with other
 //                                              work, the p99 of the programs rather than of the scheduler
-import { createWriteStream, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { execa, type ResultPromise } from 'execa';
@@ -198,4 +198,10 @@ try {
 } finally {
   for (const p of procs) p.kill();
   await Promise.all(procs);
+  // /tmp is the machine's, not the sandbox's: nothing of the run is left there (a busy mount is left, and said).
+  try {
+    rmSync(root, { recursive: true, force: true });
+  } catch (e) {
+    console.error(`bench:dns: ${root} left: ${(e as Error).message}`);
+  }
 }

@@ -3,8 +3,7 @@
 // a published port. Names are checked from inside the sandboxes (through the
 // embedded DNS, as a program would look them up), ports with real packets
 // from the host and from a fake WAN, and `down` must leave nothing behind.
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { execa } from 'execa';
@@ -13,6 +12,7 @@ import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
 import { TestHost } from '../helpers/host.js';
 import { startUpstream, type Upstream } from '../helpers/upstream-dns.js';
 import { WAN, makeWan, type Wan } from '../helpers/wan.js';
+import { testDir } from '../helpers/temp-dir.js';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/compose');
 const SIMPLEWEB = path.join(FIXTURES, 'simpleweb/docker-compose.yml');
@@ -173,7 +173,7 @@ describeKernel('compose (kernel)', () => {
   }, 90_000);
 
   test('enable_ipv6 and ipv6_address: a dual-stack project network, a static IPv6 address, names over IPv6; down removes it', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'nsnet-compose-'));
+    const dir = testDir('nsnet-compose-');
     const file = path.join(dir, 'compose.yaml');
     const p = `v6${h.tag}`;
     writeFileSync(file, [
@@ -198,7 +198,7 @@ describeKernel('compose (kernel)', () => {
   }, 60_000);
 
   test('a failing up leaves nothing half-made; bad files are refused naming the key', async () => {
-    const dir = mkdtempSync(path.join(tmpdir(), 'nsnet-compose-'));
+    const dir = testDir('nsnet-compose-');
     const file = path.join(dir, 'compose.yaml');
     const p = `bad${h.tag}`;
     // b asks for an address outside its network: a and the network were made first, and must go again.

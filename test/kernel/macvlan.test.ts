@@ -3,14 +3,14 @@
 // the LAN's router, resolve each other's names through 127.0.0.11; `private`
 // keeps them apart; the host cannot reach them through the parent (the
 // kernel's rule) until it has a macvlan "shim" of its own (docs/macvlan.md).
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { execa } from 'execa';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import { TestHost } from '../helpers/host.js';
 import { describeKernel, ipJson, netnsNames, tag } from '../helpers/kernel.js';
 import { LAN, makeLan, type Lan } from '../helpers/lan.js';
+import { testDir } from '../helpers/temp-dir.js';
 
 let h: TestHost;
 let lan: Lan;
@@ -258,7 +258,7 @@ describeKernel('macvlan networks on a fake LAN', () => {
   });
   test('compose: a macvlan network from driver_opts and ipam (ip_range, aux_addresses), an internal one; names resolve; down removes all', async () => {
     const p = `cm${h.tag}`;
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'nsnet-compose-mv-')), 'compose.yaml');
+    const file = path.join(testDir('nsnet-compose-mv-'), 'compose.yaml');
     writeFileSync(file, [
       'services:',
       '  web: { command: sleep 300, ports: ["8080:80"], networks: [lan, iso] }',

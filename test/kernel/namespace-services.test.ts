@@ -1,8 +1,6 @@
 // sysctl, nftables, sockets and locks: the verbs that act *inside* a
 // namespace on a throwaway thread, checked against the kernel.
 import dgram from 'node:dgram';
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, expect, test } from 'vitest';
 import {
@@ -10,6 +8,7 @@ import {
   tryLock, withLock, type Netns,
 } from '../../src/index.js';
 import { describeKernel, inNetns, tag } from '../helpers/kernel.js';
+import { testDir } from '../helpers/temp-dir.js';
 
 let t: string;
 let a: Netns;
@@ -90,7 +89,7 @@ describeKernel('sysctl, nftables, sockets, locks (kernel)', () => {
   });
 
   test('flock: holders take turns; a non-waiting attempt fails with EAGAIN', async () => {
-    const file = path.join(mkdtempSync(path.join(tmpdir(), 'nsnet-lock-')), 'lock');
+    const file = path.join(testDir('nsnet-lock-'), 'lock');
     const order: string[] = [];
     let release!: () => void;
     const held = new Promise<void>((r) => { release = r; });

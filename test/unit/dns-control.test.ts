@@ -1,19 +1,19 @@
 // The control connection: the kept one (control.ts requestKept), where
 // requests take turns on one connection and one the server closed is
 // replaced; and the one-shot one a CLI call makes through the addon (request).
-import { closeSync, mkdtempSync, openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, expect, test } from 'vitest';
 import { request, requestKept, START_WAIT_MAX_MS, START_WAIT_MS, startWait, supervisorLockPath, tryLock } from '../../src/dns/control.js';
+import { testDir } from '../helpers/temp-dir.js';
 
 let server: net.Server | undefined;
 afterEach(() => server?.close());
 
 /** A fake DNS server: answers each line with {ok, n} (n counts requests); `once` closes after each answer, as older servers did. */
 function fake(once: boolean) {
-  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
+  const runDir = testDir('nsnet-ctl-');
   const stats = { connections: 0, requests: 0 };
   server = net.createServer((c) => {
     stats.connections++;
@@ -50,13 +50,13 @@ test('a server that closes after each answer still answers every request', async
 });
 
 test('no server: the error says so (ENOENT), for syncDns to start one', async () => {
-  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
+  const runDir = testDir('nsnet-ctl-');
   await expect(requestKept({ dataDir: runDir, runDir }, { op: 'ping' })).rejects.toMatchObject({ code: 'ENOENT' });
 });
 
 /** A server that does `behave` with each connection. */
 function rawServer(behave: (c: net.Socket) => void) {
-  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-'));
+  const runDir = testDir('nsnet-ctl-');
   server = net.createServer(behave);
   return new Promise<{ dataDir: string; runDir: string }>((resolve) => server!.listen(path.join(runDir, 'dns.sock'), () => resolve({ dataDir: runDir, runDir })));
 }
@@ -73,7 +73,7 @@ test('one-shot request (through the addon): the reply line, also when it comes i
 });
 
 test('one-shot request: no server, a server that never answers, one that hangs up', async () => {
-  const none = { dataDir: '/nonexistent', runDir: mkdtempSync(path.join(tmpdir(), 'nsnet-ctl-')) };
+  const none = { dataDir: '/nonexistent', runDir: testDir('nsnet-ctl-') };
   await expect(request(none, { op: 'ping' })).rejects.toMatchObject({ code: 'ENOENT' });
   const silent = await rawServer(() => {});
   await expect(request(silent, { op: 'ping' }, 100)).rejects.toThrow('the DNS server did not answer within 100 ms');
@@ -83,7 +83,7 @@ test('one-shot request: no server, a server that never answers, one that hangs u
 });
 
 test('a command waits for a server it started: 5 s, then while a supervisor holds its lock, up to the cap', async () => {
-  const runDir = mkdtempSync(path.join(tmpdir(), 'nsnet-wait-'));
+  const runDir = testDir('nsnet-wait-');
   const dirs = { dataDir: runDir, runDir };
   const now = Date.now();
   expect(await startWait(dirs, now)).toBe(true);
